@@ -1,0 +1,280 @@
+"""Starting cases and completing their human steps — each call one transaction.
+
+Every write locks the case row first (SELECT … FOR UPDATE on PostgreSQL, the
+database write lock on SQLite), checks the caller's right to act, validates the
+form, runs the workflow, and writes state, task index and audit events together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, clock, deployments, expressions, forms, runtime, spiff
+from .db import Database
+from .diagram import Diagram
+from .errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
+from .models import Case, CaseLink, CaseState, Comment, HumanTask, HumanTaskRole, User
+from .views import Actor, Procedure
+
+SUPERVISOR_ROLES = ("社区负责人", "管理员")
+
+
+@dataclass(frozen=True)
+class NewTask:
+    id: int
+    step_name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a start or a completion produced: the case and the steps now waiting."""
+
+    case_id: int
+    case_number: str
+    case_status: str
+    new_tasks: tuple[NewTask, ...]
+
+
+def procedures_for(db: Database, actor: Actor) -> list[Procedure]:
+    """Procedures the actor may start (their role is among the diagram's starter groups)."""
+    with db.read() as session:
+        found = []
+        for row in deployments.latest_versions(session):
+            d = deployments.diagram_of(session, row.id)
+            if may_start(actor, d):
+                found.append(Procedure(d.process_id, d.name, row.id, d.start_form,
+                                       forms.default_values(d.start_form, {})))
+        return found
+
+
+def may_start(actor: Actor, d: Diagram) -> bool:
+    return not d.start_roles or actor.has_role(*d.start_roles) or actor.has_role("管理员")
+
+
+def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, Any]) -> StepResult:
+    """Register a new case (受理): validate the start form, issue the case number, run to the first people."""
+    with db.write() as session:
+        version_id = deployments.latest_version_id(session, process_id)
+        if version_id is None:
+            raise NotFound(f"流程 “{process_id}” 不存在或尚未部署")
+        d = deployments.diagram_of(session, version_id)
+        if not may_start(actor, d):
+            raise Forbidden(f"您的角色不能发起“{d.name}”(需要:{'、'.join(d.start_roles)})")
+        cleaned = forms.validate(d.start_form, values, {})
+        now = clock.now()
+        case = Case(number=f"tmp-{now.timestamp()}-{id(values)}", version_id=version_id,
+                    process_id=d.process_id, title="", status="running", started_by=actor.username,
+                    started_at=now, updated_at=now)
+        session.add(case)
+        session.flush()
+        prefix = d.properties.get("caseNumberPrefix", "AJ")
+        case.number = f"{prefix}-{clock.today():%Y%m%d}-{case.id:06d}"
+        workflow = spiff.new_workflow(d.engine, cleaned)
+        spiff.advance(workflow)
+        audit.append(session, case.id, actor.username, "case_started", step_id=d.start_id,
+                     step_name=d.element_names.get(d.start_id, ""), lane=",".join(actor.roles & set(d.lanes)),
+                     data={"values": cleaned, "version": d.hash[:12], "number": case.number})
+        created = runtime.save(session, case, d, workflow, actor.username)
+        session.flush()
+        result = _result(case, created, d)
+    runtime.remember(case.id, case.revision, workflow)
+    return result
+
+
+def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, Any]) -> StepResult:
+    """Complete a ready human step with the submitted form; nothing is saved if anything fails."""
+    remembered: list[tuple[int, int, Any]] = []
+    with db.write() as session:
+        row, case = _lock(session, task_id)
+        check_can_work(session, actor, row)
+        if row.assignee_id is not None and row.assignee_id != actor.id:
+            holder = session.get(User, row.assignee_id)
+            raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领,不能由您办理")
+        d = deployments.diagram_of(session, case.version_id)
+        created = _complete_locked(session, actor, case, row, d, values, remembered)
+        result = _result(case, created, d)
+    for case_id, revision, workflow in remembered:
+        runtime.remember(case_id, revision, workflow)
+    return result
+
+
+def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask, d: Diagram,
+                     values: dict[str, Any], remembered: list, via: str | None = None) -> list[HumanTask]:
+    step = d.steps.get(row.step_id)
+    if step is None:
+        raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
+    before = session.get(CaseState, case.id).data
+    cleaned = forms.validate(step.form, values, before)
+    workflow = runtime.load_workflow(session, case, d)
+    task = spiff.task_by_id(workflow, row.task_uuid)
+    if task is None or not spiff.is_ready(task):
+        raise Conflict("该任务已不在待办状态")
+    spiff.complete(workflow, task, cleaned)
+    now = clock.now()
+    row.status, row.completed_at, row.completed_by_id = "COMPLETED", now, actor.id
+    for role_row in session.scalars(select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id)):
+        role_row.open = False
+    changes = {k: [before.get(k), v] for k, v in cleaned.items() if k in before and before.get(k) != v}
+    payload: dict[str, Any] = {"values": cleaned, "changes": changes}
+    if via:
+        payload["via"] = via
+    audit.append(session, case.id, actor.username, "task_completed", step_id=row.step_id,
+                 step_name=row.name, lane=row.lane, data=payload)
+    created = runtime.save(session, case, d, workflow, actor.username)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("该事项刚被他人更新,请刷新后重试") from None
+    remembered.append((case.id, case.revision, workflow))
+    if via is None:
+        _answer_linked(session, actor, case, row, step.properties, cleaned, before, remembered)
+    return created
+
+
+def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, properties: dict,
+                   cleaned: dict, before: dict, remembered: list) -> None:
+    """A step marked `answerLinkedCases` answers every linked case waiting at the same step (专项反馈)."""
+    rule = properties.get("answerLinkedCases")
+    if not rule:
+        return
+    try:
+        applies = bool(expressions.evaluate(rule, {**before, **cleaned}))
+    except ExpressionError:
+        applies = False
+    if not applies:
+        return
+    linked_ids = session.scalars(select(CaseLink.linked_case_id).where(CaseLink.case_id == case.id)).all()
+    for linked_id in linked_ids:
+        other = session.scalar(select(Case).where(Case.id == linked_id).with_for_update())
+        waiting = session.scalar(select(HumanTask).where(
+            HumanTask.case_id == linked_id, HumanTask.step_id == row.step_id, HumanTask.status == "READY"))
+        if other is None or waiting is None:
+            continue
+        d = deployments.diagram_of(session, other.version_id)
+        _complete_locked(session, actor, other, waiting, d, cleaned, remembered, via=case.number)
+
+
+def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
+    case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+    if case_id is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    row = session.scalar(select(HumanTask).where(HumanTask.id == task_id).execution_options(populate_existing=True))
+    return row, case
+
+
+def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
+    return tuple(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
+
+
+def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
+    """The actor's role must be one of the step's (its lane); then the step must still be open."""
+    roles = task_roles(session, row)
+    if not actor.has_role(*roles) and row.assignee_id != actor.id:
+        raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
+    if row.status == "COMPLETED":
+        who = session.get(User, row.completed_by_id) if row.completed_by_id else None
+        name = who.display_name if who else "系统"
+        raise Conflict(f"该任务已由 {name} 于 {row.completed_at:%Y-%m-%d %H:%M} 完成,不能重复办理")
+    if row.status != "READY":
+        raise Conflict("该任务已取消(流程已走向其他分支)")
+
+
+def _result(case: Case, created: list[HumanTask], d: Diagram) -> StepResult:
+    return StepResult(case.id, case.number, case.status, tuple(
+        NewTask(t.id, t.name, d.steps[t.step_id].roles if t.step_id in d.steps else ()) for t in created))
+
+
+# --- claiming and assigning (认领/退回/指派) ------------------------------------------
+
+def claim(db: Database, actor: Actor, task_id: int) -> None:
+    with db.write() as session:
+        row, case = _lock(session, task_id)
+        check_can_work(session, actor, row)
+        if row.assignee_id not in (None, actor.id):
+            holder = session.get(User, row.assignee_id)
+            raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领")
+        row.assignee_id = actor.id
+        audit.append(session, case.id, actor.username, "task_claimed", step_id=row.step_id,
+                     step_name=row.name, lane=row.lane, data={})
+
+
+def unclaim(db: Database, actor: Actor, task_id: int) -> None:
+    with db.write() as session:
+        row, case = _lock(session, task_id)
+        check_can_work(session, actor, row)
+        if row.assignee_id != actor.id and not actor.has_role(*SUPERVISOR_ROLES):
+            raise Forbidden("只能放回自己认领的任务")
+        row.assignee_id = None
+        audit.append(session, case.id, actor.username, "task_unclaimed", step_id=row.step_id,
+                     step_name=row.name, lane=row.lane, data={})
+
+
+def assign(db: Database, actor: Actor, task_id: int, username: str) -> None:
+    """A leader assigns an open step to a named colleague who holds one of its roles."""
+    with db.write() as session:
+        row, case = _lock(session, task_id)
+        if not actor.has_role(*SUPERVISOR_ROLES):
+            raise Forbidden("只有社区负责人可以指派任务")
+        if row.status != "READY":
+            raise Conflict("该任务已不在待办状态")
+        user = session.scalar(select(User).where(User.username == username, User.active))
+        if user is None:
+            raise InvalidInput(f"用户 “{username}” 不存在", {"username": "用户不存在"})
+        from .models import UserRole
+
+        roles = set(task_roles(session, row))
+        user_roles = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+        if not roles & user_roles:
+            raise InvalidInput(f"{user.display_name} 没有“{'、'.join(roles)}”角色,不能指派",
+                               {"username": "该用户没有此任务的角色"})
+        row.assignee_id = user.id
+        audit.append(session, case.id, actor.username, "task_assigned", step_id=row.step_id,
+                     step_name=row.name, lane=row.lane, data={"assignee": user.username})
+
+
+# --- comments and links -----------------------------------------------------------
+
+def add_comment(db: Database, actor: Actor, case_number: str, text: str) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("意见内容不能为空", {"text": "请填写内容"})
+    if len(text) > 2000:
+        raise InvalidInput("意见内容不能超过 2000 字", {"text": "不能超过 2000 字"})
+    with db.write() as session:
+        case = _case_for(session, actor, case_number, lock=True)
+        session.add(Comment(case_id=case.id, author=actor.username, at=clock.now(), text=text))
+        audit.append(session, case.id, actor.username, "comment", data={"text": text})
+
+
+def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> None:
+    """Mark two cases as the same problem, so one 专项反馈 answers both."""
+    if not actor.has_role(*SUPERVISOR_ROLES, "受理员"):
+        raise Forbidden("只有受理员或社区负责人可以关联事项")
+    with db.write() as session:
+        first = _case_for(session, actor, number, lock=True)
+        second = _case_for(session, actor, other_number, lock=True)
+        if first.id == second.id:
+            raise InvalidInput("不能把事项与自身关联", {"other": "请填写另一个受理编号"})
+        if first.process_id != second.process_id:
+            raise InvalidInput("只能关联同一流程的事项", {"other": "不是同一流程"})
+        for a, b in ((first, second), (second, first)):
+            if session.get(CaseLink, (a.id, b.id)) is None:
+                session.add(CaseLink(case_id=a.id, linked_case_id=b.id))
+                audit.append(session, a.id, actor.username, "case_linked", data={"linked": b.number})
+
+
+def _case_for(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
+    query = select(Case).where(Case.number == number)
+    case = session.scalar(query.with_for_update() if lock else query)
+    if case is None:
+        raise NotFound(f"事项 {number} 不存在")
+    from .casepages import check_can_view
+
+    check_can_view(session, actor, case)
+    return case

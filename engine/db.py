@@ -1,0 +1,85 @@
+"""Connections and transactions. One engine call runs in exactly one transaction."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///instance/minyi.db"
+
+
+class Database:
+    """A database URL made usable: sessions for reads and for writes."""
+
+    def __init__(self, url: str = DEFAULT_URL):
+        self.url = normalize_url(url)
+        self.engine = _make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: writers take the write lock at BEGIN, so two writers queue instead of deadlocking.
+        writer = self.engine.execution_options(minyi_write=True) if self.is_sqlite else self.engine
+        self._write = sessionmaker(writer, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A read-write transaction: commit on success, roll back everything on any error."""
+        session = self._write()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = self._read()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def normalize_url(url: str) -> str:
+    """`postgresql://…` means psycopg 3 here (the driver we ship)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.isolation_level = None  # SQLAlchemy issues BEGIN itself
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # noqa: ANN001
+            immediate = conn.get_execution_options().get("minyi_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

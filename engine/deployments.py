@@ -1,0 +1,87 @@
+"""Diagram versions: deploying, finding the latest, loading the exact one a case runs on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import clock, diagram
+from .db import Database
+from .diagram import Diagram
+from .errors import DiagramInvalid, NotFound, Problem
+from .models import DiagramVersion
+from .views import Actor
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    process_id: str
+    name: str
+    hash: str
+    filename: str
+    note: str
+    deployed_by: str
+    deployed_at: datetime
+
+
+def _info(row: DiagramVersion) -> VersionInfo:
+    return VersionInfo(row.id, row.process_id, row.name, row.hash, row.filename, row.note,
+                       row.deployed_by, row.deployed_at)
+
+
+def diagram_of(session: Session, version_id: int) -> Diagram:
+    """The parsed diagram of a stored version (parsed once per process, by hash)."""
+    row = session.get(DiagramVersion, version_id)
+    if row is None:
+        raise NotFound(f"流程版本 {version_id} 不存在")
+    return diagram.load(row.bpmn, row.filename)
+
+
+def latest_version_id(session: Session, process_id: str) -> int | None:
+    return session.scalar(select(func.max(DiagramVersion.id)).where(DiagramVersion.process_id == process_id))
+
+
+def latest_versions(session: Session) -> list[DiagramVersion]:
+    newest = select(func.max(DiagramVersion.id)).group_by(DiagramVersion.process_id)
+    return list(session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest)).order_by(DiagramVersion.name)))
+
+
+def deploy_in(session: Session, xml: bytes, filename: str, actor: Actor, note: str = "") -> tuple[VersionInfo, bool]:
+    """Validate and store a version; (version, created). Same content twice is one version."""
+    parsed = diagram.inspect(xml, filename)
+    existing = session.scalar(select(DiagramVersion).where(
+        DiagramVersion.process_id == parsed.process_id, DiagramVersion.hash == parsed.hash))
+    if existing is not None:
+        return _info(existing), False
+    row = DiagramVersion(process_id=parsed.process_id, name=parsed.name, hash=parsed.hash, bpmn=xml,
+                         filename=filename, note=note, deployed_by=actor.username, deployed_at=clock.now())
+    session.add(row)
+    session.flush()
+    return _info(row), True
+
+
+def deploy(db: Database, xml: bytes, filename: str, actor: Actor, note: str = "") -> tuple[VersionInfo, bool]:
+    """Deploy one diagram in its own transaction; an invalid diagram changes nothing."""
+    with db.write() as session:
+        return deploy_in(session, xml, filename, actor, note)
+
+
+def deploy_directory(db: Database, directory: Path, actor: Actor) -> list[tuple[VersionInfo, bool]]:
+    """Deploy every .bpmn under `directory` whose content is new — all or nothing."""
+    files = sorted(directory.glob("*.bpmn"))
+    problems: list[Problem] = []
+    for path in files:
+        problems.extend(diagram.problems_of(path.read_bytes(), path.name))
+    if problems:
+        raise DiagramInvalid(problems)
+    with db.write() as session:
+        return [deploy_in(session, p.read_bytes(), p.name, actor, "从 processes/ 目录部署") for p in files]
+
+
+def validate_directory(directory: Path) -> dict[str, list[Problem]]:
+    """`minyi validate`: every diagram's problems, keyed by file name."""
+    return {p.name: diagram.problems_of(p.read_bytes(), p.name) for p in sorted(directory.glob("*.bpmn"))}

@@ -1,0 +1,33 @@
+"""Database schema upgrades through Alembic (never `create_all` outside tests of models)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from .db import Database
+
+_HERE = Path(__file__).parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_HERE))
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema to `revision` (default: the newest)."""
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def revision(db: Database, message: str) -> None:
+    """Developer helper: autogenerate a migration from the models."""
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)

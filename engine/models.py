@@ -1,0 +1,172 @@
+"""Database tables. Rows never leave `engine/`: callers get immutable views."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC on every database; always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class UserRole(Base):
+    """A user holds several roles; a role is a lane name of the diagrams (e.g. 社区负责人)."""
+
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class DiagramVersion(Base):
+    """One deployed version of a procedure, stored once and shared by all its cases."""
+
+    __tablename__ = "diagram_versions"
+    __table_args__ = (UniqueConstraint("process_id", "hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(64))
+    bpmn: Mapped[bytes] = mapped_column(LargeBinary)
+    filename: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str] = mapped_column(Text, default="")
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A running or finished instance of a procedure (案件/事项)."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str | None] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class CaseState(Base):
+    """The serialized workflow of a case (compressed JSON, without the spec)."""
+
+    __tablename__ = "case_states"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class HumanTask(Base):
+    """The index behind every task list: one row per human step that was or is ready."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_inbox", "status", "assignee_id", "due_at"),
+        Index("ix_human_tasks_archive", "completed_by_id", "completed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    step_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class HumanTaskRole(Base):
+    """Which roles may see and claim a human task (its lane, or candidateGroups)."""
+
+    __tablename__ = "human_task_roles"
+    __table_args__ = (Index("ix_human_task_roles_open", "role", "open", "due_at"),)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    due_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only trace: every start, completion, claim and system step."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(128), default="")
+    step_name: Mapped[str] = mapped_column(String(200), default="")
+    lane: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[dict] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseLink(Base):
+    """Cases about the same problem, answered by one 专项反馈 (stored in both directions)."""
+
+    __tablename__ = "case_links"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    linked_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)

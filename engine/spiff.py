@@ -1,0 +1,287 @@
+"""The adapter to SpiffWorkflow: the only module that knows the engine library.
+
+Everything SpiffWorkflow-specific (parser choice, script engine, serialization,
+clock) sits here so that the library, or its Camunda flavour, can be swapped.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import SpiffWorkflow.bpmn.parser as _spiff_parser
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task, TaskState
+
+from . import clock, expressions
+from .calendar import CHINA_TZ
+from .errors import ExpressionError, MinyiError
+
+SCHEMA_PATH = Path(_spiff_parser.__file__).parent / "schema" / "BPMN20.xsd"
+
+
+class _ClockDatetime(datetime):
+    """SpiffWorkflow's timers ask `datetime.now`; answer with the engine's clock."""
+
+    @classmethod
+    def now(cls, tz=None):  # noqa: ANN001, ANN206
+        current = clock.now()
+        return current.astimezone(tz) if tz else current.replace(tzinfo=None)
+
+
+_timer.datetime = _ClockDatetime
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """Evaluates designer expressions with `expressions.evaluate`; never runs scripts."""
+
+    def __init__(self, properties: dict[str, str]):
+        super().__init__()
+        self.properties = dict(properties)
+
+    def validate(self, expression: str) -> None:
+        expressions.check(expression)
+
+    def evaluate(self, task: Task, expression: str, external_context: dict | None = None) -> Any:
+        names = {**task.data, **(external_context or {}), **self.properties}
+        try:
+            value = expressions.evaluate(expression, names)
+        except ExpressionError as exc:
+            raise StepFailed(task, exc.message) from None
+        if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            return _timer_value(value)
+        return value
+
+    def execute(self, task: Task, script: str, external_context: dict | None = None) -> bool:
+        raise StepFailed(task, "流程图中的脚本不会被执行")
+
+    def call_service(self, task: Task, **kwargs: Any) -> Any:
+        raise StepFailed(task, "流程图中的服务调用不会被执行")
+
+
+def _timer_value(value: Any) -> str:
+    """A date alone means the end of that day in China; naive times are China time."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(23, 59, 59))
+    else:
+        text = str(value)
+        if len(text) == 10 and text[4] == "-":
+            moment = datetime.combine(date.fromisoformat(text), time(23, 59, 59))
+        else:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                return text  # a duration or cycle: SpiffWorkflow parses it
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TZ)
+    return moment.isoformat()
+
+
+class StepFailed(MinyiError):
+    """A step of the diagram could not run (bad expression on real data…)."""
+
+    status = 422
+
+    def __init__(self, task: Task | None, message: str):
+        where = ""
+        if task is not None:
+            spec = task.task_spec
+            where = f"步骤 “{getattr(spec, 'bpmn_name', None) or spec.name}”({spec.name}): "
+        super().__init__(where + message)
+
+
+@dataclass(frozen=True)
+class Runnable:
+    """The parsed specs of one diagram version plus its script engine."""
+
+    spec: Any
+    subprocess_specs: dict
+    script_engine: SafeScriptEngine
+
+
+def build(tree: etree._ElementTree, filename: str, process_id: str, properties: dict[str, str], checker) -> Runnable | None:
+    """Parse with SpiffWorkflow; its complaints become problems on `checker`."""
+    parser = BpmnParser(validator=None)
+    try:
+        parser.add_bpmn_xml(tree, filename)
+        spec = parser.get_spec(process_id)
+        subprocesses = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        line = exc.line_number if isinstance(exc.line_number, int) else None
+        checker.problems.append(_problem(filename, exc.id, exc.name, line, str(exc)))
+        return None
+    except SpiffWorkflowException as exc:
+        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析: {exc}"))
+        return None
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析({type(exc).__name__}): {exc}"))
+        return None
+    return Runnable(spec, subprocesses, SafeScriptEngine(properties))
+
+
+def _problem(*args: Any):
+    from .errors import Problem
+
+    return Problem(*args)
+
+
+# --- running -------------------------------------------------------------------
+
+def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(runnable.spec, runnable.subprocess_specs, script_engine=runnable.script_engine)
+    workflow.data.update(data)
+    start = workflow.task_tree
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    del start
+    return workflow
+
+
+def advance(workflow: BpmnWorkflow) -> None:
+    """Run every automatic step (gateways, events, fired timers) until people are needed."""
+    try:
+        workflow.refresh_waiting_tasks()
+        workflow.do_engine_steps()
+    except StepFailed:
+        raise
+    except SpiffWorkflowException as exc:
+        task = getattr(exc, "task", None)
+        raise StepFailed(task, f"流程无法继续: {exc}") from None
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, SpiffWorkflowException):
+        return None
+
+
+def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any]) -> None:
+    task.data.update(values)
+    try:
+        task.run()
+    except StepFailed:
+        raise
+    except SpiffWorkflowException as exc:
+        raise StepFailed(task, f"步骤无法完成: {exc}") from None
+    advance(workflow)
+
+
+def is_ready(task: Task) -> bool:
+    return task.state == TaskState.READY
+
+
+def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The data a case carries now: the last completed task's data, else the workflow's."""
+    if workflow.is_completed():
+        return dict(workflow.data) or _last_data(workflow)
+    return _last_data(workflow)
+
+
+def _last_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    best: Task | None = None
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        if best is None or task.last_state_change > best.last_state_change:
+            best = task
+    return dict(best.data) if best is not None else dict(workflow.data)
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    """When the earliest waiting timer of the case is due (for the timer worker's index)."""
+    soonest: datetime | None = None
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event = getattr(task.task_spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition):
+            value = task.internal_data.get("event_value")
+            try:
+                moment = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+            except (ValueError, TypeError):
+                moment = None
+            if moment is not None and (soonest is None or moment < soonest):
+                soonest = moment
+    return soonest
+
+
+def spec_name(task: Task) -> str:
+    return task.task_spec.name
+
+
+# --- persistence ------------------------------------------------------------------
+
+_runnable: contextvars.ContextVar[Runnable] = contextvars.ContextVar("minyi_runnable")
+
+
+class _SpeclessConverter(BpmnWorkflowConverter):
+    """Stores a workflow without its specs: the spec lives once, in the diagram version."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict) -> BpmnWorkflow:
+        runnable = _runnable.get()
+        workflow = self.target_class(runnable.spec, runnable.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(DEFAULT_CONFIG)
+_config[BpmnWorkflow] = _SpeclessConverter
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+FORMAT = 1
+
+
+def dump(workflow: BpmnWorkflow) -> bytes:
+    """Compressed JSON of the workflow's state, without its spec."""
+    registry = _serializer.registry
+    registry._encoder_mode = True
+    try:
+        dct = registry.convert(workflow)
+        text = json.dumps(dct, cls=_serializer._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+    finally:
+        registry._encoder_mode = False
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def restore(runnable: Runnable, blob: bytes) -> BpmnWorkflow:
+    token = _runnable.set(runnable)
+    try:
+        dct = json.loads(zlib.decompress(blob))
+        workflow = _serializer.registry.restore(dct)
+    finally:
+        _runnable.reset(token)
+    workflow.script_engine = runnable.script_engine
+    return workflow
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,98 @@
+"""Staff accounts, roles and API tokens. Passwords are hashed with Argon2."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .db import Database
+from .errors import Conflict, InvalidInput, NotFound, Unauthorized
+from .models import ApiToken, User, UserRole
+from .views import Actor
+
+_hasher = PasswordHasher()
+
+
+def use_fast_hashing() -> None:
+    """Cheaper Argon2 parameters, for test suites and benchmarks only."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# Roles that are not diagram lanes but gate parts of the application.
+APP_ROLES = ("管理员", "流程设计人员", "审计")
+
+
+def _actor(session: Session, user: User) -> Actor:
+    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    return Actor(user.id, user.username, user.display_name, roles)
+
+
+def create_user(db: Database, username: str, password: str, display_name: str, roles: list[str]) -> Actor:
+    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").isalnum():
+        raise InvalidInput("用户名只能包含字母、数字、下划线和点", {"username": "用户名不合法"})
+    if len(password) < 8:
+        raise InvalidInput("密码至少 8 位", {"password": "密码至少 8 位"})
+    with db.write() as session:
+        if session.scalar(select(User).where(User.username == username)) is not None:
+            raise Conflict(f"用户名 “{username}” 已存在")
+        user = User(username=username, display_name=display_name or username,
+                    password_hash=_hasher.hash(password), active=True, created_at=clock.now())
+        session.add(user)
+        session.flush()
+        for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
+            session.add(UserRole(user_id=user.id, role=role))
+        session.flush()
+        return _actor(session, user)
+
+
+def authenticate(db: Database, username: str, password: str) -> Actor:
+    """The actor for a correct password; one message for every failure (no user probing)."""
+    with db.read() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            _hasher.hash(password)  # same time as a real check
+            raise Unauthorized("用户名或密码错误")
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            raise Unauthorized("用户名或密码错误") from None
+        return _actor(session, user)
+
+
+def get_actor(db: Database, user_id: int) -> Actor | None:
+    with db.read() as session:
+        user = session.get(User, user_id)
+        return _actor(session, user) if user is not None and user.active else None
+
+
+def list_users(db: Database) -> list[Actor]:
+    with db.read() as session:
+        return [_actor(session, u) for u in session.scalars(select(User).where(User.active).order_by(User.username))]
+
+
+def create_token(db: Database, username: str, name: str = "api") -> str:
+    """A new API token; only its hash is stored, so it is shown once."""
+    token = secrets.token_urlsafe(32)
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"用户 “{username}” 不存在")
+        session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=clock.now()))
+    return token
+
+
+def actor_for_token(db: Database, token: str) -> Actor:
+    with db.read() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        user = session.get(User, row.user_id) if row is not None else None
+        if user is None or not user.active:
+            raise Unauthorized("API 令牌无效")
+        return _actor(session, user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

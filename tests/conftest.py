@@ -1,0 +1,135 @@
+"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, users, deployed diagrams."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import clock, deployments, migrate, runtime, users
+from engine.db import Database
+from engine.models import Base
+from engine.views import SYSTEM
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).parent / "data"
+PROCESSES = ROOT / "processes"
+SHARED = ROOT.parent / "shared"
+PG_ADMIN_URL = os.environ.get("MINYI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+STAFF = {
+    # username: (display name, roles)
+    "clerk": ("王受理", ["受理员"]),
+    "leader": ("李主任", ["社区负责人"]),
+    "handler": ("张承办", ["承办人"]),
+    "handler2": ("赵承办", ["承办人"]),
+    "superior": ("街道民政科", ["上级部门"]),
+    "supervisor": ("陈监督", ["民情监督员"]),
+    "auditor": ("孙审计", ["审计"]),
+}
+PASSWORD = "minyi-test-pw"
+users.use_fast_hashing()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str | None:
+    name = f"minyi_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI but not reachable at {PG_ADMIN_URL}: {exc}")
+        yield None
+        return
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path, sqlite_template) -> Database:
+    """A migrated, empty database — each test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "minyi.db"
+        shutil.copy(sqlite_template, path)
+        database = Database(f"sqlite:///{path}")
+    else:
+        url = request.getfixturevalue("pg_url")
+        if url is None:
+            pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+        _truncate_pg(url)
+        database = Database(url)
+    runtime.forget_all()
+    yield database
+    runtime.forget_all()
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path, sqlite_template) -> Database:
+    path = tmp_path / "minyi.db"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    runtime.forget_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def staff(db):
+    """The demo staff of one community, by username."""
+    return {name: users.create_user(db, name, PASSWORD, display, roles)
+            for name, (display, roles) in STAFF.items()}
+
+
+@pytest.fixture
+def frozen_clock():
+    """A clock the test moves by hand: `frozen_clock.set(datetime)`."""
+
+    class Frozen:
+        def __init__(self) -> None:
+            self.value = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in China
+
+        def set(self, value: datetime) -> None:
+            self.value = value
+
+        def __call__(self) -> datetime:
+            return self.value
+
+    frozen = Frozen()
+    clock.set_clock(frozen)
+    yield frozen
+    clock.set_clock(None)
+
+
+def deploy_file(db: Database, path: Path):
+    return deployments.deploy(db, path.read_bytes(), path.name, SYSTEM)[0]
