@@ -32,6 +32,7 @@ REFUSED = {
     "transaction": "事务子流程(transaction)暂不支持",
     "adHocSubProcess": "自由子流程(adHocSubProcess)暂不支持",
     "script": "脚本(script)不允许:流程图中不能运行代码",
+    "dataStoreReference": "数据存储(dataStoreReference)暂不支持:事项数据都保存在表单字段中",
 }
 REFUSED_EXTENSIONS = {
     "executionListener": "执行监听器(camunda:executionListener)不允许:流程图中不能运行代码",

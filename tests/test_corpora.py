@@ -1,0 +1,39 @@
+"""Diagrams made by other tools and people: each is accepted, or rejected with clear problems."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import cases, deployments, diagram
+from engine.views import Actor
+from tests.conftest import SHARED
+
+CORPORA = SHARED / "corpora"
+FILES = sorted((CORPORA / "miwg" / "Reference").glob("*.bpmn")) + sorted((CORPORA / "realworld").rglob("*.bpmn")) \
+    + sorted((CORPORA / "miwg" / "tools").rglob("*.bpmn"))
+ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}))
+
+
+def test_the_corpora_are_present():
+    assert len(FILES) >= 21 + 39, f"expected the MIWG and realworld corpora under {CORPORA}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CORPORA)))
+def test_corpus_file_is_accepted_or_rejected_clearly(path: Path):
+    problems = diagram.problems_of(path.read_bytes(), path.name)
+    for problem in problems:
+        assert problem.file == path.name
+        assert problem.message.strip(), problem
+        assert problem.element_id or problem.line or "流程" in problem.message or "process" in problem.message.lower()
+        assert "Traceback" not in problem.message
+
+
+ACCEPTED = [p for p in FILES if not diagram.problems_of(p.read_bytes(), p.name)]
+
+
+@pytest.mark.parametrize("path", ACCEPTED, ids=lambda p: str(p.relative_to(CORPORA)))
+def test_accepted_corpus_diagram_starts_a_case(sqlite_db, path: Path):
+    version, _ = deployments.deploy(sqlite_db, path.read_bytes(), path.name, ANYONE)
+    result = cases.start_case(sqlite_db, ANYONE, version.process_id, {})
+    assert result.case_number

@@ -1,0 +1,53 @@
+"""Designer expressions: what a designer may write, and what is refused with a clear error."""
+from __future__ import annotations
+
+import pytest
+
+from engine import expressions
+from engine.errors import ExpressionError
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ('kind == "承诺件"', {"kind": "承诺件"}, True),
+    ("${kind == '承诺件'}", {"kind": "即办件"}, False),
+    ("${ present >= members * 2 / 3 }", {"present": 20, "members": 30}, True),
+    ("not return_to_leader", {"return_to_leader": False}, True),
+    ("rating in ['满意', '基本满意']", {"rating": "满意"}, True),
+    ("'x' if publish else None", {"publish": False}, None),
+    ("P3D", {}, "P3D"),
+    ("${PT2H}", {}, "PT2H"),
+    ("2026-12-01", {}, "2026-12-01"),
+    ("add_days('2026-01-30', 3)", {}, "2026-02-02"),
+    ("at_least(20, 30, '2/3')", {}, True),
+    ("more_than(10, 20, '1/2')", {}, False),
+    ("len(title) > 2", {"title": "路灯不亮"}, True),
+])
+def test_designer_expressions_evaluate(text, names, expected):
+    assert expressions.evaluate(text, names) == expected
+
+
+@pytest.mark.parametrize("attack, says", [
+    ("__import__('os').system('id')", "不允许访问属性"),
+    ("__import__('os')", "下划线"),
+    ("().__class__.__base__.__subclasses__()", "不允许访问属性"),
+    ("open('/etc/passwd')", "未知函数 “open”"),
+    ("eval('1')", "未知函数 “eval”"),
+    ("[c for c in ().__class__.__bases__]", "不允许访问属性"),
+    ("[x for x in 'abc']", "ListComp"),
+    ("lambda: 1", "Lambda"),
+    ("title.upper()", "不允许访问属性"),
+    ("9 ** 999999999", "乘方过大"),
+    ("10 ** 10 ** 10", "乘方过大"),
+    ("'a' * 10 ** 9", "求值失败"),
+    ("x := 1", "语法错误"),
+    ("f'{title}'", "JoinedStr"),
+])
+def test_unsafe_expressions_are_refused_with_a_clear_error(attack, says):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(attack, {"title": "t"})
+    assert says in err.value.message
+
+
+def test_unknown_field_is_named():
+    with pytest.raises(ExpressionError, match="不存在的字段 “kind”"):
+        expressions.evaluate("kind == '即办件'", {})

@@ -1,0 +1,137 @@
+"""The `minyi` command line: database, users, demo data, diagrams, and running the app."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from engine import deployments, migrate, users
+from engine.db import Database
+from engine.errors import DiagramInvalid, MinyiError
+from engine.views import SYSTEM
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES = ROOT / "processes"
+
+
+def database_url() -> str:
+    """DATABASE_URL, or the embedded SQLite file under instance/."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'instance' / 'minyi.db'}"
+
+
+def _db() -> Database:
+    return Database(database_url())
+
+
+def _fail(exc: MinyiError) -> None:
+    click.echo(exc.message, err=True)
+    sys.exit(1)
+
+
+@click.group(help="民议 Minyi —— 社区治理流程")
+def main() -> None:
+    pass
+
+
+@main.group(help="数据库")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="创建或升级数据库结构(Alembic 迁移)")
+def db_upgrade() -> None:
+    database = _db()
+    migrate.upgrade(database)
+    click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
+
+
+@main.group(help="用户")
+def user() -> None:
+    pass
+
+
+@user.command("create", help="创建用户,例如: minyi user create wang --name 王受理 --role 受理员")
+@click.argument("username")
+@click.option("--name", "display_name", default="", help="显示名")
+@click.option("--role", "roles", multiple=True, required=True, help="角色(泳道名),可多次")
+@click.password_option(help="密码(至少 8 位)")
+def user_create(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
+    try:
+        actor = users.create_user(_db(), username, password, display_name, list(roles))
+    except MinyiError as exc:
+        _fail(exc)
+    click.echo(f"已创建用户 {actor.username},角色: {'、'.join(sorted(actor.roles))}")
+
+
+@user.command("token", help="为用户生成 API 令牌(只显示一次)")
+@click.argument("username")
+@click.option("--name", default="api")
+def user_token(username: str, name: str) -> None:
+    try:
+        click.echo(users.create_token(_db(), username, name))
+    except MinyiError as exc:
+        _fail(exc)
+
+
+@main.command(help="校验流程图(默认 processes/ 下全部);有问题时退出码为 1")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    from engine import diagram
+
+    files: list[Path] = []
+    for path in paths or (PROCESSES,):
+        files.extend(sorted(path.glob("*.bpmn")) if path.is_dir() else [path])
+    bad = 0
+    for path in files:
+        problems = diagram.problems_of(path.read_bytes(), path.name)
+        if problems:
+            bad += 1
+            click.echo(f"✗ {path}")
+            for problem in problems:
+                click.echo(f"    {problem}")
+        else:
+            click.echo(f"✓ {path}")
+    sys.exit(1 if bad else 0)
+
+
+@main.command(help="部署 processes/ 下有变化的流程图(每个新内容成为一个新版本)")
+@click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def deploy(directory: Path | None) -> None:
+    try:
+        results = deployments.deploy_directory(_db(), directory or PROCESSES, SYSTEM)
+    except DiagramInvalid as exc:
+        _fail(exc)
+    for version, created in results:
+        state = "新版本" if created else "未变化"
+        click.echo(f"{version.name}: {state} {version.hash[:12]}({version.filename})")
+
+
+@main.command(help="加载演示用户和示例事项(可重复执行)")
+def demo() -> None:
+    from engine import demo as demo_data
+
+    try:
+        for line in demo_data.load(_db(), PROCESSES):
+            click.echo(line)
+    except MinyiError as exc:
+        _fail(exc)
+    click.echo(f"演示用户的密码都是: {demo_data.PASSWORD}")
+
+
+@main.command(help="启动网页(默认 http://127.0.0.1:5000)")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def run(host: str, port: int) -> None:
+    from waitress import serve
+
+    from web import create_app
+
+    app = create_app({"DATABASE_URL": database_url()})
+    click.echo(f"民议已启动: http://{host}:{port}  (Ctrl+C 停止)")
+    serve(app, host=host, port=port, threads=8)
+
+
+if __name__ == "__main__":
+    main()
