@@ -1,0 +1,89 @@
+"""Signing staff in and out (登录/退出); every page but the login page needs a session."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from engine import users
+from engine.errors import Unauthorized
+from engine.views import Actor
+
+from .deps import db, safe_next
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+login_manager.login_message_category = "info"
+
+
+class StaffUser(UserMixin):
+    """A Flask-Login user wrapping the engine's `Actor`."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+
+    def get_id(self) -> str:
+        return str(self.actor.id)
+
+    @property
+    def display_name(self) -> str:
+        return self.actor.display_name
+
+    @property
+    def is_leader(self) -> bool:
+        return self.actor.has_role("社区负责人", "管理员")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    if not user_id.isdigit():
+        return None
+    actor = users.get_actor(db(), int(user_id))
+    return StaffUser(actor) if actor is not None else None
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=80)])
+    password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=200)])
+
+
+def require_login():
+    """`before_request` of every page blueprint."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            actor = users.authenticate(db(), form.username.data.strip(), form.password.data)
+        except Unauthorized as exc:
+            error = exc.message
+        else:
+            session.clear()
+            session.permanent = True
+            login_user(StaffUser(actor))
+            return redirect(safe_next(request.args.get("next"), url_for("tasks.list_tasks", which="inbox")))
+    status = 200 if error is None and not form.errors else 401 if error else 422
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.register_blueprint(bp)

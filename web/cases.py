@@ -1,0 +1,83 @@
+"""Cases (事项): registering a new one (受理), its page, comments (意见) and links (关联)."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+
+from engine import casepages, cases
+from engine.errors import InvalidInput, NotFound
+from engine.views import Procedure
+
+from .auth import require_login
+from .deps import actor, db
+from .taskpage import submitted
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+bp.before_request(require_login)
+
+
+def get_procedure_or_404(process_id: str) -> Procedure:
+    for procedure in cases.procedures_for(db(), actor()):
+        if procedure.process_id == process_id:
+            return procedure
+    raise NotFound(f"流程 “{process_id}” 不存在,或您的角色不能发起")
+
+
+@bp.get("/new")
+def list_procedures():
+    return render_template("cases/new.html", procedures=cases.procedures_for(db(), actor()))
+
+
+@bp.get("/new/<process_id>")
+def show_start_form(process_id: str):
+    procedure = get_procedure_or_404(process_id)
+    return render_template("cases/start.html", procedure=procedure, values=procedure.values, errors={})
+
+
+@bp.post("/new/<process_id>")
+def start_case(process_id: str):
+    values = submitted()
+    try:
+        result = cases.start_case(db(), actor(), process_id, values)
+    except InvalidInput as exc:
+        procedure = get_procedure_or_404(process_id)
+        return render_template("cases/start.html", procedure=procedure, values=values, errors=exc.fields,
+                               message=exc.message), 422
+    flash(f"已受理,受理编号:{result.case_number}", "success")
+    return redirect(url_for("cases.show_case", number=result.case_number))
+
+
+@bp.get("/<number>")
+def show_case(number: str):
+    return render_template("cases/case.html", case=casepages.get_case(db(), actor(), number), errors={})
+
+
+def _rerender(number: str, exc: InvalidInput, **kept: str):
+    view = casepages.get_case(db(), actor(), number)
+    return render_template("cases/case.html", case=view, errors=exc.fields, message=exc.message,
+                           kept=kept), 422
+
+
+@bp.post("/<number>/comments")
+def add_comment(number: str):
+    text = request.form.get("text", "")
+    try:
+        cases.add_comment(db(), actor(), number, text)
+    except InvalidInput as exc:
+        return _rerender(number, exc, text=text)
+    flash("意见已添加", "success")
+    return redirect(url_for("cases.show_case", number=number) + "#comments")
+
+
+@bp.post("/<number>/links")
+def link_case(number: str):
+    other = request.form.get("other", "").strip()
+    try:
+        cases.link_cases(db(), actor(), number, other)
+    except InvalidInput as exc:
+        return _rerender(number, exc, other=other)
+    flash(f"已与 {other} 关联", "success")
+    return redirect(url_for("cases.show_case", number=number) + "#links")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,65 @@
+"""Template filters: times in China Standard Time, values as staff read them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+
+from engine import clock
+from engine.calendar import CHINA_TZ
+
+EVENT_NAMES = {
+    "case_started": "登记受理",
+    "task_ready": "进入步骤",
+    "task_completed": "办理完成",
+    "task_claimed": "认领",
+    "task_unclaimed": "放回",
+    "task_assigned": "指派",
+    "comment": "意见",
+    "case_linked": "关联事项",
+    "case_completed": "办结",
+}
+STATUS_NAMES = {"running": "办理中", "completed": "已办结", "READY": "待办", "COMPLETED": "已完成",
+                "CANCELLED": "已取消"}
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        return f"{value:%Y-%m-%d %H:%M}"
+    return f"{value.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
+
+
+def day(value: datetime | date | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(CHINA_TZ)
+    return f"{value:%Y-%m-%d}"
+
+
+def shown(value: Any) -> str:
+    """A stored form value as text: 是/否 for booleans, a dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    return str(value)
+
+
+def checked(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in {"true", "on", "1", "yes", "是"}
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(when)
+    app.add_template_filter(day)
+    app.add_template_filter(shown)
+    app.add_template_filter(checked)
+    app.add_template_global(EVENT_NAMES, "event_names")
+    app.add_template_global(STATUS_NAMES, "status_names")
+    app.context_processor(lambda: {"now": clock.now()})
