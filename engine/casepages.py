@@ -49,7 +49,7 @@ def case_view(session: Session, case: Case) -> CaseView:
         holder = None
         if row.assignee_id is not None:
             holder = _display(session, row.assignee_id)
-        steps.append(OpenStep(row.id, row.name, roles, holder, row.due_at))
+        steps.append(OpenStep(row.id, row.step_id, row.name, roles, holder, row.due_at))
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     comments = session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
     linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)

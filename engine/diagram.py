@@ -242,8 +242,9 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
             c.add(el, msg, line)
         due = el.get(f"{{{CAMUNDA}}}dueDate")
         c.expression(el, due, "办理期限(dueDate)")
-        steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due,
-                                 _properties(el), el.sourceline)
+        properties = _properties(el)
+        c.expression(el, properties.get("answerLinkedCases"), "关联事项一并答复条件(answerLinkedCases)")
+        steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline)
     return steps
 
 

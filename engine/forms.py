@@ -192,13 +192,15 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
     """Clean `submitted` against the form; raise InvalidInput with one message per bad field.
 
     Only fields of the form are returned: a caller cannot inject other case variables.
+    A field left out entirely (not sent empty) takes its default value.
     """
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    defaults = default_values(tuple(f for f in fields if f.id not in submitted and f.default is not None), {})
     for f in fields:
         if f.readonly:
             continue
-        value, error = _convert(f, submitted.get(f.id))
+        value, error = _convert(f, submitted.get(f.id, defaults.get(f.id)))
         if error:
             errors[f.id] = error
             continue

@@ -157,8 +157,11 @@ def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
 def advance(workflow: BpmnWorkflow) -> None:
     """Run every automatic step (gateways, events, fired timers) until people are needed."""
     try:
-        workflow.refresh_waiting_tasks()
-        workflow.do_engine_steps()
+        for _ in range(100):
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+            if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
+                break
     except StepFailed:
         raise
     except SpiffWorkflowException as exc:
@@ -221,6 +224,19 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
             if moment is not None and (soonest is None or moment < soonest):
                 soonest = moment
     return soonest
+
+
+def timer_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in workflow.get_tasks()
+            if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in timer_tasks(workflow) if t.state == TaskState.WAITING]
+
+
+def is_waiting(task: Task) -> bool:
+    return task.state == TaskState.WAITING
 
 
 def spec_name(task: Task) -> str:

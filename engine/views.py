@@ -85,6 +85,7 @@ class CommentView:
 @dataclass(frozen=True)
 class OpenStep:
     task_id: int
+    step_id: str
     step_name: str
     roles: tuple[str, ...]
     assignee: str | None
