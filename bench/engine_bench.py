@@ -1,0 +1,136 @@
+"""Benchmark: full 民情流水线 cases through the engine layer vs raw SpiffWorkflow in memory.
+
+    .venv/bin/python bench/engine_bench.py [--cases N] [--database URL]
+
+Prints median and p95 of "start" and "complete task" for both, their ratio, and
+the stored bytes per finished case (workflow state + task index + audit events).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from engine import cases, deployments, diagram, forms, migrate, spiff, users  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.models import AuditEvent, CaseState, HumanTask, HumanTaskRole  # noqa: E402
+from engine.views import SYSTEM  # noqa: E402
+
+INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
+          "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}
+# (step, who, values) per kind; every path ends with feedback and rating
+PATHS = {
+    "即办件": [("UserTask_classify", "leader", {"kind": "即办件"}),
+             ("UserTask_handle_immediate", "handler", {"handling_result": "已办"})],
+    "承诺件": [("UserTask_classify", "leader", {"kind": "承诺件", "promised_date": "2099-12-01"}),
+             ("UserTask_handle_promised", "handler", {"handling_result": "已办"})],
+    "补办件": [("UserTask_classify", "leader", {"kind": "补办件"}),
+             ("UserTask_notify_missing", "handler", {"missing_documents": "户口簿"}),
+             ("UserTask_supplement", "clerk", {"supplied": True, "supplied_documents": "户口簿"}),
+             ("UserTask_handle_supplemented", "handler", {"handling_result": "已办"})],
+    "上报件": [("UserTask_classify", "leader", {"kind": "上报件"}),
+             ("UserTask_report_up", "handler", {"report_department": "区住建局", "report_content": "上报"}),
+             ("UserTask_superior_reply", "superior", {"superior_decision": "批准", "reply": "同意",
+                                                       "reply_date": "2026-11-24"})],
+    "建议件": [("UserTask_classify", "leader", {"kind": "建议件"}),
+             ("UserTask_advise", "handler", {"explanation": "说明", "referral_department": "区社保局"})],
+}
+TAIL = [("UserTask_feedback", "handler", FEEDBACK), ("UserTask_rate", "clerk", {"rating": "满意"})]
+STAFF = {"clerk": "受理员", "leader": "社区负责人", "handler": "承办人", "superior": "上级部门"}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_engine(db: Database, n: int) -> tuple[list[float], list[float]]:
+    actors = {u: users.create_user(db, u, "bench-password", u, [r]) for u, r in STAFF.items()}
+    deployments.deploy_directory(db, ROOT / "processes", SYSTEM)
+    starts, completes = [], []
+    kinds = list(PATHS)
+    for i in range(n):
+        t0 = time.perf_counter()
+        result = cases.start_case(db, actors["clerk"], "minqing_liushuixian", INTAKE)
+        starts.append(time.perf_counter() - t0)
+        next_ids = {t.id for t in result.new_tasks}
+        for step, who, values in PATHS[kinds[i % len(kinds)]] + TAIL:
+            task_id = min(next_ids)
+            t0 = time.perf_counter()
+            done = cases.complete_task(db, actors[who], task_id, values)
+            completes.append(time.perf_counter() - t0)
+            next_ids = {t.id for t in done.new_tasks} or next_ids - {task_id}
+        assert done.case_status == "completed", done
+    return starts, completes
+
+
+def run_raw(n: int) -> tuple[list[float], list[float]]:
+    xml = (ROOT / "processes" / "minqing_liushuixian.bpmn").read_bytes()
+    d = diagram.load(xml, "minqing_liushuixian.bpmn")
+    runnable = d.engine
+    starts, completes = [], []
+    kinds = list(PATHS)
+    for i in range(n):
+        t0 = time.perf_counter()
+        workflow = spiff.new_workflow(runnable, dict(INTAKE, received_at="2026-11-23"))
+        spiff.advance(workflow)
+        starts.append(time.perf_counter() - t0)
+        for step, _who, values in PATHS[kinds[i % len(kinds)]] + TAIL:
+            task = next(t for t in spiff.ready_human_tasks(workflow) if spiff.spec_name(t) == step)
+            cleaned = forms.validate(d.steps[step].form, values, {})  # same data as the engine gets
+            t0 = time.perf_counter()
+            spiff.complete(workflow, task, cleaned)
+            completes.append(time.perf_counter() - t0)
+        assert workflow.is_completed()
+    return starts, completes
+
+
+def stored_bytes(db: Database) -> float:
+    with db.read() as session:
+        n = session.scalar(select(func.count()).select_from(CaseState))
+        state = session.scalar(select(func.sum(func.length(CaseState.state))))
+        data = sum(len(str(d)) for d in session.scalars(select(CaseState.data)))
+        events = sum(len(str(e.data)) + 200 for e in session.scalars(select(AuditEvent)))
+        tasks = session.scalar(select(func.count()).select_from(HumanTask)) * 120
+        roles = session.scalar(select(func.count()).select_from(HumanTaskRole)) * 30
+        print(f"  per case: state {state / n:,.0f} B, data snapshot {data / n:,.0f} B, "
+              f"audit ≈{events / n:,.0f} B, task index ≈{(tasks + roles) / n:,.0f} B")
+        return (state + data + events + tasks + roles) / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--database", default="")
+    args = parser.parse_args()
+    users.use_fast_hashing()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(args.database or f"sqlite:///{tmp}/bench.db")
+        migrate.upgrade(db)
+        run_raw(5)  # warm caches and imports
+        raw_s, raw_c = run_raw(args.cases)
+        eng_s, eng_c = run_engine(db, args.cases)
+        print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} "
+              f"python {platform.python_version()}; database {db.engine.dialect.name}; cases {args.cases}")
+        print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
+        for label, values in (("engine start", eng_s), ("raw start", raw_s),
+                              ("engine complete", eng_c), ("raw complete", raw_c)):
+            print(f"{label:<22}{statistics.median(values) * 1000:>12.2f}{pct(values, 95) * 1000:>10.2f}")
+        print(f"ratio start (median)    {statistics.median(eng_s) / statistics.median(raw_s):.1f}x")
+        print(f"ratio complete (median) {statistics.median(eng_c) / statistics.median(raw_c):.1f}x")
+        print(f"stored bytes per finished case: {stored_bytes(db):,.0f}")
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
