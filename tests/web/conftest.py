@@ -69,3 +69,19 @@ def login_as(client) -> Callable[[str], FlaskClient]:
         login(client, username)
         return client
     return _login
+
+
+@pytest.fixture
+def staff_actors(minyi_db) -> dict:
+    """The engine's Actor of each staff user, by username."""
+    return {actor.username: actor for actor in users.list_users(minyi_db)}
+
+
+@pytest.fixture
+def start_approval(minyi_db, staff_actors) -> Callable[..., object]:
+    """Register an approval case as the clerk; returns the engine's StepResult."""
+    from engine import cases
+
+    def _start(title: str = "路灯不亮", amount: str = "3"):
+        return cases.start_case(minyi_db, staff_actors["clerk"], "approval", {"title": title, "amount": amount})
+    return _start

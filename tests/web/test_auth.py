@@ -1,0 +1,94 @@
+"""Signing in: every page but the login page needs a session; the session is short-lived and HttpOnly."""
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import login
+
+
+@pytest.mark.parametrize("path", ["/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/1",
+                                  "/cases/new", "/cases/new/approval", "/cases/SP-1"])
+def test_anonymous_visitor_is_sent_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", ["/tasks/1/complete", "/tasks/1/claim", "/cases/new/approval", "/cases/SP-1/comments"])
+def test_anonymous_post_is_sent_to_login(client, path):
+    response = client.post(path, data={"x": "1"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_login_page_is_chinese_and_labelled(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    assert '<label for="username">用户名' in html and '<label for="password">密码' in html
+
+
+def test_wrong_password_shows_one_message_and_no_session(client):
+    response = client.post("/login", data={"username": "clerk", "password": "wrong-password"})
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.get_data(as_text=True)
+    assert client.get("/tasks/inbox").status_code == 302
+
+
+def test_login_then_logout(client):
+    login(client, "clerk")
+    page = client.get("/tasks/inbox")
+    assert page.status_code == 200 and "王受理" in page.get_data(as_text=True)
+    assert client.post("/logout").status_code == 302
+    assert client.get("/tasks/inbox").status_code == 302
+
+
+def test_login_follows_only_local_next(client):
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login?next=https://evil.example/", data={"username": "clerk", "password": PASSWORD})
+    assert response.headers["Location"] == "/tasks/inbox"
+    client.post("/logout")
+    response = client.post("/login?next=/cases/new", data={"username": "clerk", "password": PASSWORD})
+    assert response.headers["Location"] == "/cases/new"
+
+
+def test_session_cookie_is_httponly_lax_and_lasts_eight_hours(client, app):
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login", data={"username": "clerk", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    assert app.permanent_session_lifetime.total_seconds() == 8 * 3600
+
+
+def test_home_is_the_inbox(client):
+    login(client, "clerk")
+    assert client.get("/").headers["Location"] == "/tasks/inbox"
+
+
+def test_healthz_needs_no_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_data(as_text=True) == "ok"
+
+
+def test_secret_key_is_kept_in_the_instance_folder(tmp_path, monkeypatch, sqlite_db):
+    from web import create_app
+
+    monkeypatch.delenv("MINYI_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(tmp_path / "instance"))
+    first = create_app({"DATABASE_URL": sqlite_db.url})
+    second = create_app({"DATABASE_URL": sqlite_db.url})
+    assert first.secret_key == second.secret_key and len(first.secret_key) == 64
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+    for app in (first, second):
+        app.extensions["minyi_db"].dispose()
+
+
+def test_settings_come_from_the_environment(monkeypatch, sqlite_db):
+    from web import create_app
+
+    monkeypatch.setenv("MINYI_SECRET_KEY", "from-env")
+    monkeypatch.setenv("DATABASE_URL", sqlite_db.url)
+    app = create_app()
+    assert app.secret_key == "from-env" and app.config["DATABASE_URL"] == sqlite_db.url
+    app.extensions["minyi_db"].dispose()
