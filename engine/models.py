@@ -65,6 +65,7 @@ class DiagramVersion(Base):
     process_id: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(128))
     hash: Mapped[str] = mapped_column(String(64))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     bpmn: Mapped[bytes] = mapped_column(LargeBinary)
     filename: Mapped[str] = mapped_column(String(255))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -83,6 +84,11 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     topic: Mapped[str | None] = mapped_column(String(40), index=True)
     kind: Mapped[str | None] = mapped_column(String(40), index=True)
+    channel: Mapped[str | None] = mapped_column(String(40), index=True)
+    rating: Mapped[str | None] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
+    followup_code_hash: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(index=True)
@@ -123,6 +129,11 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    # when the deadline worker must next look at this task (reminder or overdue); indexed
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class HumanTaskRole(Base):
@@ -140,7 +151,8 @@ class AuditEvent(Base):
     """Append-only trace: every start, completion, claim and system step."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq"),
+                      UniqueConstraint("global_seq", name="uq_audit_events_global_seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
@@ -152,6 +164,18 @@ class AuditEvent(Base):
     lane: Mapped[str] = mapped_column(String(64), default="")
     data: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    global_seq: Mapped[int | None] = mapped_column(Integer)
+    global_prev_hash: Mapped[str | None] = mapped_column(String(64))
+    global_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The head of a hash chain (the global audit chain); locked while an event is appended."""
+
+    __tablename__ = "chain_heads"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
 
 
@@ -170,3 +194,80 @@ class CaseLink(Base):
     __tablename__ = "case_links"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     linked_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Publication(Base):
+    """Something on the public board (集中式公示, 决议公开, 实施结果公开); only public fields."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[list] = mapped_column(JSON)
+    step_id: Mapped[str] = mapped_column(String(128), default="")
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime | None]
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class Notification(Base):
+    """An in-app message to one user: reminder, overdue notice, escalation, assignment."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """An outbound e-mail or webhook call, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtensionRequest(Base):
+    """延期申请: asked before the due time, approved (new due date) or refused by a leader."""
+
+    __tablename__ = "extension_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    old_due: Mapped[datetime | None]
+    requested_due: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file handed in for a case (e.g. a resident's supplement); stored outside the web root."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")

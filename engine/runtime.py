@@ -86,10 +86,14 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
     case.title = str(data.get(title_field) or case.title or "")[:200]
     case.topic = _short(data.get(d.properties.get("topicField", "topic")))
     case.kind = _short(data.get(d.properties.get("kindField", "kind")))
+    case.channel = _short(data.get(d.properties.get("channelField", "channel")))
+    case.rating = _short(data.get(d.properties.get("ratingField", "rating")))
     case.next_timer_at = spiff.next_timer_at(workflow)
     if workflow.is_completed() and case.status == "running":
         case.status, case.completed_at = "completed", now
-        audit.append(session, case.id, "system", "case_completed", data={})
+        ends = spiff.reached_ends(workflow)
+        case.outcome = "、".join(d.element_names.get(e) or e for e in ends)[:100] or None
+        audit.append(session, case.id, "system", "case_completed", data={"outcome": case.outcome, "ends": ends})
     return _sync_tasks(session, case, d, workflow, data, now)
 
 

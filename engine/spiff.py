@@ -239,6 +239,14 @@ def is_waiting(task: Task) -> bool:
     return task.state == TaskState.WAITING
 
 
+def reached_ends(workflow: BpmnWorkflow) -> list[str]:
+    """Ids of the end events the top-level process reached (its outcome)."""
+    from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+
+    return [t.task_spec.name for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if isinstance(t.task_spec, EndEvent) and t.workflow is workflow]
+
+
 def spec_name(task: Task) -> str:
     return task.task_spec.name
 
