@@ -1,0 +1,93 @@
+"""Registering a case (受理) and its page: history, comments, links; titles are escaped."""
+from __future__ import annotations
+
+import re
+
+from engine import cases
+from tests.web.conftest import login
+from tests.web.test_tasklist import rows
+
+XSS = '<script>alert("x")</script>'
+
+
+def test_clerk_sees_the_procedures_they_may_start(client):
+    login(client, "clerk")
+    html = client.get("/cases/new").get_data(as_text=True)
+    assert 'href="/cases/new/approval"' in html and "简单审批" in html
+
+
+def test_start_form_registers_and_shows_the_case_number(client):
+    login(client, "clerk")
+    form = client.get("/cases/new/approval").get_data(as_text=True)
+    assert re.search(r'<input type="text" id="f-title" name="title" value=""\s+maxlength="20" required', form)
+    assert re.search(r'<input type="number" id="f-amount" name="amount" value=""\s+step="1"', form)
+    response = client.post("/cases/new/approval", data={"title": "路灯不亮", "amount": "3"})
+    number = response.headers["Location"].rsplit("/", 1)[-1]
+    assert response.status_code == 302 and number.startswith("SP-")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"已受理,受理编号:{number}" in page
+    assert "审核" in page and "社区负责人" in page and "未认领" in page
+
+
+def test_start_form_errors_keep_the_input(client):
+    login(client, "clerk")
+    response = client.post("/cases/new/approval", data={"title": "路灯不亮", "amount": "很多"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'value="路灯不亮"' in html and 'value="很多"' in html
+    assert '<p class="error" id="err-amount">请输入整数</p>' in html
+    assert 'aria-describedby="err-amount" aria-invalid="true"' in html
+
+
+def test_case_page_shows_status_steps_history_and_version(client, minyi_db, staff_actors, start_approval):
+    result = start_approval("路灯不亮", "3")
+    cases.complete_task(minyi_db, staff_actors["leader"], result.new_tasks[0].id, {"decision": "同意"})
+    login(client, "clerk")
+    html = client.get(f"/cases/{result.case_number}").get_data(as_text=True)
+    assert "已办结" in html and "没有待办步骤" in html
+    assert "<dt>结论</dt><dd>同意</dd>" in html and "<dt>标题</dt><dd>路灯不亮</dd>" in html
+    assert re.search(r'<dt>流程图版本</dt><dd><code title="[0-9a-f]{64}">[0-9a-f]{12}</code>', html)
+
+
+def test_comment_is_added_and_an_empty_one_refused(client, start_approval):
+    number = start_approval().case_number
+    login(client, "leader")
+    empty = client.post(f"/cases/{number}/comments", data={"text": "  "})
+    assert empty.status_code == 422 and '<p class="error" id="err-text">请填写内容</p>' in empty.get_data(as_text=True)
+    client.post(f"/cases/{number}/comments", data={"text": "请尽快处理"})
+    html = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert '<p class="comment-text">请尽快处理</p>' in html
+
+
+def test_two_cases_are_linked_both_ways(client, start_approval):
+    first = start_approval("路灯不亮").case_number
+    second = start_approval("路灯又不亮").case_number
+    login(client, "clerk")
+    assert client.post(f"/cases/{first}/links", data={"other": second}).status_code == 302
+    assert f'href="/cases/{first}"' in client.get(f"/cases/{second}").get_data(as_text=True)
+    itself = client.post(f"/cases/{first}/links", data={"other": first})
+    assert itself.status_code == 422 and "请填写另一个受理编号" in itself.get_data(as_text=True)
+
+
+def test_script_in_a_title_is_escaped_on_list_case_and_task_pages(client, start_approval):
+    result = start_approval(XSS[:20])
+    login(client, "leader")
+    for path in ("/tasks/queue", f"/cases/{result.case_number}", f"/tasks/{result.new_tasks[0].id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>" not in html
+        assert "&lt;script&gt;" in html
+    assert rows(client.get("/tasks/queue").get_data(as_text=True)) == [result.case_number]
+
+
+def test_script_in_a_comment_is_escaped(client, start_approval):
+    number = start_approval().case_number
+    login(client, "leader")
+    client.post(f"/cases/{number}/comments", data={"text": XSS})
+    html = client.get(f"/cases/{number}").get_data(as_text=True)
+    assert "<script>" not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+
+
+def test_unknown_case_is_404(client):
+    login(client, "auditor")
+    response = client.get("/cases/SP-00000000-999999")
+    assert response.status_code == 404 and "不存在" in response.get_data(as_text=True)
