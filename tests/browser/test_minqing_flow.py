@@ -1,0 +1,138 @@
+"""民情流水线 in a browser: intake → 分类交办 (承诺件) → 承诺件办理 → 反馈答复 → 一事一评.
+
+Each person works in their own browser session and sees only the steps of their lane.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/tasks/inbox")
+
+
+def queue_numbers(page, base: str) -> list[str]:
+    page.goto(f"{base}/tasks/queue")
+    return page.locator('td[data-label="受理编号"] a').all_inner_texts()
+
+
+def open_task(page, base: str, number: str, step: str) -> None:
+    page.goto(f"{base}/tasks/queue")
+    page.get_by_role("link", name=f"办理 {number} {step}").click()
+    page.get_by_role("heading", level=1).filter(has_text=step).wait_for()
+
+
+def flash(page) -> str:
+    return page.locator(".flash").first.inner_text()
+
+
+def test_a_promised_matter_goes_down_the_line(live_server, new_page):
+    base = live_server
+    clerk, leader, handler = new_page(), new_page(), new_page()
+    for page, name in ((clerk, "clerk"), (leader, "leader"), (handler, "handler")):
+        sign_in(page, base, name)
+
+    # 民情受理: the clerk registers the matter through the start form drawn from the diagram
+    clerk.get_by_role("link", name="登记事项").click()
+    clerk.get_by_role("link", name="民情流水线").click()
+    clerk.get_by_label("受理渠道").select_option("专门机构快速受理")
+    clerk.get_by_label("具体途径").select_option("民情通呼叫中心")
+    clerk.get_by_label("事项类别").select_option("水电气暖")
+    clerk.get_by_label("事项标题").fill("3号楼暖气不热")
+    clerk.get_by_label("问题描述").fill("3号楼2单元自11月起暖气不热,室温不足16度。")
+    clerk.get_by_label("反映人姓名").fill("刘女士")
+    clerk.get_by_label("联系方式").fill("13800000000")
+    clerk.get_by_label("地址").fill("幸福小区3号楼2单元")
+    clerk.get_by_label("所属网格").fill("第三网格")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", clerk.get_by_label("受理日期").input_value())
+    clerk.get_by_role("button", name="登记受理").click()
+    number = re.search(r"受理编号:(\S+)", flash(clerk)).group(1)
+    screenshot(clerk, "01-intake-registered")
+
+    # only the leader's lane sees 分类交办
+    assert queue_numbers(clerk, base) == []
+    assert queue_numbers(handler, base) == []
+    assert queue_numbers(leader, base) == [number]
+
+    # 分类交办: 承诺件 needs a promised date; the error stands next to the field and the input is kept
+    open_task(leader, base, number, "分类交办")
+    leader.get_by_label("办理方式").select_option("承诺件")
+    leader.get_by_role("button", name="提交办理").click()
+    date_field = leader.get_by_label("承诺办结日期")
+    assert date_field.get_attribute("aria-invalid") == "true"
+    assert "此项为必填项" in leader.locator("#err-promised_date").inner_text()
+    assert leader.get_by_label("办理方式").input_value() == "承诺件"
+    screenshot(leader, "02-classify-error")
+    date_field.fill((date.today() + timedelta(days=7)).isoformat())
+    leader.get_by_role("button", name="提交办理").click()
+    assert "下一步:承诺件办理(承办人)" in flash(leader)
+
+    # 承诺件办理 and 反馈答复 by the handler; the leader and the clerk do not see them
+    assert queue_numbers(leader, base) == [] and queue_numbers(clerk, base) == []
+    open_task(handler, base, number, "承诺件办理")
+    assert handler.get_by_text("3号楼暖气不热").first.is_visible()
+    assert handler.locator("dd", has_text="承诺件").first.is_visible()
+    handler.get_by_label("办理结果").fill("已联系供热公司排气调压,室温恢复到20度。")
+    handler.get_by_role("button", name="提交办理").click()
+    assert "反馈答复" in flash(handler)
+    open_task(handler, base, number, "反馈答复")
+    handler.get_by_label("反馈方式").select_option("分散式答复")
+    handler.get_by_label("答复内容").fill("已电话告知刘女士处理结果。")
+    handler.get_by_role("button", name="提交办理").click()
+    assert "一事一评" in flash(handler)
+
+    # 一事一评 entered by the clerk for the resident
+    assert queue_numbers(handler, base) == []
+    open_task(clerk, base, number, "一事一评")
+    clerk.locator("#f-rating").select_option("满意")
+    clerk.get_by_role("button", name="提交办理").click()
+    assert "事项已办结" in flash(clerk)
+
+    clerk.goto(f"{base}/cases/{number}")
+    assert clerk.locator("dd", has_text="已办结").first.is_visible()
+    history = clerk.locator(".history").inner_text()
+    for step in ("民情受理", "分类交办", "承诺件办理", "反馈答复", "一事一评"):
+        assert step in history
+    screenshot(clerk, "03-case-closed")
+    archive = handler.goto(f"{base}/tasks/archive") and handler.locator('td[data-label="受理编号"]').all_inner_texts()
+    assert archive == [number, number]
+
+
+def test_phone_width_task_list_and_form(live_server, new_page):
+    base = live_server
+    clerk = new_page()
+    sign_in(clerk, base, "clerk")
+    clerk.goto(f"{base}/cases/new/minqing_liushuixian")
+    clerk.get_by_label("受理渠道").select_option("政务大厅集中受理")
+    clerk.get_by_label("事项类别").select_option("环境绿化")
+    clerk.get_by_label("事项标题").fill("小区绿地被占用堆放杂物,影响居民通行和环境卫生")
+    clerk.get_by_label("问题描述").fill("绿地堆放杂物。")
+    clerk.get_by_role("button", name="登记受理").click()
+    number = re.search(r"受理编号:(\S+)", flash(clerk)).group(1)
+
+    phone = new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    sign_in(phone, base, "leader")
+    phone.goto(f"{base}/tasks/queue")
+    row = phone.locator("tbody tr").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"  # rows are cards
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    assert phone.get_by_role("button", name=f"认领 {number} 分类交办").is_visible()
+    screenshot(phone, "10-phone-queue")
+    phone.get_by_role("link", name=f"办理 {number} 分类交办").click()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.get_by_label("办理方式").focus()
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.id") == "f-promised_date"
+    screenshot(phone, "11-phone-task")
