@@ -19,6 +19,7 @@ EVENT_NAMES = {
     "comment": "意见",
     "case_linked": "关联事项",
     "case_completed": "办结",
+    "gateway_decided": "流程分支",
 }
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "READY": "待办", "COMPLETED": "已完成",
                 "CANCELLED": "已取消"}
