@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+FRONTEND := web/static/vendor/.built
 
 .PHONY: run test setup browser postgres clean
 
@@ -16,7 +17,13 @@ run: setup
 test: setup browser postgres
 	$(BIN)/python -m pytest
 
-setup: $(STAMP)
+setup: $(STAMP) $(FRONTEND)
+
+## The designer's modeler (bpmn-js from npm), bundled into web/static/vendor/ (git-ignored).
+$(FRONTEND): package-lock.json $(wildcard web/frontend/*.js web/frontend/*.mjs web/frontend/lint/*.js)
+	npm ci --no-audit --no-fund
+	npm run build
+	touch $(FRONTEND)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,12 +31,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Debian's Chromium for the browser tests (never a downloaded browser).
+## Debian's Chromium (and CJK fonts for readable screenshots) for the browser tests — never a downloaded browser.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; } || { \
+	  echo "Installing Debian's chromium and fonts-noto-cjk for browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 ## Start the local PostgreSQL server when one is installed but not running.
 postgres:
