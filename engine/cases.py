@@ -6,6 +6,7 @@ form, runs the workflow, and writes state, task index and audit events together.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,13 @@ def may_start(actor: Actor, d: Diagram) -> bool:
     return not d.start_roles or actor.has_role(*d.start_roles) or actor.has_role("管理员")
 
 
-def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, Any]) -> StepResult:
+# Extra writes that must commit or fail together with a start or a completion (e.g. a resident's
+# follow-up code, uploaded files); called with the session and the locked case before the commit.
+InTransaction = Callable[[Session, Case], None]
+
+
+def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, Any],
+               also: InTransaction | None = None) -> StepResult:
     """Register a new case (受理): validate the start form, issue the case number, run to the first people."""
     with db.write() as session:
         version_id = deployments.latest_version_id(session, process_id)
@@ -80,13 +87,16 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
                      step_name=d.element_names.get(d.start_id, ""), lane=",".join(actor.roles & set(d.lanes)),
                      data={"values": cleaned, "version": d.hash[:12], "number": case.number})
         created = runtime.save(session, case, d, workflow, actor.username)
+        if also is not None:
+            also(session, case)
         session.flush()
         result = _result(case, created, d)
     runtime.remember(case.id, case.revision, workflow)
     return result
 
 
-def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, Any]) -> StepResult:
+def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, Any],
+                  also: InTransaction | None = None) -> StepResult:
     """Complete a ready human step with the submitted form; nothing is saved if anything fails."""
     remembered: list[tuple[int, int, Any]] = []
     with db.write() as session:
@@ -97,6 +107,8 @@ def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, An
             raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领,不能由您办理")
         d = deployments.diagram_of(session, case.version_id)
         created = _complete_locked(session, actor, case, row, d, values, remembered)
+        if also is not None:
+            also(session, case)
         result = _result(case, created, d)
     for case_id, revision, workflow in remembered:
         runtime.remember(case_id, revision, workflow)
