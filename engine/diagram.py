@@ -244,8 +244,16 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         c.expression(el, due, "办理期限(dueDate)")
         properties = _properties(el)
         c.expression(el, properties.get("answerLinkedCases"), "关联事项一并答复条件(answerLinkedCases)")
+        _check_deadline_properties(el, properties, c)
         steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline)
     return steps
+
+
+def _check_deadline_properties(el: etree._Element, properties: dict[str, str], c: _Checker) -> None:
+    from .deadlines import property_problems  # deadlines needs the deployed diagrams: import late
+
+    for message in property_problems(properties):
+        c.add(el, message)
 
 
 def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.FormField, ...]]:
@@ -282,6 +290,7 @@ def inspect(xml: bytes, filename: str) -> Diagram:
     if c.problems:
         raise DiagramInvalid(c.problems)
     properties = _properties(process)
+    _check_deadline_properties(process, properties, c)
     engine = spiff.build(tree, filename, process.get("id"), properties, c)
     if c.problems:
         raise DiagramInvalid(c.problems)

@@ -12,10 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, expressions, spiff
+from . import audit, clock, deadlines, expressions, spiff
 from .calendar import CHINA_TZ
 from .diagram import Diagram
-from .errors import ExpressionError
 from .models import Case, CaseState, HumanTask, HumanTaskRole
 
 _CACHE_SIZE = 256
@@ -124,14 +123,11 @@ def _sync_tasks(session: Session, case: Case, d: Diagram, workflow: Any, data: d
         step = d.steps.get(step_id)
         name = step.name if step else step_id
         roles = step.roles if step else ()
-        due_at = None
-        if step and step.due:
-            try:
-                due_at = due_moment(expressions.evaluate(step.due, {**task.data, **d.properties}), now)
-            except ExpressionError:
-                due_at = None
+        deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
+        due_at = deadline.due_at
         row = HumanTask(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
                         lane=step.lane if step else "", status="READY", created_at=now, due_at=due_at)
+        deadlines.apply(row, deadline)
         session.add(row)
         session.flush()
         for role in roles:

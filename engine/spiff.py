@@ -74,8 +74,14 @@ class SafeScriptEngine(PythonScriptEngine):
         raise StepFailed(task, "流程图中的服务调用不会被执行")
 
 
+NEVER = "9999-12-31T23:59:59+08:00"
+
+
 def _timer_value(value: Any) -> str:
-    """A date alone means the end of that day in China; naive times are China time."""
+    """A date alone means the end of that day in China; naive times are China time.
+    A timer whose expression gives nothing (`… if kind == '上报件' else None`) never fires."""
+    if value in (None, ""):
+        return NEVER
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -221,7 +227,7 @@ def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
                 moment = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
             except (ValueError, TypeError):
                 moment = None
-            if moment is not None and (soonest is None or moment < soonest):
+            if moment is not None and moment.year < 9999 and (soonest is None or moment < soonest):
                 soonest = moment
     return soonest
 
@@ -233,6 +239,28 @@ def timer_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[Task]:
     return [t for t in timer_tasks(workflow) if t.state == TaskState.WAITING]
+
+
+def boundary_timers(task: Task) -> list[Task]:
+    """The waiting timers drawn on the border of a human step (its deadline, as drawn)."""
+    parent = task.parent
+    if parent is None or type(parent.task_spec).__name__ != "BoundaryEventSplit":
+        return []
+    return [t for t in parent.children if t is not task and t.state == TaskState.WAITING
+            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+
+
+def timer_moment(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    try:
+        return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def move_timer(task: Task, moment: datetime) -> None:
+    """A deadline extended (延期) moves the drawn timer with it."""
+    task.internal_data["event_value"] = moment.isoformat()
 
 
 def is_waiting(task: Task) -> bool:

@@ -5,13 +5,19 @@ sweep uses SKIP LOCKED so several workers can run at once without firing twice.
 """
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from . import audit, clock, deployments, runtime, spiff
+from . import audit, clock, deadlines, deployments, notifications, outbox, runtime, spiff
 from .db import Database
-from .models import Case
+from .models import Case, HumanTask
+
+log = logging.getLogger(__name__)
 
 
 def due_cases(db: Database, now: datetime | None = None, limit: int = 500) -> list[int]:
@@ -40,13 +46,53 @@ def fire_case(db: Database, case_id: int) -> bool:
         for task in fired:
             audit.append(session, case.id, "system", "timer_fired", step_id=spiff.spec_name(task),
                          step_name=d.element_names.get(spiff.spec_name(task), ""), data={})
-        runtime.save(session, case, d, workflow, "system")
+        created = runtime.save(session, case, d, workflow, "system")
         session.flush()
+        _announce(session, case, created, fired, d)
         revision = case.revision
     runtime.remember(case_id, revision, workflow)
     return True
 
 
+def _announce(session: Session, case: Case, created: list[HumanTask], fired: list, d: Any) -> None:
+    """A step a timer led to (逾期督办, 逾期未补齐结案 …) is announced to its role holders."""
+    if not fired:
+        return
+    timer_names = "、".join(d.element_names.get(spiff.spec_name(t)) or spiff.spec_name(t) for t in fired)
+    for row in created:
+        text = f"{case.number}({case.title}):{timer_names},新任务“{row.name}”待办理。"
+        notifications.notify(session, notifications.task_people(session, row), "escalation", text,
+                             case_id=case.id, task_id=row.id)
+
+
 def fire_due(db: Database, limit: int = 500) -> int:
     """One sweep: fire every case whose next timer is due. Returns how many cases were fired."""
     return sum(fire_case(db, case_id) for case_id in due_cases(db, limit=limit))
+
+
+# --- the worker (minyi worker) ------------------------------------------------------
+
+def sweep(db: Database) -> dict[str, int]:
+    """Everything time-driven, once: due timers, reminders and overdue steps, outbound messages.
+    Each unit of work commits on its own, so a crash loses at most the unit in flight."""
+    done = {"timers": fire_due(db)}
+    done.update(deadlines.sweep(db))
+    done["sent"] = outbox.deliver(db)
+    return done
+
+
+def run_worker(db: Database, interval: float = 30.0, once: bool = False,
+               stop: threading.Event | None = None) -> None:
+    """Sweep every `interval` seconds until `stop` is set; a failed sweep is logged and retried."""
+    stop = stop or threading.Event()
+    while True:
+        try:
+            done = sweep(db)
+            if any(done.values()):
+                log.info("worker sweep: %s", done)
+        except Exception:  # noqa: BLE001 — the worker must outlive one bad sweep
+            log.exception("worker sweep failed; retrying in %s s", interval)
+            if once:
+                raise
+        if once or stop.wait(interval):
+            return

@@ -124,7 +124,8 @@ def test_补办件_waiting_period_expires_and_the_case_is_closed(line, staff, fr
     assert "timer_fired" in [e.kind for e in m.view().history]
 
 
-def test_上报件_approved_answer_due_three_working_days_after_the_reply(line, staff):
+def test_上报件_approved_answer_due_three_working_days_after_the_reply(line, staff, frozen_clock):
+    frozen_clock.set(datetime(2026, 9, 29, 2, 0, tzinfo=timezone.utc))  # answered before the deadline
     m = Matter(line, staff)
     m.do("UserTask_classify", "leader", kind="上报件")
     m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="需更换主管道")

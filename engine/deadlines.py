@@ -1,0 +1,205 @@
+"""Deadlines of human steps (办理期限): when a step is due, when to remind, when it is overdue.
+
+A designer gives a step's deadline in the diagram, either as `camunda:dueDate` (a date,
+a moment, or a calendar duration such as `P7D`) or as working days on the Chinese
+calendar with step properties `dueWorkingDays` (e.g. 3) and `dueFrom` (a case field
+such as `reply_date` or `received_at`; default: when the step became ready). The
+reminder lead time is the property `remindBefore` (ISO duration, on the step or the
+process; default P1D). The role told when a step is overdue is `escalateTo`.
+
+The deadline worker visits only rows whose indexed `next_check_at` has passed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from . import audit, calendar, clock, deployments, expressions, notifications
+from .calendar import CHINA_TZ
+from .db import Database
+from .errors import ExpressionError
+from .models import Case, HumanTask, User
+
+log = logging.getLogger(__name__)
+DEFAULT_REMIND_BEFORE = "P1D"
+WORKDAY_START = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    due_at: datetime | None
+    remind_at: datetime | None
+
+    @property
+    def next_check_at(self) -> datetime | None:
+        return self.remind_at or self.due_at
+
+
+def property_problems(properties: dict[str, str]) -> list[str]:
+    """What is wrong with a step's or process's deadline properties (for validation)."""
+    problems = []
+    days = properties.get("dueWorkingDays")
+    if days is not None and not (days.strip().isdigit() and 0 < int(days) <= 365):
+        problems.append(f"办理期限工作日数(dueWorkingDays)应为 1–365 的整数,而不是 “{days}”")
+    lead = properties.get("remindBefore")
+    if lead is not None and _duration(lead) is None:
+        problems.append(f"提前提醒时间(remindBefore)应为 ISO 时长,例如 P1D 或 PT4H,而不是 “{lead}”")
+    return problems
+
+
+def _duration(text: str) -> timedelta | None:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    text = (text or "").strip()
+    if not text.startswith("P"):
+        return None
+    try:
+        parts = TimerEventDefinition.parse_iso_duration(text)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if parts.get("years") or parts.get("months"):
+        return None
+    return timedelta(days=parts.get("days", 0) + 7 * parts.get("weeks", 0), hours=parts.get("hours", 0),
+                     minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0))
+
+
+def _as_date(value: Any, fallback: datetime) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(CHINA_TZ).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return fallback.astimezone(CHINA_TZ).date()
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), CHINA_TZ)
+
+
+def plan(step: Any, process_properties: dict[str, str], data: dict[str, Any], now: datetime) -> Deadline:
+    """The deadline of a step that becomes ready now, from what the diagram says."""
+    from .runtime import due_moment
+
+    props = step.properties if step else {}
+    due_at = None
+    if step and step.due:
+        try:
+            due_at = due_moment(expressions.evaluate(step.due, {**data, **process_properties}), now)
+        except ExpressionError:
+            due_at = None
+    elif props.get("dueWorkingDays", "").strip().isdigit():
+        source = props.get("dueFrom", "").strip()
+        start = _as_date(data.get(source) if source else None, now)
+        due_at = end_of_day(calendar.add_workdays(start, int(props["dueWorkingDays"])))
+    return Deadline(due_at, remind_moment(due_at, props, process_properties, now))
+
+
+def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now: datetime) -> datetime | None:
+    """`remindBefore` ahead of the due time, moved back onto a working day (09:00) when it
+    falls on a day off, so the reminder reaches people at work. None when already too late."""
+    if due_at is None:
+        return None
+    lead = _duration(props.get("remindBefore") or process_props.get("remindBefore") or DEFAULT_REMIND_BEFORE)
+    moment = due_at - (lead if lead is not None else timedelta(days=1))
+    day = moment.astimezone(CHINA_TZ).date()
+    if not calendar.is_workday(day):
+        while not calendar.is_workday(day):
+            day -= timedelta(days=1)
+        moment = datetime.combine(day, WORKDAY_START, CHINA_TZ)
+    if due_at <= now:
+        return None
+    return max(moment, now)
+
+
+def apply(row: HumanTask, deadline: Deadline) -> None:
+    row.due_at, row.remind_at = deadline.due_at, deadline.remind_at
+    row.reminded_at = row.overdue_at = None
+    row.next_check_at = deadline.next_check_at
+
+
+# --- the sweep (催办: reminder before, overdue notice after) -------------------------
+
+def due_checks(db: Database, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Open steps whose reminder or deadline has come; rows no longer open are cleared."""
+    now = now or clock.now()
+    with db.write() as session:
+        session.execute(update(HumanTask).where(HumanTask.next_check_at <= now, HumanTask.status != "READY")
+                        .values(next_check_at=None))
+    with db.read() as session:
+        return list(session.scalars(select(HumanTask.id).where(HumanTask.next_check_at <= now)
+                                    .order_by(HumanTask.next_check_at).limit(limit)))
+
+
+def check_task(db: Database, task_id: int) -> str | None:
+    """Remind or mark overdue one step, in its own transaction under its case's lock."""
+    now = clock.now()
+    with db.write() as session:
+        case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+        query = select(Case).where(Case.id == case_id)
+        case = session.scalar(query.with_for_update(skip_locked=True) if not db.is_sqlite else query)
+        row = session.get(HumanTask, task_id, populate_existing=True) if case is not None else None
+        if row is None or row.next_check_at is None or row.next_check_at > now:
+            return None
+        if row.status != "READY":
+            row.next_check_at = None
+            return None
+        if row.due_at is not None and row.due_at <= now:
+            _overdue(session, case, row, now)
+            return "overdue"
+        if row.reminded_at is None:
+            _remind(session, case, row, now)
+        row.next_check_at = row.due_at
+        return "reminder"
+
+
+def when_text(moment: datetime) -> str:
+    return f"{moment.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
+
+
+def _names(session: Session, user_ids: list[int]) -> list[str]:
+    return list(session.scalars(select(User.username).where(User.id.in_(user_ids)))) if user_ids else []
+
+
+def _remind(session: Session, case: Case, row: HumanTask, now: datetime) -> None:
+    people = notifications.task_people(session, row)
+    text = f"“{row.name}”({case.number} {case.title})将于 {when_text(row.due_at)} 到期,请抓紧办理。"
+    notifications.notify(session, people, "reminder", text, case_id=case.id, task_id=row.id)
+    row.reminded_at = now
+    audit.append(session, case.id, "system", "reminder", step_id=row.step_id, step_name=row.name,
+                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": _names(session, people)})
+
+
+def _overdue(session: Session, case: Case, row: HumanTask, now: datetime) -> None:
+    row.overdue_at, row.next_check_at = now, None
+    people = notifications.task_people(session, row)
+    text = f"“{row.name}”({case.number} {case.title})已超过办理期限 {when_text(row.due_at)},已记为逾期。"
+    notifications.notify(session, people, "overdue", text, case_id=case.id, task_id=row.id)
+    audit.append(session, case.id, "system", "overdue", step_id=row.step_id, step_name=row.name,
+                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": _names(session, people)})
+    d = deployments.diagram_of(session, case.version_id)
+    step = d.steps.get(row.step_id)
+    role = ((step.properties if step else {}).get("escalateTo") or d.properties.get("escalateTo") or "").strip()
+    if not role:
+        return
+    supervisors = notifications.role_members(session, [role])
+    text = f"“{row.name}”({case.number} {case.title})已逾期(期限 {when_text(row.due_at)}),请督办。"
+    notifications.notify(session, supervisors, "escalation", text, case_id=case.id, task_id=row.id)
+    audit.append(session, case.id, "system", "escalated", step_id=row.step_id, step_name=row.name,
+                 lane=row.lane, data={"to": role, "notified": _names(session, supervisors)})
+
+
+def sweep(db: Database, limit: int = 500) -> dict[str, int]:
+    """One pass over every step whose reminder or deadline has come."""
+    done = {"reminder": 0, "overdue": 0}
+    for task_id in due_checks(db, limit=limit):
+        outcome = check_task(db, task_id)
+        if outcome:
+            done[outcome] += 1
+    return done
