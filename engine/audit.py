@@ -1,43 +1,134 @@
-"""The append-only audit trail. Each event is chained to the previous one of its case."""
+"""The append-only audit trail, hash-chained twice: per case, and across all cases (global chain).
+
+An event's hash covers its content and its case predecessor's hash; its global hash covers
+that hash and the previous event's global hash in commit order. Events are collected while
+the transaction runs and written at commit, after every case lock is held, so the global
+head is always the last lock a writer takes (no lock-order deadlocks) and is held briefly.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapper, Session
 
 from . import clock
-from .models import AuditEvent
+from .models import AuditEvent, ChainHead
 
 GENESIS = "0" * 64
+GLOBAL = "global"
+_PENDING = "minyi_audit_pending"
+_HEADS = "minyi_audit_heads"
+
+
+class AuditTampering(RuntimeError):
+    """Raised when code tries to change or delete a written audit event."""
+
+
+def utc_iso(at: datetime) -> str:
+    """The one text form of a moment inside hashes: naive UTC ISO 8601."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def event_hash(case_id: int, seq: int, at: datetime, actor: str, kind: str, step_id: str,
-               data: dict[str, Any], prev_hash: str) -> str:
-    """SHA-256 over the event's content and its predecessor's hash."""
-    body = json.dumps(
-        [case_id, seq, at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(), actor, kind, step_id, data, prev_hash],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
-    )
+               data: dict[str, Any], prev_hash: str, step_name: str = "", lane: str = "") -> str:
+    """SHA-256 over the event's content (including the names shown to readers) and its predecessor's hash."""
+    body = canonical([case_id, seq, utc_iso(at), actor, kind, step_id, step_name, lane, data, prev_hash])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def global_hash(global_seq: int, own_hash: str, global_prev_hash: str) -> str:
+    """SHA-256 linking an event (by its own hash) into the chain of all events."""
+    return hashlib.sha256(canonical([global_seq, own_hash, global_prev_hash]).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What `append` gives back: the event's place in its case's chain."""
+
+    case_id: int
+    seq: int
+    kind: str
+    hash: str
 
 
 def append(session: Session, case_id: int, actor: str, kind: str, *, step_id: str = "",
            step_name: str = "", lane: str = "", data: dict[str, Any] | None = None,
-           at: datetime | None = None) -> AuditEvent:
-    """Add one event; the caller holds the case's lock, so seq and chain cannot race."""
-    last = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case_id)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+           at: datetime | None = None) -> Appended:
+    """Add one event; the caller holds the case's lock, so seq and the case chain cannot race."""
+    heads: dict[int, tuple[int, str]] = session.info.setdefault(_HEADS, {})
+    if case_id in heads:
+        last_seq, prev = heads[case_id]
+    else:
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        last_seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    seq = last_seq + 1
     at = at or clock.now()
     payload = dict(data or {})
-    event = AuditEvent(case_id=case_id, seq=seq, at=at, actor=actor, kind=kind, step_id=step_id,
-                       step_name=step_name, lane=lane, data=payload, prev_hash=prev,
-                       hash=event_hash(case_id, seq, at, actor, kind, step_id, payload, prev))
-    session.add(event)
-    return event
+    digest = event_hash(case_id, seq, at, actor, kind, step_id, payload, prev, step_name, lane)
+    session.info.setdefault(_PENDING, []).append(AuditEvent(
+        case_id=case_id, seq=seq, at=at, actor=actor, kind=kind, step_id=step_id, step_name=step_name,
+        lane=lane, data=payload, prev_hash=prev, hash=digest))
+    heads[case_id] = (seq, digest)
+    return Appended(case_id, seq, kind, digest)
+
+
+def lock_global_head(session: Session) -> ChainHead:
+    """The global chain's head row, locked; created on first use without racing another writer."""
+    query = select(ChainHead).where(ChainHead.name == GLOBAL).with_for_update()
+    head = session.scalar(query)
+    if head is None:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        session.execute(insert(ChainHead).values(name=GLOBAL, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        head = session.scalar(query.execution_options(populate_existing=True))
+    return head
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    """Write the transaction's events, each linked into the global chain, under the head's lock."""
+    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    session.info.pop(_HEADS, None)
+    if not pending:
+        return
+    head = lock_global_head(session)
+    seq, prev = head.seq, head.hash
+    for row in pending:
+        seq += 1
+        row.global_seq, row.global_prev_hash = seq, prev
+        row.global_hash = prev = global_hash(seq, row.hash, prev)
+    head.seq, head.hash = seq, prev
+    session.add_all(pending)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_HEADS, None)
+
+
+@sa_event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
+    raise AuditTampering(f"审计记录只能追加,不能修改(事项 {target.case_id} 第 {target.seq} 条)")
+
+
+@sa_event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
+    raise AuditTampering(f"审计记录只能追加,不能删除(事项 {target.case_id} 第 {target.seq} 条)")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, deployments, expressions, forms, runtime, spiff
+from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
 from .errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
@@ -82,10 +83,12 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         prefix = d.properties.get("caseNumberPrefix", "AJ")
         case.number = f"{prefix}-{clock.today():%Y%m%d}-{case.id:06d}"
         workflow = spiff.new_workflow(d.engine, cleaned)
-        spiff.advance(workflow)
+        decided = AutoSteps()
+        spiff.advance(workflow, decided)
         audit.append(session, case.id, actor.username, "case_started", step_id=d.start_id,
                      step_name=d.element_names.get(d.start_id, ""), lane=",".join(actor.roles & set(d.lanes)),
                      data={"values": cleaned, "version": d.hash[:12], "number": case.number})
+        decided.record(session, case.id, d)
         created = runtime.save(session, case, d, workflow, actor.username)
         if also is not None:
             also(session, case)
@@ -126,7 +129,8 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
     task = spiff.task_by_id(workflow, row.task_uuid)
     if task is None or not spiff.is_ready(task):
         raise Conflict("该任务已不在待办状态")
-    spiff.complete(workflow, task, cleaned)
+    decided = AutoSteps()
+    spiff.complete(workflow, task, cleaned, decided)
     now = clock.now()
     row.status, row.completed_at, row.completed_by_id = "COMPLETED", now, actor.id
     for role_row in session.scalars(select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id)):
@@ -137,6 +141,7 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
         payload["via"] = via
     audit.append(session, case.id, actor.username, "task_completed", step_id=row.step_id,
                  step_name=row.name, lane=row.lane, data=payload)
+    decided.record(session, case.id, d)
     created = runtime.save(session, case, d, workflow, actor.username)
     try:
         session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextvars
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -160,12 +161,13 @@ def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
     return workflow
 
 
-def advance(workflow: BpmnWorkflow) -> None:
-    """Run every automatic step (gateways, events, fired timers) until people are needed."""
+def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> None:
+    """Run every automatic step (gateways, events, fired timers) until people are needed;
+    `did_complete` hears of each automatic step run, so the caller can audit it."""
     try:
         for _ in range(100):
             workflow.refresh_timers()
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(did_complete_task=did_complete)
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
     except StepFailed:
@@ -173,6 +175,24 @@ def advance(workflow: BpmnWorkflow) -> None:
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
         raise StepFailed(task, f"流程无法继续: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AutoStep:
+    """An automatic step the engine ran: its BPMN element, its type, and the elements it led to."""
+
+    element_id: str
+    element_type: str
+    taken: tuple[str, ...]
+
+
+def auto_step(task: Task) -> AutoStep | None:
+    """Describe a completed automatic task; None for the library's internal bookkeeping tasks."""
+    element_id = getattr(task.task_spec, "bpmn_id", None)
+    if not element_id:
+        return None
+    taken = tuple(getattr(c.task_spec, "bpmn_id", None) or c.task_spec.name for c in task.children)
+    return AutoStep(element_id, type(task.task_spec).__name__, taken)
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
@@ -186,7 +206,8 @@ def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
         return None
 
 
-def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any]) -> None:
+def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
+             did_complete: Callable[[Task], None] | None = None) -> None:
     task.data.update(values)
     try:
         task.run()
@@ -194,7 +215,7 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any]) -> None
         raise
     except SpiffWorkflowException as exc:
         raise StepFailed(task, f"步骤无法完成: {exc}") from None
-    advance(workflow)
+    advance(workflow, did_complete)
 
 
 def is_ready(task: Task) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, deadlines, deployments, notifications, outbox, runtime, spiff
+from .autosteps import AutoSteps
 from .db import Database
 from .models import Case, HumanTask
 
@@ -41,11 +42,13 @@ def fire_case(db: Database, case_id: int) -> bool:
         d = deployments.diagram_of(session, case.version_id)
         workflow = runtime.load_workflow(session, case, d)
         before = {str(t.id) for t in spiff.waiting_timers(workflow)}
-        spiff.advance(workflow)
+        decided = AutoSteps()
+        spiff.advance(workflow, decided)
         fired = [t for t in spiff.timer_tasks(workflow) if str(t.id) in before and not spiff.is_waiting(t)]
         for task in fired:
             audit.append(session, case.id, "system", "timer_fired", step_id=spiff.spec_name(task),
                          step_name=d.element_names.get(spiff.spec_name(task), ""), data={})
+        decided.record(session, case.id, d)
         created = runtime.save(session, case, d, workflow, "system")
         session.flush()
         _announce(session, case, created, fired, d)

@@ -30,7 +30,8 @@ def test_completion_runs_the_gateway_and_finishes(approval, staff):
     assert done.case_status == "completed"
     view = casepages.get_case(approval, staff["leader"], result.case_number)
     kinds = [e.kind for e in view.history]
-    assert kinds == ["case_started", "task_ready", "task_completed", "case_completed"]
+    assert kinds == ["case_started", "task_ready", "task_completed", "gateway_decided", "case_completed"]
+    assert view.history[3].data["flows"][0]["condition"]
     assert view.history[2].data["values"] == {"decision": "同意", "reason": None}
 
 

@@ -61,7 +61,8 @@ def test_register_list_read_and_complete(client, bearer):
 
     case = client.get(f"/api/cases/{number}", headers=clerk).json
     assert case["status"] == "completed"
-    assert [e["kind"] for e in case["history"]] == ["case_started", "task_ready", "task_completed", "case_completed"]
+    assert [e["kind"] for e in case["history"]] == ["case_started", "task_ready", "task_completed", "gateway_decided",
+                                                   "case_completed"]
     assert case["history"][0]["labels"]["title"] == "标题"
     assert client.get("/api/tasks?list=archive", headers=leader).json["total"] == 1
 

@@ -1,0 +1,167 @@
+"""Tamper evidence: the audit log is append-only and hash-chained per case and globally.
+
+A row edited or deleted directly in the database is found by `minyi audit verify`, which names
+the case, the event and what differs; a downloaded case bundle is checked offline.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, text
+
+from engine import deployments, verify
+from engine.audit import AuditTampering
+from engine.models import AuditEvent
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import Matter
+from web.cli import main
+
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}
+
+
+@pytest.fixture
+def line(db, staff, frozen_clock):
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    return db
+
+
+def finished(line, staff, kind: str = "即办件") -> Matter:
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind=kind)
+    m.do("UserTask_handle_immediate", "handler", handling_result="已修复")
+    m.do("UserTask_feedback", "handler", **FEEDBACK)
+    m.do("UserTask_rate", "clerk", rating="满意")
+    return m
+
+
+def event_id(db, number: str, seq: int) -> int:
+    with db.read() as session:
+        return session.scalar(text(
+            "SELECT e.id FROM audit_events e JOIN cases c ON c.id = e.case_id WHERE c.number = :n AND e.seq = :s"),
+            {"n": number, "s": seq})
+
+
+def test_untouched_chains_verify(line, staff):
+    first, second = finished(line, staff), Matter(line, staff)
+    verdict = verify.verify_database(line)
+    assert verdict.ok, verdict.broken
+    assert verdict.cases == 2
+    with line.read() as session:
+        rows = session.execute(select(AuditEvent.global_seq, AuditEvent.global_prev_hash, AuditEvent.global_hash)
+                               .order_by(AuditEvent.global_seq)).all()
+    assert [r.global_seq for r in rows] == list(range(1, len(rows) + 1)) == list(range(1, verdict.events + 1))
+    assert rows[0].global_prev_hash == "0" * 64
+    assert all(b.global_prev_hash == a.global_hash for a, b in zip(rows, rows[1:]))
+    del first, second
+
+
+def test_an_event_edited_in_the_database_is_reported_exactly(line, staff):
+    m, other = finished(line, staff), finished(line, staff)
+    target = event_id(line, m.number, 4)
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET actor = 'someone_else' WHERE id = :id"), {"id": target})
+    verdict = verify.verify_database(line)
+    assert not verdict.ok
+    assert (verdict.broken.chain, verdict.broken.case_number, verdict.broken.seq) == ("case", m.number, 4)
+    assert "内容与哈希不符" in verdict.broken.problem
+    del other
+
+
+def test_edited_form_values_are_detected(line, staff):
+    m = finished(line, staff)
+    with line.read() as session:
+        completed = session.execute(select(AuditEvent.id, AuditEvent.seq, AuditEvent.data)
+                                    .where(AuditEvent.kind == "task_completed").order_by(AuditEvent.seq)).first()
+        data = dict(completed.data)
+    data["values"] = {**data["values"], "kind": "建议件"}
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET data = :d WHERE id = :id"),
+                        {"d": json.dumps(data, ensure_ascii=False), "id": completed.id})
+    verdict = verify.verify_database(line)
+    assert (verdict.broken.case_number, verdict.broken.seq) == (m.number, completed.seq)
+
+
+def test_a_deleted_last_event_breaks_the_global_chain(line, staff):
+    m = finished(line, staff)
+    with line.read() as session:
+        last = session.scalar(select(AuditEvent.id).order_by(AuditEvent.global_seq.desc()).limit(1))
+    with line.write() as session:
+        session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last})
+    verdict = verify.verify_database(line)
+    assert verdict.broken.chain == "global" and "链头" in verdict.broken.problem
+    del m
+
+
+def test_a_deleted_middle_event_breaks_the_case_chain(line, staff):
+    m = finished(line, staff)
+    with line.write() as session:
+        session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": event_id(line, m.number, 3)})
+    verdict = verify.verify_database(line)
+    assert (verdict.broken.case_number, verdict.broken.seq) == (m.number, 4)
+    assert "序号不连续" in verdict.broken.problem
+
+
+def test_the_application_cannot_update_or_delete_an_event(line, staff):
+    Matter(line, staff)
+    with pytest.raises(AuditTampering):
+        with line.write() as session:
+            session.scalars(select(AuditEvent)).first().actor = "mallory"
+    with pytest.raises(AuditTampering):
+        with line.write() as session:
+            session.delete(session.scalars(select(AuditEvent)).first())
+    assert verify.verify_database(line).ok
+
+
+def test_a_failed_step_leaves_no_event_and_no_chain_gap(line, staff):
+    m = Matter(line, staff)
+    with pytest.raises(Exception):
+        m.do("UserTask_classify", "leader", kind="承诺件")  # promised_date missing
+    m.do("UserTask_classify", "leader", kind="即办件")
+    assert verify.verify_database(line).ok
+
+
+def test_a_case_bundle_verifies_offline_and_tampering_is_found(line, staff, tmp_path):
+    m = finished(line, staff)
+    bundle = verify.case_bundle(line, staff["auditor"], m.number)
+    assert verify.verify_bundle(json.loads(json.dumps(bundle))).ok
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    good = runner.invoke(main, ["audit", "verify", "--bundle", str(path)])  # no DATABASE_URL needed
+    assert good.exit_code == 0 and "已验证" in good.output
+
+    bundle["events"][2]["data"] = {"roles": ["管理员"], "due_at": None}
+    path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    bad = runner.invoke(main, ["audit", "verify", "--bundle", str(path)])
+    assert bad.exit_code == 1
+    assert f"事项 {m.number} 第 3 条" in bad.output and "内容与哈希不符" in bad.output
+
+
+def test_a_bundle_with_another_diagram_is_refused(line, staff):
+    bundle = verify.case_bundle(line, staff["auditor"], finished(line, staff).number)
+    bundle["diagram"]["bpmn"] = bundle["diagram"]["bpmn"].replace("分类交办", "随意改名")
+    assert "流程图内容与其版本哈希不符" in verify.verify_bundle(bundle).broken.problem
+    assert not verify.verify_bundle({"format": "other"}).ok
+
+
+def test_only_auditors_download_bundles(line, staff):
+    from engine.errors import Forbidden
+
+    m = Matter(line, staff)
+    with pytest.raises(Forbidden):
+        verify.case_bundle(line, staff["handler"], m.number)
+
+
+def test_cli_verify_reports_the_first_broken_link(line, staff, monkeypatch):
+    m = finished(line, staff)
+    monkeypatch.setenv("DATABASE_URL", line.url)
+    runner = CliRunner()
+    assert runner.invoke(main, ["audit", "verify"]).exit_code == 0
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET at = at WHERE id = :id"), {"id": event_id(line, m.number, 2)})
+        session.execute(text("UPDATE audit_events SET kind = 'x' WHERE id = :id"), {"id": event_id(line, m.number, 2)})
+    result = runner.invoke(main, ["audit", "verify"])
+    assert result.exit_code == 1 and f"事项 {m.number} 第 2 条" in result.output
