@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, deployments, expressions, forms, runtime, spiff
+from . import audit, clock, deployments, expressions, forms, publications, runtime, spiff
 from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
@@ -123,14 +123,14 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
     step = d.steps.get(row.step_id)
     if step is None:
         raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
-    before = session.get(CaseState, case.id).data
+    before = {**session.get(CaseState, case.id).data, **(row.data or {})}
     cleaned = forms.validate(step.form, values, before)
     workflow = runtime.load_workflow(session, case, d)
     task = spiff.task_by_id(workflow, row.task_uuid)
     if task is None or not spiff.is_ready(task):
         raise Conflict("该任务已不在待办状态")
     decided = AutoSteps()
-    spiff.complete(workflow, task, cleaned, decided)
+    spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, task.data)}, decided)
     now = clock.now()
     row.status, row.completed_at, row.completed_by_id = "COMPLETED", now, actor.id
     for role_row in session.scalars(select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id)):
@@ -143,6 +143,8 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
                  step_name=row.name, lane=row.lane, data=payload)
     decided.record(session, case.id, d)
     created = runtime.save(session, case, d, workflow, actor.username)
+    if not case.sandbox:
+        publications.on_step_completed(session, case, d, step, dict(task.data), actor.username)
     try:
         session.flush()
     except StaleDataError:

@@ -18,7 +18,7 @@ from .errors import ExpressionError, InvalidInput
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 TYPES = {"string", "long", "double", "boolean", "date", "enum"}
-CONSTRAINTS = {"required", "requiredIf", "readonly", "min", "max", "minlength", "maxlength"}
+CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
 _IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 _TRUE = {"true", "on", "1", "yes", "是"}
 _FALSE = {"false", "off", "0", "no", "否", ""}
@@ -48,13 +48,17 @@ class FormField:
     max_length: int | None = None
     multiline: bool = False
     public: bool = False
+    valid_if: str | None = None
+    valid_if_message: str | None = None
+    lines: bool = False
+    append_to: str | None = None
     line: int | None = None
     properties: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def widget(self) -> str:
         if self.type == "string":
-            return "textarea" if self.multiline else "text"
+            return "textarea" if self.multiline or self.lines else "text"
         return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
                 "enum": "select"}[self.type]
 
@@ -90,12 +94,12 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
                 problem(f"表单字段 “{fid}” 的校验规则 “{name}” 不受支持;可用: {', '.join(sorted(CONSTRAINTS))}")
             elif name in ("required", "readonly"):
                 kw[name] = config is None or config.strip().lower() != "false"
-            elif name == "requiredIf":
+            elif name in ("requiredIf", "validIf"):
                 try:
                     expressions.check(config or "")
-                    kw["required_if"] = config
+                    kw["required_if" if name == "requiredIf" else "valid_if"] = config
                 except ExpressionError as exc:
-                    problem(f"表单字段 “{fid}” 的 requiredIf 条件无效: {exc.message}")
+                    problem(f"表单字段 “{fid}” 的 {name} 条件无效: {exc.message}")
             else:
                 try:
                     number = float(config or "")
@@ -110,6 +114,14 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
             for p in node.iterfind(f"./{_c('properties')}/{_c('property')}")
         )
         flags = {k: v.strip().lower() == "true" for k, v in props}
+        named = dict(props)
+        append_to = named.get("appendTo", "").strip() or None
+        if append_to is not None and not _IDENTIFIER.match(append_to):
+            problem(f"表单字段 “{fid}” 的 appendTo “{append_to}” 不是合法的变量名")
+        if named.get("list", "lines") != "lines":
+            problem(f"表单字段 “{fid}” 的 list 属性只支持 “lines”(每行一项)")
+        elif "list" in named and ftype != "string":
+            problem(f"表单字段 “{fid}” 的 list 属性只用于文本字段")
         choices = tuple(Choice(v.get("id", ""), v.get("name") or v.get("id", "")) for v in node.iterfind(_c("value")))
         if ftype == "enum" and not choices:
             problem(f"下拉字段 “{fid}” 没有任何选项")
@@ -122,8 +134,13 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
         fields.append(FormField(
             id=fid, label=node.get("label") or fid, type=ftype, default=default, choices=choices,
             multiline=flags.get("multiline", False), public=flags.get("public", False), line=line,
-            properties=props, **kw,
+            valid_if_message=named.get("validIfMessage") or None, lines="list" in named,
+            append_to=append_to, properties=props, **kw,
         ))
+    ids = {f.id for f in fields}
+    for f in fields:
+        if f.append_to in ids:
+            problems.append((f.id, f.line, f"表单字段 “{f.id}” 的 appendTo “{f.append_to}” 与表单字段重名"))
     return tuple(fields), problems
 
 
@@ -132,7 +149,7 @@ def default_values(fields: tuple[FormField, ...], data: Mapping[str, Any]) -> di
     values: dict[str, Any] = {}
     for f in fields:
         if f.id in data and data[f.id] is not None:
-            values[f.id] = data[f.id]
+            values[f.id] = "\n".join(map(str, data[f.id])) if f.lines and isinstance(data[f.id], list) else data[f.id]
         elif f.default is not None:
             if expressions.unwrap(f.default) != f.default.strip():
                 try:
@@ -215,6 +232,8 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
                     errors[f.id] = f"不能小于 {f.minimum:g}"
                 elif f.maximum is not None and value > f.maximum:
                     errors[f.id] = f"不能大于 {f.maximum:g}"
+            if f.lines:
+                value = [text.strip() for text in value.splitlines() if text.strip()] or None
         cleaned[f.id] = value
     names = {**dict(data), **cleaned}
     for f in fields:
@@ -228,8 +247,34 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
                 needed = True
         if needed:
             errors[f.id] = "此项为必填项"
+    for f in fields:
+        if f.valid_if and not f.readonly and f.id not in errors and not _holds(f.valid_if, names):
+            errors[f.id] = f.valid_if_message or f"不符合校验条件:{expressions.unwrap(f.valid_if)}"
     if errors:
         labels = {f.id: f.label for f in fields}
         summary = ";".join(f"{labels[k]}:{v}" for k, v in errors.items())
         raise InvalidInput(f"表单有 {len(errors)} 处需要修改:{summary}", errors)
     return cleaned
+
+
+def _holds(rule: str, names: dict[str, Any]) -> bool:
+    """A validIf rule over the submitted values; one that cannot be evaluated does not hold."""
+    try:
+        return bool(expressions.evaluate(rule, names))
+    except ExpressionError:
+        return False
+
+
+def appended(fields: tuple[FormField, ...], cleaned: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, list]:
+    """Fields marked ``appendTo="x"`` add one record to the list variable ``x`` per completion,
+    so a step repeated in a loop (登记意见) accumulates its entries instead of overwriting them."""
+    targets: dict[str, list[FormField]] = {}
+    for f in fields:
+        if f.append_to:
+            targets.setdefault(f.append_to, []).append(f)
+    lists: dict[str, list] = {}
+    for target, group in targets.items():
+        record = {f.id: cleaned.get(f.id) for f in group}
+        if any(v not in (None, "", False) for v in record.values()):
+            lists[target] = [*(data.get(target) or []), record]
+    return lists

@@ -134,6 +134,8 @@ class HumanTask(Base):
     overdue_at: Mapped[datetime | None]
     # when the deadline worker must next look at this task (reminder or overdue); indexed
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # the step's own values where they differ from the case's (the item of one multi-instance vote)
+    data: Mapped[dict | None] = mapped_column(JSON)
 
 
 class HumanTaskRole(Base):

@@ -126,7 +126,8 @@ def _sync_tasks(session: Session, case: Case, d: Diagram, workflow: Any, data: d
         deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
         due_at = deadline.due_at
         row = HumanTask(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
-                        lane=step.lane if step else "", status="READY", created_at=now, due_at=due_at)
+                        lane=step.lane if step else "", status="READY", created_at=now, due_at=due_at,
+                        data=_own_data(task.data, data))
         deadlines.apply(row, deadline)
         session.add(row)
         session.flush()
@@ -137,6 +138,12 @@ def _sync_tasks(session: Session, case: Case, d: Diagram, workflow: Any, data: d
                                           "due_at": due_at.isoformat() if due_at else None})
         created.append(row)
     return created
+
+
+def _own_data(task_data: dict, case_data: dict) -> dict | None:
+    """What a ready step sees that the case as a whole does not (a multi-instance item)."""
+    own = _jsonable({k: v for k, v in task_data.items() if case_data.get(k) != v})
+    return own or None
 
 
 def _close_roles(session: Session, row: HumanTask) -> None:

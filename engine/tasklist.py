@@ -130,7 +130,7 @@ def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
         d = deployments.diagram_of(session, case.version_id)
         step = d.steps.get(row.step_id)
         form = step.form if step else ()
-        data = session.get(CaseState, case.id).data
+        data = {**session.get(CaseState, case.id).data, **(row.data or {})}
         holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
         return TaskView(
             id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,

@@ -31,6 +31,11 @@ STAFF = {
     "superior": ("街道民政科", ["上级部门"]),
     "supervisor": ("陈监督", ["民情监督员"]),
     "auditor": ("孙审计", ["审计"]),
+    "liangwei": ("周书记", ["社区“两委”"]),
+    "yishihui": ("吴议事", ["党员议事会"]),
+    "daibiao": ("郑记录", ["居民代表会议"]),
+    "gongzuo": ("冯干事", ["社区工作人员"]),
+    "jianwei": ("钱监委", ["居务监督委员会"]),
 }
 PASSWORD = "minyi-test-pw"
 users.use_fast_hashing()
