@@ -19,10 +19,11 @@ from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
 from .errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
-from .models import Case, CaseLink, CaseState, Comment, HumanTask, HumanTaskRole, User
+from .models import Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 from .views import Actor, Procedure
 
 SUPERVISOR_ROLES = ("社区负责人", "管理员")
+DESIGNER_ROLE = "流程设计人员"
 
 
 @dataclass(frozen=True)
@@ -64,23 +65,29 @@ InTransaction = Callable[[Session, Case], None]
 
 
 def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, Any],
-               also: InTransaction | None = None) -> StepResult:
-    """Register a new case (受理): validate the start form, issue the case number, run to the first people."""
+               also: InTransaction | None = None, *, sandbox_version: int | None = None) -> StepResult:
+    """Register a new case (受理): validate the start form, issue the case number, run to the first people.
+
+    `sandbox_version` starts a 试运行 case of that (draft) version instead: only designers may, and
+    such a case never shows in task lists, the public board or statistics."""
     with db.write() as session:
-        version_id = deployments.latest_version_id(session, process_id)
+        if sandbox_version is not None:
+            version_id = _sandbox_version(session, actor, process_id, sandbox_version)
+        else:
+            version_id = deployments.latest_version_id(session, process_id)
         if version_id is None:
             raise NotFound(f"流程 “{process_id}” 不存在或尚未部署")
         d = deployments.diagram_of(session, version_id)
-        if not may_start(actor, d):
+        if sandbox_version is None and not may_start(actor, d):
             raise Forbidden(f"您的角色不能发起“{d.name}”(需要:{'、'.join(d.start_roles)})")
         cleaned = forms.validate(d.start_form, values, {})
         now = clock.now()
         case = Case(number=f"tmp-{now.timestamp()}-{id(values)}", version_id=version_id,
                     process_id=d.process_id, title="", status="running", started_by=actor.username,
-                    started_at=now, updated_at=now)
+                    started_at=now, updated_at=now, sandbox=sandbox_version is not None)
         session.add(case)
         session.flush()
-        prefix = d.properties.get("caseNumberPrefix", "AJ")
+        prefix = ("试运行-" if case.sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
         case.number = f"{prefix}-{clock.today():%Y%m%d}-{case.id:06d}"
         workflow = spiff.new_workflow(d.engine, cleaned)
         decided = AutoSteps()
@@ -194,7 +201,7 @@ def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
 def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
     """The actor's role must be one of the step's (its lane); then the step must still be open."""
     roles = task_roles(session, row)
-    if not actor.has_role(*roles) and row.assignee_id != actor.id:
+    if not actor.has_role(*roles) and row.assignee_id != actor.id and not _designer_in_sandbox(session, actor, row):
         raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
     if row.status == "COMPLETED":
         who = session.get(User, row.completed_by_id) if row.completed_by_id else None
@@ -202,6 +209,20 @@ def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
         raise Conflict(f"该任务已由 {name} 于 {row.completed_at:%Y-%m-%d %H:%M} 完成,不能重复办理")
     if row.status != "READY":
         raise Conflict("该任务已取消(流程已走向其他分支)")
+
+
+def _designer_in_sandbox(session: Session, actor: Actor, row: HumanTask) -> bool:
+    """试运行: a designer walks a sandbox case through every lane; a real case never accepts this."""
+    return actor.has_role(DESIGNER_ROLE) and bool(session.scalar(select(Case.sandbox).where(Case.id == row.case_id)))
+
+
+def _sandbox_version(session: Session, actor: Actor, process_id: str, version_id: int) -> int:
+    if not actor.has_role(DESIGNER_ROLE):
+        raise Forbidden("只有流程设计人员可以试运行流程")
+    row = session.get(DiagramVersion, version_id)
+    if row is None or row.process_id != process_id:
+        raise NotFound(f"流程 “{process_id}” 没有版本 {version_id}")
+    return row.id
 
 
 def _result(case: Case, created: list[HumanTask], d: Diagram) -> StepResult:

@@ -42,11 +42,13 @@ def diagram_of(session: Session, version_id: int) -> Diagram:
 
 
 def latest_version_id(session: Session, process_id: str) -> int | None:
-    return session.scalar(select(func.max(DiagramVersion.id)).where(DiagramVersion.process_id == process_id))
+    """The version new cases start on; drafts (试运行草稿) never count."""
+    return session.scalar(select(func.max(DiagramVersion.id)).where(
+        DiagramVersion.process_id == process_id, DiagramVersion.draft.is_(False)))
 
 
 def latest_versions(session: Session) -> list[DiagramVersion]:
-    newest = select(func.max(DiagramVersion.id)).group_by(DiagramVersion.process_id)
+    newest = select(func.max(DiagramVersion.id)).where(DiagramVersion.draft.is_(False)).group_by(DiagramVersion.process_id)
     return list(session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest)).order_by(DiagramVersion.name)))
 
 

@@ -358,3 +358,51 @@ def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# --- moving a running case to another version (SpiffWorkflow's diff helpers) ------
+
+@dataclass(frozen=True)
+class OpenTaskChange:
+    """One task that is not finished (or is finished but must survive) and how the new spec sees it."""
+
+    element_id: str
+    state: str
+    new_element_id: str | None
+    changed: tuple[str, ...]
+
+
+def migration_changes(workflow: BpmnWorkflow, new: Runnable) -> tuple[list[OpenTaskChange], bool]:
+    """Every task a migration must carry over (done, ready, waiting), aligned with the new spec;
+    and whether the case has running subprocesses (whose specs are not carried over)."""
+    from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
+
+    spec_diff = SpecDiff(_serializer.registry, workflow.spec, new.spec)
+    diff = WorkflowDiff(workflow, spec_diff)
+    keep = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+    found = []
+    for task in workflow.get_tasks(state=keep, skip_subprocesses=True):
+        target = diff.alignment.get(task)
+        changed = tuple(spec_diff.changed.get(task.task_spec, ()))
+        found.append(OpenTaskChange(getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name,
+                                    TaskState.get_name(task.state),
+                                    (getattr(target, "bpmn_id", None) or target.name) if target else None, changed))
+    return found, bool(workflow.subprocesses)
+
+
+def migrate(workflow: BpmnWorkflow, new: Runnable) -> BpmnWorkflow:
+    """Move the workflow onto the new spec, re-predict its open branches, and prove the result
+    survives a save and restore with the new version (else `StepFailed`, nothing kept)."""
+    from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+
+    diff = WorkflowDiff(workflow, SpecDiff(_serializer.registry, workflow.spec, new.spec))
+    try:
+        migrate_workflow(diff, workflow, new.spec)
+        workflow.subprocess_specs = new.subprocess_specs
+        workflow.script_engine = new.script_engine
+        advance(workflow)
+        return restore(new, dump(workflow))
+    except StepFailed:
+        raise
+    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise StepFailed(None, f"迁移失败,事项保持原版本: {exc}") from None

@@ -37,6 +37,7 @@ def _base(actor: Actor, which: str) -> Select:
         .join(Case, Case.id == HumanTask.case_id)
         .join(DiagramVersion, DiagramVersion.id == Case.version_id)
         .outerjoin(holder, holder.id == HumanTask.assignee_id)
+        .where(Case.sandbox.is_(False))  # 试运行 cases live only in the designer workspace
     )
     if which == "inbox":
         return query.where(HumanTask.status == "READY", HumanTask.assignee_id == actor.id)
