@@ -1,0 +1,76 @@
+"""The public board's content: only fields a designer marked public, newest first, with days left."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from engine import deployments, publications
+from engine.errors import NotFound
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import INTAKE
+from tests.minqing import Matter as MinqingMatter
+from tests.yizheng import PUBLISH, Matter
+
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已联系热力公司,暖气已恢复。", "answered_at": "2026-11-24"}
+
+
+@pytest.fixture
+def deployed(db, staff, frozen_clock):
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    return db
+
+
+def answered(db, staff, **feedback) -> MinqingMatter:
+    m = MinqingMatter(db, staff)
+    m.do("UserTask_classify", "leader", kind="即办件")
+    m.do("UserTask_handle_immediate", "handler", handling_result="已修复")
+    m.do("UserTask_feedback", "handler", **{**FEEDBACK, **feedback})
+    return m
+
+
+def test_a_民情_answer_marked_for_集中式公示_is_published_with_its_public_fields_only(deployed, staff):
+    m = answered(deployed, staff, publish="true", public_summary="3号楼暖气已修复,室温恢复正常。")
+    [entry] = publications.board(deployed).items
+    assert (entry.kind, entry.title, entry.case_number) == ("集中式公示", "3号楼暖气不热", m.number)
+    assert entry.body == (("事项标题", "3号楼暖气不热"), ("公示内容", "3号楼暖气已修复,室温恢复正常。"))
+    assert entry.ends_at is None and entry.remaining_days is None
+    shown = repr(entry)
+    for personal in (INTAKE["reporter_name"], INTAKE["reporter_contact"], INTAKE["address"]):
+        assert personal not in shown
+
+
+def test_a_民情_answer_not_marked_for_publicity_stays_off_the_board(deployed, staff):
+    answered(deployed, staff)
+    assert publications.board(deployed).total == 0
+
+
+def test_the_board_lists_newest_first_filters_by_kind_and_counts_the_days_left(deployed, staff, frozen_clock):
+    answered(deployed, staff, publish="true", public_summary="已修复")
+    frozen_clock.set(datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    m = Matter(deployed, staff)
+    m.consult({})
+    m.propose_and_review()
+    m.vote()
+    m.do("UserTask_publish", "gongzuo", **PUBLISH)
+    assert [p.kind for p in publications.board(deployed).items] == ["决议公开", "集中式公示"]
+    [resolution] = publications.board(deployed, kind="决议公开").items
+    assert resolution.remaining_days == 7 and resolution.in_publicity
+    assert ("决议内容", PUBLISH["resolution"]) in resolution.body and ("赞成", "20") in resolution.body
+    frozen_clock.set(datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc))
+    assert publications.publication(deployed, resolution.id).remaining_days == 2
+    frozen_clock.set(datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc))
+    assert publications.publication(deployed, resolution.id).remaining_days == 0
+
+
+def test_a_withdrawn_publication_is_not_found(deployed, staff):
+    m = Matter(deployed, staff)
+    m.consult({})
+    m.propose_and_review()
+    m.vote()
+    m.do("UserTask_publish", "gongzuo", **PUBLISH)
+    [entry] = m.published()
+    m.do("UserTask_objection", "liangwei", objection_content="程序有误", objection_valid="成立", objection_review="成立")
+    with pytest.raises(NotFound):
+        publications.publication(deployed, entry.id)
