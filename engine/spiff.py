@@ -191,8 +191,28 @@ def auto_step(task: Task) -> AutoStep | None:
     element_id = getattr(task.task_spec, "bpmn_id", None)
     if not element_id:
         return None
-    taken = tuple(getattr(c.task_spec, "bpmn_id", None) or c.task_spec.name for c in task.children)
-    return AutoStep(element_id, type(task.task_spec).__name__, taken)
+    return AutoStep(element_id, type(task.task_spec).__name__, tuple(_next_elements(task)))
+
+
+def _next_elements(task: Task, depth: int = 0) -> list[str]:
+    """The BPMN elements right after a task, looking through the library's hidden tasks
+    (e.g. the split it puts before a step with boundary events)."""
+    found = []
+    for child in task.children:
+        bpmn_id = getattr(child.task_spec, "bpmn_id", None)
+        if bpmn_id:
+            found.append(bpmn_id)
+        elif depth < 3:
+            found.extend(_next_elements(child, depth + 1))
+    return found
+
+
+def trail(workflow: BpmnWorkflow) -> list[tuple[str, str]]:
+    """(BPMN element id, state) of every task the case reached — done, open, waiting or cancelled —
+    for the auditor's diagram; predicted future tasks are left out."""
+    reached = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.CANCELLED
+    return [(t.task_spec.bpmn_id, TaskState.get_name(t.state)) for t in workflow.get_tasks(state=reached)
+            if getattr(t.task_spec, "bpmn_id", None)]
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:

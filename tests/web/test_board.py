@@ -1,0 +1,73 @@
+"""The public board: open without login, newest first, filter by kind, detail pages, no personal data."""
+from __future__ import annotations
+
+import pytest
+
+from engine import deployments
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import INTAKE
+from tests.minqing import Matter as MinqingMatter
+from tests.yizheng import OPINION, PUBLISH, Matter
+
+PERSONAL = (INTAKE["reporter_name"], INTAKE["reporter_contact"], INTAKE["address"], OPINION["opinion_by"],
+            "赵先生")
+
+
+@pytest.fixture
+def published(minyi_db, staff_actors, frozen_clock):
+    """A 民情 answer in 集中式公示 and a 一征三议两公开 resolution in its publicity period."""
+    deployments.deploy_directory(minyi_db, PROCESSES, SYSTEM)
+    m = MinqingMatter(minyi_db, staff_actors)
+    m.do("UserTask_classify", "leader", kind="即办件")
+    m.do("UserTask_handle_immediate", "handler", handling_result="已修复")
+    m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已修复", answered_at="2026-11-23",
+         publish="true", public_summary="3号楼暖气已修复。")
+    y = Matter(minyi_db, staff_actors)
+    y.consult({})
+    y.propose_and_review()
+    y.vote()
+    y.do("UserTask_publish", "gongzuo", **PUBLISH)
+    y.do("UserTask_objection", "liangwei", objection_by="赵先生", objection_content="请公布施工单位",
+         objection_valid="不成立", objection_review="施工单位将在开工前公布")
+    return y
+
+
+def test_the_board_is_public_and_lists_newest_first(client, published):
+    page = client.get("/public/board")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.index("幸福小区环境综合整治") < html.index("3号楼暖气不热")
+    assert "剩余 7 天" in html and "长期公开" in html
+
+
+def test_the_board_filters_by_kind(client, published):
+    html = client.get("/public/board?kind=集中式公示").get_data(as_text=True)
+    assert "3号楼暖气不热" in html and "幸福小区环境综合整治" not in html
+
+
+def test_an_unknown_kind_is_a_clear_error(client, published):
+    page = client.get("/public/board?kind=内部文件")
+    assert page.status_code == 422 and "没有“内部文件”这一类公示" in page.get_data(as_text=True)
+
+
+def test_a_detail_page_shows_the_public_fields_of_the_resolution(client, published):
+    [entry] = published.published()
+    html = client.get(f"/public/board/{entry.id}").get_data(as_text=True)
+    assert PUBLISH["resolution"] in html and "实到人数" in html and published.number in html
+
+
+def test_a_missing_entry_is_404(client, published):
+    assert client.get("/public/board/9999").status_code == 404
+
+
+def test_no_resident_name_phone_or_address_appears_on_any_board_page(client, published):
+    pages = [client.get("/public/board").get_data(as_text=True)]
+    for kind in ("决议公开", "集中式公示"):
+        pages.append(client.get(f"/public/board?kind={kind}").get_data(as_text=True))
+    for link in {part.split('"')[0] for part in pages[0].split('href="/public/board/')[1:]}:
+        pages.append(client.get(f"/public/board/{link}").get_data(as_text=True))
+    assert len(pages) == 5
+    for html in pages:
+        for personal in PERSONAL:
+            assert personal not in html

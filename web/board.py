@@ -1,0 +1,36 @@
+"""The public board (公示栏): what the procedures published, for residents, without login.
+
+Everything shown comes from `engine.publications`, which only ever stores fields a designer
+marked public; the views add nothing from the cases themselves.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, render_template, request
+
+from engine import publications
+from engine.errors import InvalidInput
+
+from .deps import db
+
+bp = Blueprint("board", __name__, url_prefix="/public/board")
+PER_PAGE = 20
+
+
+@bp.get("")
+def list_publications():
+    kind = request.args.get("kind") or None
+    if kind and kind not in publications.KINDS:
+        raise InvalidInput(f"没有“{kind}”这一类公示;可选:{'、'.join(publications.KINDS)}", {"kind": "不是可选的类别"})
+    page = request.args.get("page", "1")
+    number = int(page) if page.isdigit() else 1
+    entries = publications.board(db(), kind, number, PER_PAGE)
+    return render_template("board/list.html", entries=entries, kind=kind, kinds=publications.KINDS)
+
+
+@bp.get("/<int:publication_id>")
+def show_publication(publication_id: int):
+    return render_template("board/detail.html", entry=publications.publication(db(), publication_id))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
