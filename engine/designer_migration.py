@@ -90,9 +90,11 @@ def _plan(session: Session, case: Case, to_version: int) -> tuple[MigrationPrevi
         reasons.append("事项正在子流程中运行,引擎不能安全迁移子流程")
     for change in changes:
         name = _name(old, change.element_id)
-        if change.new_element_id is None:
+        if change.new_element_id != change.element_id:
             done = "已完成的" if change.state == "COMPLETED" else "正在进行的"
-            reasons.append(f"{done}步骤 “{name}”({change.element_id})在新版本中已删除,事项无法对应到新版本")
+            instead = f",看起来被替换成了 “{_name(new, change.new_element_id)}”" if change.new_element_id else ""
+            reasons.append(f"{done}步骤 “{name}”({change.element_id})在新版本中已删除{instead},"
+                           "事项无法对应到新版本")
             continue
         if change.state not in OPEN:
             continue
