@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import smtplib
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -105,9 +106,14 @@ def _post(url: str, payload: dict[str, Any], timeout: float) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked)
-        if response.status >= 300:
-            raise OSError(f"webhook answered HTTP {response.status}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        status = exc.code
+    if status >= 300:
+        raise OSError(f"webhook answered HTTP {status}")
 
 
 def _mail(payload: dict[str, Any], timeout: float) -> None:

@@ -1,0 +1,132 @@
+"""Every timer of 民情流水线 fires on time, with the clock moved by hand (no sleeping).
+
+承诺件 promised date → 逾期督办; 补办件 waiting period → 逾期未补齐结案; 上报件 3 working days
+after the superior's reply → 答复超期督办. Each runs on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from engine import deployments, notifications, tasklist, timers
+from engine.calendar import CHINA_TZ
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import Matter
+
+
+@pytest.fixture
+def line(db, staff, frozen_clock):
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    return db
+
+
+def china(*args: int) -> datetime:
+    return datetime(*args, tzinfo=CHINA_TZ).astimezone(timezone.utc)
+
+
+def kinds_of(m: Matter) -> list[str]:
+    return [e.kind for e in m.view().history]
+
+
+def inbox_texts(db, actor) -> list[str]:
+    return [n.text for n in notifications.notifications_for(db, actor)]
+
+
+def test_承诺件_overdue_is_escalated(line, staff, frozen_clock):
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 25, 23, 59))
+    assert timers.fire_due(line) == 0                          # not yet: the promised day is not over
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    assert timers.fire_due(line) == 1
+    assert timers.fire_due(line) == 0                          # fired once only
+    assert sorted(m.waiting) == ["UserTask_handle_promised", "UserTask_supervise_overdue"]
+    assert any("逾期督办" in t for t in inbox_texts(line, staff["supervisor"]))
+    # the deadline sweep marks the step overdue, records it and tells the supervisor
+    assert timers.sweep(line)["overdue"] == 1
+    assert {"timer_fired", "overdue", "escalated"} <= set(kinds_of(m))
+    row = tasklist.tasks(line, staff["handler"], "queue").items[0]
+    assert row.step_id == "UserTask_handle_promised" and row.overdue
+    assert any("已逾期" in t for t in inbox_texts(line, staff["supervisor"]))
+    assert any("已超过办理期限" in t for t in inbox_texts(line, staff["handler2"]))
+
+
+def test_承诺件_handler_is_reminded_the_day_before(line, staff, frozen_clock):
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-27")
+    frozen_clock.set(china(2026, 11, 26, 23, 0))
+    assert timers.sweep(line)["reminder"] == 0
+    frozen_clock.set(china(2026, 11, 27, 0, 0))               # 24 hours before the end of the 27th
+    assert timers.sweep(line)["reminder"] == 1
+    assert timers.sweep(line)["reminder"] == 0                # once
+    assert kinds_of(m).count("reminder") == 1
+    assert any("到期" in t for t in inbox_texts(line, staff["handler"]))
+    assert not inbox_texts(line, staff["supervisor"])
+
+
+def test_a_promised_date_on_a_holiday_is_reminded_on_the_last_working_day_before(line, staff, frozen_clock):
+    frozen_clock.set(china(2026, 9, 28, 10, 0))
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-10-04")  # National Day
+    frozen_clock.set(china(2026, 9, 30, 8, 59))
+    assert timers.sweep(line)["reminder"] == 0
+    frozen_clock.set(china(2026, 9, 30, 9, 0))                # 10-3 is a holiday too: 9-30 at 09:00
+    assert timers.sweep(line)["reminder"] == 1
+    assert "reminder" in kinds_of(m)
+
+
+def test_补办件_waiting_period_closes_the_case_as_not_supplemented(line, staff, frozen_clock):
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="补办件")
+    m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+    frozen_clock.set(frozen_clock.value + timedelta(days=14, hours=23))
+    assert timers.fire_due(line) == 0
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    assert timers.fire_due(line) == 1
+    assert m.waiting == ["UserTask_close_unsupplied"]
+    assert any("逾期未补齐结案" in t for t in inbox_texts(line, staff["handler"]))
+    m.do("UserTask_close_unsupplied", "handler", not_supplied_reason="逾期未补齐")
+    assert m.data()["not_supplied_reason"] == "逾期未补齐"
+
+
+def reported(line, staff, frozen_clock, reply_date: str) -> Matter:
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="上报件")
+    m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="需更换主管道")
+    m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date=reply_date)
+    return m
+
+
+def test_上报件_answer_not_given_within_3_working_days_is_escalated(line, staff, frozen_clock):
+    frozen_clock.set(china(2026, 9, 30, 10, 0))
+    m = reported(line, staff, frozen_clock, "2026-09-30")
+    assert m.waiting == ["UserTask_feedback"]
+    frozen_clock.set(china(2026, 10, 10, 23, 0))              # the 3rd working day is the 调休 Saturday
+    assert timers.fire_due(line) == 0
+    frozen_clock.set(china(2026, 10, 11, 0, 0))
+    assert timers.fire_due(line) == 1
+    assert sorted(m.waiting) == ["UserTask_feedback", "UserTask_supervise_answer"]
+    m.do("UserTask_supervise_answer", "supervisor", answer_supervision_note="请今日答复群众")
+    m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已答复", answered_at="2026-10-11")
+    assert m.waiting == ["UserTask_rate"]
+
+
+def test_上报件_answered_in_time_fires_nothing(line, staff, frozen_clock):
+    frozen_clock.set(china(2026, 9, 30, 10, 0))
+    m = reported(line, staff, frozen_clock, "2026-09-30")
+    m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已答复", answered_at="2026-10-09")
+    frozen_clock.set(china(2026, 10, 20, 0, 0))
+    assert timers.fire_due(line) == 0
+    assert m.waiting == ["UserTask_rate"]
+
+
+def test_other_kinds_have_no_answer_timer(line, staff, frozen_clock):
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="即办件")
+    m.do("UserTask_handle_immediate", "handler", handling_result="已处理")
+    assert m.waiting == ["UserTask_feedback"]
+    frozen_clock.set(frozen_clock.value + timedelta(days=400))
+    assert timers.fire_due(line) == 0
+    assert m.waiting == ["UserTask_feedback"]

@@ -1,0 +1,112 @@
+"""The timer worker on several machines at once, and after a crash: every due case is fired
+exactly once (counted by its `timer_fired` audit events). Runs on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import deployments, runtime, timers
+from engine.models import AuditEvent, Case
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import Matter
+
+CASES = 12
+
+
+@pytest.fixture
+def waiting(db, staff, frozen_clock):
+    """Cases waiting for missing documents (补办件); their period ends in 15 days."""
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    numbers = []
+    for _ in range(CASES):
+        m = Matter(db, staff)
+        m.do("UserTask_classify", "leader", kind="补办件")
+        m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+        numbers.append(m.number)
+    frozen_clock.set(frozen_clock.value + timedelta(days=16))
+    return numbers
+
+
+def fired_per_case(db) -> dict[int, int]:
+    with db.read() as session:
+        rows = session.execute(select(AuditEvent.case_id, func.count()).where(AuditEvent.kind == "timer_fired")
+                               .group_by(AuditEvent.case_id)).all()
+        return dict(rows)
+
+
+def case_ids(db) -> list[int]:
+    with db.read() as session:
+        return list(session.scalars(select(Case.id)))
+
+
+def test_two_workers_fire_every_due_case_exactly_once(db, waiting):
+    assert len(timers.due_cases(db)) == CASES
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            due = timers.due_cases(db)   # both see the same due set
+            barrier.wait()
+            results.append(sum(timers.fire_case(db, case_id) for case_id in due))
+        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(results) == CASES
+    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+    assert timers.due_cases(db) == []
+
+
+def test_a_crash_mid_fire_loses_nothing_and_the_next_sweep_fires_once(db, waiting, monkeypatch):
+    real_save = runtime.save
+    crashed = []
+
+    def save_then_crash(session, case, *args, **kwargs):
+        created = real_save(session, case, *args, **kwargs)
+        if not crashed:                  # the workflow advanced, the audit event is written: now crash
+            crashed.append(case.id)
+            raise RuntimeError("worker killed before commit")
+        return created
+
+    monkeypatch.setattr(runtime, "save", save_then_crash)
+    with pytest.raises(RuntimeError):
+        timers.fire_due(db)
+    assert fired_per_case(db) == {}                       # nothing of the crashed case was committed
+    assert crashed[0] in timers.due_cases(db)             # and it is still due
+    assert timers.fire_due(db) == CASES
+    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+    assert timers.fire_due(db) == 0
+
+
+def test_the_worker_loop_survives_a_failed_sweep_and_stops_on_request(db, waiting, monkeypatch):
+    calls = []
+    real_sweep = timers.sweep
+
+    def flaky(database):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database restarting")
+        return real_sweep(database)
+
+    monkeypatch.setattr(timers, "sweep", flaky)
+    stop = threading.Event()
+    thread = threading.Thread(target=timers.run_worker, args=(db,), kwargs={"interval": 0.01, "stop": stop})
+    thread.start()
+    for _ in range(500):
+        if len(calls) >= 3:
+            break
+        threading.Event().wait(0.01)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and len(calls) >= 3
+    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}

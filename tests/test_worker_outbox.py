@@ -1,0 +1,114 @@
+"""The outbound hook: off by default; when configured, each notification is delivered by the
+worker by e-mail (a local SMTP server started here) or webhook (a local HTTP server),
+and a failed delivery is retried with backoff. Nothing here touches the internet."""
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from engine import deployments, extensions, outbox, timers
+from engine.models import OutboxMessage
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import Matter
+
+
+@pytest.fixture
+def promised(db, staff, frozen_clock, monkeypatch):
+    for name in ("MINYI_SMTP_HOST", "MINYI_SMTP_TO", "MINYI_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    m = Matter(db, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    return m
+
+
+def outbox_rows(db) -> list:
+    with db.read() as session:
+        return list(session.execute(select(OutboxMessage.channel, OutboxMessage.attempts, OutboxMessage.last_error,
+                                           OutboxMessage.sent_at).order_by(OutboxMessage.id)))
+
+
+def test_no_hook_is_configured_by_default_and_nothing_is_queued(db, staff, promised):
+    assert not outbox.configured()
+    extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"))
+    assert outbox_rows(db) == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 (aiosmtpd hook)
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_notifications_are_mailed_through_the_configured_smtp_server(db, staff, promised, monkeypatch):
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("MINYI_SMTP_PORT", str(port))
+        monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
+        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
+        assert [r.channel for r in outbox_rows(db)] == ["email"]
+        assert timers.sweep(db)["sent"] == 1
+        assert timers.sweep(db)["sent"] == 0
+    finally:
+        controller.stop()
+    (mail,) = inbox.messages
+    assert mail.rcpt_tos == ["duty@example.org"]
+    message = email.message_from_bytes(mail.content, policy=email.policy.default)
+    assert message["Subject"] == f"[民议] 催办 {promised.number}"
+    assert "请今天办结" in message.get_content() and "handler" in message.get_content()
+    assert outbox_rows(db)[0].sent_at is not None
+
+
+def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(db, staff, promised, monkeypatch, frozen_clock):
+    received, status = [], [500]
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server hook)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(status[0])
+            self.end_headers()
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("MINYI_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/minyi")
+        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"))
+        assert outbox.deliver(db) == 0                              # the hook fails
+        (row,) = outbox_rows(db)
+        assert row.attempts == 1 and "500" in row.last_error and row.sent_at is None
+        assert outbox.deliver(db) == 0 and len(received) == 1       # backoff: not retried at once
+        status[0] = 204
+        frozen_clock.set(frozen_clock.value + timedelta(seconds=31))
+        assert outbox.deliver(db) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(received) == 2 and received[1]["kind"] == "urge" and received[1]["users"] == ["handler", "handler2"]
+    assert outbox_rows(db)[0].sent_at is not None
