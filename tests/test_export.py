@@ -1,0 +1,87 @@
+"""Event logs for process mining: CSV and XES (IEEE 1849-2016), one trace per case, sandbox excluded."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+from sqlalchemy import update
+
+from engine import deployments, export, search
+from engine.errors import Forbidden, InvalidInput
+from engine.models import Case
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES, SHARED
+from tests.minqing import Matter
+from web.cli import main
+
+XSD = SHARED / "corpora" / "xes" / "koalas" / "xes-ieee-1849-2016.xsd"
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}
+
+
+@pytest.fixture
+def two_cases(db, staff, frozen_clock):
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    done = Matter(db, staff)
+    done.do("UserTask_classify", "leader", kind="即办件")
+    done.do("UserTask_handle_immediate", "handler", handling_result="已修复")
+    done.do("UserTask_feedback", "handler", **FEEDBACK)
+    done.do("UserTask_rate", "clerk", rating="满意")
+    running = Matter(db, staff, topic="社区治安")
+    sandbox = Matter(db, staff)
+    with db.write() as session:
+        session.execute(update(Case).where(Case.number == sandbox.number).values(sandbox=True))
+    return done, running
+
+
+def test_xes_validates_against_the_ieee_schema_and_has_one_trace_per_case(db, staff, two_cases):
+    done, running = two_cases
+    xml = export.export_log(db, staff["auditor"], search.CaseQuery(), "xes")
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    doc = etree.fromstring(xml)
+    assert schema.validate(doc), schema.error_log
+    traces = {t.find("string[@key='concept:name']").get("value"): t for t in doc.findall("trace")}
+    assert set(traces) == {done.number, running.number}
+    events = traces[done.number].findall("event")
+    activity = [e.find("string[@key='concept:name']").get("value") for e in events]
+    assert activity == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
+    second = {a.get("key"): a.get("value") for a in events[1]}
+    assert second == {"concept:name": "分类交办", "time:timestamp": "2026-11-23T02:00:00.000+00:00",
+                      "org:resource": "leader", "org:role": "社区负责人", "lifecycle:transition": "complete",
+                      "minyi:process": "minqing_liushuixian"}
+    assert [c.get("keys") for c in doc.findall("classifier")][0] == "concept:name"
+
+
+def test_csv_has_one_row_per_event_with_case_activity_time_resource(db, staff, two_cases):
+    done, running = two_cases
+    data = export.export_log(db, staff["auditor"], search.CaseQuery(number=done.number), "csv")
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["activity"] for r in rows] == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
+    assert {r["case_id"] for r in rows} == {done.number}
+    assert rows[4]["resource"] == "clerk" and rows[4]["lifecycle"] == "complete"
+    del running
+
+
+def test_selection_by_topic_and_the_command_line(db, staff, two_cases, tmp_path, monkeypatch):
+    done, running = two_cases
+    only = export.export_log(db, staff["auditor"], search.parse_query({"topic": "社区治安"}), "xes")
+    assert [t.find("string").get("value") for t in etree.fromstring(only).findall("trace")] == [running.number]
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    out = tmp_path / "log.xes"
+    result = CliRunner().invoke(main, ["audit", "export", "--format", "xes", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(etree.parse(str(out)))
+    bad = CliRunner().invoke(main, ["audit", "export", "--from", "2026-13-01", "-o", str(out)])
+    assert bad.exit_code == 1 and "起始日期" in bad.output
+    del done
+
+
+def test_export_is_for_auditors_and_names_a_bad_format(db, staff, two_cases):
+    with pytest.raises(Forbidden):
+        export.export_log(db, staff["handler"], search.CaseQuery(), "csv")
+    with pytest.raises(InvalidInput) as err:
+        export.export_log(db, staff["auditor"], search.CaseQuery(), "pdf")
+    assert "format" in err.value.fields
