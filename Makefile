@@ -11,7 +11,7 @@ FRONTEND := web/static/vendor/.built
 run: setup
 	$(BIN)/minyi db upgrade
 	$(BIN)/minyi demo
-	$(BIN)/minyi run
+	$(BIN)/minyi run --with-worker
 
 ## Set up everything and run the whole test suite (SQLite, PostgreSQL, headless Chromium).
 test: setup browser postgres

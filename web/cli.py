@@ -175,14 +175,56 @@ def audit_export(fmt: str, process_id: str, date_from: str, date_to: str, output
 @main.command(help="启动网页(默认 http://127.0.0.1:5000)")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def run(host: str, port: int) -> None:
+@click.option("--with-worker", is_flag=True, help="同时在后台运行定时任务(与 minyi worker 相同),随网页一起停止")
+def run(host: str, port: int, with_worker: bool) -> None:
     from waitress import serve
 
     from web import create_app
 
     app = create_app({"DATABASE_URL": database_url()})
+    stop = _start_worker(app.extensions["minyi_db"]) if with_worker else None
     click.echo(f"民议已启动: http://{host}:{port}  (Ctrl+C 停止)")
-    serve(app, host=host, port=port, threads=8)
+    try:
+        serve(app, host=host, port=port, threads=8)
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+def _start_worker(database: Database):
+    """The timer worker as a daemon thread of the web process; it stops when the server stops."""
+    import threading
+
+    from engine import timers
+
+    stop = threading.Event()
+    threading.Thread(target=timers.run_worker, args=(database,), kwargs={"stop": stop},
+                     name="minyi-worker", daemon=True).start()
+    return stop
+
+
+@main.command(help="定时任务:触发到期的定时器、到期提醒和逾期督办、发送外发通知(可在多台机器上同时运行)")
+@click.option("--once", is_flag=True, help="只扫描一次后退出")
+@click.option("--interval", default=30.0, type=click.FloatRange(min=0.5), help="两次扫描间隔的秒数(默认 30)")
+def worker(once: bool, interval: float) -> None:
+    import logging
+
+    from engine import calendar, clock, timers
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    warning = calendar.coverage_warning(clock.today().year + 1) or calendar.coverage_warning(clock.today().year)
+    if warning:
+        click.echo(f"注意: {warning}", err=True)
+    if once:
+        done = timers.sweep(_db())
+        click.echo(f"已扫描: 定时器 {done['timers']},提醒 {done['reminder']},逾期 {done['overdue']},"
+                   f"外发 {done['sent']}")
+        return
+    click.echo(f"定时任务已启动,每 {interval:g} 秒扫描一次(Ctrl+C 停止)")
+    try:
+        timers.run_worker(_db(), interval=interval)
+    except KeyboardInterrupt:
+        click.echo("定时任务已停止")
 
 
 if __name__ == "__main__":

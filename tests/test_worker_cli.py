@@ -1,0 +1,56 @@
+"""`minyi worker --once` sweeps once and reports; `minyi run --with-worker` starts the worker thread."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from engine import migrate
+from engine.db import Database
+from web import cli
+
+
+def test_worker_once_sweeps_and_reports(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    database = Database(url)
+    migrate.upgrade(database)
+    database.dispose()
+    result = CliRunner().invoke(cli.main, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "已扫描: 定时器 0,提醒 0,逾期 0,外发 0" in result.output
+
+
+def test_worker_refuses_a_silly_interval(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    result = CliRunner().invoke(cli.main, ["worker", "--interval", "0"])
+    assert result.exit_code == 2 and "--interval" in result.output
+
+
+def test_run_with_worker_starts_the_worker_thread_and_stops_it_with_the_server(tmp_path, monkeypatch):
+    import waitress
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    database = Database(url)
+    migrate.upgrade(database)
+    database.dispose()
+    seen = {}
+
+    def fake_serve(app, **kwargs):
+        import threading
+
+        seen["threads"] = [t.name for t in threading.enumerate()]
+
+    monkeypatch.setattr(waitress, "serve", fake_serve)
+    stops = []
+    real_start = cli._start_worker
+
+    def tracking_start(db):
+        stop = real_start(db)
+        stops.append(stop)
+        return stop
+
+    monkeypatch.setattr(cli, "_start_worker", tracking_start)
+    result = CliRunner().invoke(cli.main, ["run", "--with-worker"])
+    assert result.exit_code == 0, result.output
+    assert "minyi-worker" in seen["threads"]
+    assert stops and stops[0].is_set()
