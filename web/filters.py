@@ -19,7 +19,18 @@ EVENT_NAMES = {
     "comment": "意见",
     "case_linked": "关联事项",
     "case_completed": "办结",
+    "finding": "监督发现",
+    "published": "公示发布",
+    "publication_withdrawn": "公示撤回",
     "gateway_decided": "流程分支",
+    "timer_fired": "定时器触发",
+    "reminder": "到期提醒",
+    "overdue": "逾期",
+    "escalated": "逾期督办通知",
+    "urged": "催办",
+    "extension_requested": "延期申请",
+    "extension_approved": "延期批准",
+    "extension_refused": "延期未批准",
 }
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "READY": "待办", "COMPLETED": "已完成",
                 "CANCELLED": "已取消"}
