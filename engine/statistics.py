@@ -1,0 +1,206 @@
+"""Statistics for 晒单/评议 and supervision, computed with SQL aggregates over the selected cases
+(never sandbox cases). Every rate is defined in docs/auditor-guide.md and tested on a known set.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from . import clock, deployments
+from .db import Database
+from .models import AuditEvent, Case, HumanTask, Publication, User
+from .oversight import require_auditor
+from .search import CaseQuery, apply, overdue_condition
+from .views import Actor
+
+SATISFIED, BASIC, UNSATISFIED = "满意", "基本满意", "不满意"
+DECISION_STAGES = ("一征", "三议", "两公开")
+OVERDUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: float
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+@dataclass(frozen=True)
+class KindTime:
+    kind: str
+    cases: int
+    average_hours: float
+    p90_hours: float
+
+
+@dataclass(frozen=True)
+class OverdueStep:
+    case_number: str
+    step_name: str
+    lane: str
+    due_at: datetime
+    completed_at: datetime | None
+    person: str | None
+
+
+@dataclass(frozen=True)
+class Statistics:
+    total: int
+    by_channel: tuple[tuple[str, int], ...]
+    by_kind: tuple[tuple[str, int], ...]
+    by_topic: tuple[tuple[str, int], ...]
+    by_status: tuple[tuple[str, int], ...]
+    on_time: Rate
+    handling: tuple[KindTime, ...]
+    satisfaction: Rate
+    response: Rate
+    resolution: Rate
+    weighted_satisfaction: Rate
+    basic_weight: float
+    overdue: tuple[OverdueStep, ...]
+    by_person: tuple[tuple[str, int], ...]
+    by_role: tuple[tuple[str, int], ...]
+    decision_stages: tuple[tuple[str, int], ...]
+    votes_held: int
+    votes_passed: Rate
+    publications: tuple[tuple[str, int], ...]
+
+
+def _seconds(session: Session, start, end):  # noqa: ANN001, ANN202
+    """Seconds between two timestamp columns, in the database's own dialect."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def _grouped(session: Session, column, q: CaseQuery) -> tuple[tuple[str, int], ...]:  # noqa: ANN001
+    rows = session.execute(apply(select(column, func.count(Case.id)), q).group_by(column)).all()
+    rows.sort(key=lambda r: (-r[1], r[0] is None, r[0] or ""))  # NULLs sort differently per database
+    return tuple((value or "未填写", count) for value, count in rows)
+
+
+def _handling(session: Session, q: CaseQuery) -> tuple[KindTime, ...]:
+    """Average and p90 (nearest rank) of start → 办结 time, per kind, over completed cases."""
+    seconds = _seconds(session, Case.started_at, Case.completed_at)
+    done = apply(select(Case.kind, func.count(Case.id), func.avg(seconds)), q).where(
+        Case.status == "completed", Case.completed_at.is_not(None), Case.kind.is_not(None)).group_by(Case.kind)
+    found = []
+    for kind, count, average in session.execute(done.order_by(Case.kind)).all():
+        rank = math.ceil(0.9 * count)
+        p90 = session.scalar(apply(select(seconds), q).where(
+            Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
+            .order_by(seconds).offset(rank - 1).limit(1))
+        found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90) / 3600, 2)))
+    return tuple(found)
+
+
+def compute(session: Session, q: CaseQuery, basic_weight: float) -> Statistics:
+    ids = select(apply(select(Case.id), q).subquery().c.id)
+    in_selection = HumanTask.case_id.in_(ids)
+    total = session.scalar(apply(select(func.count(Case.id)), q)) or 0
+    with_due = session.execute(select(
+        func.count(HumanTask.id), func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0)))
+        .where(in_selection, HumanTask.status == "COMPLETED", HumanTask.due_at.is_not(None))).one()
+    ratings = dict(session.execute(apply(select(Case.rating, func.count(Case.id)), q)
+                                   .where(Case.rating.is_not(None)).group_by(Case.rating)).all())
+    rated = sum(ratings.values())
+    good = ratings.get(SATISFIED, 0) + ratings.get(BASIC, 0)
+    answered = session.scalar(select(func.count(func.distinct(HumanTask.case_id))).where(
+        in_selection, HumanTask.status == "COMPLETED", HumanTask.step_id.in_(_answer_steps(session)))) or 0
+    now = clock.now()
+    overdue = session.execute(
+        select(Case.number, HumanTask.name, HumanTask.lane, HumanTask.due_at, HumanTask.completed_at, User.display_name)
+        .join(Case, Case.id == HumanTask.case_id).outerjoin(User, User.id == func.coalesce(
+            HumanTask.completed_by_id, HumanTask.assignee_id))
+        .where(in_selection, HumanTask.due_at.is_not(None), overdue_condition(now))
+        .order_by(HumanTask.due_at).limit(OVERDUE_LIMIT)).all()
+    by_person = session.execute(
+        select(User.display_name, func.count(HumanTask.id)).join(User, User.id == HumanTask.completed_by_id)
+        .where(in_selection, HumanTask.status == "COMPLETED").group_by(User.display_name)
+        .order_by(func.count(HumanTask.id).desc(), User.display_name)).all()
+    by_role = session.execute(
+        select(HumanTask.lane, func.count(HumanTask.id)).where(in_selection, HumanTask.status == "COMPLETED")
+        .group_by(HumanTask.lane).order_by(func.count(HumanTask.id).desc(), HumanTask.lane)).all()
+    stages, votes, passed = _decisions(session, ids)
+    publications = session.execute(
+        select(Publication.kind, func.count(Publication.id)).where(
+            Publication.case_id.in_(ids), Publication.withdrawn.is_(False))
+        .group_by(Publication.kind).order_by(Publication.kind)).all()
+    return Statistics(
+        total=total, by_channel=_grouped(session, Case.channel, q), by_kind=_grouped(session, Case.kind, q),
+        by_topic=_grouped(session, Case.topic, q), by_status=_grouped(session, Case.status, q),
+        on_time=Rate(with_due[1] or 0, with_due[0] or 0), handling=_handling(session, q),
+        satisfaction=Rate(good, rated), response=Rate(rated, answered), resolution=Rate(good, rated),
+        weighted_satisfaction=Rate(ratings.get(SATISFIED, 0) + basic_weight * ratings.get(BASIC, 0), rated),
+        basic_weight=basic_weight,
+        overdue=tuple(OverdueStep(*row) for row in overdue),
+        by_person=tuple((name, n) for name, n in by_person), by_role=tuple((lane or "—", n) for lane, n in by_role),
+        decision_stages=stages, votes_held=votes, votes_passed=Rate(passed, votes),
+        publications=tuple((kind, n) for kind, n in publications))
+
+
+def _steps_where(session: Session, test) -> dict[int, set[str]]:  # noqa: ANN001
+    """Per diagram version: the human steps for which `test(diagram, step)` holds."""
+    from .models import DiagramVersion
+
+    found = {}
+    for version_id in session.scalars(select(DiagramVersion.id)):
+        d = deployments.diagram_of(session, version_id)
+        found[version_id] = {s.id for s in d.steps.values() if test(d, s)}
+    return found
+
+
+def _answer_steps(session: Session) -> set[str]:
+    """The 反馈答复 steps: those followed by the rating (call-back) step in their diagram."""
+    from . import bpmngraph
+
+    def answers(d, step) -> bool:  # noqa: ANN001
+        graph = bpmngraph.graph_of(d)
+        return any(f.target in d.steps and any(x.id == "rating" for x in d.steps[f.target].form)
+                   for f in graph.outgoing(step.id))
+    return set().union(*_steps_where(session, answers).values())
+
+
+def _decisions(session: Session, ids) -> tuple[tuple[tuple[str, int], ...], int, int]:  # noqa: ANN001
+    """一征三议两公开: open matters by the stage of their waiting steps, votes held and passed."""
+    in_selection = HumanTask.case_id.in_(ids)
+    staged = {}
+    for version_id in _steps_where(session, lambda d, s: s.stage in DECISION_STAGES):
+        d = deployments.diagram_of(session, version_id)
+        staged[version_id] = {s.id: s.stage for s in d.steps.values()}
+    if not any(staged.values()):
+        return (), 0, 0
+    decision_versions = [v for v, steps in staged.items() if any(st in DECISION_STAGES for st in steps.values())]
+    open_rows = session.execute(
+        select(Case.version_id, HumanTask.step_id, func.count(func.distinct(Case.id)))
+        .join(Case, Case.id == HumanTask.case_id)
+        .where(in_selection, HumanTask.status == "READY", Case.version_id.in_(decision_versions))
+        .group_by(Case.version_id, HumanTask.step_id)).all()
+    counts: dict[str, int] = {}
+    for version_id, step_id, n in open_rows:
+        stage = staged[version_id].get(step_id) or "其他"
+        counts[stage] = counts.get(stage, 0) + n
+    vote_steps = set().union(*_steps_where(session, lambda d, s: any(f.id == "votes_for" for f in s.form)).values())
+    votes = session.scalar(select(func.count(HumanTask.id)).join(Case, Case.id == HumanTask.case_id).where(
+        in_selection, HumanTask.status == "COMPLETED", HumanTask.step_id.in_(vote_steps),
+        Case.version_id.in_(decision_versions))) or 0
+    decided = session.scalars(select(AuditEvent.data).join(Case, Case.id == AuditEvent.case_id).where(
+        AuditEvent.case_id.in_(ids),
+        AuditEvent.kind == "gateway_decided", Case.version_id.in_(decision_versions))).all()
+    passed = sum(1 for data in decided for f in data.get("flows", []) if f.get("name") == "通过")
+    order = {s: i for i, s in enumerate(DECISION_STAGES)}
+    return tuple(sorted(counts.items(), key=lambda kv: order.get(kv[0], 9))), votes, passed
+
+
+def statistics(db: Database, actor: Actor, q: CaseQuery, basic_weight: float = 0.9) -> Statistics:
+    require_auditor(actor)
+    with db.read() as session:
+        return compute(session, q, basic_weight)
+
