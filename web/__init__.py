@@ -44,9 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import api, auth, board, cases, designer, errors, filters, resident, taskpage, tasks
+    from . import api, audit, auth, board, cases, designer, errors, filters, resident, taskpage, tasks
 
-    for module in (auth, tasks, taskpage, cases, api, errors, filters, designer, board, resident):
+    for module in (auth, tasks, taskpage, cases, api, errors, filters, designer, board, resident, audit):
         module.init_app(app)
 
     @app.get("/")
