@@ -12,6 +12,7 @@ import {
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import lintModule from 'bpmn-js-bpmnlint';
+import { layoutProcess } from 'bpmn-auto-layout';
 
 import lintConfig from './lint/config.js';
 import translateModule from './translate.js';
@@ -69,7 +70,9 @@ async function start(root) {
   const filename = root.dataset.filename || 'diagram.bpmn';
 
   try {
-    const { warnings } = await modeler.importXML(xml);
+    // A diagram written without drawing information (BPMNDI) is laid out automatically.
+    const drawn = /BPMNDiagram/.test(xml) ? xml : await layoutProcess(xml);
+    const { warnings } = await modeler.importXML(drawn);
     modeler.get('canvas').zoom('fit-viewport');
     root.dataset.ready = 'true';
     say(root, warnings.length ? `已打开,有 ${warnings.length} 处图形无法显示` : '已打开', 'info');

@@ -1,0 +1,190 @@
+"""The designer workspace in headless Chromium: edit a form in the modeler, validate, deploy; running cases
+keep their form; invalid edits are refused with the message shown; 四单 uploaded and run; 试运行.
+
+Screenshots for docs/designer-guide.md are saved into docs/images/ by these tests.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine import cases, casepages, users
+from engine.db import Database
+from tests.browser.test_minqing_flow import sign_in
+from tests.conftest import DATA, PASSWORD, PROCESSES, ROOT, deploy_file
+
+pytestmark = pytest.mark.browser
+DOC_IMAGES = ROOT / "docs" / "images"
+SIDAN_ROLES = {"xinxiyuan": "民情信息员", "zhibu": "社区党支部", "baobao": "包保单位", "wangge": "党员网格员",
+               "zhiyuan": "志愿服务队"}
+
+
+@pytest.fixture
+def workspace(live_server, tmp_path):
+    """The live server's database with a designer, the 四单 roles and the approval diagram deployed."""
+    database = Database(f"sqlite:///{tmp_path / 'minyi.db'}")
+    users.create_user(database, "designer", PASSWORD, "周设计", ["流程设计人员"])
+    for name, role in SIDAN_ROLES.items():
+        users.create_user(database, name, PASSWORD, name, [role])
+    deploy_file(database, DATA / "approval.bpmn")
+    yield live_server, database
+    database.dispose()
+
+
+def doc_shot(page, name: str) -> None:
+    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.screenshot(path=str(DOC_IMAGES / f"{name}.png"))
+
+
+def open_modeler(page, base: str, procedure: str) -> None:
+    page.goto(f"{base}/designer/")
+    page.locator("section.procedure", has_text=procedure).get_by_role("link", name="编辑最新版本").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+
+
+def status(page) -> str:
+    return page.locator("#designer-status").inner_text()
+
+
+def task_labels(page, base: str, task_id: int) -> list[str]:
+    page.goto(f"{base}/tasks/{task_id}")
+    return page.locator("form .field label").all_inner_texts()
+
+
+def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new_page):
+    base, database = workspace
+    staff = {a.username: a for a in users.list_users(database)}
+    old = cases.start_case(database, staff["clerk"], "approval", {"title": "旧事项"}).case_number
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.get_by_role("link", name="流程设计").click()
+    doc_shot(page, "designer-list")
+    open_modeler(page, base, "简单审批")
+
+    # in the properties panel: rename the label of 结论, add a field 联系电话
+    page.locator('[data-element-id="Review"]').first.click()
+    fields = page.locator(".bio-properties-panel-group", has=page.locator(
+        ".bio-properties-panel-group-header", has_text="表单字段"))
+    fields.locator(".bio-properties-panel-group-header").click()
+    fields.locator(".bio-properties-panel-collapsible-entry-header", has_text="decision").click()
+    fields.get_by_label("标签", exact=True).first.fill("审核结论")
+    fields.locator(".bio-properties-panel-group-header-button.bio-properties-panel-add-entry").click()
+    new_id = fields.get_by_label("编号(ID)", exact=True).last
+    if not new_id.is_visible():
+        fields.locator(".bio-properties-panel-collapsible-entry-header").last.click()
+    new_id.fill("phone")
+    fields.get_by_label("标签", exact=True).last.fill("联系电话")
+    page.wait_for_timeout(600)  # the panel writes text after a short pause in typing
+    doc_shot(page, "designer-form-fields")
+
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.get_by_label("变更说明").fill("审核结论改名,加联系电话")
+    page.get_by_role("button", name="部署新版本").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
+
+    new = cases.start_case(database, staff["clerk"], "approval", {"title": "新事项"}).case_number
+    leader = new_page()
+    sign_in(leader, base, "leader")
+    task_of = {n: casepages.get_case(database, staff["leader"], n).open_steps[0].task_id for n in (old, new)}
+    assert task_labels(leader, base, task_of[new]) == ["审核结论*", "理由", "联系电话"]
+    assert task_labels(leader, base, task_of[old]) == ["结论*", "理由"]
+    page.goto(f"{base}/designer/")
+    assert "审核结论改名,加联系电话" in page.locator("section.procedure", has_text="简单审批").inner_text()
+
+
+INVALID_EDITS = {
+    "gateway-branch": ("""() => { const m = window.minyiModeler;
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('F_ok'), { conditionExpression: undefined }); }""",
+                       "F_ok", "分支没有条件"),
+    "script-task": ("""() => { const m = window.minyiModeler;
+        m.get('bpmnReplace').replaceElement(m.get('elementRegistry').get('Review'), { type: 'bpmn:ScriptTask' }); }""",
+                    "Review", "脚本任务"),
+    "import-in-condition": ("""() => { const m = window.minyiModeler; const flow = m.get('elementRegistry').get('F_ok');
+        m.get('modeling').updateModdleProperties(flow, flow.businessObject.conditionExpression,
+          { body: "__import__('os').system('rm -rf /')" }); }""", "F_ok", "__import__"),
+}
+
+
+@pytest.mark.parametrize("edit", INVALID_EDITS)
+def test_an_invalid_edit_is_refused_with_the_message_shown(workspace, new_page, edit):
+    base, _ = workspace
+    script, element_id, words = INVALID_EDITS[edit]
+    page = new_page()
+    sign_in(page, base, "designer")
+    open_modeler(page, base, "简单审批")
+    page.evaluate(script)
+    page.get_by_label("变更说明").fill("不该部署")
+    page.get_by_role("button", name="部署新版本").click()
+    problem = page.locator(f'#problems li.problem-error[data-element-id="{element_id}"]')
+    problem.first.wait_for()
+    assert words in problem.first.inner_text()
+    assert "问题" in status(page)
+    assert page.locator(f'.djs-element.minyi-problem[data-element-id="{element_id}"]').count() == 1
+    if edit == "gateway-branch":
+        doc_shot(page, "designer-problem")
+    page.goto(f"{base}/designer/")
+    assert "第 2 版" not in page.locator("section.procedure", has_text="简单审批").inner_text()
+
+
+def test_四单_is_uploaded_deployed_and_run_without_code(workspace, new_page):
+    base, _ = workspace
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(str(PROCESSES / "sidan.bpmn"))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    doc_shot(page, "designer-sidan")
+    page.get_by_label("变更说明").fill("四单上线")
+    page.get_by_role("button", name="部署新版本").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 1 版')")
+
+    resident_desk = new_page()
+    sign_in(resident_desk, base, "xinxiyuan")
+    resident_desk.goto(f"{base}/cases/new")
+    resident_desk.get_by_role("link", name="四单").click()
+    resident_desk.get_by_label("诉求标题").fill("小区东门停车难")
+    resident_desk.get_by_label("点单渠道").select_option("点单征集日")
+    resident_desk.get_by_label("诉求内容").fill("东门晚间车辆乱停,消防通道被占。")
+    resident_desk.get_by_label("点单居民").fill("刘阿姨")
+    resident_desk.get_by_role("button", name=re.compile("登记|提交|受理")).click()
+    number = re.search(r"SD-\d{8}-\d{6}", resident_desk.locator(".flash").first.inner_text()).group(0)
+
+    branch = new_page()
+    sign_in(branch, base, "zhibu")
+    branch.goto(f"{base}/tasks/queue")
+    branch.get_by_role("link", name=f"办理 {number} 支部派单").click()
+    branch.get_by_label("三事分流").select_option("大家事")
+    branch.get_by_label("服务菜单").select_option("文明共建")
+    branch.get_by_label("接单单位或服务岗位").fill("在职党员服务岗")
+    branch.get_by_role("button", name="提交办理").click()
+    assert "共议大家事" in branch.locator(".flash").first.inner_text()
+
+    grid = new_page()
+    sign_in(grid, base, "wangge")
+    grid.goto(f"{base}/tasks/queue")
+    assert grid.get_by_role("link", name=f"办理 {number} 共议大家事(党员网格员接单)").count() == 1
+
+
+def test_try_it_walks_a_draft_as_any_role(workspace, new_page):
+    base, _ = workspace
+    page = new_page()
+    sign_in(page, base, "designer")
+    open_modeler(page, base, "简单审批")
+    page.get_by_role("button", name="试运行").click()
+    page.get_by_label("标题").fill("试一试")
+    page.get_by_role("button", name="开始试运行").click()
+    page.get_by_text("代“社区负责人”办理").wait_for()
+    doc_shot(page, "designer-trial")
+    page.get_by_label("结论").select_option("同意")
+    page.get_by_role("button", name="提交“审核”").click()
+    assert "事项已办结" in page.locator("main").inner_text()
+    leader = new_page()
+    sign_in(leader, base, "leader")
+    leader.goto(f"{base}/tasks/queue")
+    assert "试运行-" not in leader.locator("main").inner_text()
