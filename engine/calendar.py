@@ -122,6 +122,12 @@ def coverage_warning(year: int) -> str | None:
             f"可能不准确。请管理员在 {overrides_path().name} 中录入当年的放假通知。")
 
 
+def warnings_for(today: date) -> list[str]:
+    """What staff must know now: this year, and from November on the next (deadlines cross it)."""
+    years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
+    return [w for w in map(coverage_warning, years) if w]
+
+
 _warned: set[int] = set()
 
 

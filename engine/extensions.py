@@ -83,8 +83,12 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
         errors["reason"] = "请填写延期理由"
     elif len(reason) > 2000:
         errors["reason"] = "不能超过 2000 字"
-    wanted = parse_due(requested_due) if requested_due else None
-    if wanted is None:
+    wanted = None
+    try:
+        wanted = parse_due(requested_due) if requested_due else None
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+    if wanted is None and "requested_due" not in errors:
         errors["requested_due"] = "请填写希望延至的日期"
     if errors:
         raise InvalidInput("延期申请填写有误", errors)

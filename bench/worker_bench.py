@@ -1,0 +1,134 @@
+"""Benchmark: one timer-worker sweep among many waiting cases.
+
+    .venv/bin/python bench/worker_bench.py [--database URL] [--small 10000] [--large 100000] [--due 100]
+
+Creates `--due` real 承诺件 cases whose promised date has passed, plus waiting cases
+bulk-inserted with SQLAlchemy Core (cases with `next_timer_at` in the future, a real
+serialized workflow copied from one real waiting case, its open human task). Times
+finding the due cases (`timers.due_cases`, and `deadlines.due_checks` for steps) with
+`--small` and with `--large` waiting cases, then one full sweep firing the due ones.
+Targets: the sweep under 1 s; finding costs the same at both sizes (ratio ≤ 1.5).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select  # noqa: E402
+
+from engine import cases, clock, deadlines, deployments, migrate, timers, users  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.models import Case, CaseState, HumanTask, HumanTaskRole  # noqa: E402
+from engine.views import SYSTEM  # noqa: E402
+
+INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热"}
+START = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)     # Monday 10:00 in China
+SWEEP_AT = datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)  # the promised 11-25 has passed
+CHUNK = 5000
+
+
+def promised_case(db: Database, actors: dict, promised: str) -> int:
+    started = cases.start_case(db, actors["clerk"], "minqing_liushuixian", INTAKE)
+    cases.complete_task(db, actors["leader"], started.new_tasks[0].id, {"kind": "承诺件", "promised_date": promised})
+    return started.case_id
+
+
+def bulk_waiting(db: Database, template_id: int, start: int, count: int) -> None:
+    """`count` waiting cases copied from the template case, timers spread over the next years."""
+    with db.read() as session:
+        case = session.get(Case, template_id)
+        state = session.get(CaseState, template_id)
+        task = session.scalar(select(HumanTask).where(HumanTask.case_id == template_id, HumanTask.status == "READY"))
+        blob, data, version_id = state.state, state.data, case.version_id
+        step_id, name, lane = task.step_id, task.name, task.lane
+    for first in range(start, start + count, CHUNK):
+        ids = range(first, min(first + CHUNK, start + count))
+        due = [SWEEP_AT + timedelta(days=30 + i % 1500, minutes=i % 1440) for i in ids]
+        with db.write() as session:
+            session.execute(insert(Case), [
+                {"id": i, "number": f"MQ-BENCH-{i:07d}", "version_id": version_id, "process_id": "minqing_liushuixian",
+                 "title": "暖气不热", "kind": "承诺件", "topic": "水电气暖", "status": "running", "started_by": "clerk",
+                 "started_at": START, "updated_at": START, "next_timer_at": d, "revision": 1, "sandbox": False}
+                for i, d in zip(ids, due)])
+            session.execute(insert(CaseState), [{"case_id": i, "format": 1, "state": blob, "data": data} for i in ids])
+            session.execute(insert(HumanTask), [
+                {"id": i, "case_id": i, "task_uuid": str(uuid.uuid4()), "step_id": step_id, "name": name, "lane": lane,
+                 "status": "READY", "created_at": START, "due_at": d, "remind_at": d - timedelta(days=1),
+                 "next_check_at": d - timedelta(days=1)} for i, d in zip(ids, due)])
+            session.execute(insert(HumanTaskRole), [
+                {"human_task_id": i, "role": lane, "open": True, "due_at": d} for i, d in zip(ids, due)])
+
+
+def timed(fn, repeat: int = 21) -> tuple[float, object]:
+    samples, result = [], None
+    for _ in range(repeat):
+        began = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - began)
+    return statistics.median(samples), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=100)
+    args = parser.parse_args()
+    users.use_fast_hashing()
+    url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='minyi-worker-bench-')}/bench.db"
+    db = Database(url)
+    migrate.upgrade(db)
+    now = [START]
+    clock.set_clock(lambda: now[0])
+    actors = {u: users.create_user(db, u, "bench-password", u, [r]) for u, r in
+              {"clerk": "受理员", "leader": "社区负责人", "handler": "承办人"}.items()}
+    deployments.deploy_directory(db, ROOT / "processes", SYSTEM)
+    template = promised_case(db, actors, "2099-12-01")
+    for _ in range(args.due):
+        promised_case(db, actors, "2026-11-25")
+    first = 1_000_000
+    began = time.perf_counter()
+    bulk_waiting(db, template, first, args.small - args.due - 1)
+    print(f"database: {db.engine.dialect.name}; bulk insert {args.small:,} waiting: {time.perf_counter() - began:.1f} s")
+    now[0] = SWEEP_AT
+    small_cases, found = timed(lambda: timers.due_cases(db))
+    assert len(found) == args.due, len(found)
+    small_steps, _ = timed(lambda: deadlines.due_checks(db))
+    began = time.perf_counter()
+    bulk_waiting(db, template, first + args.small, args.large - args.small)
+    print(f"bulk insert up to {args.large:,} waiting: {time.perf_counter() - began:.1f} s")
+    if not db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    large_cases, found = timed(lambda: timers.due_cases(db))
+    assert len(found) == args.due, len(found)
+    large_steps, _ = timed(lambda: deadlines.due_checks(db))
+    began = time.perf_counter()
+    fired = timers.fire_due(db)
+    sweep = time.perf_counter() - began
+    assert fired == args.due, fired
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    print(f"find due cases  (timers.due_cases):     {args.small:>7,} waiting {small_cases * 1000:7.2f} ms | "
+          f"{args.large:>7,} waiting {large_cases * 1000:7.2f} ms | ratio {large_cases / small_cases:.2f}")
+    print(f"find due steps  (deadlines.due_checks): {args.small:>7,} waiting {small_steps * 1000:7.2f} ms | "
+          f"{args.large:>7,} waiting {large_steps * 1000:7.2f} ms | ratio {large_steps / small_steps:.2f}")
+    print(f"one sweep firing {fired} due cases among {args.large:,}: {sweep:.3f} s "
+          f"({sweep / fired * 1000:.1f} ms per case)")
+    clock.set_clock(None)
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()
