@@ -141,6 +141,6 @@ def parse(xml: bytes, filename: str = "diagram.bpmn") -> Graph:
             continue
         points = tuple((float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iterfind("di:waypoint", NS))
         edges.append(Edge(ref, flows[ref].name, points))
-    order = {"participant": 0, "lane": 1}
+    order = {"participant": 0, "lane": 1, "group": 2, "textAnnotation": 2}
     shapes.sort(key=lambda s: order.get(s.type, 2))
     return Graph(nodes, flows, tuple(shapes), tuple(edges))

@@ -101,34 +101,47 @@ def _handling(session: Session, q: CaseQuery) -> tuple[KindTime, ...]:
     return tuple(found)
 
 
+def _task_totals(session: Session, q: CaseQuery) -> list:
+    """One pass over the selected cases' human steps, grouped by who, lane, step and status,
+    with the deadline counts; every per-step figure is summed from these few rows."""
+    late = case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0)
+    query = (select(HumanTask.completed_by_id, HumanTask.lane, HumanTask.step_id, HumanTask.status,
+                    func.count(HumanTask.id), func.count(HumanTask.due_at), func.sum(case(
+                        (HumanTask.due_at.is_not(None), late), else_=0)))
+             .join(Case, Case.id == HumanTask.case_id)
+             .group_by(HumanTask.completed_by_id, HumanTask.lane, HumanTask.step_id, HumanTask.status))
+    return session.execute(apply(query, q)).all()
+
+
+def _summed(pairs) -> tuple[tuple[str, int], ...]:  # noqa: ANN001
+    totals: dict[str, int] = {}
+    for key, n in pairs:
+        totals[key] = totals.get(key, 0) + n
+    return tuple(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def compute(session: Session, q: CaseQuery, basic_weight: float) -> Statistics:
     ids = select(apply(select(Case.id), q).subquery().c.id)
-    in_selection = HumanTask.case_id.in_(ids)
     total = session.scalar(apply(select(func.count(Case.id)), q)) or 0
-    with_due = session.execute(select(
-        func.count(HumanTask.id), func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0)))
-        .where(in_selection, HumanTask.status == "COMPLETED", HumanTask.due_at.is_not(None))).one()
+    done = [r for r in _task_totals(session, q) if r[3] == "COMPLETED"]
+    names = dict(session.execute(select(User.id, User.display_name)).all())
     ratings = dict(session.execute(apply(select(Case.rating, func.count(Case.id)), q)
                                    .where(Case.rating.is_not(None)).group_by(Case.rating)).all())
     rated = sum(ratings.values())
     good = ratings.get(SATISFIED, 0) + ratings.get(BASIC, 0)
-    answered = session.scalar(select(func.count(func.distinct(HumanTask.case_id))).where(
-        in_selection, HumanTask.status == "COMPLETED", HumanTask.step_id.in_(_answer_steps(session)))) or 0
+    awaiting = session.scalar(apply(select(func.count(func.distinct(Case.id))).join(
+        HumanTask, HumanTask.case_id == Case.id), q).where(
+        HumanTask.status == "READY", HumanTask.step_id.in_(_rating_steps(session)), Case.rating.is_(None))) or 0
     now = clock.now()
-    overdue = session.execute(
+    overdue = session.execute(apply(
         select(Case.number, HumanTask.name, HumanTask.lane, HumanTask.due_at, HumanTask.completed_at, User.display_name)
-        .join(Case, Case.id == HumanTask.case_id).outerjoin(User, User.id == func.coalesce(
-            HumanTask.completed_by_id, HumanTask.assignee_id))
-        .where(in_selection, HumanTask.due_at.is_not(None), overdue_condition(now))
+        .select_from(HumanTask).join(Case, Case.id == HumanTask.case_id).outerjoin(User, User.id == func.coalesce(
+            HumanTask.completed_by_id, HumanTask.assignee_id)), q)
+        .where(HumanTask.due_at.is_not(None), overdue_condition(now))
         .order_by(HumanTask.due_at).limit(OVERDUE_LIMIT)).all()
-    by_person = session.execute(
-        select(User.display_name, func.count(HumanTask.id)).join(User, User.id == HumanTask.completed_by_id)
-        .where(in_selection, HumanTask.status == "COMPLETED").group_by(User.display_name)
-        .order_by(func.count(HumanTask.id).desc(), User.display_name)).all()
-    by_role = session.execute(
-        select(HumanTask.lane, func.count(HumanTask.id)).where(in_selection, HumanTask.status == "COMPLETED")
-        .group_by(HumanTask.lane).order_by(func.count(HumanTask.id).desc(), HumanTask.lane)).all()
-    stages, votes, passed = _decisions(session, ids)
+    vote_steps = set().union(*_steps_where(session, lambda d, s: any(f.id == "votes_for" for f in s.form)).values())
+    stages, passed = _decisions(session, ids)
+    votes = sum(r[4] for r in done if r[2] in vote_steps)
     publications = session.execute(
         select(Publication.kind, func.count(Publication.id)).where(
             Publication.case_id.in_(ids), Publication.withdrawn.is_(False))
@@ -136,12 +149,13 @@ def compute(session: Session, q: CaseQuery, basic_weight: float) -> Statistics:
     return Statistics(
         total=total, by_channel=_grouped(session, Case.channel, q), by_kind=_grouped(session, Case.kind, q),
         by_topic=_grouped(session, Case.topic, q), by_status=_grouped(session, Case.status, q),
-        on_time=Rate(with_due[1] or 0, with_due[0] or 0), handling=_handling(session, q),
-        satisfaction=Rate(good, rated), response=Rate(rated, answered), resolution=Rate(good, rated),
+        on_time=Rate(sum(r[6] or 0 for r in done), sum(r[5] for r in done)), handling=_handling(session, q),
+        satisfaction=Rate(good, rated), response=Rate(rated, rated + awaiting), resolution=Rate(good, rated),
         weighted_satisfaction=Rate(ratings.get(SATISFIED, 0) + basic_weight * ratings.get(BASIC, 0), rated),
         basic_weight=basic_weight,
         overdue=tuple(OverdueStep(*row) for row in overdue),
-        by_person=tuple((name, n) for name, n in by_person), by_role=tuple((lane or "—", n) for lane, n in by_role),
+        by_person=_summed((names.get(r[0], "?"), r[4]) for r in done if r[0] is not None),
+        by_role=_summed((r[1] or "—", r[4]) for r in done),
         decision_stages=stages, votes_held=votes, votes_passed=Rate(passed, votes),
         publications=tuple((kind, n) for kind, n in publications))
 
@@ -157,46 +171,40 @@ def _steps_where(session: Session, test) -> dict[int, set[str]]:  # noqa: ANN001
     return found
 
 
-def _answer_steps(session: Session) -> set[str]:
-    """The 反馈答复 steps: those followed by the rating (call-back) step in their diagram."""
-    from . import bpmngraph
-
-    def answers(d, step) -> bool:  # noqa: ANN001
-        graph = bpmngraph.graph_of(d)
-        return any(f.target in d.steps and any(x.id == "rating" for x in d.steps[f.target].form)
-                   for f in graph.outgoing(step.id))
-    return set().union(*_steps_where(session, answers).values())
+def _rating_steps(session: Session) -> set[str]:
+    """The 一事一评 (call-back) steps: those whose form asks for the rating."""
+    return set().union(*_steps_where(session, lambda d, s: any(f.id == d.properties.get("ratingField", "rating")
+                                                                   for f in s.form)).values())
 
 
-def _decisions(session: Session, ids) -> tuple[tuple[tuple[str, int], ...], int, int]:  # noqa: ANN001
-    """一征三议两公开: open matters by the stage of their waiting steps, votes held and passed."""
-    in_selection = HumanTask.case_id.in_(ids)
-    staged = {}
-    for version_id in _steps_where(session, lambda d, s: s.stage in DECISION_STAGES):
-        d = deployments.diagram_of(session, version_id)
-        staged[version_id] = {s.id: s.stage for s in d.steps.values()}
-    if not any(staged.values()):
-        return (), 0, 0
+def _decisions(session: Session, ids) -> tuple[tuple[tuple[str, int], ...], int]:  # noqa: ANN001
+    """一征三议两公开: open matters by the stage of their waiting steps; votes passed."""
+    staged = {v: {s: d_stage for s, d_stage in steps.items()} for v, steps in _stages(session).items()}
     decision_versions = [v for v, steps in staged.items() if any(st in DECISION_STAGES for st in steps.values())]
+    if not decision_versions:
+        return (), 0
+    decision_cases = select(Case.id).where(Case.id.in_(ids), Case.version_id.in_(decision_versions))
     open_rows = session.execute(
         select(Case.version_id, HumanTask.step_id, func.count(func.distinct(Case.id)))
         .join(Case, Case.id == HumanTask.case_id)
-        .where(in_selection, HumanTask.status == "READY", Case.version_id.in_(decision_versions))
+        .where(HumanTask.status == "READY", HumanTask.case_id.in_(decision_cases))
         .group_by(Case.version_id, HumanTask.step_id)).all()
     counts: dict[str, int] = {}
     for version_id, step_id, n in open_rows:
         stage = staged[version_id].get(step_id) or "其他"
         counts[stage] = counts.get(stage, 0) + n
-    vote_steps = set().union(*_steps_where(session, lambda d, s: any(f.id == "votes_for" for f in s.form)).values())
-    votes = session.scalar(select(func.count(HumanTask.id)).join(Case, Case.id == HumanTask.case_id).where(
-        in_selection, HumanTask.status == "COMPLETED", HumanTask.step_id.in_(vote_steps),
-        Case.version_id.in_(decision_versions))) or 0
-    decided = session.scalars(select(AuditEvent.data).join(Case, Case.id == AuditEvent.case_id).where(
-        AuditEvent.case_id.in_(ids),
-        AuditEvent.kind == "gateway_decided", Case.version_id.in_(decision_versions))).all()
+    decided = session.scalars(select(AuditEvent.data).where(
+        AuditEvent.case_id.in_(decision_cases), AuditEvent.kind == "gateway_decided")).all()
     passed = sum(1 for data in decided for f in data.get("flows", []) if f.get("name") == "通过")
     order = {s: i for i, s in enumerate(DECISION_STAGES)}
-    return tuple(sorted(counts.items(), key=lambda kv: order.get(kv[0], 9))), votes, passed
+    return tuple(sorted(counts.items(), key=lambda kv: order.get(kv[0], 9))), passed
+
+
+def _stages(session: Session) -> dict[int, dict[str, str]]:
+    from .models import DiagramVersion
+
+    return {v: {s.id: s.stage for s in deployments.diagram_of(session, v).steps.values()}
+            for v in session.scalars(select(DiagramVersion.id))}
 
 
 def statistics(db: Database, actor: Actor, q: CaseQuery, basic_weight: float = 0.9) -> Statistics:
