@@ -17,7 +17,7 @@ from .db import Database
 from .designer import require_designer
 from .diagram import Diagram
 from .errors import Conflict, MinyiError, NotFound
-from .models import Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole
+from .models import SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole
 from .views import Actor
 
 OPEN = {"READY", "WAITING", "STARTED"}
@@ -176,4 +176,4 @@ def _relabel_open_steps(session: Session, case: Case, new: Diagram) -> None:
                 session.delete(role_row)
         for role in step.roles:
             if role not in current:
-                session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=row.due_at))
+                session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=row.due_at or SORT_LAST))

@@ -25,6 +25,9 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
+SORT_LAST = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
@@ -139,7 +142,11 @@ class HumanTask(Base):
 
 
 class HumanTaskRole(Base):
-    """Which roles may see and claim a human task (its lane, or candidateGroups)."""
+    """Which roles may see and claim a human task (its lane, or candidateGroups).
+
+    `due_at` is the queue's sort key: the task's due time, or SORT_LAST when it has none, so
+    the (role, open, due_at) index yields a role's queue already in order.
+    """
 
     __tablename__ = "human_task_roles"
     __table_args__ = (Index("ix_human_task_roles_open", "role", "open", "due_at"),)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, deadlines, expressions, spiff
 from .calendar import CHINA_TZ
 from .diagram import Diagram
-from .models import Case, CaseState, HumanTask, HumanTaskRole
+from .models import SORT_LAST, Case, CaseState, HumanTask, HumanTaskRole
 
 _CACHE_SIZE = 256
 _cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
@@ -132,7 +132,7 @@ def _sync_tasks(session: Session, case: Case, d: Diagram, workflow: Any, data: d
         session.add(row)
         session.flush()
         for role in roles:
-            session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=due_at))
+            session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=due_at or SORT_LAST))
         audit.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
                      lane=row.lane, data={"roles": list(roles),
                                           "due_at": due_at.isoformat() if due_at else None})

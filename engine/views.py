@@ -28,14 +28,18 @@ SYSTEM = Actor(None, "system", "系统", frozenset({"系统"}))
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list. When `more` is set, `total` is a lower bound (counting stops early)."""
+
     items: tuple[T, ...]
     total: int
     page: int
     per_page: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """Pages known so far; one more when the list goes on past what was counted."""
+        return max(1, -(-self.total // self.per_page)) + (1 if self.more else 0)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class TaskRow:
     status: str
     assignee: str | None
     completed_at: datetime | None = None
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def checked(value: Any) -> bool:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(when)
+    app.add_template_test(lambda these, those: bool(set(these) & set(those)), "intersects")
     app.add_template_filter(day)
     app.add_template_filter(shown)
     app.add_template_filter(checked)

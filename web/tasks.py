@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 
-from engine import cases, tasklist, users
+from engine import cases, tasklist
 from engine.tasklist import Filters
 
 from .auth import require_login
@@ -13,9 +13,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 bp.before_request(require_login)
 
 LIST_NAMES = {"inbox": "我的待办", "queue": "待认领任务", "archive": "已办任务"}
-# The five kinds (五种方式) and the topics of 民情受理; offered as filters.
-KINDS = ("即办件", "承诺件", "补办件", "上报件", "建议件")
-TOPICS = ("社区治安", "邻里纠纷", "水电气暖", "医疗卫生", "公共卫生", "环境绿化", "贫困救助", "文体活动", "政策咨询", "其他")
 
 
 def _filters() -> Filters:
@@ -32,15 +29,10 @@ def _filters() -> Filters:
 
 @bp.get("/<any(inbox, queue, archive):which>")
 def list_tasks(which: str):
-    me = actor()
-    page = tasklist.tasks(db(), me, which, _filters(), page=request.args.get("page", 1, type=int),
-                          per_page=current_app.config["TASKS_PER_PAGE"])
-    colleagues = users.list_users(db()) if me.has_role(*cases.SUPERVISOR_ROLES) and which != "archive" else []
-    return render_template(
-        "tasks/list.html", which=which, list_names=LIST_NAMES, page=page,
-        counts=tasklist.counts(db(), me), choices=tasklist.filter_choices(db(), me),
-        kinds=KINDS, topics=TOPICS, filters=request.args, colleagues=colleagues,
-    )
+    view = tasklist.overview(db(), actor(), which, _filters(), page=request.args.get("page", 1, type=int),
+                             per_page=current_app.config["TASKS_PER_PAGE"])
+    return render_template("tasks/list.html", which=which, list_names=LIST_NAMES, view=view,
+                           page=view.page, filters=request.args)
 
 
 def _back() -> str:

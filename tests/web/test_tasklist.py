@@ -55,11 +55,12 @@ def test_claimed_by_someone_else_is_a_conflict(client, minyi_db, staff_actors, s
     assert response.status_code == 409 and "李主任" in response.get_data(as_text=True)
 
 
-def test_only_a_leader_sees_the_assign_control(client, app, start_approval):
+def test_only_a_leader_sees_the_assign_control_offering_colleagues_with_the_role(client, app, start_approval):
     start_approval()
     login(client, "leader")
     html = client.get("/tasks/queue").get_data(as_text=True)
-    assert "指派</button>" in html and "张承办(承办人)" in html
+    assert "指派</button>" in html and "李主任(社区负责人)" in html
+    assert "张承办(承办人)" not in html  # the step is the 社区负责人's: a 承办人 cannot take it
     other = app.test_client()
     login(other, "clerk")
     assert "指派</button>" not in other.get("/tasks/queue").get_data(as_text=True)
@@ -105,11 +106,14 @@ def test_pages_of_twenty_keep_the_filters(client, app, start_approval):
         start_approval(f"事项{i}")
     login(client, "leader")
     first = client.get("/tasks/queue?q=事项").get_data(as_text=True)
-    assert len(rows(first)) == 20 and "第 1 / 2 页" in first
+    # a filtered list is not counted to the end: it knows only that a next page exists
+    assert len(rows(first)) == 20 and "第 1 页" in first and "共 20+ 项" in first
     link = re.search(r'href="([^"]+)" rel="next"', first).group(1)
     assert "q=" in link and "page=2" in link
     second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
-    assert len(rows(second)) == 1
+    assert len(rows(second)) == 1 and 'rel="next"' not in second and "共 21 项" in second
+    unfiltered = client.get("/tasks/queue").get_data(as_text=True)
+    assert "共 21 项" in unfiltered and "第 1 / 2 页" in unfiltered
 
 
 def test_archive_lists_what_i_completed(client, minyi_db, staff_actors, start_approval):

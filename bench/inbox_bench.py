@@ -1,0 +1,138 @@
+"""Benchmark: the staff task list (inbox and queue pages) with many cases in the database.
+
+    .venv/bin/python bench/inbox_bench.py [--cases 10000 100000] [--database URL] [--requests 100]
+
+For each size, cases are bulk-inserted (each with four completed steps and, for one case in
+ten, one open step of role 承办人; one open step in twenty is assigned to the measured user),
+then the inbox and queue pages are requested through the Flask test client as user
+`handler` (承办人). Prints median and p95 server time per page and size, and the growth
+from the smallest to the largest size.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, insert, select  # noqa: E402
+
+from engine import deployments, migrate, users  # noqa: E402
+from engine.db import Database  # noqa: E402
+from engine.models import Case, DiagramVersion, HumanTask, HumanTaskRole  # noqa: E402
+from engine.views import SYSTEM  # noqa: E402
+
+PASSWORD = "bench-password"
+STEPS = [("UserTask_classify", "分类交办", "社区负责人"), ("UserTask_handle_promised", "承诺件办理", "承办人"),
+         ("UserTask_feedback", "反馈答复", "承办人"), ("UserTask_rate", "一事一评", "居民")]
+KINDS = ["即办件", "承诺件", "补办件", "上报件", "建议件"]
+TOPICS = ["社区治安", "邻里纠纷", "水电气暖", "医疗卫生", "环境绿化", "政策咨询"]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def seed(db: Database, n: int, batch: int = 5000) -> None:
+    handler = users.create_user(db, "handler", PASSWORD, "张承办", ["承办人"])
+    users.create_user(db, "handler2", PASSWORD, "赵承办", ["承办人"])
+    deployments.deploy_directory(db, ROOT / "processes", SYSTEM)
+    with db.read() as session:
+        version = session.scalar(select(DiagramVersion.id).where(DiagramVersion.process_id == "minqing_liushuixian"))
+    rnd = random.Random(3)
+    base = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    task_id = 0
+    for first in range(0, n, batch):
+        cases, tasks, roles = [], [], []
+        for case_id in range(first + 1, min(first + batch, n) + 1):
+            started = base - timedelta(minutes=rnd.randint(0, 60 * 24 * 365))
+            running = case_id % 10 == 0
+            cases.append({"id": case_id, "number": f"MQ-BENCH-{case_id:07d}", "version_id": version,
+                          "process_id": "minqing_liushuixian", "title": f"暖气不热 {case_id}",
+                          "topic": rnd.choice(TOPICS), "kind": rnd.choice(KINDS), "channel": "构筑平台及时受理",
+                          "status": "running" if running else "completed", "started_by": "clerk",
+                          "started_at": started, "updated_at": started, "revision": 1, "sandbox": False})
+            for i, (step, name, role) in enumerate(STEPS):
+                task_id += 1
+                open_ = running and i == 1
+                due = started + timedelta(days=rnd.randint(1, 30))
+                tasks.append({"id": task_id, "case_id": case_id, "task_uuid": str(uuid.uuid4()), "step_id": step,
+                              "name": name, "lane": role, "status": "READY" if open_ else "COMPLETED",
+                              "assignee_id": handler.id if open_ and case_id % 200 == 0 else None,
+                              "created_at": started + timedelta(hours=i), "due_at": due,
+                              "completed_at": None if open_ else started + timedelta(hours=i + 1),
+                              "completed_by_id": None if open_ else handler.id})
+                roles.append({"human_task_id": task_id, "role": role, "open": open_, "due_at": due})
+        with db.write() as session:
+            for model, rows in ((Case, cases), (HumanTask, tasks), (HumanTaskRole, roles)):
+                session.execute(insert(model.__table__), rows)
+
+
+def measure(db: Database, requests: int) -> dict[str, list[float]]:
+    from tests.web.conftest import login
+    from web import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": db.url, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    login(client, "handler", PASSWORD)
+    pages = {"inbox": "/tasks/inbox", "queue": "/tasks/queue", "queue page 5": "/tasks/queue?page=5",
+             "queue filtered": "/tasks/queue?kind=承诺件&topic=水电气暖"}
+    times: dict[str, list[float]] = {}
+    for name, url in pages.items():
+        assert client.get(url).status_code == 200
+        times[name] = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get(url)
+            times[name].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+    app.extensions["minyi_db"].dispose()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--database", default="", help="PostgreSQL URL (emptied first); default a SQLite file")
+    parser.add_argument("--requests", type=int, default=100)
+    args = parser.parse_args()
+    users.use_fast_hashing()
+    print(f"{platform.node()} · {platform.processor() or platform.machine()} · Python {platform.python_version()}")
+    results: dict[int, dict[str, list[float]]] = {}
+    for n in args.cases:
+        url = args.database or f"sqlite:///{tempfile.mkdtemp()}/inbox-bench.db"
+        db = Database(url)
+        if args.database:
+            from engine.models import Base
+            Base.metadata.drop_all(db.engine)
+            from sqlalchemy import text
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        migrate.upgrade(db)
+        started = time.perf_counter()
+        seed(db, n)
+        with db.read() as session:
+            open_tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "READY"))
+        print(f"{db.engine.dialect.name}: {n} cases, {open_tasks} open steps, seeded in {time.perf_counter() - started:.1f} s")
+        results[n] = measure(db, args.requests)
+        for name, values in results[n].items():
+            print(f"  {name:16s} median {pct(values, 50):7.1f} ms   p95 {pct(values, 95):7.1f} ms")
+        db.dispose()
+    small, large = min(results), max(results)
+    if small != large:
+        for name in results[large]:
+            ratio = pct(results[large][name], 95) / pct(results[small][name], 95)
+            print(f"growth p95 {name:16s} {small} → {large}: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Task lists from the human-task index: order, counting, filters read from the diagrams."""
+from __future__ import annotations
+
+from engine import cases, tasklist, users
+from engine.tasklist import Filters
+from tests.conftest import DATA, PASSWORD, deploy_file
+
+
+def test_queue_is_ordered_by_due_date_with_undated_steps_last(db, staff, frozen_clock):
+    deploy_file(db, DATA / "approval.bpmn")  # 审核 is due two days after it becomes ready
+    first = cases.start_case(db, staff["clerk"], "approval", {"title": "先登记"})
+    frozen_clock.set(frozen_clock.value.replace(hour=5))
+    second = cases.start_case(db, staff["clerk"], "approval", {"title": "后登记"})
+    queue = tasklist.tasks(db, staff["leader"], "queue")
+    assert [r.case_number for r in queue.items] == [first.case_number, second.case_number]
+    assert all(r.due_at for r in queue.items)
+
+
+def test_a_step_open_to_two_of_my_roles_is_listed_once(db, staff):
+    deploy_file(db, DATA / "approval.bpmn")
+    both = users.create_user(db, "both", PASSWORD, "两职", ["社区负责人", "受理员", "承办人"])
+    cases.start_case(db, staff["clerk"], "approval", {"title": "一项"})
+    assert tasklist.tasks(db, both, "queue").total == 1
+    assert tasklist.counts(db, both).queue == 1
+
+
+def test_counts_stop_at_the_cap(db, staff, monkeypatch):
+    deploy_file(db, DATA / "approval.bpmn")
+    monkeypatch.setattr(tasklist, "COUNT_CAP", 3)
+    for i in range(5):
+        cases.start_case(db, staff["clerk"], "approval", {"title": f"事项{i}"})
+    page = tasklist.tasks(db, staff["leader"], "queue", per_page=2)
+    assert (page.total, page.more, len(page.items)) == (3, True, 2)
+    assert tasklist.counts(db, staff["leader"]).queue == 4  # shown as "999+"-style: above the cap
+
+
+def test_filters_offer_what_the_diagrams_define(db, staff):
+    from tests.conftest import PROCESSES
+    from engine import deployments
+    from engine.views import SYSTEM
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    view = tasklist.overview(db, staff["leader"], "queue")
+    assert {"即办件", "承诺件", "补办件", "上报件", "建议件", "公家事"} <= set(view.choices.kinds)  # 民情 and 四单
+    assert "水电气暖" in view.choices.topics
+    assert "分类交办" in view.choices.steps and "一事一评" not in view.choices.steps
+    assert ("minqing_liushuixian", "民情流水线") in view.choices.procedures
+    assert view.colleagues and all(c.roles for c in view.colleagues)
+    assert tasklist.overview(db, staff["handler"], "queue").colleagues == ()
+
+
+def test_filtered_lists_report_only_what_they_saw(db, staff):
+    deploy_file(db, DATA / "approval.bpmn")
+    for i in range(3):
+        cases.start_case(db, staff["clerk"], "approval", {"title": f"路灯{i}"})
+    page = tasklist.tasks(db, staff["leader"], "queue", Filters(q="路灯"), per_page=2)
+    assert (page.total, page.more, page.pages) == (2, True, 2)
+    last = tasklist.tasks(db, staff["leader"], "queue", Filters(q="路灯"), page=2, per_page=2)
+    assert (last.total, last.more, len(last.items)) == (3, False, 1)
