@@ -32,7 +32,7 @@ FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answer
 PATHS = {
     "即办件": [("UserTask_classify", "leader", {"kind": "即办件"}),
              ("UserTask_handle_immediate", "handler", {"handling_result": "已办"})],
-    "承诺件": [("UserTask_classify", "leader", {"kind": "承诺件", "promised_date": "2099-12-01"}),
+    "承诺件": [("UserTask_classify", "leader", {"kind": "承诺件", "promised_date": "2026-12-30"}),
              ("UserTask_handle_promised", "handler", {"handling_result": "已办"})],
     "补办件": [("UserTask_classify", "leader", {"kind": "补办件"}),
              ("UserTask_notify_missing", "handler", {"missing_documents": "户口簿"}),

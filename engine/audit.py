@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapper, Session
@@ -82,40 +84,39 @@ def append(session: Session, case_id: int, actor: str, kind: str, *, step_id: st
     at = at or clock.now()
     payload = dict(data or {})
     digest = event_hash(case_id, seq, at, actor, kind, step_id, payload, prev, step_name, lane)
-    session.info.setdefault(_PENDING, []).append(AuditEvent(
+    session.info.setdefault(_PENDING, []).append(dict(
         case_id=case_id, seq=seq, at=at, actor=actor, kind=kind, step_id=step_id, step_name=step_name,
         lane=lane, data=payload, prev_hash=prev, hash=digest))
     heads[case_id] = (seq, digest)
     return Appended(case_id, seq, kind, digest)
 
 
-def lock_global_head(session: Session) -> ChainHead:
-    """The global chain's head row, locked; created on first use without racing another writer."""
-    query = select(ChainHead).where(ChainHead.name == GLOBAL).with_for_update()
-    head = session.scalar(query)
+def lock_global_head(session: Session) -> tuple[int, str]:
+    """The global chain's head (seq, hash), row-locked; created on first use without racing another writer."""
+    query = select(ChainHead.seq, ChainHead.hash).where(ChainHead.name == GLOBAL).with_for_update()
+    head = session.execute(query).first()
     if head is None:
         dialect = session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         session.execute(insert(ChainHead).values(name=GLOBAL, seq=0, hash=GENESIS).on_conflict_do_nothing())
-        head = session.scalar(query.execution_options(populate_existing=True))
-    return head
+        head = session.execute(query).first()
+    return head.seq, head.hash
 
 
 @sa_event.listens_for(Session, "before_commit")
 def _seal(session: Session) -> None:
     """Write the transaction's events, each linked into the global chain, under the head's lock."""
-    pending: list[AuditEvent] = session.info.pop(_PENDING, [])
+    pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     session.info.pop(_HEADS, None)
     if not pending:
         return
-    head = lock_global_head(session)
-    seq, prev = head.seq, head.hash
+    seq, prev = lock_global_head(session)
     for row in pending:
         seq += 1
-        row.global_seq, row.global_prev_hash = seq, prev
-        row.global_hash = prev = global_hash(seq, row.hash, prev)
-    head.seq, head.hash = seq, prev
-    session.add_all(pending)
+        row["global_seq"], row["global_prev_hash"] = seq, prev
+        row["global_hash"] = prev = global_hash(seq, row["hash"], prev)
+    session.execute(sa_insert(AuditEvent), pending)
+    session.execute(sa_update(ChainHead).where(ChainHead.name == GLOBAL).values(seq=seq, hash=prev))
 
 
 @sa_event.listens_for(Session, "after_rollback")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -140,8 +140,8 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
     spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, task.data)}, decided)
     now = clock.now()
     row.status, row.completed_at, row.completed_by_id = "COMPLETED", now, actor.id
-    for role_row in session.scalars(select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id)):
-        role_row.open = False
+    session.execute(update(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id).values(open=False),
+                    execution_options={"synchronize_session": False})
     changes = {k: [before.get(k), v] for k, v in cleaned.items() if k in before and before.get(k) != v}
     payload: dict[str, Any] = {"values": cleaned, "changes": changes}
     if via:
@@ -186,12 +186,14 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
-    case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
-    if case_id is None:
+    """The task and its case, both row-locked (PostgreSQL re-reads locked rows after a wait, so
+    a task completed meanwhile is seen as completed; SQLite writers are serialized at BEGIN)."""
+    found = session.execute(
+        select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)
+        .with_for_update().execution_options(populate_existing=True)).first()
+    if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-    row = session.scalar(select(HumanTask).where(HumanTask.id == task_id).execution_options(populate_existing=True))
-    return row, case
+    return found[0], found[1]
 
 
 def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:

@@ -34,11 +34,17 @@ def _info(row: DiagramVersion) -> VersionInfo:
 
 
 def diagram_of(session: Session, version_id: int) -> Diagram:
-    """The parsed diagram of a stored version (parsed once per process, by hash)."""
-    row = session.get(DiagramVersion, version_id)
-    if row is None:
+    """The parsed diagram of a stored version, parsed once per process (by content hash).
+
+    Only the hash is read on the hot path; the BPMN text is fetched when the hash is new."""
+    digest = session.scalar(select(DiagramVersion.hash).where(DiagramVersion.id == version_id))
+    if digest is None:
         raise NotFound(f"流程版本 {version_id} 不存在")
-    return diagram.load(row.bpmn, row.filename)
+    found = diagram.cached(digest)
+    if found is None:
+        row = session.get(DiagramVersion, version_id)
+        found = diagram.load(row.bpmn, row.filename)
+    return found
 
 
 def latest_version_id(session: Session, process_id: str) -> int | None:

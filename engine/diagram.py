@@ -317,6 +317,11 @@ _cache: dict[str, Diagram] = {}
 _cache_lock = threading.Lock()
 
 
+def cached(digest: str) -> Diagram | None:
+    """The diagram with this content hash, if this process has parsed it already."""
+    return _cache.get(digest)
+
+
 def load(xml: bytes, filename: str = "diagram.bpmn") -> Diagram:
     """A diagram by content, parsed once per process lifetime."""
     key = content_hash(xml)

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, clock, deadlines, expressions, spiff
@@ -130,13 +130,16 @@ def _sync_tasks(session: Session, case: Case, d: Diagram, workflow: Any, data: d
                         data=_own_data(task.data, data))
         deadlines.apply(row, deadline)
         session.add(row)
-        session.flush()
-        for role in roles:
-            session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=due_at or SORT_LAST))
         audit.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
                      lane=row.lane, data={"roles": list(roles),
                                           "due_at": due_at.isoformat() if due_at else None})
         created.append(row)
+    if created:
+        session.flush()  # one INSERT batch gives every new row its id
+        role_rows = [{"human_task_id": row.id, "role": role, "open": True, "due_at": row.due_at or SORT_LAST}
+                     for row in created for role in (d.steps[row.step_id].roles if row.step_id in d.steps else ())]
+        if role_rows:
+            session.execute(insert(HumanTaskRole), role_rows)
     return created
 
 
@@ -147,5 +150,5 @@ def _own_data(task_data: dict, case_data: dict) -> dict | None:
 
 
 def _close_roles(session: Session, row: HumanTask) -> None:
-    for role_row in session.scalars(select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id)):
-        role_row.open = False
+    session.execute(update(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id).values(open=False),
+                    execution_options={"synchronize_session": False})
