@@ -80,6 +80,9 @@ class Case(Base):
     """A running or finished instance of a procedure (案件/事项)."""
 
     __tablename__ = "cases"
+    # auditors' statistics (migration 0004): counts stream from it in group order
+    __table_args__ = (Index("ix_cases_statistics", "status", "kind", "channel", "topic", "rating", "sandbox",
+                            "started_at", "completed_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
@@ -90,7 +93,8 @@ class Case(Base):
     channel: Mapped[str | None] = mapped_column(String(40), index=True)
     rating: Mapped[str | None] = mapped_column(String(16), index=True)
     outcome: Mapped[str | None] = mapped_column(String(100))
-    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", index=True)
+    # not indexed (migration 0004): nearly every case is not sandbox, so an index only misleads the planner
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     followup_code_hash: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     started_by: Mapped[str] = mapped_column(String(64))
@@ -119,6 +123,10 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_tasks_inbox", "status", "assignee_id", "due_at"),
         Index("ix_human_tasks_archive", "completed_by_id", "completed_at"),
+        # auditors' statistics and overdue list (migration 0004)
+        Index("ix_human_tasks_statistics", "status", "completed_by_id", "lane", "step_id", "due_at", "completed_at",
+              "case_id"),
+        Index("ix_human_tasks_overdue", "status", "due_at", "completed_at", "case_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

@@ -115,3 +115,22 @@ def test_filters_narrow_every_figure(db, staff, known):
 def test_statistics_are_for_auditors(db, staff, known):
     with pytest.raises(Forbidden):
         stats(db, {"auditor": staff["clerk"]})
+
+
+def test_person_and_overdue_filters_select_cases_not_steps(db, staff, known):
+    """The overdue list and the per-person counts cover every step of the selected cases."""
+    late = stats(db, staff, overdue=True)
+    assert late.total == 1 and late.by_kind == (("承诺件", 1),)
+    assert [o.case_number for o in late.overdue] == [known["B"].number]
+    assert late.by_person == (("张承办", 2), ("李主任", 1), ("王受理", 1))
+    worked = stats(db, staff, person="handler")
+    assert worked.total == 5  # F was never handled
+    assert worked.by_person == (("张承办", 10), ("李主任", 5), ("王受理", 4))
+    assert [o.case_number for o in worked.overdue] == [known["B"].number]
+
+
+def test_the_unfiltered_view_leaves_out_sandbox_steps(db, staff, known):
+    everything = statistics.statistics(db, staff["auditor"], CaseQuery())
+    assert everything.total == 7  # with G of 11-20, which has no finished steps; never the sandbox case S
+    assert everything.by_person == (("张承办", 10), ("李主任", 5), ("王受理", 4))
+    assert (everything.on_time.numerator, everything.on_time.denominator) == (3, 4)
