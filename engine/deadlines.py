@@ -7,7 +7,8 @@ such as `reply_date` or `received_at`; default: when the step became ready). The
 reminder lead time is the property `remindBefore` (ISO duration, on the step or the
 process; default P1D). The role told when a step is overdue is `escalateTo`.
 
-The deadline worker visits only rows whose indexed `next_check_at` has passed.
+The deadline worker visits only rows whose indexed `next_check_at` has passed, a batch of them
+per transaction.
 """
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from sqlalchemy.orm import Session
 from . import audit, calendar, clock, deployments, expressions, notifications
 from .calendar import CHINA_TZ
 from .db import Database
+from .diagram import Diagram
 from .errors import ExpressionError
-from .models import Case, HumanTask, User
+from .models import Case, HumanTask, HumanTaskRole, User
 
 log = logging.getLogger(__name__)
 DEFAULT_REMIND_BEFORE = "P1D"
@@ -137,69 +139,121 @@ def due_checks(db: Database, now: datetime | None = None, limit: int = 500) -> l
                                     .order_by(HumanTask.next_check_at).limit(limit)))
 
 
-def check_task(db: Database, task_id: int) -> str | None:
-    """Remind or mark overdue one step, in its own transaction under its case's lock."""
+# Steps checked per transaction, each under its case's lock (FOR UPDATE SKIP LOCKED on PostgreSQL);
+# a crash rolls the batch back and leaves every step in it to the next sweep.
+BATCH = 20
+
+
+def check_tasks(db: Database, task_ids: list[int]) -> dict[str, int]:
+    """Remind or mark overdue a batch of steps in one transaction, each under its case's lock;
+    steps whose case another worker holds are left for later."""
     now = clock.now()
+    done = {"reminder": 0, "overdue": 0}
     with db.write() as session:
-        case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
-        query = select(Case).where(Case.id == case_id)
-        case = session.scalar(query.with_for_update(skip_locked=True) if not db.is_sqlite else query)
-        row = session.get(HumanTask, task_id, populate_existing=True) if case is not None else None
-        if row is None or row.next_check_at is None or row.next_check_at > now:
-            return None
-        if row.status != "READY":
-            row.next_check_at = None
-            return None
-        if row.due_at is not None and row.due_at <= now:
-            _overdue(session, case, row, now)
-            return "overdue"
-        if row.reminded_at is None:
-            _remind(session, case, row, now)
-        row.next_check_at = row.due_at
-        return "reminder"
+        case_ids = select(HumanTask.case_id).where(HumanTask.id.in_(task_ids))
+        query = select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)
+        cases = {c.id: c for c in session.scalars(
+            query.with_for_update(skip_locked=True) if not db.is_sqlite else query).all()}
+        rows = session.scalars(select(HumanTask).where(HumanTask.id.in_(task_ids), HumanTask.case_id.in_(cases))
+                               .order_by(HumanTask.next_check_at, HumanTask.id)
+                               .execution_options(populate_existing=True)).all()
+        batch = _Batch(session, [row.id for row in rows])
+        for row in rows:
+            outcome = _check(session, cases[row.case_id], row, now, batch)
+            if outcome:
+                done[outcome] += 1
+    return done
+
+
+def _check(session: Session, case: Case, row: HumanTask, now: datetime, batch: _Batch) -> str | None:
+    if row.next_check_at is None or row.next_check_at > now:
+        return None
+    if row.status != "READY":
+        row.next_check_at = None
+        return None
+    if row.due_at is not None and row.due_at <= now:
+        _overdue(session, case, row, now, batch)
+        return "overdue"
+    if row.reminded_at is None:
+        _remind(session, case, row, now, batch)
+    row.next_check_at = row.due_at
+    return "reminder"
 
 
 def when_text(moment: datetime) -> str:
     return f"{moment.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
 
 
-def _names(session: Session, user_ids: list[int]) -> list[str]:
-    return list(session.scalars(select(User.username).where(User.id.in_(user_ids)))) if user_ids else []
+class _Batch:
+    """What the steps of one batch share, looked up once: diagrams, each step's roles, each role's
+    holders and their names."""
+
+    def __init__(self, session: Session, task_ids: list[int]) -> None:
+        self.session = session
+        self.roles: dict[int, list[str]] = {}
+        for task_id, role in session.execute(select(HumanTaskRole.human_task_id, HumanTaskRole.role)
+                                             .where(HumanTaskRole.human_task_id.in_(task_ids))):
+            self.roles.setdefault(task_id, []).append(role)
+        self.members: dict[tuple[str, ...], list[int]] = {}
+        self.usernames: dict[int, str] = {}
+        self.diagrams: dict[int, Diagram] = {}
+
+    def diagram(self, version_id: int) -> Diagram:
+        if version_id not in self.diagrams:
+            self.diagrams[version_id] = deployments.diagram_of(self.session, version_id)
+        return self.diagrams[version_id]
+
+    def people(self, row: HumanTask) -> list[int]:
+        """Its assignee, else everyone holding one of its roles (as `notifications.task_people`)."""
+        return [row.assignee_id] if row.assignee_id is not None else self.holding(self.roles.get(row.id, []))
+
+    def holding(self, roles: list[str]) -> list[int]:
+        key = tuple(sorted(set(roles)))
+        if key not in self.members:
+            self.members[key] = notifications.role_members(self.session, key)
+        return self.members[key]
+
+    def names(self, user_ids: list[int]) -> list[str]:
+        missing = [u for u in user_ids if u not in self.usernames]
+        if missing:
+            self.usernames.update(self.session.execute(
+                select(User.id, User.username).where(User.id.in_(missing))).all())
+        return [self.usernames[u] for u in user_ids if u in self.usernames]
 
 
-def _remind(session: Session, case: Case, row: HumanTask, now: datetime) -> None:
-    people = notifications.task_people(session, row)
+def _remind(session: Session, case: Case, row: HumanTask, now: datetime, batch: _Batch) -> None:
+    told = batch.people(row)
     text = f"“{row.name}”({case.number} {case.title})将于 {when_text(row.due_at)} 到期,请抓紧办理。"
-    notifications.notify(session, people, "reminder", text, case_id=case.id, task_id=row.id)
+    notifications.notify(session, told, "reminder", text, case_id=case.id, task_id=row.id)
     row.reminded_at = now
     audit.append(session, case.id, "system", "reminder", step_id=row.step_id, step_name=row.name,
-                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": _names(session, people)})
+                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": batch.names(told)})
 
 
-def _overdue(session: Session, case: Case, row: HumanTask, now: datetime) -> None:
+def _overdue(session: Session, case: Case, row: HumanTask, now: datetime, batch: _Batch) -> None:
     row.overdue_at, row.next_check_at = now, None
-    people = notifications.task_people(session, row)
+    told = batch.people(row)
     text = f"“{row.name}”({case.number} {case.title})已超过办理期限 {when_text(row.due_at)},已记为逾期。"
-    notifications.notify(session, people, "overdue", text, case_id=case.id, task_id=row.id)
+    notifications.notify(session, told, "overdue", text, case_id=case.id, task_id=row.id)
     audit.append(session, case.id, "system", "overdue", step_id=row.step_id, step_name=row.name,
-                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": _names(session, people)})
-    d = deployments.diagram_of(session, case.version_id)
+                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": batch.names(told)})
+    d = batch.diagram(case.version_id)
     step = d.steps.get(row.step_id)
     role = ((step.properties if step else {}).get("escalateTo") or d.properties.get("escalateTo") or "").strip()
     if not role:
         return
-    supervisors = notifications.role_members(session, [role])
+    supervisors = batch.holding([role])
     text = f"“{row.name}”({case.number} {case.title})已逾期(期限 {when_text(row.due_at)}),请督办。"
     notifications.notify(session, supervisors, "escalation", text, case_id=case.id, task_id=row.id)
     audit.append(session, case.id, "system", "escalated", step_id=row.step_id, step_name=row.name,
-                 lane=row.lane, data={"to": role, "notified": _names(session, supervisors)})
+                 lane=row.lane, data={"to": role, "notified": batch.names(supervisors)})
 
 
-def sweep(db: Database, limit: int = 500) -> dict[str, int]:
-    """One pass over every step whose reminder or deadline has come."""
+def sweep(db: Database, limit: int = 500, batch: int = BATCH) -> dict[str, int]:
+    """One pass over every step whose reminder or deadline has come, `batch` steps per transaction."""
     done = {"reminder": 0, "overdue": 0}
-    for task_id in due_checks(db, limit=limit):
-        outcome = check_task(db, task_id)
-        if outcome:
-            done[outcome] += 1
+    due = due_checks(db, limit=limit)
+    for i in range(0, len(due), batch):
+        for outcome, count in check_tasks(db, due[i:i + batch]).items():
+            done[outcome] += count
     return done

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import clock, outbox
@@ -61,12 +61,14 @@ def task_people(session: Session, row: HumanTask) -> list[int]:
 
 def notify(session: Session, user_ids: Iterable[int], kind: str, text: str, *,
            case_id: int | None = None, task_id: int | None = None) -> int:
-    """One notification per user (each once); returns how many were written."""
+    """One notification per user (each once), in one INSERT for all of them (the worker writes many);
+    returns how many were written."""
     now = clock.now()
     recipients = list(dict.fromkeys(user_ids))
-    for user_id in recipients:
-        session.add(Notification(user_id=user_id, case_id=case_id, human_task_id=task_id, kind=kind,
-                                 text=text, created_at=now))
+    if recipients:
+        session.execute(insert(Notification), [
+            {"user_id": user_id, "case_id": case_id, "human_task_id": task_id, "kind": kind, "text": text,
+             "created_at": now} for user_id in recipients])
     if recipients and outbox.configured():
         names = dict(session.execute(select(User.id, User.username).where(User.id.in_(recipients))).all())
         number = session.scalar(select(Case.number).where(Case.id == case_id)) if case_id else None

@@ -74,12 +74,12 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
     """Write state, case columns and the human-task index; return newly ready tasks."""
     now = clock.now()
     data = spiff.case_data(workflow)
-    state = session.get(CaseState, case.id)
     blob = spiff.dump(workflow)
-    if state is None:
+    # An UPDATE, not a load-then-set: a workflow from the cache never read the old blob, so don't.
+    written = session.execute(update(CaseState).where(CaseState.case_id == case.id)
+                              .values(state=blob, data=_jsonable(data))).rowcount
+    if not written:
         session.add(CaseState(case_id=case.id, format=spiff.FORMAT, state=blob, data=_jsonable(data)))
-    else:
-        state.state, state.data = blob, _jsonable(data)
     case.updated_at = now
     title_field = d.properties.get("caseTitle", "title")
     case.title = str(data.get(title_field) or case.title or "")[:200]

@@ -1,7 +1,10 @@
 """Firing due timers: finds waiting cases through the indexed `next_timer_at` column.
 
-Each case is fired in its own transaction under its row lock; on PostgreSQL the
-sweep uses SKIP LOCKED so several workers can run at once without firing twice.
+Due cases are fired in batches, one transaction per batch, each case under its own row lock;
+on PostgreSQL the sweep uses SKIP LOCKED so several workers can run at once without firing
+twice. A crash rolls back the batch in flight: its cases stay due and the next sweep fires
+each of them once (their half-advanced workflows never reach the cache, which is filled only
+after the commit).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, deadlines, deployments, notifications, outbox, runtime, spiff
 from .autosteps import AutoSteps
 from .db import Database
+from .diagram import Diagram
 from .models import Case, HumanTask
 
 log = logging.getLogger(__name__)
@@ -31,51 +35,95 @@ def due_cases(db: Database, now: datetime | None = None, limit: int = 500) -> li
             select(Case.id).where(Case.next_timer_at <= now).order_by(Case.next_timer_at).limit(limit)))
 
 
+# Due cases fired per transaction: one commit and one seal of the audit chain serve them all.
+# Larger batches hold their case locks (on SQLite, the write lock) longer and redo more after a crash.
+BATCH = 20
+
+
 def fire_case(db: Database, case_id: int) -> bool:
     """Fire whatever is due on one case; False when another worker holds it or nothing was due."""
+    return fire_cases(db, [case_id]) == 1
+
+
+def fire_cases(db: Database, case_ids: list[int]) -> int:
+    """Fire a batch of due cases in one transaction; cases another worker holds are skipped.
+    One commit, one seal of the audit chain and one look-up of each diagram and role serve
+    the whole batch. Returns how many cases were fired."""
     now = clock.now()
+    fired: list[tuple[Case, Any]] = []
     with db.write() as session:
-        query = select(Case).where(Case.id == case_id, Case.next_timer_at <= now)
+        query = select(Case).where(Case.id.in_(case_ids), Case.next_timer_at <= now).order_by(Case.id)
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        case = session.scalar(query)
-        if case is None:
-            return False
-        if case.status != "running":
-            case.next_timer_at = None
-            return False
-        d = deployments.diagram_of(session, case.version_id)
-        workflow = runtime.load_workflow(session, case, d)
-        before = {str(t.id) for t in spiff.waiting_timers(workflow)}
-        decided = AutoSteps()
-        spiff.advance(workflow, decided)
-        fired = [t for t in spiff.timer_tasks(workflow) if str(t.id) in before and not spiff.is_waiting(t)]
-        for task in fired:
-            audit.append(session, case.id, "system", "timer_fired", step_id=spiff.spec_name(task),
-                         step_name=d.element_names.get(spiff.spec_name(task), ""), data={})
-        decided.record(session, case.id, d)
-        created = runtime.save(session, case, d, workflow, "system")
-        session.flush()
-        _announce(session, case, created, fired, d)
-        revision = case.revision
-    runtime.remember(case_id, revision, workflow)
-    return True
+        batch = _Batch(session)
+        for case in session.scalars(query).all():
+            workflow = _fire(session, case, batch)
+            if workflow is not None:
+                fired.append((case, workflow))
+    for case, workflow in fired:
+        runtime.remember(case.id, case.revision, workflow)
+    return len(fired)
 
 
-def _announce(session: Session, case: Case, created: list[HumanTask], fired: list, d: Any) -> None:
-    """A step a timer led to (逾期督办, 逾期未补齐结案 …) is announced to its role holders."""
+class _Batch:
+    """What the cases of one batch share: parsed diagrams by version, role holders by role."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.diagrams: dict[int, Diagram] = {}
+        self.members: dict[tuple[str, ...], list[int]] = {}
+
+    def diagram(self, version_id: int) -> Diagram:
+        if version_id not in self.diagrams:
+            self.diagrams[version_id] = deployments.diagram_of(self.session, version_id)
+        return self.diagrams[version_id]
+
+    def role_members(self, roles: tuple[str, ...]) -> list[int]:
+        if roles not in self.members:
+            self.members[roles] = notifications.role_members(self.session, roles)
+        return self.members[roles]
+
+
+def _fire(session: Session, case: Case, batch: _Batch) -> Any | None:
+    """Advance one locked case past its due timers; its workflow, or None when nothing was due."""
+    if case.status != "running":
+        case.next_timer_at = None
+        return None
+    d = batch.diagram(case.version_id)
+    workflow = runtime.load_workflow(session, case, d)
+    before = {str(t.id) for t in spiff.waiting_timers(workflow)}
+    decided = AutoSteps()
+    spiff.advance(workflow, decided)
+    fired = [t for t in spiff.timer_tasks(workflow) if str(t.id) in before and not spiff.is_waiting(t)]
+    for task in fired:
+        audit.append(session, case.id, "system", "timer_fired", step_id=spiff.spec_name(task),
+                     step_name=d.element_names.get(spiff.spec_name(task), ""), data={})
+    decided.record(session, case.id, d)
+    created = runtime.save(session, case, d, workflow, "system")
+    session.flush()
+    _announce(session, case, created, fired, d, batch)
+    return workflow
+
+
+def _announce(session: Session, case: Case, created: list[HumanTask], fired: list, d: Diagram,
+              batch: _Batch) -> None:
+    """A step a timer led to (逾期督办, 逾期未补齐结案 …) is announced to its role holders
+    (a new step has no assignee yet, so its people are the holders of its roles)."""
     if not fired:
         return
     timer_names = "、".join(d.element_names.get(spiff.spec_name(t)) or spiff.spec_name(t) for t in fired)
     for row in created:
+        step = d.steps.get(row.step_id)
+        people = [row.assignee_id] if row.assignee_id is not None else batch.role_members(step.roles if step else ())
         text = f"{case.number}({case.title}):{timer_names},新任务“{row.name}”待办理。"
-        notifications.notify(session, notifications.task_people(session, row), "escalation", text,
-                             case_id=case.id, task_id=row.id)
+        notifications.notify(session, people, "escalation", text, case_id=case.id, task_id=row.id)
 
 
-def fire_due(db: Database, limit: int = 500) -> int:
-    """One sweep: fire every case whose next timer is due. Returns how many cases were fired."""
-    return sum(fire_case(db, case_id) for case_id in due_cases(db, limit=limit))
+def fire_due(db: Database, limit: int = 500, batch: int = BATCH) -> int:
+    """One sweep: fire every case whose next timer is due, `batch` cases per transaction.
+    Returns how many cases were fired."""
+    due = due_cases(db, limit=limit)
+    return sum(fire_cases(db, due[i:i + batch]) for i in range(0, len(due), batch))
 
 
 # --- the worker (minyi worker) ------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import deployments, runtime, timers
-from engine.models import AuditEvent, Case
+from engine.models import AuditEvent, Case, HumanTask
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
@@ -110,3 +110,86 @@ def test_the_worker_loop_survives_a_failed_sweep_and_stops_on_request(db, waitin
     thread.join(10)
     assert not thread.is_alive() and len(calls) >= 3
     assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+
+
+def test_two_workers_sweeping_in_batches_fire_every_due_case_exactly_once(db, waiting):
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            results.append(timers.fire_due(db, batch=5))
+        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(results) == CASES
+    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+
+
+def test_a_crash_inside_a_batch_loses_the_whole_batch_and_nothing_else(db, waiting, monkeypatch):
+    """Batches of 5: the first commits; the crash on the 8th case undoes the 6th and 7th too
+    (already advanced in memory), and the next sweep fires each remaining case once."""
+    real_save = runtime.save
+    saved = []
+
+    def crash_on_the_eighth(session, case, *args, **kwargs):
+        saved.append(case.id)
+        if len(saved) == 8:
+            raise RuntimeError("worker killed before commit")
+        return real_save(session, case, *args, **kwargs)
+
+    monkeypatch.setattr(runtime, "save", crash_on_the_eighth)
+    with pytest.raises(RuntimeError):
+        timers.fire_due(db, batch=5)
+    first_batch = saved[:5]
+    assert fired_per_case(db) == {case_id: 1 for case_id in first_batch}
+    assert set(saved[5:8]) <= set(timers.due_cases(db))
+    assert timers.fire_due(db, batch=5) == CASES - 5
+    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+    assert timers.fire_due(db) == 0
+
+
+def test_a_crash_inside_a_batch_of_overdue_steps_leaves_them_to_the_next_sweep(db, staff, frozen_clock, monkeypatch):
+    """承诺件 steps past their promised date, checked 3 per transaction: a crash on the 5th step
+    keeps the first batch, undoes the second, and the next sweep marks each step overdue once."""
+    from engine import deadlines
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    for _ in range(7):
+        Matter(db, staff).do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(frozen_clock.value + timedelta(days=4))
+    real_overdue = deadlines._overdue
+    checked = []
+
+    def crash_on_the_fifth(session, case, row, *args):
+        checked.append(row.id)
+        if len(checked) == 5:
+            raise RuntimeError("worker killed before commit")
+        return real_overdue(session, case, row, *args)
+
+    monkeypatch.setattr(deadlines, "_overdue", crash_on_the_fifth)
+    with pytest.raises(RuntimeError):
+        deadlines.sweep(db, batch=3)
+    assert overdue_per_case(db) == {case_id: 1 for case_id in cases_of(db, checked[:3])}
+    assert set(checked[3:5]) <= set(deadlines.due_checks(db))
+    assert deadlines.sweep(db, batch=3) == {"reminder": 0, "overdue": 4}
+    assert overdue_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+    assert deadlines.sweep(db) == {"reminder": 0, "overdue": 0}
+
+
+def overdue_per_case(db) -> dict[int, int]:
+    with db.read() as session:
+        return dict(session.execute(select(AuditEvent.case_id, func.count()).where(AuditEvent.kind == "overdue")
+                                    .group_by(AuditEvent.case_id)).all())
+
+
+def cases_of(db, task_ids: list[int]) -> list[int]:
+    with db.read() as session:
+        return list(session.scalars(select(HumanTask.case_id).where(HumanTask.id.in_(task_ids))))
