@@ -45,6 +45,11 @@ def do(db, staff, number: str, step_id: str, who: str, **values: Any) -> None:
     cases.complete_task(db, staff[who], task.task_id, values)
 
 
+def accepted(db, staff, number: str) -> None:
+    """网上受理核实: the clerk accepts the online submission, which goes on to 分类交办."""
+    do(db, staff, number, "UserTask_verify_online", "clerk", verified="受理")
+
+
 def answered(db, staff, number: str, kind: str = "即办件") -> None:
     do(db, staff, number, "UserTask_classify", "leader", kind=kind, assign_note="内部:请张承办尽快处理")
     do(db, staff, number, "UserTask_handle_immediate", "handler", handling_result="更换了阀门")
@@ -58,7 +63,7 @@ def test_online_submission_starts_the_same_case_a_clerk_would(line, staff, store
     assert view.process_id == "minqing_liushuixian" and view.started_by == "resident"
     assert view.data["channel"] == "构筑平台及时受理" and view.data["channel_way"] == "电子信箱/网站"
     assert view.data["received_at"] == "2026-11-23" and view.data["reporter_name"] == "周阿姨"
-    assert [r.case_number for r in tasklist.tasks(line, staff["leader"], "queue").items] == [receipt.number]
+    assert [r.case_number for r in tasklist.tasks(line, staff["clerk"], "queue").items] == [receipt.number]
     assert len(stored_files(store)) == 1
 
 
@@ -114,6 +119,7 @@ def test_a_case_registered_by_a_clerk_cannot_be_followed_without_a_code(line, st
 
 def test_follow_shows_stage_kind_and_promised_date_but_no_staff_or_internal_text(line, staff, store):
     receipt = residents.submit(line, store, MATTER, [])
+    accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="承诺件", promised_date="2026-12-03",
        assign_note="内部:请张承办尽快处理")
     view = residents.follow(line, receipt.number, receipt.code)
@@ -134,6 +140,7 @@ def test_rating_is_allowed_once_per_answer_and_不满意_goes_to_the_supervisor(
     receipt = residents.submit(line, store, MATTER, [])
     with pytest.raises(Conflict, match="答复后才能评价"):
         residents.rate(line, receipt.number, receipt.code, "满意", "")
+    accepted(line, staff, receipt.number)
     answered(line, staff, receipt.number)
     with pytest.raises(InvalidInput) as err:
         residents.rate(line, receipt.number, receipt.code, "还行", "")
@@ -149,6 +156,7 @@ def test_rating_is_allowed_once_per_answer_and_不满意_goes_to_the_supervisor(
 
 def test_after_a_reopen_and_a_new_answer_the_resident_rates_again(line, staff, store):
     receipt = residents.submit(line, store, MATTER, [])
+    accepted(line, staff, receipt.number)
     answered(line, staff, receipt.number)
     residents.rate(line, receipt.number, receipt.code, "不满意", "没解决")
     do(line, staff, receipt.number, "UserTask_review", "supervisor", review_decision="重新办理", review_note="重办")
@@ -164,6 +172,7 @@ def test_after_a_reopen_and_a_new_answer_the_resident_rates_again(line, staff, s
 
 def test_补办件_resident_supplements_documents_and_the_waiting_step_completes(line, staff, store):
     receipt = residents.submit(line, store, MATTER, [])
+    accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="补办件")
     do(line, staff, receipt.number, "UserTask_notify_missing", "handler", missing_documents="房产证复印件")
     view = residents.follow(line, receipt.number, receipt.code)
@@ -184,6 +193,7 @@ def test_补办件_resident_supplements_documents_and_the_waiting_step_completes
 
 def test_a_supplement_that_fails_in_the_engine_leaves_no_file_behind(line, staff, store):
     receipt = residents.submit(line, store, MATTER, [])
+    accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="补办件")
     do(line, staff, receipt.number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     step = next(s for s in casepages.get_case(line, staff["auditor"], receipt.number).open_steps)

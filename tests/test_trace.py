@@ -14,7 +14,7 @@ from tests.conftest import PROCESSES
 from tests.minqing import Matter
 
 FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理完毕", "answered_at": "2026-11-25"}
-INTAKE_PATH = {"Flow_intake", "Flow_to_classify", "Flow_classified"}
+INTAKE_PATH = {"Flow_intake", "Flow_registered_by_clerk", "Flow_to_classify", "Flow_classified"}
 CLOSING_PATH = {"Flow_to_feedback", "Flow_to_rate", "Flow_rated", "Flow_satisfied"}
 
 
@@ -42,7 +42,7 @@ def test_即办件_path_is_highlighted_end_to_end(line, staff):
     states, flows, t = drawn(line, staff, m)
     assert flows == INTAKE_PATH | CLOSING_PATH | {"Flow_jiban", "Flow_immediate_done", "Flow_immediate_ok"}
     assert {k for k, v in states.items() if v == "done"} == {
-        "StartEvent_intake", "Gateway_reclassify", "UserTask_classify", "ExclusiveGateway_kind",
+        "StartEvent_intake", "Gateway_online", "Gateway_reclassify", "UserTask_classify", "ExclusiveGateway_kind",
         "UserTask_handle_immediate", "Gateway_return_immediate", "Gateway_handled", "UserTask_feedback",
         "UserTask_rate", "Gateway_rating", "EndEvent_closed"}
     assert "current" not in states.values() and t.chain_ok

@@ -1,5 +1,6 @@
-"""A resident without an account, on a phone: submits online, follows the matter, rates 不满意,
-and rates again after the supervisor reopened it and a new answer was given.
+"""A resident without an account, on a phone: submits online, a clerk checks it (网上受理核实) before
+it is dispatched, the resident follows the matter, rates 不满意, and rates again after the supervisor
+reopened it and a new answer was given.
 
 Staff work their steps in their own browser sessions through the task list.
 """
@@ -64,10 +65,25 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(upload_
     assert len(list(upload_dir.iterdir())) == 1
     screenshot(resident, "20-resident-receipt")
 
-    # the matter is in the staff queue like any other: 分类交办 belongs to the 社区负责人
-    leader, handler, supervisor = new_page(), new_page(), new_page()
-    for page, name in ((leader, "leader"), (handler, "handler"), (supervisor, "supervisor")):
+    # an online submission first waits in the clerk's queue (网上受理核实); the leader does not see it yet
+    clerk, leader, handler, supervisor = new_page(), new_page(), new_page(), new_page()
+    for page, name in ((clerk, "clerk"), (leader, "leader"), (handler, "handler"), (supervisor, "supervisor")):
         sign_in(page, base, name)
+    assert number not in queue_numbers(leader, base)
+    resident.goto(link)
+    assert resident.locator(".case-state").inner_text() == "受理中"
+    assert number in queue_numbers(clerk, base)
+    open_task(clerk, base, number, "网上受理核实")
+    assert clerk.locator("dd", has_text="9号楼1单元楼道堆满纸箱").first.is_visible()
+    assert clerk.locator(".event-who", has_text="居民").first.is_visible()  # who submitted it, in the history
+    clerk.get_by_label("核实结果").select_option("受理")
+    clerk.get_by_label("所属网格").fill("第九网格")
+    clerk.get_by_label("核实情况").fill("已电话联系郑阿姨核实。")
+    screenshot(clerk, "19-clerk-verifies-online")
+    clerk.get_by_role("button", name="提交办理").click()
+    assert "分类交办" in flash(clerk)
+
+    # now it is in the leader's queue like any other: 分类交办 belongs to the 社区负责人
     assert number in queue_numbers(leader, base)
     open_task(leader, base, number, "分类交办")
     assert leader.locator("dd", has_text="电子信箱/网站").first.is_visible()

@@ -12,7 +12,7 @@ from engine import attachments, tasklist, users
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app
 from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    MATTER, PNG, answer, do, receipt_of, resident, resident_app, submit,
+    MATTER, PNG, accept, answer, do, receipt_of, resident, resident_app, submit,
 )
 from web.resident import DEFAULT_LIMITS
 
@@ -33,8 +33,9 @@ def ip(address: str) -> dict:
 
 
 def queue_total(app: Flask) -> int:
-    leader = next(a for a in users.list_users(app.extensions["minyi_db"]) if a.username == "leader")
-    return tasklist.tasks(app.extensions["minyi_db"], leader, "queue").total
+    """Online submissions registered: each waits in the clerk's queue (网上受理核实)."""
+    clerk = next(a for a in users.list_users(app.extensions["minyi_db"]) if a.username == "clerk")
+    return tasklist.tasks(app.extensions["minyi_db"], clerk, "queue").total
 
 
 def post_files(client, path: str, data: dict):
@@ -116,6 +117,7 @@ def test_a_request_beyond_the_total_size_is_refused_before_it_is_read(resident, 
 
 def test_a_bad_supplement_upload_leaves_the_step_waiting(resident, resident_app):
     number, code = receipt_of(submit(resident))
+    accept(resident_app, number)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     response = resident.post(f"/public/follow/{number}/supplement", content_type="multipart/form-data",

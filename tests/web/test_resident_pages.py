@@ -72,7 +72,14 @@ def do(app: Flask, number: str, step_id: str, who: str, **values: Any) -> None:
     cases.complete_task(database(app), people[who], task.task_id, values)
 
 
+def accept(app: Flask, number: str) -> None:
+    """网上受理核实: the clerk accepts the online submission, which goes on to 分类交办."""
+    do(app, number, "UserTask_verify_online", "clerk", verified="受理")
+
+
 def answer(app: Flask, number: str) -> None:
+    """From a fresh online submission to an answer: accepted, handled as 即办件, answered."""
+    accept(app, number)
     do(app, number, "UserTask_classify", "leader", kind="即办件")
     do(app, number, "UserTask_handle_immediate", "handler", handling_result="清运")
     do(app, number, "UserTask_feedback", "handler", **FEEDBACK)
@@ -93,7 +100,8 @@ def test_a_resident_submits_and_gets_the_number_and_the_code_once(resident, resi
     html = response.get_data(as_text=True)
     assert len(code) >= 32 and f"/public/follow/{number}?c={code}" in html and "只显示这一次" in html
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
-    assert number in staff_client("leader").get("/tasks/queue").get_data(as_text=True)
+    assert number in staff_client("clerk").get("/tasks/queue").get_data(as_text=True)  # 网上受理核实 first
+    assert number not in staff_client("leader").get("/tasks/queue").get_data(as_text=True)
 
 
 def test_submit_errors_name_the_fields_and_keep_the_input(resident):
@@ -109,8 +117,9 @@ def test_follow_by_form_and_by_link_shows_the_stage(resident, resident_app):
     by_link = resident.get(f"/public/follow/{number}?c={code}")
     for response in (by_form, by_link):
         html = response.get_data(as_text=True)
-        assert response.status_code == 200 and "小区垃圾没人清" in html and "办理中" in html
+        assert response.status_code == 200 and "小区垃圾没人清" in html and "受理中" in html
         assert response.headers["Referrer-Policy"] == "no-referrer"
+    accept(resident_app, number)
     do(resident_app, number, "UserTask_classify", "leader", kind="承诺件", promised_date="2026-12-03")
     html = resident.post(f"/public/follow/{number}", data={"code": code}).get_data(as_text=True)
     assert "承诺件,承诺 2026-12-03 前办结" in html
@@ -159,6 +168,7 @@ def test_rating_with_a_wrong_code_changes_nothing(resident, resident_app):
 
 def test_补办件_the_resident_supplements_with_a_file_and_downloads_it(resident, resident_app):
     number, code = receipt_of(submit(resident))
+    accept(resident_app, number)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="物业合同复印件")
     page = resident.get(f"/public/follow/{number}?c={code}").get_data(as_text=True)
@@ -181,8 +191,8 @@ def test_staff_download_a_file_only_when_they_may_see_the_case(resident, residen
     number, code = receipt_of(submit(resident, files=[(PNG, "现场.png")]))
     page = resident.get(f"/public/follow/{number}?c={code}").get_data(as_text=True)
     file_id = re.search(r"/files/(\d+)\?", page).group(1)
-    leader = staff_client("leader").get(f"/attachments/{number}/{file_id}")
-    assert leader.status_code == 200 and leader.headers["Content-Type"] == "image/png" and leader.data == PNG
+    clerk = staff_client("clerk").get(f"/attachments/{number}/{file_id}")  # the 网上受理核实 step is theirs
+    assert clerk.status_code == 200 and clerk.headers["Content-Type"] == "image/png" and clerk.data == PNG
     assert staff_client("superior").get(f"/attachments/{number}/{file_id}").status_code == 403
     anonymous = resident_app.test_client().get(f"/attachments/{number}/{file_id}")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]

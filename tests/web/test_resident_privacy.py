@@ -5,7 +5,7 @@ import io
 import re
 
 from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    FEEDBACK, MATTER, PNG, answer, do, receipt_of, resident, resident_app, staff_client, submit,
+    FEEDBACK, MATTER, PNG, accept, answer, do, receipt_of, resident, resident_app, staff_client, submit,
 )
 
 XSS = '<script>alert("x")</script><b onmouseover="x()">粗</b>'
@@ -23,12 +23,13 @@ def test_html_in_every_resident_field_is_escaped_on_staff_and_public_pages(resid
     receipt = submit(resident, files=[(PNG, XSS + ".png")], **fields)
     number, code = receipt_of(receipt)
     assert_escaped(receipt.get_data(as_text=True), "receipt", shown=False)  # only the number and the code
-    leader = staff_client("leader")
-    queue = leader.get("/tasks/queue").get_data(as_text=True)
+    clerk = staff_client("clerk")  # an online submission waits for 网上受理核实
+    queue = clerk.get("/tasks/queue").get_data(as_text=True)
     assert_escaped(queue, "task list")
     task_id = re.search(r'href="/tasks/(\d+)"', queue).group(1)
-    assert_escaped(leader.get(f"/tasks/{task_id}").get_data(as_text=True), "task page")
-    assert_escaped(leader.get(f"/cases/{number}").get_data(as_text=True), "case page")
+    assert_escaped(clerk.get(f"/tasks/{task_id}").get_data(as_text=True), "task page")
+    assert_escaped(clerk.get(f"/cases/{number}").get_data(as_text=True), "case page")
+    accept(resident_app, number)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     supplemented = resident.post(f"/public/follow/{number}/supplement", content_type="multipart/form-data",
@@ -39,7 +40,7 @@ def test_html_in_every_resident_field_is_escaped_on_staff_and_public_pages(resid
     rated = resident.post(f"/public/follow/{number}/rate", data={"code": code, "rating": "不满意",
                                                                 "rating_comment": XSS})
     assert_escaped(rated.get_data(as_text=True), "follow page after rating")
-    assert_escaped(leader.get(f"/cases/{number}").get_data(as_text=True), "case page after rating")
+    assert_escaped(clerk.get(f"/cases/{number}").get_data(as_text=True), "case page after rating")
     supervisor = staff_client("supervisor")
     review_id = re.search(r'href="/tasks/(\d+)"', supervisor.get("/tasks/queue").get_data(as_text=True)).group(1)
     assert_escaped(supervisor.get(f"/tasks/{review_id}").get_data(as_text=True), "review task page")
