@@ -9,9 +9,11 @@ from .db import Database
 from .diagram import Diagram
 from .errors import Forbidden, NotFound
 from .models import AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
-from .views import Actor, CaseView, CommentView, HistoryEntry, OpenStep
+from .views import SYSTEM, Actor, CaseView, CommentView, HistoryEntry, OpenStep
 
 OVERSIGHT_ROLES = ("审计", "管理员")
+# who acts without an account (engine.residents.RESIDENT cannot be imported here: residents → attachments → here)
+NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
 
 def check_can_view(session: Session, actor: Actor, case: Case) -> None:
@@ -58,15 +60,22 @@ def case_view(session: Session, case: Case) -> CaseView:
     linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
                              .where(CaseLink.case_id == case.id)).all()
     state = session.get(CaseState, case.id)
+    names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments)})
     return CaseView(
         id=case.id, number=case.number, procedure=version.name, process_id=case.process_id, title=case.title,
         status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
         started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
         version_hash=version.hash, open_steps=tuple(steps),
-        history=tuple(_entry(e, d) for e in events),
-        comments=tuple(CommentView(c.author, c.at, c.text) for c in comments),
-        linked=tuple(linked), data=dict(state.data) if state else {},
+        history=tuple(_entry(e, d, names[e.actor]) for e in events),
+        comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
+        linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
     )
+
+
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """Username → what people read (李主任, 系统, 居民), in one query; an unknown name stays as it is."""
+    found = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all())
+    return {name: NOT_STAFF.get(name) or found.get(name) or name for name in usernames}
 
 
 def _display(session: Session, user_id: int) -> str:
@@ -74,7 +83,7 @@ def _display(session: Session, user_id: int) -> str:
     return user.display_name if user else "?"
 
 
-def _entry(event: AuditEvent, d: Diagram) -> HistoryEntry:
+def _entry(event: AuditEvent, d: Diagram, actor_name: str) -> HistoryEntry:
     if event.step_id in d.steps:
         labels = {f.id: f.label for f in d.steps[event.step_id].form}
     elif event.step_id == d.start_id:
@@ -82,4 +91,4 @@ def _entry(event: AuditEvent, d: Diagram) -> HistoryEntry:
     else:
         labels = {}
     return HistoryEntry(event.seq, event.at, event.actor, event.kind, event.step_id, event.step_name,
-                        event.lane, dict(event.data), labels)
+                        event.lane, dict(event.data), labels, actor_name)

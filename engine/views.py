@@ -78,6 +78,7 @@ class HistoryEntry:
     lane: str
     data: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
+    actor_name: str = ""  # display name (李主任), 系统 or 居民; `actor` stays the username the audit log keeps
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class CommentView:
     author: str
     at: datetime
     text: str
+    author_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class CaseView:
     linked: tuple[str, ...]
     data: dict[str, Any]
     next_task_ids: tuple[int, ...] = ()
+    started_by_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine import casepages, cases
-from engine.errors import InvalidInput, NotFound
-from engine.views import Procedure
+from engine.errors import InvalidInput
 
 from .auth import require_login
 from .deps import actor, db
@@ -15,13 +14,6 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 bp.before_request(require_login)
 
 
-def get_procedure_or_404(process_id: str) -> Procedure:
-    for procedure in cases.procedures_for(db(), actor()):
-        if procedure.process_id == process_id:
-            return procedure
-    raise NotFound(f"流程 “{process_id}” 不存在,或您的角色不能发起")
-
-
 @bp.get("/new")
 def list_procedures():
     return render_template("cases/new.html", procedures=cases.procedures_for(db(), actor()))
@@ -29,7 +21,7 @@ def list_procedures():
 
 @bp.get("/new/<process_id>")
 def show_start_form(process_id: str):
-    procedure = get_procedure_or_404(process_id)
+    procedure = cases.start_form(db(), actor(), process_id)  # 404 unknown, 403 not a starter role, as POST
     return render_template("cases/start.html", procedure=procedure, values=procedure.values, errors={})
 
 
@@ -39,7 +31,7 @@ def start_case(process_id: str):
     try:
         result = cases.start_case(db(), actor(), process_id, values)
     except InvalidInput as exc:
-        procedure = get_procedure_or_404(process_id)
+        procedure = cases.start_form(db(), actor(), process_id)
         return render_template("cases/start.html", procedure=procedure, values=values, errors=exc.fields,
                                message=exc.message), 422
     flash(f"已受理,受理编号:{result.case_number}", "success")

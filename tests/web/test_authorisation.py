@@ -102,5 +102,5 @@ def test_only_a_leader_can_assign(client, start_approval, username, minyi_db, st
 def test_handler_may_not_start_a_procedure_of_the_clerk(client):
     login(client, "handler")
     assert "简单审批" not in client.get("/cases/new").get_data(as_text=True)
-    assert client.get("/cases/new/approval").status_code == 404
+    assert client.get("/cases/new/approval").status_code == 403
     assert client.post("/cases/new/approval", data={"title": "x"}).status_code == 403

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from engine import cases
 from tests.web.conftest import login
 from tests.web.test_tasklist import rows
@@ -91,3 +93,25 @@ def test_unknown_case_is_404(client):
     login(client, "auditor")
     response = client.get("/cases/SP-00000000-999999")
     assert response.status_code == 404 and "不存在" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("username", "path", "status"), [
+    ("clerk", "/cases/new/no_such_procedure", 404),  # unknown or never deployed
+    ("handler", "/cases/new/approval", 403),  # 承办人 is not among the starter roles
+])
+def test_start_form_is_refused_alike_when_shown_and_when_posted(client, username, path, status):
+    login(client, username)
+    assert client.get(path).status_code == status
+    assert client.post(path, data={"title": "路灯不亮", "amount": "1"}).status_code == status
+
+
+def test_history_comments_and_summary_name_people_not_usernames(client, minyi_db, staff_actors, start_approval):
+    result = start_approval()
+    cases.add_comment(minyi_db, staff_actors["leader"], result.case_number, "请尽快处理")
+    login(client, "leader")
+    for path in (f"/cases/{result.case_number}", f"/tasks/{result.new_tasks[0].id}"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<span class="event-who">王受理</span>' in html  # 受理 in the history
+        assert '<span class="event-who">李主任</span> <time' in html  # the comment
+        assert ">clerk<" not in html and ">leader<" not in html and "(clerk)" not in html
+    assert "(王受理)" in client.get(f"/cases/{result.case_number}").get_data(as_text=True)

@@ -17,7 +17,7 @@ def test_task_page_renders_the_diagram_form(client, start_approval):
     assert '<label for="f-reason">理由</label>' in html and 'aria-describedby="hint-reason"' in html
     # what the clerk entered, under the start form's labels
     assert "<dt>标题</dt><dd>路灯不亮</dd>" in html and "<dt>数量</dt><dd>3</dd>" in html
-    assert result.case_number in html and "clerk" in html
+    assert result.case_number in html and "王受理" in html  # the clerk by display name
 
 
 def test_invalid_input_keeps_the_values_and_names_each_field(client, start_approval):
