@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from . import audit, clock, deadlines, deployments, notifications, outbox, runti
 from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
+from .errors import MinyiError
 from .models import Case, HumanTask
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,39 @@ def _announce(session: Session, case: Case, created: list[HumanTask], fired: lis
         notifications.notify(session, people, "escalation", text, case_id=case.id, task_id=row.id)
 
 
+# A case whose diagram fails on its data when a timer fires is tried again after this long.
+RETRY_FAILED_AFTER = timedelta(hours=1)
+
+
 def fire_due(db: Database, limit: int = 500, batch: int = BATCH) -> int:
     """One sweep: fire every case whose next timer is due, `batch` cases per transaction.
+    A batch that fails is redone case by case, so one bad case never holds back the others.
     Returns how many cases were fired."""
     due = due_cases(db, limit=limit)
-    return sum(fire_cases(db, due[i:i + batch]) for i in range(0, len(due), batch))
+    fired = 0
+    for i in range(0, len(due), batch):
+        chunk = due[i:i + batch]
+        try:
+            fired += fire_cases(db, chunk)
+        except MinyiError:
+            for case_id in chunk:
+                try:
+                    fired += fire_cases(db, [case_id])
+                except MinyiError as exc:
+                    _postpone(db, case_id, exc.message)
+    return fired
+
+
+def _postpone(db: Database, case_id: int, message: str) -> None:
+    """Record why a case's timer could not fire (audit `timer_failed`) and try it again later."""
+    log.warning("timer of case %s failed: %s", case_id, message)
+    with db.write() as session:
+        case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        if case is None:
+            return
+        case.next_timer_at = clock.now() + RETRY_FAILED_AFTER
+        audit.append(session, case.id, "system", "timer_failed",
+                     data={"message": message, "retry_at": case.next_timer_at.isoformat()})
 
 
 # --- the worker (minyi worker) ------------------------------------------------------

@@ -193,3 +193,28 @@ def overdue_per_case(db) -> dict[int, int]:
 def cases_of(db, task_ids: list[int]) -> list[int]:
     with db.read() as session:
         return list(session.scalars(select(HumanTask.case_id).where(HumanTask.id.in_(task_ids))))
+
+
+def test_a_case_failing_on_its_data_does_not_hold_back_the_others(db, staff, frozen_clock):
+    """A timer leading to a condition that fails on one case's data: that case is postponed with the
+    reason in its trail; the other due cases of the same batch still fire."""
+    from datetime import timedelta
+
+    from engine import casepages, cases as case_api, timers
+    from tests.conftest import DATA, deploy_file
+
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    good = [case_api.start_case(db, staff["clerk"], "timer_fails", {"title": f"好{i}"}) for i in range(2)]
+    bad = case_api.start_case(db, staff["clerk"], "timer_fails", {"title": "bad"})
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    assert timers.fire_due(db) == 2
+    for result in good:
+        assert casepages.get_case(db, staff["auditor"], result.case_number).status == "completed"
+    view = casepages.get_case(db, staff["auditor"], bad.case_number)
+    failed = [e for e in view.history if e.kind == "timer_failed"]
+    assert view.status == "running" and len(failed) == 1 and "missing" in failed[0].data["message"]
+    assert timers.fire_due(db) == 0  # postponed, not retried at once
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    assert timers.fire_due(db) == 0
+    assert len([e for e in casepages.get_case(db, staff["auditor"], bad.case_number).history
+                if e.kind == "timer_failed"]) == 2

@@ -24,6 +24,7 @@ EVENT_NAMES = {
     "publication_withdrawn": "公示撤回",
     "gateway_decided": "流程分支",
     "timer_fired": "定时器触发",
+    "timer_failed": "定时器触发失败(稍后重试)",
     "reminder": "到期提醒",
     "overdue": "逾期",
     "escalated": "逾期督办通知",

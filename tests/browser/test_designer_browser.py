@@ -1,10 +1,12 @@
 """The designer workspace in headless Chromium: edit a form in the modeler, validate, deploy; running cases
 keep their form; invalid edits are refused with the message shown; 四单 uploaded and run; 试运行.
 
-Screenshots for docs/designer-guide.md are saved into docs/images/ by these tests.
+Screenshots for docs/designer-guide.md are taken by these tests: into test-output/screenshots/ on every
+run, and into docs/images/ only with MINYI_UPDATE_DOC_IMAGES=1 (so a test run leaves the tree clean).
 """
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -15,7 +17,8 @@ from tests.browser.test_minqing_flow import sign_in
 from tests.conftest import DATA, PASSWORD, PROCESSES, ROOT, deploy_file
 
 pytestmark = pytest.mark.browser
-DOC_IMAGES = ROOT / "docs" / "images"
+DOC_IMAGES = ROOT / "docs" / "images" if os.environ.get("MINYI_UPDATE_DOC_IMAGES") == "1" \
+    else ROOT / "test-output" / "screenshots"
 SIDAN_ROLES = {"xinxiyuan": "民情信息员", "zhibu": "社区党支部", "baobao": "包保单位", "wangge": "党员网格员",
                "zhiyuan": "志愿服务队"}
 
