@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from engine import deployments, verify
 from engine.audit import AuditTampering
+from engine.errors import InvalidInput
 from engine.models import AuditEvent
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES
@@ -117,7 +118,7 @@ def test_the_application_cannot_update_or_delete_an_event(line, staff):
 
 def test_a_failed_step_leaves_no_event_and_no_chain_gap(line, staff):
     m = Matter(line, staff)
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidInput):
         m.do("UserTask_classify", "leader", kind="承诺件")  # promised_date missing
     m.do("UserTask_classify", "leader", kind="即办件")
     assert verify.verify_database(line).ok
@@ -148,7 +149,7 @@ def test_a_bundle_with_another_diagram_is_refused(line, staff):
 
 
 def test_only_auditors_download_bundles(line, staff):
-    from engine.errors import Forbidden
+    from engine.errors import Forbidden, InvalidInput
 
     m = Matter(line, staff)
     with pytest.raises(Forbidden):
