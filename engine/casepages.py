@@ -69,6 +69,7 @@ def case_view(session: Session, case: Case) -> CaseView:
         history=tuple(_entry(e, d, names[e.actor]) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
         linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
+        supervisor_role=d.properties.get("supervisorRole") or None,
     )
 
 

@@ -121,6 +121,7 @@ class CaseView:
     data: dict[str, Any]
     next_task_ids: tuple[int, ...] = ()
     started_by_name: str = ""
+    supervisor_role: str | None = None  # the diagram's supervisorRole: who may record 监督发现
 
 
 @dataclass(frozen=True)

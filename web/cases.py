@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from engine import casepages, cases
+from engine import casepages, cases, findings
 from engine.errors import InvalidInput
 
 from .auth import require_login
@@ -58,6 +58,17 @@ def add_comment(number: str):
         return _rerender(number, exc, text=text)
     flash("意见已添加", "success")
     return redirect(url_for("cases.show_case", number=number) + "#comments")
+
+
+@bp.post("/<number>/findings")
+def record_finding(number: str):
+    text = request.form.get("finding", "")
+    try:
+        findings.record_finding(db(), actor(), number, text)
+    except InvalidInput as exc:
+        return _rerender(number, exc, finding=text)
+    flash("监督发现已记录", "success")
+    return redirect(url_for("cases.show_case", number=number) + "#findings")
 
 
 @bp.post("/<number>/links")
