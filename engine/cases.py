@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, deployments, expressions, forms, publications, runtime, spiff
+from . import audit, clock, deployments, expressions, forms, notifications, publications, runtime, spiff
 from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
@@ -294,6 +294,10 @@ def assign(db: Database, actor: Actor, task_id: int, username: str) -> None:
         row.assignee_id = user.id
         audit.append(session, case.id, actor.username, "task_assigned", step_id=row.step_id,
                      step_name=row.name, lane=row.lane, data={"assignee": user.username})
+        if user.id != actor.id:
+            notifications.notify(session, [user.id], "assignment",
+                                 f"{actor.display_name}把“{row.name}”({case.number} {case.title})指派给您。",
+                                 case_id=case.id, task_id=row.id)
 
 
 # --- comments and links -----------------------------------------------------------

@@ -79,6 +79,10 @@ def test_leader_assigns_to_a_colleague_with_the_role(client, minyi_db, start_app
     assert rows(html) == []
     bad = client.post(f"/tasks/{result.new_tasks[0].id}/assign", data={"username": "handler"})
     assert bad.status_code == 422 and "没有“社区负责人”角色" in bad.get_data(as_text=True)
+    colleague = client.application.test_client()
+    login(colleague, "leader2", PASSWORD)
+    notices = colleague.get("/notifications").get_data(as_text=True)
+    assert "李主任把“审核”" in notices and result.case_number in notices  # the assignee is told
 
 
 def test_search_by_number_or_text_and_filters(client, start_approval):
