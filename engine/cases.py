@@ -6,6 +6,7 @@ form, runs the workflow, and writes state, task index and audit events together.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
             _check_may_start(actor, d)
         cleaned = forms.validate(d.start_form, values, {})
         now = clock.now()
-        case = Case(number=f"tmp-{now.timestamp()}-{id(values)}", version_id=version_id,
+        case = Case(number=f"tmp-{uuid.uuid4().hex}", version_id=version_id,  # numbered once it has an id
                     process_id=d.process_id, title="", status="running", started_by=actor.username,
                     started_at=now, updated_at=now, sandbox=sandbox_version is not None)
         session.add(case)

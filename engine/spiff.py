@@ -154,10 +154,8 @@ def _problem(*args: Any):
 def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
     workflow = BpmnWorkflow(runnable.spec, runnable.subprocess_specs, script_engine=runnable.script_engine)
     workflow.data.update(data)
-    start = workflow.task_tree
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    del start
     return workflow
 
 

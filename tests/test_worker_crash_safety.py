@@ -43,16 +43,14 @@ def case_ids(db) -> list[int]:
         return list(session.scalars(select(Case.id)))
 
 
-def test_two_workers_fire_every_due_case_exactly_once(db, waiting):
-    assert len(timers.due_cases(db)) == CASES
+def two_workers(db, sweep) -> None:
+    """Run `sweep(barrier)` in two threads at once; together they fire every due case exactly once."""
     barrier = threading.Barrier(2)
     results, errors = [], []
 
     def worker() -> None:
         try:
-            due = timers.due_cases(db)   # both see the same due set
-            barrier.wait()
-            results.append(sum(timers.fire_case(db, case_id) for case_id in due))
+            results.append(sweep(barrier))
         except Exception as exc:  # noqa: BLE001 — reported by the assertion below
             errors.append(exc)
 
@@ -64,6 +62,17 @@ def test_two_workers_fire_every_due_case_exactly_once(db, waiting):
     assert errors == []
     assert sum(results) == CASES
     assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+
+
+def test_two_workers_fire_every_due_case_exactly_once(db, waiting):
+    assert len(timers.due_cases(db)) == CASES
+
+    def sweep(barrier) -> int:
+        due = timers.due_cases(db)  # both see the same due set
+        barrier.wait()
+        return sum(timers.fire_case(db, case_id) for case_id in due)
+
+    two_workers(db, sweep)
     assert timers.due_cases(db) == []
 
 
@@ -113,24 +122,11 @@ def test_the_worker_loop_survives_a_failed_sweep_and_stops_on_request(db, waitin
 
 
 def test_two_workers_sweeping_in_batches_fire_every_due_case_exactly_once(db, waiting):
-    barrier = threading.Barrier(2)
-    results, errors = [], []
+    def sweep(barrier) -> int:
+        barrier.wait()
+        return timers.fire_due(db, batch=5)
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(timers.fire_due(db, batch=5))
-        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
-    assert sum(results) == CASES
-    assert fired_per_case(db) == {case_id: 1 for case_id in case_ids(db)}
+    two_workers(db, sweep)
 
 
 def test_a_crash_inside_a_batch_loses_the_whole_batch_and_nothing_else(db, waiting, monkeypatch):
