@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, deployments, expressions, forms, notifications, publications, runtime, spiff
 from .autosteps import AutoSteps
@@ -127,13 +126,16 @@ def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, An
     """Complete a ready human step with the submitted form; nothing is saved if anything fails."""
     remembered: list[tuple[int, int, Any]] = []
     with db.write() as session:
-        row, case = _lock(session, task_id)
-        check_can_work(session, actor, row)
+        locked = runtime.lock_task(session, task_id)
+        if locked is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        row, case, d = locked.task, locked.case, locked.diagram
+        step = d.steps.get(row.step_id)
+        check_can_work(session, actor, row, step.roles if step else None)
         if row.assignee_id is not None and row.assignee_id != actor.id:
             holder = session.get(User, row.assignee_id)
             raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领,不能由您办理")
-        d = deployments.diagram_of(session, case.version_id)
-        created = _complete_locked(session, actor, case, row, d, values, remembered)
+        created = _complete_locked(session, actor, locked, values, remembered)
         if also is not None:
             also(session, case)
         result = _result(case, created, d)
@@ -142,12 +144,13 @@ def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, An
     return result
 
 
-def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask, d: Diagram,
-                     values: dict[str, Any], remembered: list, via: str | None = None) -> list[HumanTask]:
+def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, values: dict[str, Any],
+                     remembered: list, via: str | None = None) -> list[runtime.ReadyTask]:
+    row, case, d = locked.task, locked.case, locked.diagram
     step = d.steps.get(row.step_id)
     if step is None:
         raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
-    before = {**session.get(CaseState, case.id).data, **(row.data or {})}
+    before = {**locked.data, **(row.data or {})}
     cleaned = forms.validate(step.form, values, before)
     workflow = runtime.load_workflow(session, case, d)
     task = spiff.task_by_id(workflow, row.task_uuid)
@@ -155,10 +158,7 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
         raise Conflict("该任务已不在待办状态")
     decided = AutoSteps()
     spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, task.data)}, decided)
-    now = clock.now()
-    row.status, row.completed_at, row.completed_by_id = "COMPLETED", now, actor.id
-    session.execute(update(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id).values(open=False),
-                    execution_options={"synchronize_session": False})
+    runtime.mark_completed(session, row, actor.id, clock.now())
     changes = {k: [before.get(k), v] for k, v in cleaned.items() if k in before and before.get(k) != v}
     payload: dict[str, Any] = {"values": cleaned, "changes": changes}
     if via:
@@ -169,10 +169,6 @@ def _complete_locked(session: Session, actor: Actor, case: Case, row: HumanTask,
     created = runtime.save(session, case, d, workflow, actor.username)
     if not case.sandbox:
         publications.on_step_completed(session, case, d, step, dict(task.data), actor.username)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict("该事项刚被他人更新,请刷新后重试") from None
     remembered.append((case.id, case.revision, workflow))
     if via is None:
         _answer_linked(session, actor, case, row, step.properties, cleaned, before, remembered)
@@ -193,13 +189,9 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
         return
     linked_ids = session.scalars(select(CaseLink.linked_case_id).where(CaseLink.case_id == case.id)).all()
     for linked_id in linked_ids:
-        other = session.scalar(select(Case).where(Case.id == linked_id).with_for_update())
-        waiting = session.scalar(select(HumanTask).where(
-            HumanTask.case_id == linked_id, HumanTask.step_id == row.step_id, HumanTask.status == "READY"))
-        if other is None or waiting is None:
-            continue
-        d = deployments.diagram_of(session, other.version_id)
-        _complete_locked(session, actor, other, waiting, d, cleaned, remembered, via=case.number)
+        waiting = runtime.lock_waiting(session, linked_id, row.step_id)
+        if waiting is not None:
+            _complete_locked(session, actor, waiting, cleaned, remembered, via=case.number)
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
@@ -217,9 +209,10 @@ def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
     return tuple(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
 
 
-def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
-    """The actor's role must be one of the step's (its lane); then the step must still be open."""
-    roles = task_roles(session, row)
+def check_can_work(session: Session, actor: Actor, row: HumanTask, roles: tuple[str, ...] | None = None) -> None:
+    """The actor's role must be one of the step's (its lane); then the step must still be open.
+    `roles`: the step's roles when the caller has its diagram (the index rows were written from it)."""
+    roles = task_roles(session, row) if roles is None else roles
     if not actor.has_role(*roles) and row.assignee_id != actor.id and not _designer_in_sandbox(session, actor, row):
         raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
     if row.status == "COMPLETED":
@@ -244,7 +237,7 @@ def _sandbox_version(session: Session, actor: Actor, process_id: str, version_id
     return row.id
 
 
-def _result(case: Case, created: list[HumanTask], d: Diagram) -> StepResult:
+def _result(case: Case, created: list[runtime.ReadyTask], d: Diagram) -> StepResult:
     return StepResult(case.id, case.number, case.status, tuple(
         NewTask(t.id, t.name, d.steps[t.step_id].roles if t.step_id in d.steps else ()) for t in created))
 

@@ -120,6 +120,12 @@ def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now
     return max(moment, now)
 
 
+def columns(deadline: Deadline) -> dict[str, datetime | None]:
+    """A new step's deadline columns, as written to its index row."""
+    return {"due_at": deadline.due_at, "remind_at": deadline.remind_at, "reminded_at": None, "overdue_at": None,
+            "next_check_at": deadline.next_check_at}
+
+
 def apply(row: HumanTask, deadline: Deadline) -> None:
     row.due_at, row.remind_at = deadline.due_at, deadline.remind_at
     row.reminded_at = row.overdue_at = None

@@ -59,6 +59,22 @@ def test_untouched_chains_verify(line, staff):
     del first, second
 
 
+def test_interleaved_cases_each_keep_their_own_chain(line, staff):
+    """A completion reads its case's chain head under the case lock, never another case's newest event."""
+    a, b = Matter(line, staff), Matter(line, staff)
+    for step, who, values in (("UserTask_classify", "leader", {"kind": "即办件"}),
+                              ("UserTask_handle_immediate", "handler", {"handling_result": "已修复"})):
+        a.do(step, who, **values)
+        b.do(step, who, **values)
+    verdict = verify.verify_database(line)
+    assert verdict.ok, verdict.broken
+    with line.read() as session:
+        for number in (a.number, b.number):
+            seqs = session.scalars(text("SELECT e.seq FROM audit_events e JOIN cases c ON c.id = e.case_id "
+                                        "WHERE c.number = :n ORDER BY e.seq"), {"n": number}).all()
+            assert seqs == list(range(1, len(seqs) + 1))
+
+
 def test_an_event_edited_in_the_database_is_reported_exactly(line, staff):
     m, other = finished(line, staff), finished(line, staff)
     target = event_id(line, m.number, 4)
