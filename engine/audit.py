@@ -14,14 +14,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert as sa_insert
-from sqlalchemy import bindparam, select
-from sqlalchemy import update as sa_update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapper, Session
 
-from . import clock
+from . import clock, driver
 from .models import AuditEvent, ChainHead
 
 GENESIS = "0" * 64
@@ -75,7 +73,7 @@ def append(session: Session, case_id: int, actor: str, kind: str, *, step_id: st
     if case_id in heads:
         last_seq, prev = heads[case_id]
     else:
-        last = session.connection().execute(_CASE_HEAD, {"case_id": case_id}).first()
+        last = driver.run(session.connection(), _CASE_HEAD, {"case_id": case_id}).first()
         last_seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     seq = last_seq + 1
     at = at or clock.now()
@@ -88,35 +86,28 @@ def append(session: Session, case_id: int, actor: str, kind: str, *, step_id: st
     return Appended(case_id, seq, kind, digest)
 
 
-def case_head_query(case_id: Any) -> tuple[Any, Any]:
-    """The newest seq and hash of a case's chain, as scalar subqueries correlated to `case_id` (a
-    column of the caller's lock query); then `seed` them, and `append` needs no query of its own."""
-    def newest(column: Any) -> Any:
-        return (select(column).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq.desc()).limit(1)
-                .correlate(case_id.table).scalar_subquery())
-    return newest(AuditEvent.seq), newest(AuditEvent.hash)
-
-
 def seed(session: Session, case_id: int, seq: int | None, digest: str | None) -> None:
     """Tell `append` a case's chain head read under the case's lock (None: the case has no events)."""
     session.info.setdefault(_HEADS, {}).setdefault(case_id, (seq or 0, digest or GENESIS))
 
 
-_CASE_HEAD = select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == bindparam("case_id")) \
-    .order_by(AuditEvent.seq.desc()).limit(1)
-_GLOBAL_HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.name == GLOBAL).with_for_update()
-_INSERT = sa_insert(AuditEvent.__table__)
-_MOVE_HEAD = sa_update(ChainHead.__table__).where(ChainHead.__table__.c.name == GLOBAL)
+_CASE_HEAD = driver.Statement("SELECT seq, hash FROM audit_events WHERE case_id = :case_id ORDER BY seq DESC LIMIT 1")
+_GLOBAL_HEAD = driver.Statement("SELECT seq, hash FROM chain_heads WHERE name = 'global'", " FOR UPDATE")
+_EVENT_COLUMNS = ("case_id", "seq", "at", "actor", "kind", "step_id", "step_name", "lane", "data", "prev_hash",
+                  "hash", "global_seq", "global_prev_hash", "global_hash")
+_INSERT = driver.Statement(f"INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS)}) "
+                           f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})")
+_MOVE_HEAD = driver.Statement("UPDATE chain_heads SET seq = :seq, hash = :hash WHERE name = 'global'")
 
 
 def lock_global_head(session: Session) -> tuple[int, str]:
     """The global chain's head (seq, hash), row-locked; created on first use without racing another writer."""
     conn = session.connection()
-    head = conn.execute(_GLOBAL_HEAD).first()
+    head = driver.run(conn, _GLOBAL_HEAD).first()
     if head is None:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(insert(ChainHead).values(name=GLOBAL, seq=0, hash=GENESIS).on_conflict_do_nothing())
-        head = conn.execute(_GLOBAL_HEAD).first()
+        head = driver.run(conn, _GLOBAL_HEAD).first()
     return head.seq, head.hash
 
 
@@ -133,8 +124,8 @@ def _seal(session: Session) -> None:
         row["global_seq"], row["global_prev_hash"] = seq, prev
         row["global_hash"] = prev = global_hash(seq, row["hash"], prev)
     conn = session.connection()
-    conn.execute(_INSERT, pending)
-    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
+    driver.run(conn, _INSERT, pending)
+    driver.run(conn, _MOVE_HEAD, {"seq": seq, "hash": prev})
 
 
 @sa_event.listens_for(Session, "after_rollback")

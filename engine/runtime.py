@@ -11,18 +11,19 @@ from typing import Any
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, clock, deadlines, deployments, diagram, expressions, spiff
+from . import audit, clock, deadlines, deployments, diagram, driver, expressions, spiff
 from .calendar import CHINA_TZ
 from .diagram import Diagram
 from .errors import Conflict
-from .models import SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole
+from .models import SORT_LAST, Case, HumanTask
 
 _CACHE_SIZE = 256
+_STATE = driver.Statement("SELECT state FROM case_states WHERE case_id = :cid")
 _cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -34,7 +35,7 @@ def load_workflow(session: Session, case: Case, d: Diagram) -> Any:
         cached = _cache.pop(case.id, None)
     if cached is not None and cached[0] == case.revision:
         return cached[1]
-    blob = session.connection().execute(select(_S.c.state).where(_S.c.case_id == case.id)).scalar_one()
+    blob = driver.run(session.connection(), _STATE, {"cid": case.id}).scalar_one()
     return spiff.restore(d.engine, blob)
 
 
@@ -100,64 +101,69 @@ class ReadyTask:
     assignee_id: int | None = None
 
 
-_T, _C, _S = HumanTask.__table__, Case.__table__, CaseState.__table__
-
-
-def _locking(where: Any) -> Any:
-    seq, digest = audit.case_head_query(_C.c.id)
-    return (select(*[c.label("t_" + c.name) for c in _T.c], *[c.label("c_" + c.name) for c in _C.c],
-                   _S.c.data.label("case_data"), DiagramVersion.__table__.c.hash.label("version_hash"),
-                   seq.label("audit_seq"), digest.label("audit_hash"))
-            .join(_C, _C.c.id == _T.c.case_id).join(_S, _S.c.case_id == _C.c.id)
-            .join(DiagramVersion.__table__, DiagramVersion.__table__.c.id == _C.c.version_id)
-            .where(where).with_for_update(of=[_T, _C]))
-
-
-_LOCK_TASK = _locking(_T.c.id == bindparam("task_id"))
-_LOCK_WAITING = _locking((_T.c.case_id == bindparam("case_id")) & (_T.c.step_id == bindparam("step_id"))
-                         & (_T.c.status == "READY"))
+_TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
+_LOCK = """SELECT {tasks}, {cases}, case_states.data AS case_data, diagram_versions.hash AS version_hash,
+ (SELECT seq FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_seq,
+ (SELECT hash FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_hash
+FROM human_tasks JOIN cases ON cases.id = human_tasks.case_id JOIN case_states ON case_states.case_id = cases.id
+ JOIN diagram_versions ON diagram_versions.id = cases.version_id
+WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))
+_LOCKING = " FOR UPDATE OF human_tasks, cases"
+_LOCK_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", _LOCKING)
+_LOCK_WAITING = driver.Statement(
+    _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
+    _LOCKING)
 
 
 def lock_task(session: Session, task_id: int) -> Locked | None:
     """The step with its case, locked (FOR UPDATE on PostgreSQL; SQLite writers hold the database lock),
     in one statement that also reads the case data, its diagram version and its audit chain head."""
-    return _locked(session, session.connection().execute(_LOCK_TASK, {"task_id": task_id}).first())
+    return _locked(session, driver.run(session.connection(), _LOCK_TASK, {"task_id": task_id}).first())
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
     """The case's open step `step_id`, locked like `lock_task`."""
-    return _locked(session, session.connection().execute(
-        _LOCK_WAITING, {"case_id": case_id, "step_id": step_id}).first())
+    return _locked(session, driver.run(session.connection(), _LOCK_WAITING,
+                                       {"case_id": case_id, "step_id": step_id}).first())
 
 
 def _locked(session: Session, found: Any) -> Locked | None:
     if found is None:
         return None
     m = found._mapping
-    task = HumanTask(**{c.name: m["t_" + c.name] for c in _T.c})
-    case = Case(**{c.name: m["c_" + c.name] for c in _C.c})
+    task = HumanTask(**_TASKS.values(m, "t_"))
+    case = Case(**_CASES.values(m, "c_"))
     audit.seed(session, case.id, m["audit_seq"], m["audit_hash"])
     d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
-    return Locked(task, case, dict(m["case_data"] or {}), d)
+    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d)
 
 
-_UPDATE_STATE = update(_S).where(_S.c.case_id == bindparam("cid"))
-_UPDATE_CASE = update(_C).where(_C.c.id == bindparam("cid"), _C.c.revision == bindparam("old_revision"))
-_COMPLETE_TASK = update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "READY")
-_OPEN_TASKS = select(_T.c.id, _T.c.task_uuid, _T.c.step_id, _T.c.name, _T.c.lane) \
-    .where(_T.c.case_id == bindparam("cid"), _T.c.status == "READY")
-_CLOSE_ROLES = update(HumanTaskRole.__table__).where(HumanTaskRole.__table__.c.human_task_id == bindparam("tid"))
-_NEW_TASKS = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
-_NEW_ROLES = insert(HumanTaskRole.__table__)
+_UPDATE_STATE = driver.Statement("UPDATE case_states SET state = :state, data = :data WHERE case_id = :cid")
+_INSERT_STATE = driver.Statement("INSERT INTO case_states (case_id, format, state, data) "
+                                 "VALUES (:cid, :format, :state, :data)")
+_CASE_COLUMNS = ("updated_at", "title", "topic", "kind", "channel", "rating", "next_timer_at", "status",
+                 "completed_at", "outcome", "revision")
+_UPDATE_CASE = driver.Statement("UPDATE cases SET " + ", ".join(f"{c} = :{c}" for c in _CASE_COLUMNS)
+                                + " WHERE id = :cid AND revision = :old_revision")
+_END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
+                             "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
+_OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
+                               "WHERE case_id = :cid AND status = 'READY'")
+_CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
+_NEW_TASK_COLUMNS = _TASKS.names(exclude=("id",))
+_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "
+                             f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
+_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
+                             "VALUES (:human_task_id, :role, :open, :due_at)")
 
 
 def mark_completed(session: Session, task: HumanTask, user_id: int | None, now: datetime) -> None:
     """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict)."""
     conn = session.connection()
-    if conn.execute(_COMPLETE_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
-                                     "completed_by_id": user_id}).rowcount != 1:
+    if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
+                                    "completed_by_id": user_id}).rowcount != 1:
         raise Conflict("该任务已不在待办状态")
-    conn.execute(_CLOSE_ROLES, {"tid": task.id, "open": False})
+    driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
     task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
 
 
@@ -167,13 +173,15 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
     `case` is either a plain object from `lock_task` or a row the session tracks; for the latter
     the session's pending changes are written first, and the new column values are set on it
     as already stored."""
-    session.flush()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     now = clock.now()
-    data = spiff.case_data(workflow)
+    seen = spiff.snapshot(workflow)
+    data = seen.data
     conn = session.connection()
     state = {"cid": case.id, "state": spiff.dump(workflow), "data": _jsonable(data)}
-    if not conn.execute(_UPDATE_STATE, state).rowcount:
-        conn.execute(insert(_S), {"case_id": case.id, "format": spiff.FORMAT, **state})
+    if not driver.run(conn, _UPDATE_STATE, state).rowcount:
+        driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
     props = d.properties
     values = {
         "updated_at": now,
@@ -182,16 +190,16 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
         "kind": _short(data.get(props.get("kindField", "kind"))),
         "channel": _short(data.get(props.get("channelField", "channel"))),
         "rating": _short(data.get(props.get("ratingField", "rating"))),
-        "next_timer_at": spiff.next_timer_at(workflow),
+        "next_timer_at": seen.next_timer_at,
         "status": case.status, "completed_at": case.completed_at, "outcome": case.outcome,
         "revision": case.revision + 1,
     }
-    if workflow.is_completed() and case.status == "running":
+    if seen.completed and case.status == "running":
         ends = spiff.reached_ends(workflow)
         outcome = "、".join(d.element_names.get(e) or e for e in ends)[:100] or None
         values.update(status="completed", completed_at=now, outcome=outcome)
         audit.append(session, case.id, "system", "case_completed", data={"outcome": outcome, "ends": ends})
-    if conn.execute(_UPDATE_CASE, {"cid": case.id, "old_revision": case.revision, **values}).rowcount != 1:
+    if driver.run(conn, _UPDATE_CASE, {"cid": case.id, "old_revision": case.revision, **values}).rowcount != 1:
         raise Conflict("该事项刚被他人更新,请刷新后重试")
     tracked = not inspect(case).transient
     for key, value in values.items():
@@ -199,7 +207,7 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
             set_committed_value(case, key, value)
         else:
             setattr(case, key, value)
-    return _sync_tasks(session, conn, case, d, workflow, data, now)
+    return _sync_tasks(session, conn, case, d, seen, now)
 
 
 def _short(value: Any) -> str | None:
@@ -210,13 +218,16 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
 
 
-def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, workflow: Any, data: dict, now: datetime) -> list[ReadyTask]:
-    ready = {str(t.id): t for t in spiff.ready_human_tasks(workflow)}
-    open_rows = conn.execute(_OPEN_TASKS, {"cid": case.id}).all()
+def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
+                now: datetime) -> list[ReadyTask]:
+    data = seen.data
+    ready = {str(t.id): t for t in seen.ready_human}
+    open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
     gone = [row for row in open_rows if row.task_uuid not in ready]
     if gone:
-        conn.execute(_COMPLETE_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now} for row in gone])
-        conn.execute(_CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
+        driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,
+                                      "completed_by_id": None} for row in gone])
+        driver.run(conn, _CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
     for row in gone:
         audit.append(session, case.id, "system", "task_cancelled", step_id=row.step_id,
                         step_name=row.name, lane=row.lane, data={})
@@ -231,23 +242,26 @@ def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, work
         deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
         rows.append(dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
                          lane=step.lane if step else "", status="READY", assignee_id=None, created_at=now,
-                         completed_at=None, completed_by_id=None, data=_own_data(task.data, data),
+                         completed_at=None, completed_by_id=None, data=_own_data(task, data),
                          **deadlines.columns(deadline)))
         audit.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
                         lane=rows[-1]["lane"], data={"roles": list(step.roles if step else ()),
                                                      "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
     if not rows:
         return []
-    ids = conn.execute(_NEW_TASKS, rows).scalars().all()
+    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
     created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
     role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
                  for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
     if role_rows:
-        conn.execute(_NEW_ROLES, role_rows)
+        driver.run(conn, _NEW_ROLE, role_rows)
     return created
 
 
-def _own_data(task_data: dict, case_data: dict) -> dict | None:
-    """What a ready step sees that the case as a whole does not (a multi-instance item)."""
-    own = _jsonable({k: v for k, v in task_data.items() if case_data.get(k) != v})
+def _own_data(task: Any, case_data: dict) -> dict | None:
+    """What a ready step sees that the case as a whole does not: its values that differ from the
+    case's now, and always a multi-instance step's own item (the case's data changes as other
+    items are done, so an item equal to the case's value today is not equal tomorrow)."""
+    own = _jsonable({k: v for k, v in task.data.items() if case_data.get(k) != v})
+    own.update(_jsonable(spiff.instance_item(task)))
     return own or None

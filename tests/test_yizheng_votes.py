@@ -85,6 +85,8 @@ def test_简易程序_three_items_reviewed_together_and_voted_one_by_one(db, sta
          hearing_conclusion="同意提交表决", hearing_signed="参加人")
     votes = m.task_ids("UserTask_item_vote")
     assert len(votes) == 3
+    # each vote's index row keeps its own item, whatever item the case's data happens to hold now
+    assert sorted(_stored_item(m, task_id) for task_id in votes) == ["复核 A-01", "复核 A-02", "复核 A-03"]
     outcomes = {"复核 A-01": "20", "复核 A-02": "10", "复核 A-03": "22"}
     for task_id in votes:
         item = _item_of(m, task_id)
@@ -114,6 +116,13 @@ def test_简易程序_an_item_without_quorum_is_voted_again_and_published_once(d
     for task_id in again:
         m.do("UserTask_item_vote", "daibiao", task_id=task_id, present="25", votes_for="25", **vote)
     assert len(publications.of_case(db, m.number)) == 2 and m.waiting == ["UserTask_signoff"]
+
+
+def _stored_item(m: Matter, task_id: int) -> str | None:
+    from engine.models import HumanTask
+
+    with m.db.read() as session:
+        return (session.get(HumanTask, task_id).data or {}).get("item")
 
 
 def _item_of(m: Matter, task_id: int) -> str:
