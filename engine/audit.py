@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapper, Session
@@ -89,6 +89,21 @@ def append(session: Session, case_id: int, actor: str, kind: str, *, step_id: st
 def seed(session: Session, case_id: int, seq: int | None, digest: str | None) -> None:
     """Tell `append` a case's chain head read under the case's lock (None: the case has no events)."""
     session.info.setdefault(_HEADS, {}).setdefault(case_id, (seq or 0, digest or GENESIS))
+
+
+def seed_locked(session: Session, case_ids: list[int]) -> None:
+    """Read the chain heads of several cases the caller has locked, in one query (the timer worker's batch)."""
+    if not case_ids:
+        return
+    newest = select(AuditEvent.case_id, func.max(AuditEvent.seq).label("seq")) \
+        .where(AuditEvent.case_id.in_(case_ids)).group_by(AuditEvent.case_id).subquery()
+    rows = session.connection().execute(
+        select(AuditEvent.case_id, AuditEvent.seq, AuditEvent.hash)
+        .join(newest, (newest.c.case_id == AuditEvent.case_id) & (newest.c.seq == AuditEvent.seq))).all()
+    found = {row.case_id: row for row in rows}
+    for case_id in case_ids:
+        row = found.get(case_id)
+        seed(session, case_id, row.seq if row else None, row.hash if row else None)
 
 
 _CASE_HEAD = driver.Statement("SELECT seq, hash FROM audit_events WHERE case_id = :case_id ORDER BY seq DESC LIMIT 1")

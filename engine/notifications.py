@@ -59,6 +59,9 @@ def task_people(session: Session, row: HumanTask) -> list[int]:
     return role_members(session, roles)
 
 
+_INSERT = insert(Notification.__table__)  # Core: the ORM's bulk-insert bookkeeping costs more than the rows
+
+
 def notify(session: Session, user_ids: Iterable[int], kind: str, text: str, *,
            case_id: int | None = None, task_id: int | None = None) -> int:
     """One notification per user (each once), in one INSERT for all of them (the worker writes many);
@@ -66,7 +69,7 @@ def notify(session: Session, user_ids: Iterable[int], kind: str, text: str, *,
     now = clock.now()
     recipients = list(dict.fromkeys(user_ids))
     if recipients:
-        session.execute(insert(Notification), [
+        session.connection().execute(_INSERT, [
             {"user_id": user_id, "case_id": case_id, "human_task_id": task_id, "kind": kind, "text": text,
              "created_at": now} for user_id in recipients])
     if recipients and outbox.configured():

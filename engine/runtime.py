@@ -11,7 +11,7 @@ from typing import Any
 
 from dataclasses import dataclass
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,7 +20,7 @@ from . import audit, clock, deadlines, deployments, diagram, driver, expressions
 from .calendar import CHINA_TZ
 from .diagram import Diagram
 from .errors import Conflict
-from .models import SORT_LAST, Case, HumanTask
+from .models import SORT_LAST, Case, CaseState, HumanTask
 
 _CACHE_SIZE = 256
 _STATE = driver.Statement("SELECT state FROM case_states WHERE case_id = :cid")
@@ -28,15 +28,38 @@ _cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def load_workflow(session: Session, case: Case, d: Diagram) -> Any:
+def load_workflow(session: Session, case: Case, d: Diagram, stored: bytes | None = None) -> Any:
     """The case's workflow. A copy kept from the last commit is reused when its revision matches;
-    it is taken out of the cache so a failed transaction can never leave a half-changed copy."""
+    it is taken out of the cache so a failed transaction can never leave a half-changed copy.
+    `stored`: the state already read under the case's lock (`prefetch`)."""
     with _cache_lock:
         cached = _cache.pop(case.id, None)
     if cached is not None and cached[0] == case.revision:
         return cached[1]
-    blob = driver.run(session.connection(), _STATE, {"cid": case.id}).scalar_one()
-    return spiff.restore(d.engine, blob)
+    if stored is None:
+        stored = driver.run(session.connection(), _STATE, {"cid": case.id}).scalar_one()
+    return spiff.restore(d.engine, stored)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """Several locked cases' stored states and open steps, read in two statements (a worker's batch)."""
+
+    states: dict[int, bytes]
+    open_steps: dict[int, list[Any]]
+
+
+def prefetch(session: Session, case_ids: list[int]) -> Prefetched:
+    conn = session.connection()
+    states = dict(conn.execute(select(CaseState.case_id, CaseState.state)
+                               .where(CaseState.case_id.in_(case_ids))).all())
+    open_steps: dict[int, list[Any]] = {case_id: [] for case_id in case_ids}
+    for row in conn.execute(select(HumanTask.case_id, HumanTask.id, HumanTask.task_uuid, HumanTask.step_id,
+                                   HumanTask.name, HumanTask.lane)
+                            .where(HumanTask.case_id.in_(case_ids), HumanTask.status == "READY")
+                            .order_by(HumanTask.id)):
+        open_steps[row.case_id].append(row)
+    return Prefetched(states, open_steps)
 
 
 def remember(case_id: int, revision: int, workflow: Any) -> None:
@@ -167,8 +190,10 @@ def mark_completed(session: Session, task: HumanTask, user_id: int | None, now: 
     task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
 
 
-def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: str) -> list[ReadyTask]:
+def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: str,
+         open_steps: list[Any] | None = None) -> list[ReadyTask]:
     """Write state, case columns and the human-task index; return the newly ready steps.
+    `open_steps`: the case's READY index rows already read under its lock (`prefetch`).
 
     `case` is either a plain object from `lock_task` or a row the session tracks; for the latter
     the session's pending changes are written first, and the new column values are set on it
@@ -207,7 +232,7 @@ def save(session: Session, case: Case, d: Diagram, workflow: Any, actor_name: st
             set_committed_value(case, key, value)
         else:
             setattr(case, key, value)
-    return _sync_tasks(session, conn, case, d, seen, now)
+    return _sync_tasks(session, conn, case, d, seen, now, open_steps)
 
 
 def _short(value: Any) -> str | None:
@@ -219,10 +244,11 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
-                now: datetime) -> list[ReadyTask]:
+                now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
     data = seen.data
     ready = {str(t.id): t for t in seen.ready_human}
-    open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
+    if open_rows is None:
+        open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
     gone = [row for row in open_rows if row.task_uuid not in ready]
     if gone:
         driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,

@@ -57,7 +57,10 @@ def fire_cases(db: Database, case_ids: list[int]) -> int:
         if not db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         batch = _Batch(session)
-        for case in session.scalars(query).all():
+        locked = session.scalars(query).all()
+        audit.seed_locked(session, [case.id for case in locked])
+        batch.stored = runtime.prefetch(session, [case.id for case in locked])
+        for case in locked:
             workflow = _fire(session, case, batch)
             if workflow is not None:
                 fired.append((case, workflow))
@@ -73,6 +76,7 @@ class _Batch:
         self.session = session
         self.diagrams: dict[int, Diagram] = {}
         self.members: dict[tuple[str, ...], list[int]] = {}
+        self.stored: runtime.Prefetched | None = None  # the locked cases' states and open steps
 
     def diagram(self, version_id: int) -> Diagram:
         if version_id not in self.diagrams:
@@ -91,7 +95,8 @@ def _fire(session: Session, case: Case, batch: _Batch) -> Any | None:
         case.next_timer_at = None
         return None
     d = batch.diagram(case.version_id)
-    workflow = runtime.load_workflow(session, case, d)
+    stored = batch.stored
+    workflow = runtime.load_workflow(session, case, d, stored.states.get(case.id) if stored else None)
     before = {str(t.id) for t in spiff.waiting_timers(workflow)}
     decided = AutoSteps()
     spiff.advance(workflow, decided)
@@ -100,7 +105,8 @@ def _fire(session: Session, case: Case, batch: _Batch) -> Any | None:
         audit.append(session, case.id, "system", "timer_fired", step_id=spiff.spec_name(task),
                      step_name=d.element_names.get(spiff.spec_name(task), ""), data={})
     decided.record(session, case.id, d)
-    created = runtime.save(session, case, d, workflow, "system")
+    created = runtime.save(session, case, d, workflow, "system",
+                           stored.open_steps.get(case.id) if stored else None)
     session.flush()
     _announce(session, case, created, fired, d, batch)
     return workflow
