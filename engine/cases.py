@@ -6,7 +6,6 @@ form, runs the workflow, and writes state, task index and audit events together.
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +76,7 @@ def may_start(actor: Actor, d: Diagram) -> bool:
 
 # Extra writes that must commit or fail together with a start or a completion (e.g. a resident's
 # follow-up code, uploaded files); called with the session and the locked case before the commit.
+# The case is a plain object: what the callback changes on it is not saved; it writes with statements.
 InTransaction = Callable[[Session, Case], None]
 
 
@@ -97,14 +97,11 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         if sandbox_version is None:
             _check_may_start(actor, d)
         cleaned = forms.validate(d.start_form, values, {})
-        now = clock.now()
-        case = Case(number=f"tmp-{uuid.uuid4().hex}", version_id=version_id,  # numbered once it has an id
-                    process_id=d.process_id, title="", status="running", started_by=actor.username,
-                    started_at=now, updated_at=now, sandbox=sandbox_version is not None)
-        session.add(case)
-        session.flush()
-        prefix = ("试运行-" if case.sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
-        case.number = f"{prefix}-{clock.today():%Y%m%d}-{case.id:06d}"
+        sandbox = sandbox_version is not None
+        prefix = ("试运行-" if sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
+        case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id,
+                                   started_by=actor.username, now=clock.now(), sandbox=sandbox,
+                                   number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{case_id:06d}")
         workflow = spiff.new_workflow(d.engine, cleaned)
         decided = AutoSteps()
         spiff.advance(workflow, decided)
@@ -115,7 +112,6 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         created = runtime.save(session, case, d, workflow, actor.username)
         if also is not None:
             also(session, case)
-        session.flush()
         result = _result(case, created, d)
     runtime.remember(case.id, case.revision, workflow)
     return result

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import clock, diagram
+from . import clock, diagram, driver
 from .db import Database
 from .diagram import Diagram
 from .errors import DiagramInvalid, NotFound, Problem
@@ -33,11 +33,16 @@ def _info(row: DiagramVersion) -> VersionInfo:
                        row.deployed_by, row.deployed_at)
 
 
+# read on every start and completion: plain statements (see engine/driver.py)
+_HASH = driver.Statement("SELECT hash FROM diagram_versions WHERE id = :id")
+_LATEST = driver.Statement("SELECT max(id) FROM diagram_versions WHERE process_id = :process_id AND draft = FALSE")
+
+
 def diagram_of(session: Session, version_id: int) -> Diagram:
     """The parsed diagram of a stored version, parsed once per process (by content hash).
 
     Only the hash is read on the hot path; the BPMN text is fetched when the hash is new."""
-    digest = session.scalar(select(DiagramVersion.hash).where(DiagramVersion.id == version_id))
+    digest = driver.run(session.connection(), _HASH, {"id": version_id}).scalar()
     if digest is None:
         raise NotFound(f"流程版本 {version_id} 不存在")
     found = diagram.cached(digest)
@@ -49,8 +54,7 @@ def diagram_of(session: Session, version_id: int) -> Diagram:
 
 def latest_version_id(session: Session, process_id: str) -> int | None:
     """The version new cases start on; drafts (试运行草稿) never count."""
-    return session.scalar(select(func.max(DiagramVersion.id)).where(
-        DiagramVersion.process_id == process_id, DiagramVersion.draft.is_(False)))
+    return driver.run(session.connection(), _LATEST, {"process_id": process_id}).scalar()
 
 
 def latest_versions(session: Session) -> list[DiagramVersion]:

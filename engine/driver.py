@@ -52,7 +52,7 @@ def _value(value: Any, sqlite: bool) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         # SQLAlchemy's SQLite DATETIME text form, so both paths sort and compare alike
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+        return value.isoformat(" ", "microseconds") if sqlite else value
     if isinstance(value, (dict, list)):
         if sqlite:
             return json.dumps(value)

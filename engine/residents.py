@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import attachments, cases, deployments
@@ -118,7 +118,8 @@ def submit(db: Database, store: FileStore, values: dict[str, Any], uploads: list
 
     with attachments.staged(store) as stage:
         def also(session: Session, case: Case) -> None:
-            case.followup_code_hash = code_hash(code)
+            session.connection().execute(update(Case.__table__).where(Case.id == case.id)
+                                         .values(followup_code_hash=code_hash(code)))
             stage.add(session, case.id, files, RESIDENT.username, "随事项提交")
 
         result = cases.start_case(db, RESIDENT, PROCESS, values, also)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 from dataclasses import dataclass
 
@@ -159,6 +161,27 @@ def _locked(session: Session, found: Any) -> Locked | None:
     audit.seed(session, case.id, m["audit_seq"], m["audit_hash"])
     d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
     return Locked(task, case, driver.json_value(m["case_data"]) or {}, d)
+
+
+_CASE_FIELDS = tuple(c.name for c in Case.__table__.c if c.name != "id")
+_NEW_CASE = driver.Statement("INSERT INTO cases (number, version_id, process_id, title, status, started_by, "
+                             "started_at, updated_at, sandbox, revision) VALUES (:number, :version_id, :process_id, "
+                             ":title, :status, :started_by, :started_at, :updated_at, :sandbox, 1) RETURNING id")
+_NUMBER_CASE = driver.Statement("UPDATE cases SET number = :number WHERE id = :cid")
+
+
+def insert_case(session: Session, *, version_id: int, process_id: str, started_by: str, now: datetime,
+                sandbox: bool, number: Callable[[int], str]) -> Case:
+    """A new running case, numbered from its id (`number(id)`); a plain object like `lock_task`'s,
+    whose columns `save` writes. It has no audit events yet."""
+    values = dict(number=f"tmp-{uuid4().hex}", version_id=version_id, process_id=process_id, title="",
+                  status="running", started_by=started_by, started_at=now, updated_at=now, sandbox=sandbox)
+    conn = session.connection()
+    case_id = driver.run(conn, _NEW_CASE, values).scalar_one()
+    values["number"] = number(case_id)
+    driver.run(conn, _NUMBER_CASE, {"cid": case_id, "number": values["number"]})
+    audit.seed(session, case_id, None, None)
+    return Case(id=case_id, **{**dict.fromkeys(_CASE_FIELDS), **values, "revision": 1})
 
 
 _UPDATE_STATE = driver.Statement("UPDATE case_states SET state = :state, data = :data WHERE case_id = :cid")

@@ -1,0 +1,66 @@
+"""The engine's plain statements (engine/driver.py) store and read values exactly as the models do."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+import pytest
+
+from engine import deployments, driver
+from engine.models import Case, HumanTask
+from engine.views import SYSTEM
+from tests.conftest import PROCESSES
+from tests.minqing import Matter
+
+MOMENT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone(timedelta(hours=8)))  # China time, no microseconds
+
+
+@pytest.fixture
+def m(db, staff, frozen_clock) -> Matter:
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    return Matter(db, staff)
+
+
+def test_parameters_take_each_drivers_style():
+    statement = driver.Statement("UPDATE t SET a = :a, b = '50%' WHERE id = :id AND at::date = d", " FOR UPDATE")
+    assert statement.sqlite == "UPDATE t SET a = :a, b = '50%' WHERE id = :id AND at::date = d"
+    assert statement.postgresql == "UPDATE t SET a = %(a)s, b = '50%%' WHERE id = %(id)s AND at::date = d FOR UPDATE"
+
+
+def test_a_moment_written_by_the_driver_reads_back_through_the_models(db, m):
+    with db.write() as session:
+        conn = session.connection()
+        driver.run(conn, driver.Statement("UPDATE cases SET next_timer_at = :at WHERE number = :n"),
+                   {"at": MOMENT, "n": m.number})
+    with db.read() as session:
+        stored = session.scalar(select(Case.next_timer_at).where(Case.number == m.number))
+        assert stored == MOMENT and stored.tzinfo is not None
+        # and compares with moments the models write, in SQL
+        assert session.scalar(select(Case.id).where(Case.next_timer_at <= MOMENT + timedelta(microseconds=1)))
+        assert session.scalar(select(Case.id).where(Case.next_timer_at < MOMENT)) is None
+
+
+def test_the_driver_stores_a_moment_exactly_as_the_models_do(db, m):
+    with db.write() as session:
+        session.get(HumanTask, m.task_id("UserTask_classify")).due_at = MOMENT
+    with db.read() as session:
+        by_models = session.connection().exec_driver_sql("SELECT due_at FROM human_tasks").scalar()
+    with db.write() as session:
+        driver.run(session.connection(), driver.Statement("UPDATE human_tasks SET due_at = :at"), {"at": MOMENT})
+    with db.read() as session:
+        by_driver = session.connection().exec_driver_sql("SELECT due_at FROM human_tasks").scalar()
+    # naive UTC: SQLAlchemy's text form on SQLite, a timestamp without time zone on PostgreSQL
+    expected = "2026-11-23 02:00:00.000000" if db.is_sqlite else datetime(2026, 11, 23, 2, 0)
+    assert by_models == by_driver == expected
+
+
+def test_a_row_read_by_the_driver_equals_the_models_view(db, m):
+    reader = driver.Reader(HumanTask.__table__)
+    with db.read() as session:
+        row = driver.run(session.connection(), driver.Statement(
+            f"SELECT {reader.columns('t_')} FROM human_tasks WHERE id = :id"),
+            {"id": m.task_id("UserTask_classify")}).first()
+        values = reader.values(row._mapping, "t_")
+        model = session.get(HumanTask, values["id"])
+        assert values == {c.name: getattr(model, c.name) for c in HumanTask.__table__.c}
