@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, deployments, expressions, forms, notifications, publications, runtime, spiff
@@ -18,7 +18,7 @@ from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
 from .errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
-from .models import Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
+from .models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 from .views import Actor, Procedure
 
 SUPERVISOR_ROLES = ("社区负责人", "管理员")

@@ -1,17 +1,19 @@
-"""Loading a case's workflow, and writing back its state and its human-task index.
+"""A case inside one engine call: locking it with its step, loading its workflow, and writing back
+its state, its columns and its human-task index.
 
-Both run inside the caller's transaction, after the case row is locked.
+Everything runs inside the caller's transaction. The hot statements are plain SQL on the driver
+(`engine/driver.py`); the locked rows come back as plain model objects the session does not track,
+changed in memory and written with explicit statements (the revision column guards the case row).
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, time, timedelta
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
-
-from dataclasses import dataclass
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection

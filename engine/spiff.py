@@ -292,16 +292,6 @@ def snapshot(workflow: BpmnWorkflow) -> Snapshot:
     return Snapshot(data, tuple(ready), soonest, completed)
 
 
-def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The data a case carries now: the last completed task's data, else the workflow's."""
-    return snapshot(workflow).data
-
-
-def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
-    """When the earliest waiting timer of the case is due (for the timer worker's index)."""
-    return snapshot(workflow).next_timer_at
-
-
 def _timer_due(task: Task) -> datetime | None:
     event = getattr(task.task_spec, "event_definition", None)
     if not isinstance(event, TimerEventDefinition):

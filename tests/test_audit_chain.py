@@ -165,7 +165,7 @@ def test_a_bundle_with_another_diagram_is_refused(line, staff):
 
 
 def test_only_auditors_download_bundles(line, staff):
-    from engine.errors import Forbidden, InvalidInput
+    from engine.errors import Forbidden
 
     m = Matter(line, staff)
     with pytest.raises(Forbidden):
