@@ -1,9 +1,15 @@
 """Task lists from the human-task index: order, counting, filters read from the diagrams."""
 from __future__ import annotations
 
-from engine import cases, tasklist, users
+import pytest
+
+from engine import cases, deployments, tasklist, users
+from engine.errors import Forbidden
 from engine.tasklist import Filters
-from tests.conftest import DATA, PASSWORD, deploy_file
+from engine.views import SYSTEM
+from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
+from tests.minqing import Matter
+from tests.yizheng import Matter as Yizheng
 
 
 def test_queue_is_ordered_by_due_date_with_undated_steps_last(db, staff, frozen_clock):
@@ -57,3 +63,38 @@ def test_filtered_lists_report_only_what_they_saw(db, staff):
     assert (page.total, page.more, page.pages) == (2, True, 2)
     last = tasklist.tasks(db, staff["leader"], "queue", Filters(q="路灯"), page=2, per_page=2)
     assert (last.total, last.more, len(last.items)) == (3, False, 1)
+
+
+# --- who may read a step's page (the form is theirs to submit only if the step is theirs) -----------
+
+def _minqing_at_handling(db, staff) -> Matter:
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    m = Matter(db, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-12-30")
+    return m
+
+
+def test_the_supervisor_and_the_leader_read_a_handlers_step_to_urge_it(db, staff, frozen_clock):
+    m = _minqing_at_handling(db, staff)
+    task_id = m.task_id("UserTask_handle_promised")
+    for who in ("supervisor", "leader", "auditor"):
+        view = tasklist.get_task(db, staff[who], task_id)
+        assert view.step_id == "UserTask_handle_promised" and view.can_complete is False
+    assert tasklist.get_task(db, staff["handler"], task_id).can_complete is True
+
+
+def test_a_handler_does_not_read_another_lanes_step(db, staff, frozen_clock):
+    m = _minqing_at_handling(db, staff)
+    other = Matter(db, staff)  # waiting at 分类交办, the leader's lane
+    with pytest.raises(Forbidden):
+        tasklist.get_task(db, staff["handler"], other.task_id("UserTask_classify"))
+    with pytest.raises(Forbidden):
+        tasklist.get_task(db, staff["clerk"], m.task_id("UserTask_handle_promised"))
+
+
+def test_overseeing_one_procedure_does_not_open_another(db, staff, frozen_clock):
+    """民情监督员 supervises 民情流水线 (its supervisorRole), not 一征三议两公开."""
+    _minqing_at_handling(db, staff)
+    y = Yizheng(db, staff)
+    with pytest.raises(Forbidden):
+        tasklist.get_task(db, staff["supervisor"], y.task_ids(y.waiting[0])[0])
