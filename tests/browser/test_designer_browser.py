@@ -68,6 +68,10 @@ def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new
 
     # in the properties panel: rename the label of 结论, add a field 联系电话
     page.locator('[data-element-id="Review"]').first.click()
+    # the panel speaks Chinese: the element type and every group heading
+    assert page.locator(".bio-properties-panel-header-type").inner_text() == "人工任务"
+    headings = page.locator(".bio-properties-panel-group-header-title").all_inner_texts()
+    assert headings and all(re.search(r"[\u4e00-\u9fff]", h) for h in headings), headings
     fields = page.locator(".bio-properties-panel-group", has=page.locator(
         ".bio-properties-panel-group-header", has_text="表单字段"))
     fields.locator(".bio-properties-panel-group-header").click()

@@ -89,10 +89,65 @@ const PANEL = {
   'Warnings': '警告',
   'Toggle linting': '开关检查',
   'No Issues': '没有问题',
-  'Issues': '问题'
+  'Issues': '问题',
+  'Before': '异步之前',
+  'After': '异步之后',
+  'Retry time cycle': '重试周期',
+  'Generated Task Forms': '生成的任务表单',
+  'The due date as an EL expression (e.g. ${someDate}) or an ISO date (e.g. 2015-06-26T09:54:00).':
+    '办理期限:表达式(如 ${promised_date})或日期时间(如 2026-06-26T09:54:00)。',
+  'The follow up date as an EL expression (e.g. ${someDate}) or an ISO date (e.g. 2015-06-26T09:54:00).':
+    '跟进日期:表达式(如 ${promised_date})或日期时间(如 2026-06-26T09:54:00)。'
 };
 
-const TRANSLATIONS = { ...community, ...PANEL };
+/** Element types as the panel header names them (`UserTask` → "User Task"). */
+const TYPES = {
+  'Task': '任务',
+  'User Task': '人工任务',
+  'Manual Task': '手工任务',
+  'Service Task': '服务任务',
+  'Script Task': '脚本任务',
+  'Send Task': '发送任务',
+  'Receive Task': '接收任务',
+  'Business Rule Task': '业务规则任务',
+  'Call Activity': '调用活动',
+  'Start Event': '开始事件',
+  'End Event': '结束事件',
+  'Timer Start Event': '定时开始事件',
+  'Message Start Event': '消息开始事件',
+  'Intermediate Throw Event': '中间抛出事件',
+  'Timer Intermediate Catch Event': '定时中间事件',
+  'Message Intermediate Catch Event': '消息中间事件',
+  'Boundary Event': '边界事件',
+  'Timer Boundary Event': '定时边界事件',
+  'Timer Boundary Event (Non Interrupting)': '定时边界事件(不中断)',
+  'Message Boundary Event': '消息边界事件',
+  'Message Boundary Event (Non Interrupting)': '消息边界事件(不中断)',
+  'Error End Event': '错误结束事件',
+  'Terminate End Event': '终止结束事件',
+  'Exclusive Gateway': '排他网关',
+  'Parallel Gateway': '并行网关',
+  'Inclusive Gateway': '包容网关',
+  'Event Based Gateway': '事件网关',
+  'Sequence Flow': '顺序流',
+  'Default Flow': '默认流',
+  'Conditional Flow': '条件流',
+  'Message Flow': '消息流',
+  'Association': '关联',
+  'Collaboration': '协作',
+  'Process': '流程',
+  'Participant': '参与者(池)',
+  'Lane': '泳道',
+  'Group': '分组',
+  'Text Annotation': '文本注释',
+  'Data Object Reference': '数据对象',
+  'Data Store Reference': '数据存储',
+  'Expanded Sub Process': '子流程(展开)',
+  'Collapsed Sub Process': '子流程(折叠)',
+  'Event Sub Process': '事件子流程'
+};
+
+const TRANSLATIONS = { ...community, ...PANEL, ...TYPES };
 
 /** diagram-js `translate` service: Chinese text with {placeholders} filled in. */
 function translate(template, replacements) {
