@@ -125,7 +125,6 @@ class ReadyTask:
     name: str
     lane: str
     due_at: datetime | None
-    assignee_id: int | None = None
 
 
 _TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)

@@ -21,7 +21,7 @@ from .autosteps import AutoSteps
 from .db import Database
 from .diagram import Diagram
 from .errors import MinyiError
-from .models import Case, HumanTask
+from .models import Case
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _fire(session: Session, case: Case, batch: _Batch) -> Any | None:
     return workflow
 
 
-def _announce(session: Session, case: Case, created: list[HumanTask], fired: list, d: Diagram,
+def _announce(session: Session, case: Case, created: list[runtime.ReadyTask], fired: list, d: Diagram,
               batch: _Batch) -> None:
     """A step a timer led to (逾期督办, 逾期未补齐结案 …) is announced to its role holders
     (a new step has no assignee yet, so its people are the holders of its roles)."""
@@ -121,7 +121,7 @@ def _announce(session: Session, case: Case, created: list[HumanTask], fired: lis
     timer_names = "、".join(d.element_names.get(spiff.spec_name(t)) or spiff.spec_name(t) for t in fired)
     for row in created:
         step = d.steps.get(row.step_id)
-        people = [row.assignee_id] if row.assignee_id is not None else batch.role_members(step.roles if step else ())
+        people = batch.role_members(step.roles if step else ())
         text = f"{case.number}({case.title}):{timer_names},新任务“{row.name}”待办理。"
         notifications.notify(session, people, "escalation", text, case_id=case.id, task_id=row.id)
 
