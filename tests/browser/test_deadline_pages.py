@@ -8,25 +8,9 @@ from datetime import date, timedelta
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_minqing_flow import flash, open_task, sign_in
+from tests.browser.test_minqing_flow import flash, open_task, register, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def register(clerk, base: str) -> str:
-    clerk.get_by_role("link", name="登记事项").click()
-    clerk.get_by_role("link", name="民情流水线").click()
-    clerk.get_by_label("受理渠道").select_option("专门机构快速受理")
-    clerk.get_by_label("具体途径").select_option("民情通呼叫中心")
-    clerk.get_by_label("事项类别").select_option("环境绿化")
-    clerk.get_by_label("事项标题").fill("东门路灯不亮")
-    clerk.get_by_label("问题描述").fill("小区东门两盏路灯连续一周不亮。")
-    clerk.get_by_label("反映人姓名").fill("王先生")
-    clerk.get_by_label("联系方式").fill("13900000000")
-    clerk.get_by_label("地址").fill("幸福小区东门")
-    clerk.get_by_label("所属网格").fill("第一网格")
-    clerk.get_by_role("button", name="登记受理").click()
-    return re.search(r"受理编号:(\S+)", flash(clerk)).group(1)
 
 
 def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page):
@@ -34,7 +18,8 @@ def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page
     clerk, leader, handler = new_page(), new_page(), new_page()
     for page, name in ((clerk, "clerk"), (leader, "leader"), (handler, "handler")):
         sign_in(page, base, name)
-    number = register(clerk, base)
+    number = register(clerk, topic="环境绿化", title="东门路灯不亮", description="小区东门两盏路灯连续一周不亮。",
+                      reporter="王先生", contact="13900000000", address="幸福小区东门", grid="第一网格")
     promised = date.today() + timedelta(days=7)
     open_task(leader, base, number, "分类交办")
     leader.get_by_label("办理方式").select_option("承诺件")
