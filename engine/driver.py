@@ -1,21 +1,26 @@
 """The engine's hot statements, run on the database driver without SQLAlchemy's per-statement work.
 
-Completing a step writes a dozen rows; SQLAlchemy's compile-cache look-up, type processing and
-result wrapping cost more per statement than SQLite itself. The statements on that path are
-plain SQL with `:name` parameters, executed through `Connection.exec_driver_sql` (SQLAlchemy's
-transaction, events and error wrapping still apply). Values are converted exactly as the
-model types store them (`UTCDateTime`: naive UTC; `JSON`), and read back the same way.
+Completing a step writes a dozen rows; SQLAlchemy's per-statement work (execution context, result
+wrapping, events) costs about twice what SQLite spends on the statement itself. The statements on
+that path are plain SQL with `:name` parameters, run on the DB-API cursor of the session's own
+connection, so they belong to the same transaction. Driver errors are raised as SQLAlchemy's
+exceptions and a lost connection is invalidated, as `Connection.execute` would do; SQLAlchemy's
+statement events do not fire for them. Values are converted exactly as the model types store
+them (`UTCDateTime`: naive UTC; `JSON`), and read back the same way.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from .models import UTCDateTime
 
@@ -32,15 +37,70 @@ class Statement:
 
 
 def run(conn: Connection, statement: Statement,
-        params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None) -> CursorResult:
-    """Execute with parameters bound for the connection's dialect (a list: one execution per item)."""
+        params: Mapping[str, Any] | list[Mapping[str, Any]] | None = None) -> Result:
+    """Execute on the connection's DB-API cursor, inside its transaction, with parameters bound for
+    its dialect (a list: one execution per item). Driver errors become SQLAlchemy's (`DBAPIError`
+    subclasses), and a lost connection is invalidated, as SQLAlchemy's own execution does."""
     sqlite = conn.dialect.name == "sqlite"
     sql = statement.sqlite if sqlite else statement.postgresql
-    if params is None:
-        return conn.exec_driver_sql(sql)
-    if isinstance(params, list):
-        return conn.exec_driver_sql(sql, [_bound(p, sqlite) for p in params])
-    return conn.exec_driver_sql(sql, _bound(params, sqlite))
+    bound: Any = None
+    raw = conn.connection.driver_connection
+    cursor = raw.cursor()
+    try:
+        if params is None:
+            cursor.execute(sql)
+        elif isinstance(params, list):
+            bound = [_bound(p, sqlite) for p in params]
+            cursor.executemany(sql, bound)
+        else:
+            bound = _bound(params, sqlite)
+            cursor.execute(sql, bound)
+        return Result(cursor)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, raw, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(sql, bound, exc, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+class Result:
+    """A statement's outcome: its rows (read at once; each a named tuple) and the rows it changed."""
+
+    __slots__ = ("rowcount", "_rows")
+
+    def __init__(self, cursor: Any):
+        self.rowcount: int = cursor.rowcount
+        described = cursor.description
+        if described is None:
+            self._rows: list[Any] = []
+        else:
+            row = _row_type(tuple(column[0] for column in described))
+            self._rows = [row._make(values) for values in cursor.fetchall()]
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise LookupError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
+
+
+@lru_cache(maxsize=256)
+def _row_type(names: tuple[str, ...]) -> type:
+    """A named tuple for a result's columns; `_mapping` gives {name: value} like SQLAlchemy's rows."""
+    row = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+    row._mapping = property(lambda self: dict(zip(names, self)))  # type: ignore[attr-defined]
+    return row
 
 
 def _bound(params: Mapping[str, Any], sqlite: bool) -> dict[str, Any]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 import pytest
 
@@ -64,3 +65,37 @@ def test_a_row_read_by_the_driver_equals_the_models_view(db, m):
         values = reader.values(row._mapping, "t_")
         model = session.get(HumanTask, values["id"])
         assert values == {c.name: getattr(model, c.name) for c in HumanTask.__table__.c}
+
+
+def test_a_statement_runs_inside_the_sessions_transaction(db, m):
+    """Rolled back with the session: the driver's cursor belongs to the session's connection."""
+    rename = driver.Statement("UPDATE cases SET title = :title WHERE number = :n")
+    with pytest.raises(RuntimeError):
+        with db.write() as session:
+            assert driver.run(session.connection(), rename, {"title": "改了", "n": m.number}).rowcount == 1
+            raise RuntimeError("fail after the statement")
+    with db.read() as session:
+        assert session.scalar(select(Case.title).where(Case.number == m.number)) != "改了"
+
+
+def test_a_driver_error_is_sqlalchemys_and_names_the_statement(db, m, staff):
+    other = Matter(db, staff)
+    clash = driver.Statement("UPDATE cases SET number = :taken WHERE number = :n")
+    with pytest.raises(IntegrityError) as raised:
+        with db.write() as session:
+            driver.run(session.connection(), clash, {"taken": m.number, "n": other.number})
+    assert "UPDATE cases SET number" in str(raised.value)
+    with db.read() as session:  # the failed transaction left both cases as they were
+        assert session.scalar(select(func.count()).select_from(Case).where(Case.number == m.number)) == 1
+
+
+def test_rows_read_by_name_position_and_mapping(db, m):
+    with db.read() as session:
+        result = driver.run(session.connection(), driver.Statement(
+            "SELECT id, number, 1 + 1 FROM cases WHERE number = :n"), {"n": m.number})
+        row = result.first()
+        assert row.number == row[1] == row._mapping["number"] == m.number
+        assert row[2] == 2 and result.all() == [row]
+        assert driver.run(session.connection(), driver.Statement("SELECT id FROM cases WHERE id < 0")).first() is None
+        with pytest.raises(LookupError):
+            driver.run(session.connection(), driver.Statement("SELECT id FROM cases WHERE id < 0")).scalar_one()
