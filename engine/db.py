@@ -1,12 +1,14 @@
 """Connections and transactions. One engine call runs in exactly one transaction."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///instance/minyi.db"
@@ -79,7 +81,11 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # noqa: ANN001
             immediate = conn.get_execution_options().get("minyi_write")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+            try:  # on the driver connection: SQLAlchemy's statement machinery would cost a fifth of the transaction
+                conn.connection.driver_connection.execute(sql)
+            except sqlite3.Error as exc:  # e.g. still locked after busy_timeout: raised as SQLAlchemy's error
+                raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
