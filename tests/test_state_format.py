@@ -1,0 +1,75 @@
+"""The stored workflow state is exactly what SpiffWorkflow's own serializer writes, and reads back.
+
+The engine converts a workflow's tasks itself (`spiff._task_dicts`, a third of the library's time);
+these tests, and `MINYI_VERIFY_STATE=1` for every save the rest of the suite makes, hold it to the
+library's text, byte for byte."""
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+
+from engine import diagram, forms, spiff
+from tests.conftest import PROCESSES
+
+INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
+          "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}
+# each 民情 kind's steps through to the rating, with a reopened handling for the last two
+PATHS = {
+    "补办件 not supplied": [("UserTask_classify", {"kind": "补办件"}),
+                         ("UserTask_notify_missing", {"missing_documents": "户口簿"}),
+                         ("UserTask_supplement", {"supplied": False, "not_supplied_reason": "无法提供"})],
+    "上报件 rated 不满意": [("UserTask_classify", {"kind": "上报件"}),
+                       ("UserTask_report_up", {"report_department": "区住建局", "report_content": "上报"}),
+                       ("UserTask_superior_reply", {"superior_decision": "批准", "reply": "同意",
+                                                    "reply_date": "2026-11-24"}),
+                       ("UserTask_feedback", {"feedback_method": "单项式反馈", "answer": "已处理",
+                                              "answered_at": "2026-11-25"}),
+                       ("UserTask_rate", {"rating": "不满意"})],
+}
+
+
+def library_text(workflow) -> str:
+    token = spiff._library.set(True)
+    try:
+        return spiff._text(workflow)
+    finally:
+        spiff._library.reset(token)
+
+
+def test_the_suite_checks_every_save_against_the_library():
+    assert spiff.VERIFY, "tests/conftest.py sets MINYI_VERIFY_STATE=1 before the engine is imported"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_step_stores_the_librarys_text_and_reads_back(path):
+    d = diagram.load((PROCESSES / "minqing_liushuixian.bpmn").read_bytes(), "minqing_liushuixian.bpmn")
+    workflow = spiff.new_workflow(d.engine, forms.validate(d.start_form, INTAKE, {}))
+    spiff.advance(workflow)
+    for step, values in PATHS[path]:
+        task = next(t for t in spiff.ready_human_tasks(workflow) if spiff.spec_name(t) == step)
+        spiff.complete(workflow, task, forms.validate(d.steps[step].form, values, {}))
+        stored = spiff.dump(workflow)
+        text = zlib.decompress(stored).decode("utf-8")
+        assert text == library_text(workflow)
+        restored = spiff.restore(d.engine, stored)
+        assert spiff.dump(restored) == stored  # the restored workflow stores the same state again
+        workflow = restored  # and the case goes on from what was read back
+    assert json.loads(text)["tasks"], "the state holds the task tree"
+
+
+def test_a_conversion_that_drifts_from_the_library_is_caught(monkeypatch):
+    d = diagram.load((PROCESSES / "minqing_liushuixian.bpmn").read_bytes(), "minqing_liushuixian.bpmn")
+    workflow = spiff.new_workflow(d.engine, forms.validate(d.start_form, INTAKE, {}))
+    spiff.advance(workflow)
+    convert = spiff._task_dicts
+
+    def drifting(workflow, registry):
+        found = convert(workflow, registry)
+        next(iter(found.values()))["triggered"] = "drifted"
+        return found
+
+    monkeypatch.setattr(spiff, "_task_dicts", drifting)
+    with pytest.raises(AssertionError, match="differs from SpiffWorkflow's own"):
+        spiff.dump(workflow)
