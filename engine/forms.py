@@ -5,6 +5,7 @@ and validates them from here, so no code changes with the form.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -194,7 +195,10 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
         try:
             if isinstance(raw, bool):
                 raise ValueError
-            return float(raw), None
+            number = float(raw)
+            if not math.isfinite(number):  # "nan", "inf", "1e999": no amount anyone means
+                raise ValueError
+            return number, None
         except (TypeError, ValueError):
             return None, "请输入数字"
     if f.type == "date":

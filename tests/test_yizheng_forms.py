@@ -73,3 +73,14 @@ def test_appendTo_may_not_name_a_field_of_the_same_form():
     _, problems = parse('<camunda:formField id="a" label="A" type="string"><camunda:properties>'
                         '<camunda:property id="appendTo" value="a" /></camunda:properties></camunda:formField>')
     assert problems and "appendTo" in problems[0][2]
+
+
+AMOUNT = parse('<camunda:formField id="amount" label="金额" type="double" />')[0]
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity", "1e999"])
+def test_a_number_field_refuses_values_that_are_not_finite(text):
+    with pytest.raises(InvalidInput) as refused:
+        forms.validate(AMOUNT, {"amount": text}, {})
+    assert refused.value.fields == {"amount": "请输入数字"}
+    assert forms.validate(AMOUNT, {"amount": "12.5"}, {}) == {"amount": 12.5}
