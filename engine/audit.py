@@ -26,6 +26,7 @@ GENESIS = "0" * 64
 GLOBAL = "global"
 _PENDING = "minyi_audit_pending"
 _HEADS = "minyi_audit_heads"
+_GLOBAL_SEEN = "minyi_audit_global_head"
 
 
 class AuditTampering(RuntimeError):
@@ -91,6 +92,15 @@ def seed(session: Session, case_id: int, seq: int | None, digest: str | None) ->
     session.info.setdefault(_HEADS, {}).setdefault(case_id, (seq or 0, digest or GENESIS))
 
 
+def seed_global(session: Session, seq: int | None, digest: str | None) -> None:
+    """Tell `_seal` the global head, read inside this SQLite write transaction (BEGIN IMMEDIATE holds the
+    database's write lock from the start, so nobody can move the head before the commit). Ignored when
+    the head does not exist yet, and on PostgreSQL, where the head is locked last, at the seal."""
+    conn = session.connection()
+    if seq is not None and conn.dialect.name == "sqlite" and conn.get_execution_options().get("minyi_write"):
+        session.info[_GLOBAL_SEEN] = (seq, digest)
+
+
 def seed_locked(session: Session, case_ids: list[int]) -> None:
     """Read the chain heads of several cases the caller has locked, in one query (the timer worker's batch)."""
     if not case_ids:
@@ -131,9 +141,10 @@ def _seal(session: Session) -> None:
     """Write the transaction's events, each linked into the global chain, under the head's lock."""
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     session.info.pop(_HEADS, None)
+    seen = session.info.pop(_GLOBAL_SEEN, None)
     if not pending:
         return
-    seq, prev = lock_global_head(session)
+    seq, prev = seen or lock_global_head(session)
     for row in pending:
         seq += 1
         row["global_seq"], row["global_prev_hash"] = seq, prev
@@ -147,6 +158,7 @@ def _seal(session: Session) -> None:
 def _discard(session: Session) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_HEADS, None)
+    session.info.pop(_GLOBAL_SEEN, None)
 
 
 @sa_event.listens_for(AuditEvent, "before_update")

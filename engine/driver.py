@@ -104,7 +104,12 @@ def _row_type(names: tuple[str, ...]) -> type:
 
 
 def _bound(params: Mapping[str, Any], sqlite: bool) -> dict[str, Any]:
-    return {key: _value(value, sqlite) for key, value in params.items()}
+    convert = _SQLITE if sqlite else _POSTGRESQL
+    bound = {}
+    for key, value in params.items():
+        how = convert.get(value.__class__, _UNKNOWN)
+        bound[key] = value if how is None else _value(value, sqlite) if how is _UNKNOWN else how(value)
+    return bound
 
 
 def _value(value: Any, sqlite: bool) -> Any:
@@ -120,6 +125,13 @@ def _value(value: Any, sqlite: bool) -> Any:
 
         return Json(value)
     return value
+
+
+# per exact type: None = passed as it is, else the conversion; other types (subclasses) go through `_value`
+_UNKNOWN = object()
+_AS_IS = dict.fromkeys((str, int, float, bool, bytes, type(None)))
+_SQLITE: dict[type, Any] = {**_AS_IS, datetime: lambda v: _value(v, True), dict: json.dumps, list: json.dumps}
+_POSTGRESQL: dict[type, Any] = {**_AS_IS, datetime: lambda v: _value(v, False)}
 
 
 class Reader:

@@ -142,7 +142,9 @@ class ReadyTask:
 _TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
 _LOCK = """SELECT {tasks}, {cases}, case_states.data AS case_data, diagram_versions.hash AS version_hash,
  (SELECT seq FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_seq,
- (SELECT hash FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_hash
+ (SELECT hash FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_hash,
+ (SELECT seq FROM chain_heads WHERE name = 'global') AS global_seq,
+ (SELECT hash FROM chain_heads WHERE name = 'global') AS global_hash
 FROM human_tasks JOIN cases ON cases.id = human_tasks.case_id JOIN case_states ON case_states.case_id = cases.id
  JOIN diagram_versions ON diagram_versions.id = cases.version_id
 WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))
@@ -155,7 +157,8 @@ _LOCK_WAITING = driver.Statement(
 
 def lock_task(session: Session, task_id: int) -> Locked | None:
     """The step with its case, locked (FOR UPDATE on PostgreSQL; SQLite writers hold the database lock),
-    in one statement that also reads the case data, its diagram version and its audit chain head."""
+    in one statement that also reads the case data, its diagram version, its audit chain head and
+    (used on SQLite only) the global chain head."""
     return _locked(session, driver.run(session.connection(), _LOCK_TASK, {"task_id": task_id}).first())
 
 
@@ -172,6 +175,7 @@ def _locked(session: Session, found: Any) -> Locked | None:
     task = TaskRow(**_TASKS.values(m, "t_"))
     case = CaseRow(**_CASES.values(m, "c_"))
     audit.seed(session, case.id, m["audit_seq"], m["audit_hash"])
+    audit.seed_global(session, m["global_seq"], m["global_hash"])
     d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
     return Locked(task, case, driver.json_value(m["case_data"]) or {}, d)
 
