@@ -171,7 +171,8 @@ class AuditEvent(Base):
     __table_args__ = (UniqueConstraint("case_id", "seq"),
                       UniqueConstraint("global_seq", name="uq_audit_events_global_seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # no index of its own: the unique (case_id, seq) index serves every look-up by case (migration 0005)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
