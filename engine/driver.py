@@ -14,8 +14,8 @@ import json
 import re
 from collections import namedtuple
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Table
