@@ -1,14 +1,16 @@
 """The engine's plain statements (engine/driver.py) store and read values exactly as the models do."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 import pytest
 
 from engine import deployments, driver
+from engine.db import Database
 from engine.models import Case, HumanTask
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES
@@ -99,3 +101,42 @@ def test_rows_read_by_name_position_and_mapping(db, m):
         assert driver.run(session.connection(), driver.Statement("SELECT id FROM cases WHERE id < 0")).first() is None
         with pytest.raises(LookupError):
             driver.run(session.connection(), driver.Statement("SELECT id FROM cases WHERE id < 0")).scalar_one()
+
+
+def test_a_lost_postgresql_connection_is_invalidated_and_reported_as_sqlalchemys(pg_url):
+    if pg_url is None:
+        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+    database = Database(pg_url)
+    try:
+        with database.engine.connect() as conn:
+            pid = driver.run(conn, driver.Statement("SELECT pg_backend_pid()")).scalar_one()
+            with database.engine.connect() as other:  # another pooled connection ends this one's backend
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DBAPIError) as raised:
+                driver.run(conn, driver.Statement("SELECT 1"))
+            assert raised.value.connection_invalidated and conn.invalidated
+            assert "SELECT 1" in str(raised.value)
+        with database.read() as session:  # the pool hands out a working connection afterwards
+            assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        database.dispose()
+
+
+def test_a_sqlite_writer_that_cannot_get_the_lock_gets_sqlalchemys_error(sqlite_db, tmp_path):
+    """BEGIN IMMEDIATE runs on the driver; when the database stays locked its error is SQLAlchemy's."""
+    @event.listens_for(sqlite_db.engine, "connect")
+    def _short_wait(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.execute("PRAGMA busy_timeout=50")
+
+    sqlite_db.engine.dispose()
+    holder = sqlite3.connect(sqlite_db.url.split("///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(OperationalError, match="BEGIN IMMEDIATE"):
+            with sqlite_db.write() as session:
+                session.connection()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with sqlite_db.write() as session:  # and once the lock is gone, writing works
+        session.connection()
