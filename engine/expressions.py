@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import threading
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
@@ -139,10 +140,10 @@ def check(text: str) -> ast.Expression | None:
 
 
 class _Evaluator(simpleeval.SimpleEval):
-    def __init__(self, names: dict[str, Any]):
+    def __init__(self) -> None:
         operators = dict(simpleeval.DEFAULT_OPERATORS)
         operators[ast.Pow] = _safe_power
-        super().__init__(operators=operators, functions=FUNCTIONS, names=names)
+        super().__init__(operators=operators, functions=FUNCTIONS, names={})
         self.nodes[ast.List] = lambda node: [self._eval(x) for x in node.elts]
         self.nodes[ast.Tuple] = lambda node: tuple(self._eval(x) for x in node.elts)
 
@@ -154,17 +155,33 @@ class _Evaluator(simpleeval.SimpleEval):
         return self.names[node.id]
 
 
+_evaluators = threading.local()
+
+
+def _evaluator() -> _Evaluator:
+    """This thread's evaluator: building one costs more than most evaluations, and it holds no
+    state between them but the names, which `evaluate` sets and clears around each use."""
+    found = getattr(_evaluators, "one", None)
+    if found is None:
+        found = _evaluators.one = _Evaluator()
+    return found
+
+
 def evaluate(text: str, names: dict[str, Any]) -> Any:
     """Evaluate a designer expression over case data `names`."""
     tree = check(text)
     source = unwrap(text)
     if tree is None:
         return source
+    evaluator = _evaluator()
+    outer, evaluator.names = evaluator.names, names
     try:
-        return _Evaluator(names)._eval(tree.body)
+        return evaluator._eval(tree.body)
     except simpleeval.NameNotDefined as exc:
         raise ExpressionError(f"表达式引用了不存在的字段 “{exc.name}”: {source}") from None
     except ExpressionError:
         raise
     except Exception as exc:  # a designer's arithmetic on bad data: say which expression
         raise ExpressionError(f"表达式求值失败({type(exc).__name__}: {exc}): {source}") from None
+    finally:
+        evaluator.names = outer

@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from functools import lru_cache
@@ -443,14 +445,29 @@ FORMAT = 1
 VERIFY = os.environ.get("MINYI_VERIFY_STATE") == "1"
 
 
+_registry_lock = threading.Lock()
+
+
+@contextmanager
+def _registry(encoder_mode: bool) -> Iterator[Any]:
+    """The serializer's registry, in the mode asked for, to this thread alone while the block runs.
+
+    The mode is one flag on the shared registry (SpiffWorkflow sets it around its own JSON encoding);
+    without the lock, a thread converting for JSON could switch another thread's conversion, e.g.
+    a migration's spec comparison, into the wrong mode halfway."""
+    with _registry_lock:
+        registry = _serializer.registry
+        registry._encoder_mode = encoder_mode
+        try:
+            yield registry
+        finally:
+            registry._encoder_mode = False
+
+
 def dump(workflow: BpmnWorkflow) -> bytes:
     """Compressed JSON of the workflow's state, without its spec."""
-    registry = _serializer.registry
-    registry._encoder_mode = True
-    try:
+    with _registry(True) as registry:
         dct = registry.convert(workflow)
-    finally:
-        registry._encoder_mode = False
     try:
         text = orjson.dumps(dct, default=_encode_other, option=_ORJSON)
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits: the standard library writes it
@@ -481,14 +498,12 @@ def _standard_text(dct: dict) -> str:
 
 def _verify(workflow: BpmnWorkflow, text: bytes) -> None:
     """The stored text reads back as exactly what SpiffWorkflow's own serializer writes (type for type)."""
-    registry = _serializer.registry
-    registry._encoder_mode = True
     token = _library.set(True)
     try:
-        expected = _standard_text(registry.convert(workflow))
+        with _registry(True) as registry:
+            expected = _standard_text(registry.convert(workflow))
     finally:
         _library.reset(token)
-        registry._encoder_mode = False
     if not _same(json.loads(text), json.loads(expected)):
         raise AssertionError("the engine's conversion of a workflow differs from SpiffWorkflow's own")
 
@@ -538,8 +553,9 @@ def migration_changes(workflow: BpmnWorkflow, new: Runnable) -> tuple[list[OpenT
     and whether the case has running subprocesses (whose specs are not carried over)."""
     from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 
-    spec_diff = SpecDiff(_serializer.registry, workflow.spec, new.spec)
-    diff = WorkflowDiff(workflow, spec_diff)
+    with _registry(False) as registry:
+        spec_diff = SpecDiff(registry, workflow.spec, new.spec)
+        diff = WorkflowDiff(workflow, spec_diff)
     keep = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
     found = []
     for task in workflow.get_tasks(state=keep, skip_subprocesses=True):
@@ -556,7 +572,8 @@ def migrate(workflow: BpmnWorkflow, new: Runnable) -> BpmnWorkflow:
     survives a save and restore with the new version (else `StepFailed`, nothing kept)."""
     from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 
-    diff = WorkflowDiff(workflow, SpecDiff(_serializer.registry, workflow.spec, new.spec))
+    with _registry(False) as registry:
+        diff = WorkflowDiff(workflow, SpecDiff(registry, workflow.spec, new.spec))
     try:
         migrate_workflow(diff, workflow, new.spec)
         workflow.subprocess_specs = new.subprocess_specs

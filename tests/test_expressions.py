@@ -51,3 +51,28 @@ def test_unsafe_expressions_are_refused_with_a_clear_error(attack, says):
 def test_unknown_field_is_named():
     with pytest.raises(ExpressionError, match="不存在的字段 “kind”"):
         expressions.evaluate("kind == '即办件'", {})
+
+
+def test_an_evaluation_sees_only_its_own_names():
+    """The evaluator is reused; no value of one case may be seen by the next evaluation, in this
+    thread or another, nor after an evaluation that failed."""
+    import threading
+
+    assert expressions.evaluate("kind", {"kind": "即办件"}) == "即办件"
+    with pytest.raises(ExpressionError, match="不存在的字段 “kind”"):
+        expressions.evaluate("kind", {})
+    with pytest.raises(ExpressionError):
+        expressions.evaluate("count / 0", {"count": 1, "kind": "承诺件"})
+    with pytest.raises(ExpressionError, match="不存在的字段 “kind”"):
+        expressions.evaluate("kind", {"count": 1})
+    seen: dict[int, object] = {}
+
+    def evaluate_in_thread(n: int) -> None:
+        seen[n] = [expressions.evaluate("n * 2", {"n": n}) for _ in range(200)]
+
+    threads = [threading.Thread(target=evaluate_in_thread, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {n: [n * 2] * 200 for n in range(4)}

@@ -7,6 +7,7 @@ and type for type."""
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 
 import pytest
@@ -33,14 +34,12 @@ PATHS = {
 
 def library_value(workflow) -> dict:
     """The workflow as SpiffWorkflow's own serializer writes it, read back."""
-    registry = spiff._serializer.registry
-    registry._encoder_mode = True
     token = spiff._library.set(True)
     try:
-        return json.loads(spiff._standard_text(registry.convert(workflow)))
+        with spiff._registry(True) as registry:
+            return json.loads(spiff._standard_text(registry.convert(workflow)))
     finally:
         spiff._library.reset(token)
-        registry._encoder_mode = False
 
 
 def start_minqing():
@@ -106,3 +105,19 @@ def test_a_state_written_by_the_standard_library_reads_back():
     restored = spiff.restore(d.engine, zlib.compress(text.encode("utf-8")))
     assert restored.data["ratio"] != restored.data["ratio"]  # NaN
     assert [t.task_spec.name for t in spiff.ready_human_tasks(restored)] == ["UserTask_classify"]
+
+
+def test_a_dump_waits_while_another_thread_has_the_serializer_in_the_other_mode():
+    """SpiffWorkflow's registry has one mode flag for every thread; a dump in one thread must not
+    switch the mode under another thread's conversion (e.g. a migration's spec comparison)."""
+    _d, workflow = start_minqing()
+    expected = spiff.dump(workflow)
+    done: list[bytes] = []
+    with spiff._registry(False) as registry:
+        other = threading.Thread(target=lambda: done.append(spiff.dump(workflow)))
+        other.start()
+        other.join(timeout=0.3)
+        assert not done, "the dump ran while another thread held the registry"
+        assert registry._encoder_mode is False, "the holder's mode was switched under it"
+    other.join(timeout=10)
+    assert done == [expected]
