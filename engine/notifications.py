@@ -73,11 +73,14 @@ def notify(session: Session, user_ids: Iterable[int], kind: str, text: str, *,
             {"user_id": user_id, "case_id": case_id, "human_task_id": task_id, "kind": kind, "text": text,
              "created_at": now} for user_id in recipients])
     if recipients and outbox.configured():
-        names = dict(session.execute(select(User.id, User.username).where(User.id.in_(recipients))).all())
+        people = {row.id: row for row in session.execute(
+            select(User.id, User.username, User.email, User.active).where(User.id.in_(recipients)))}
         number = session.scalar(select(Case.number).where(Case.id == case_id)) if case_id else None
         outbox.enqueue(session, {"kind": kind, "kind_name": KINDS.get(kind, kind), "text": text,
                                  "case_number": number, "task_id": task_id,
-                                 "users": [names.get(u, "") for u in recipients]})
+                                 "users": [people[u].username if u in people else "" for u in recipients]},
+                       emails=[people[u].email for u in recipients if u in people and people[u].email
+                               and people[u].active])
     return len(recipients)
 
 

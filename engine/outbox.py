@@ -2,7 +2,10 @@
 
 Configured only through environment variables, so no secret lives in the repository:
   MINYI_WEBHOOK_URL        http(s) URL that receives each notification as a JSON POST
-  MINYI_SMTP_HOST          SMTP server; with MINYI_SMTP_TO (comma-separated recipients)
+  MINYI_SMTP_HOST          SMTP server: each notification is mailed to the e-mail address of every
+                           notified staff member who has one (用户管理 / 我的账户)
+  MINYI_SMTP_TO            optional fixed recipients (comma-separated) who get a copy of every one,
+                           e.g. a duty mailbox
   MINYI_SMTP_PORT (25), MINYI_SMTP_FROM, MINYI_SMTP_USER, MINYI_SMTP_PASSWORD,
   MINYI_SMTP_STARTTLS (1 to upgrade the connection), MINYI_HOOK_TIMEOUT (seconds, 10)
 
@@ -36,7 +39,7 @@ BACKOFF = timedelta(seconds=30)
 
 def channels() -> list[str]:
     found = []
-    if os.environ.get("MINYI_SMTP_HOST") and os.environ.get("MINYI_SMTP_TO"):
+    if os.environ.get("MINYI_SMTP_HOST"):
         found.append("email")
     if os.environ.get("MINYI_WEBHOOK_URL", "").startswith(("http://", "https://")):
         found.append("webhook")
@@ -47,10 +50,22 @@ def configured() -> bool:
     return bool(channels())
 
 
-def enqueue(session: Session, payload: dict[str, Any]) -> None:
+def enqueue(session: Session, payload: dict[str, Any], emails: list[str] | None = None) -> None:
+    """One message per configured channel. The e-mail goes to `emails` (the notified people's own
+    addresses, fixed when the message is written) and to MINYI_SMTP_TO; with neither, none is queued."""
     now = clock.now()
     for channel in channels():
-        session.add(OutboxMessage(channel=channel, payload=payload, created_at=now, attempts=0))
+        if channel == "email":
+            to = list(dict.fromkeys([*(emails or []), *_fixed_recipients()]))
+            if not to:
+                continue
+            session.add(OutboxMessage(channel=channel, payload={**payload, "to": to}, created_at=now, attempts=0))
+        else:
+            session.add(OutboxMessage(channel=channel, payload=payload, created_at=now, attempts=0))
+
+
+def _fixed_recipients() -> list[str]:
+    return [a.strip() for a in os.environ.get("MINYI_SMTP_TO", "").split(",") if a.strip()]
 
 
 def next_attempt(row: OutboxMessage) -> datetime:
@@ -121,7 +136,11 @@ def _mail(payload: dict[str, Any], timeout: float) -> None:
     message = EmailMessage()
     message["Subject"] = f"[民议] {payload.get('kind_name', '')} {payload.get('case_number') or ''}".strip()
     message["From"] = env.get("MINYI_SMTP_FROM", "minyi@localhost")
-    message["To"] = ", ".join(a.strip() for a in env["MINYI_SMTP_TO"].split(",") if a.strip())
+    # messages queued before per-person addresses existed carry no "to": they go to MINYI_SMTP_TO
+    to = payload.get("to") or _fixed_recipients()
+    if not to:
+        raise ValueError("no recipient: the notified people have no e-mail address and MINYI_SMTP_TO is empty")
+    message["To"] = ", ".join(to)
     people = "、".join(u for u in payload.get("users", []) if u)
     message.set_content(f"{payload.get('text', '')}\n\n通知对象:{people}\n")
     with smtplib.SMTP(env["MINYI_SMTP_HOST"], int(env.get("MINYI_SMTP_PORT", "25")), timeout=timeout) as smtp:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import users
+from engine import accounts, users
 from engine.db import Database
 from tests.conftest import DATA, PROCESSES
 from web.cli import main
@@ -44,6 +44,12 @@ def test_database_users_and_demo(runner, tmp_path):
     assert again.exit_code == 1 and "已存在" in again.output
     short = runner.invoke(main, ["user", "create", "li", "--role", "受理员", "--password", "short"])
     assert short.exit_code == 1 and "至少 8 位" in short.output
+    bad_mail = runner.invoke(main, ["user", "create", "li", "--role", "受理员", "--email", "li@", "--password",
+                                    "long-enough-pw"])
+    assert bad_mail.exit_code == 1 and "电子邮箱地址不正确" in bad_mail.output and "Traceback" not in bad_mail.output
+    mailed = runner.invoke(main, ["user", "create", "li", "--role", "受理员", "--email", "li@example.org",
+                                  "--password", "long-enough-pw"])
+    assert mailed.exit_code == 0, mailed.output
     token = runner.invoke(main, ["user", "token", "wang"])
     assert token.exit_code == 0 and len(token.output.strip()) > 30
     demo = runner.invoke(main, ["demo"])
@@ -51,7 +57,9 @@ def test_database_users_and_demo(runner, tmp_path):
     assert "部署" in demo.output and "事项 MQ-" in demo.output
     assert runner.invoke(main, ["demo"]).exit_code == 0  # idempotent
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
-    assert {"clerk", "leader", "wang"} <= {a.username for a in users.list_users(db)}
+    assert {"clerk", "leader", "wang", "li"} <= {a.username for a in users.list_users(db)}
+    admin = {a.username: a for a in users.list_users(db)}["admin"]
+    assert {a.username: a.email for a in accounts.list_accounts(db, admin)}["li"] == "li@example.org"
     db.dispose()
 
 

@@ -15,10 +15,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine import deployments, extensions, outbox, timers
+from engine import accounts, deployments, extensions, outbox, timers, users
 from engine.models import OutboxMessage
 from engine.views import SYSTEM
-from tests.conftest import PROCESSES
+from tests.conftest import PASSWORD, PROCESSES
 from tests.minqing import Matter
 
 
@@ -80,6 +80,38 @@ def test_notifications_are_mailed_through_the_configured_smtp_server(db, staff, 
     assert message["Subject"] == f"[民议] 催办 {promised.number}"
     assert "请今天办结" in message.get_content() and "handler" in message.get_content()
     assert outbox_rows(db)[0].sent_at is not None
+
+
+def test_each_person_is_mailed_at_their_own_address_and_the_duty_mailbox_gets_a_copy(db, staff, promised,
+                                                                                     monkeypatch):
+    accounts.update_my_account(db, staff["handler"], {"display_name": "张承办", "email": "zhang@example.org"})
+    accounts.update_my_account(db, staff["handler2"], {"display_name": "赵承办", "email": "zhao@example.org"})
+    admin = users.create_user(db, "admin", PASSWORD, "管理员", ["管理员"])
+    accounts.update_account(db, admin, staff["handler2"].id, {"display_name": "赵承办", "email": "zhao@example.org",
+                                                              "roles": ["承办人"], "active": ""})  # left the office
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("MINYI_SMTP_PORT", str(port))
+        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
+        monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
+        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "明天上午前办结")
+        assert timers.sweep(db)["sent"] == 2
+    finally:
+        controller.stop()
+    first, second = inbox.messages
+    assert first.rcpt_tos == ["zhang@example.org"]  # not the deactivated colleague's address
+    assert second.rcpt_tos == ["zhang@example.org", "duty@example.org"]
+    assert "请今天办结" in email.message_from_bytes(first.content, policy=email.policy.default).get_content()
+
+
+def test_no_mail_is_queued_when_nobody_notified_has_an_address(db, staff, promised, monkeypatch):
+    monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
+    extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"))
+    assert outbox_rows(db) == []
 
 
 def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(db, staff, promised, monkeypatch, frozen_clock):

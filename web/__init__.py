@@ -44,11 +44,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import (api, audit, auth, board, cases, designer, errors, extensions, filters, notifications, resident,
-                   taskpage, tasks)
+    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, notifications,
+                   resident, taskpage, tasks)
 
     for module in (auth, tasks, taskpage, cases, api, errors, filters, resident, designer, board, notifications,
-                   extensions, audit):
+                   extensions, audit, accounts):
         module.init_app(app)
 
     @app.get("/")

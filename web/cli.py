@@ -56,10 +56,11 @@ def user() -> None:
 @click.argument("username")
 @click.option("--name", "display_name", default="", help="显示名")
 @click.option("--role", "roles", multiple=True, required=True, help="角色(泳道名),可多次")
+@click.option("--email", default="", help="电子邮箱(通知邮件发往此地址),可不填")
 @click.password_option(help="密码(至少 8 位)")
-def user_create(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
+def user_create(username: str, display_name: str, roles: tuple[str, ...], email: str, password: str) -> None:
     try:
-        actor = users.create_user(_db(), username, password, display_name, list(roles))
+        actor = users.create_user(_db(), username, password, display_name, list(roles), email or None)
     except MinyiError as exc:
         _fail(exc)
     click.echo(f"已创建用户 {actor.username},角色: {'、'.join(sorted(actor.roles))}")

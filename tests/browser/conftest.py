@@ -36,13 +36,14 @@ def browser():
 
 @pytest.fixture
 def live_server(tmp_path, sqlite_template) -> Iterator[str]:
-    """The app with the demo staff and processes/minqing_liushuixian.bpmn, on 127.0.0.1 and a free port."""
+    """The app with the demo staff, an `admin` (管理员) and processes/minqing_liushuixian.bpmn, on 127.0.0.1 and a free port."""
     path = tmp_path / "minyi.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     runtime.forget_all()
     for name, (display, roles) in STAFF.items():
         users.create_user(database, name, PASSWORD, display, roles)
+    users.create_user(database, "admin", PASSWORD, "管理员甲", ["管理员"])
     deploy_file(database, PROCESSES / "minqing_liushuixian.bpmn")
     database.dispose()
     app = create_app({"TESTING": True, "SECRET_KEY": "browser-test", "DATABASE_URL": f"sqlite:///{path}",

@@ -1,0 +1,71 @@
+"""用户管理 on a phone: the 管理员 opens an account for a new 网格员, who signs in, sets their own
+password in 我的账户; deactivated, the account's open session ends."""
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.browser.test_minqing_flow import flash, sign_in
+
+pytestmark = pytest.mark.browser
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
+    base = live_server
+    admin, newcomer = new_page(**PHONE), new_page(**PHONE)
+    sign_in(admin, base, "admin")
+    admin.get_by_role("link", name="用户管理").click()
+    admin.get_by_role("link", name="新建用户").click()
+    admin.get_by_label("用户名(登录用)").fill("wangge1")
+    admin.get_by_label("姓名").fill("网格员小刘")
+    admin.get_by_label("电子邮箱").fill("liu@example")
+    admin.get_by_label("受理员", exact=True).check()
+    admin.get_by_label("初始密码").fill("first-password")
+    admin.get_by_role("button", name="创建用户").click()
+    # the address is refused next to its field; what was typed and ticked stays, the password does not
+    assert admin.get_by_label("电子邮箱").get_attribute("aria-invalid") == "true"
+    assert "电子邮箱地址不正确" in admin.locator("#email-error").inner_text()
+    assert admin.get_by_label("受理员", exact=True).is_checked()
+    assert admin.get_by_label("初始密码").input_value() == ""
+    assert fits_the_screen(admin)
+    screenshot(admin, "accounts-new-error-phone")
+    admin.get_by_label("电子邮箱").fill("liu@example.org")
+    admin.get_by_label("初始密码").fill("first-password")
+    admin.get_by_role("button", name="创建用户").click()
+    assert "已创建用户 wangge1" in flash(admin)
+    assert "网格员小刘" in admin.locator("table.accounts").inner_text()
+    assert fits_the_screen(admin)
+    screenshot(admin, "accounts-list-phone")
+
+    # the newcomer signs in and replaces the initial password
+    newcomer.goto(f"{base}/login")
+    newcomer.get_by_label("用户名").fill("wangge1")
+    newcomer.get_by_label("密码").fill("first-password")
+    newcomer.get_by_role("button", name="登录").click()
+    newcomer.wait_for_url(f"{base}/tasks/inbox")
+    newcomer.get_by_role("link", name="我的账户").click()
+    newcomer.get_by_label("当前密码").fill("first-password")
+    newcomer.get_by_label("新密码", exact=True).fill("my-own-password")
+    newcomer.get_by_label("再输入一次新密码").fill("my-own-pasword")
+    newcomer.get_by_role("button", name="修改密码").click()
+    assert newcomer.get_by_label("再输入一次新密码").get_attribute("aria-invalid") == "true"
+    newcomer.get_by_label("当前密码").fill("first-password")
+    newcomer.get_by_label("新密码", exact=True).fill("my-own-password")
+    newcomer.get_by_label("再输入一次新密码").fill("my-own-password")
+    newcomer.get_by_role("button", name="修改密码").click()
+    assert "密码已修改" in flash(newcomer)
+    assert fits_the_screen(newcomer)
+    screenshot(newcomer, "accounts-mine-phone")
+
+    # deactivated: the newcomer's open session ends at the next page
+    admin.get_by_role("link", name="wangge1").click()
+    admin.get_by_label("在用").uncheck()
+    admin.get_by_role("button", name="保存", exact=True).click()
+    assert "已保存用户 wangge1" in flash(admin)
+    newcomer.goto(f"{base}/tasks/inbox")
+    assert "/login" in newcomer.url

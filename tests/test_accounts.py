@@ -1,0 +1,125 @@
+"""用户管理: the 管理员 keeps staff accounts; everyone keeps their own name, e-mail and password.
+Every change is all or nothing: a form with one bad field changes nothing."""
+from __future__ import annotations
+
+import pytest
+
+from engine import accounts, users
+from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tests.conftest import PASSWORD
+
+
+@pytest.fixture
+def admin(db):
+    return users.create_user(db, "admin", PASSWORD, "管理员甲", ["管理员"])
+
+
+def new_values(**changes) -> dict:
+    return {"username": "wangge1", "display_name": "网格员一", "email": "Wangge1@Example.org",
+            "password": "first-password", "roles": ["受理员"], "other_roles": "", **changes}
+
+
+def test_an_administrator_creates_an_account_that_can_sign_in(db, admin):
+    created = accounts.create_account(db, admin, new_values(other_roles="网格员、 楼栋长"))
+    assert created.roles == tuple(sorted(["受理员", "网格员", "楼栋长"]))
+    assert created.email == "Wangge1@example.org"  # the domain in its normal form
+    assert created.active
+    signed_in = users.authenticate(db, "wangge1", "first-password")
+    assert signed_in.roles == frozenset(created.roles)
+
+
+def test_a_bad_form_names_each_field_and_creates_nothing(db, admin):
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, new_values(username="王 五", email="not-an-address", password="short",
+                                                      other_roles="长" * 65))
+    assert set(err.value.fields) == {"username", "email", "password", "other_roles"}
+    assert "电子邮箱地址不正确" in err.value.fields["email"]
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_a_username_is_taken_once(db, admin):
+    accounts.create_account(db, admin, new_values())
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, new_values(display_name="另一个人"))
+    assert err.value.fields == {"username": "该用户名已被使用"}
+
+
+def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    changed = accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "",
+                                                              "roles": ["承办人"], "active": ""})
+    assert changed.roles == ("承办人",) and changed.email is None and not changed.active
+    with pytest.raises(Unauthorized):
+        users.authenticate(db, "wangge1", "first-password")
+    assert users.get_actor(db, created.id) is None  # an open session ends at its next request
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "roles": ["承办人"], "active": "1"})
+    assert users.authenticate(db, "wangge1", "first-password").roles == frozenset({"承办人"})
+
+
+def test_an_administrator_cannot_lock_themself_out(db, admin):
+    with pytest.raises(InvalidInput) as err:
+        accounts.update_account(db, admin, admin.id, {"display_name": "管理员甲", "roles": ["受理员"], "active": ""})
+    assert err.value.fields == {"roles": "不能取消自己的“管理员”角色", "active": "不能停用自己的账户"}
+    assert users.get_actor(db, admin.id).roles == frozenset({"管理员"})
+
+
+def test_a_failed_change_keeps_the_account_as_it_was(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    with pytest.raises(InvalidInput):
+        accounts.update_account(db, admin, created.id, {"display_name": "新名字", "email": "bad@", "roles": [],
+                                                        "active": "1"})
+    assert accounts.get_account(db, admin, created.id) == created
+
+
+def test_a_password_reset_replaces_the_old_password(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    with pytest.raises(InvalidInput):
+        accounts.reset_password(db, admin, created.id, "short")
+    accounts.reset_password(db, admin, created.id, "second-password")
+    with pytest.raises(Unauthorized):
+        users.authenticate(db, "wangge1", "first-password")
+    assert users.authenticate(db, "wangge1", "second-password").username == "wangge1"
+
+
+def test_the_role_choices_are_the_lanes_and_the_applications_roles(db, admin, staff):
+    from engine import deployments
+    from engine.views import SYSTEM
+    from tests.conftest import PROCESSES
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    choices = accounts.role_choices(db, admin)
+    assert choices[:3] == users.APP_ROLES
+    assert {"受理员", "社区负责人", "承办人", "上级部门", "民情监督员", "居务监督委员会"} <= set(choices)
+    assert len(choices) == len(set(choices))
+
+
+@pytest.mark.parametrize("call", [
+    lambda db, who: accounts.list_accounts(db, who),
+    lambda db, who: accounts.get_account(db, who, who.id),
+    lambda db, who: accounts.role_choices(db, who),
+    lambda db, who: accounts.create_account(db, who, new_values()),
+    lambda db, who: accounts.update_account(db, who, who.id, {"roles": ["管理员"], "active": "1"}),
+    lambda db, who: accounts.reset_password(db, who, who.id, "another-password"),
+])
+def test_only_an_administrator_manages_accounts(db, staff, call):
+    with pytest.raises(Forbidden, match="只有管理员"):
+        call(db, staff["leader"])
+    assert users.authenticate(db, "leader", PASSWORD).roles == frozenset({"社区负责人"})
+
+
+def test_everyone_keeps_their_own_name_email_and_password(db, staff):
+    me = staff["clerk"]
+    mine = accounts.update_my_account(db, me, {"display_name": "王受理员", "email": "clerk@example.org",
+                                               "roles": ["管理员"]})  # roles are not one's own to give
+    assert (mine.display_name, mine.email, mine.roles) == ("王受理员", "clerk@example.org", ("受理员",))
+    with pytest.raises(InvalidInput) as err:
+        accounts.change_my_password(db, me, "wrong-password", "new-password", "new-passwrod")
+    assert err.value.fields == {"current_password": "当前密码不正确", "new_password_again": "两次输入的新密码不一致"}
+    users.authenticate(db, "clerk", PASSWORD)  # unchanged
+    accounts.change_my_password(db, me, PASSWORD, "new-password", "new-password")
+    assert users.authenticate(db, "clerk", "new-password").username == "clerk"
+
+
+def test_an_unknown_account_is_not_found(db, admin):
+    with pytest.raises(NotFound):
+        accounts.get_account(db, admin, 999_999)

@@ -1,0 +1,130 @@
+"""用户管理 (管理员: staff accounts, their roles, e-mail, 停用/启用, password reset) and 我的账户
+(everyone: own name, e-mail and password). The engine checks the role; these views only read the
+form and show the result."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+
+from engine import accounts
+from engine.errors import InvalidInput
+
+from .auth import require_login
+from .deps import actor, db
+
+bp = Blueprint("accounts", __name__)
+bp.before_request(require_login)
+
+_PROFILE = ("display_name", "email")
+_ACCOUNT = ("username", "display_name", "email", "other_roles")
+
+
+def _form(names: tuple[str, ...]) -> dict:
+    values = {name: request.form.get(name, "") for name in names}
+    values["roles"] = request.form.getlist("roles")
+    values["active"] = request.form.get("active", "")
+    return values
+
+
+# --- 我的账户 ---------------------------------------------------------------------------------
+
+def _mine(values: dict | None = None, errors: dict | None = None, message: str | None = None, status: int = 200):
+    account = accounts.my_account(db(), actor())
+    shown = values if values is not None else {"display_name": account.display_name, "email": account.email or ""}
+    return render_template("accounts/mine.html", account=account, values=shown, errors=errors or {},
+                           message=message), status
+
+
+@bp.get("/account")
+def show_mine():
+    return _mine()
+
+
+@bp.post("/account")
+def update_mine():
+    values = {name: request.form.get(name, "") for name in _PROFILE}
+    try:
+        accounts.update_my_account(db(), actor(), values)
+    except InvalidInput as exc:
+        return _mine(values, exc.fields, exc.message, 422)
+    flash("已保存", "success")
+    return redirect(url_for("accounts.show_mine"))
+
+
+@bp.post("/account/password")
+def change_password():
+    try:
+        accounts.change_my_password(db(), actor(), request.form.get("current_password", ""),
+                                    request.form.get("new_password", ""), request.form.get("new_password_again", ""))
+    except InvalidInput as exc:
+        return _mine(None, exc.fields, exc.message, 422)
+    flash("密码已修改", "success")
+    return redirect(url_for("accounts.show_mine"))
+
+
+# --- 用户管理 ---------------------------------------------------------------------------------
+
+@bp.get("/admin/users")
+def list_accounts():
+    return render_template("accounts/list.html", accounts=accounts.list_accounts(db(), actor()))
+
+
+def _edit(account: accounts.Account | None, values: dict, errors: dict, message: str | None = None,
+          status: int = 200):
+    """The account form; every role someone holds is among the choices, so 其他角色 only ever shows
+    what was typed into it."""
+    return render_template("accounts/edit.html", account=account, values={"other_roles": "", **values},
+                           errors=errors, message=message, choices=accounts.role_choices(db(), actor())), status
+
+
+@bp.get("/admin/users/new")
+def show_new():
+    return _edit(None, {"roles": [], "active": "1"}, {})
+
+
+@bp.post("/admin/users/new")
+def create():
+    values = _form(_ACCOUNT + ("password",))
+    try:
+        created = accounts.create_account(db(), actor(), values)
+    except InvalidInput as exc:
+        values.pop("password")
+        return _edit(None, values, exc.fields, exc.message, 422)
+    flash(f"已创建用户 {created.username}", "success")
+    return redirect(url_for("accounts.list_accounts"))
+
+
+@bp.get("/admin/users/<int:user_id>")
+def show_edit(user_id: int):
+    account = accounts.get_account(db(), actor(), user_id)
+    return _edit(account, _stored(account), {})
+
+
+def _stored(account: accounts.Account) -> dict:
+    return {"display_name": account.display_name, "email": account.email or "", "roles": list(account.roles),
+            "active": "1" if account.active else ""}
+
+
+@bp.post("/admin/users/<int:user_id>")
+def update(user_id: int):
+    values = _form(_ACCOUNT)
+    try:
+        changed = accounts.update_account(db(), actor(), user_id, values)
+    except InvalidInput as exc:
+        return _edit(accounts.get_account(db(), actor(), user_id), values, exc.fields, exc.message, 422)
+    flash(f"已保存用户 {changed.username}", "success")
+    return redirect(url_for("accounts.list_accounts"))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    try:
+        accounts.reset_password(db(), actor(), user_id, request.form.get("password", ""))
+    except InvalidInput as exc:
+        account = accounts.get_account(db(), actor(), user_id)
+        return _edit(account, _stored(account), exc.fields, exc.message, 422)
+    flash("已重设密码,请把新密码当面或电话告知本人", "success")
+    return redirect(url_for("accounts.show_edit", user_id=user_id))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
