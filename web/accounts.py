@@ -10,6 +10,7 @@ from engine.errors import InvalidInput
 
 from .auth import require_login
 from .deps import actor, db
+from .limits import staff_limit
 
 bp = Blueprint("accounts", __name__)
 bp.before_request(require_login)
@@ -51,6 +52,7 @@ def update_mine():
 
 
 @bp.post("/account/password")
+@staff_limit("password")
 def change_password():
     try:
         accounts.change_my_password(db(), actor(), request.form.get("current_password", ""),

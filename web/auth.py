@@ -12,6 +12,7 @@ from engine.errors import Unauthorized
 from engine.views import Actor
 
 from .deps import db, safe_next
+from .limits import staff_limit
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -59,6 +60,7 @@ def require_login():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@staff_limit("login")
 def login():
     form = LoginForm()
     error = None

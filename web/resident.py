@@ -11,8 +11,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from engine import attachments, procedures_page, residents
 from engine.attachments import AttachmentFile, FileStore, Upload
@@ -20,11 +18,11 @@ from engine.errors import Conflict, InvalidInput, NotFound
 
 from .auth import require_login
 from .deps import actor, db
+from .limits import limiter
 
 bp = Blueprint("resident", __name__, url_prefix="/public")
 staff_files = Blueprint("attachments", __name__, url_prefix="/attachments")
 staff_files.before_request(require_login)
-limiter = Limiter(key_func=get_remote_address)
 
 DEFAULT_LIMITS = {
     "submit": "5 per minute;30 per day",
@@ -175,12 +173,9 @@ def show_procedures():
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RESIDENT_RATE_LIMITS", dict(DEFAULT_LIMITS))
-    app.config.setdefault("RATELIMIT_ENABLED", True)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("MINYI_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("UPLOAD_DIR", os.environ.get("MINYI_UPLOAD_DIR") or str(Path(app.instance_path) / "uploads"))
     # every file may reach the per-file limit; anything beyond is refused before it is read
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit at all
         app.config["MAX_CONTENT_LENGTH"] = attachments.MAX_FILES * attachments.MAX_BYTES + 1024 * 1024
-    limiter.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(staff_files)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.web.conftest import login
 
 
@@ -92,3 +93,30 @@ def test_settings_come_from_the_environment(monkeypatch, sqlite_db):
     app = create_app()
     assert app.secret_key == "from-env" and app.config["DATABASE_URL"] == sqlite_db.url
     app.extensions["minyi_db"].dispose()
+
+
+def test_repeated_wrong_passwords_are_slowed_down_per_address(app, client):
+    app.config["STAFF_RATE_LIMITS"] = {"login": "3 per minute"}
+    for _ in range(5):  # signing in with the right password never counts
+        login(client, "clerk")
+        client.post("/logout")
+    for _ in range(3):
+        assert client.post("/login", data={"username": "leader", "password": "guess"}).status_code == 401
+    held = client.post("/login", data={"username": "leader", "password": PASSWORD})
+    assert held.status_code == 429 and "尝试次数过多" in held.get_data(as_text=True)
+    assert client.get("/tasks/inbox").status_code == 302  # not signed in
+    other = app.test_client()
+    assert other.post("/login", data={"username": "leader", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302  # another address is not held
+
+
+def test_guessing_the_current_password_is_slowed_down(app, client):
+    app.config["STAFF_RATE_LIMITS"] = {"password": "2 per minute"}
+    login(client, "clerk")
+    for _ in range(2):
+        wrong = client.post("/account/password", data={"current_password": "guess", "new_password": "new-password-1",
+                                                       "new_password_again": "new-password-1"})
+        assert wrong.status_code == 422
+    held = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "new-password-1",
+                                                  "new_password_again": "new-password-1"})
+    assert held.status_code == 429
