@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from . import clock, deployments, users
 from .db import Database
 from .errors import Forbidden, InvalidInput, NotFound
-from .models import User, UserRole
+from .models import AccountEvent, User, UserRole
+from .oversight import require_auditor
 from .views import Actor
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,9 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
         except IntegrityError:  # another administrator took the name a moment ago
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"}) from None
         _set_roles(session, user.id, roles)
-        log.info("account %s created by %s with roles %s", username, actor.username, "、".join(roles))
-        return _account(session, user)
+        created = _account(session, user)
+        _record(session, actor, username, "account_created", _shown(created))
+        return created
 
 
 def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str, Any]) -> Account:
@@ -117,13 +119,14 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
     _raise_if(errors)
     with db.write() as session:
         user = _user(session, user_id)
+        before = _account(session, user)
         user.display_name = display_name or user.username
         user.email = email
         user.active = active
         _set_roles(session, user.id, roles)
-        log.info("account %s changed by %s: roles %s, active %s", user.username, actor.username,
-                 "、".join(roles), active)
-        return _account(session, user)
+        after = _account(session, user)
+        _record_changes(session, actor, before, after)
+        return after
 
 
 def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> None:
@@ -134,7 +137,7 @@ def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> N
     with db.write() as session:
         user = _user(session, user_id)
         user.password_hash = users.hash_password(password)
-        log.info("password of %s reset by %s", user.username, actor.username)
+        _record(session, actor, user.username, "password_reset", {})
 
 
 def update_my_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Account:
@@ -145,9 +148,12 @@ def update_my_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> 
     _raise_if(errors)
     with db.write() as session:
         user = _user(session, actor.id)
+        before = _account(session, user)
         user.display_name = display_name or user.username
         user.email = email
-        return _account(session, user)
+        after = _account(session, user)
+        _record_changes(session, actor, before, after)
+        return after
 
 
 def change_my_password(db: Database, actor: Actor, current: str, new: str, again: str) -> None:
@@ -163,6 +169,53 @@ def change_my_password(db: Database, actor: Actor, current: str, new: str, again
             errors = {"current_password": "当前密码不正确", **errors}
         _raise_if(errors)
         user.password_hash = users.hash_password(new)
+        _record(session, actor, user.username, "password_changed", {})
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One entry of the record of account changes (账户变更记录)."""
+
+    at: datetime
+    actor: str
+    username: str
+    kind: str
+    kind_name: str
+    data: dict[str, Any]
+
+
+KIND_NAMES = {"account_created": "创建账户", "account_changed": "修改账户", "password_reset": "管理员重设密码",
+              "password_changed": "本人修改密码"}
+_SHOWN = ("display_name", "email", "roles", "active")
+
+
+def account_changes(db: Database, actor: Actor, username: str = "", limit: int = 500) -> list[AccountChange]:
+    """The newest changes to accounts first, optionally of one account (审计 and 管理员)."""
+    require_auditor(actor)
+    query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
+    if username:
+        query = query.where(AccountEvent.username == username)
+    with db.read() as session:
+        return [AccountChange(e.at, e.actor, e.username, e.kind, KIND_NAMES.get(e.kind, e.kind), dict(e.data))
+                for e in session.scalars(query)]
+
+
+def _shown(account: Account) -> dict[str, Any]:
+    return {"display_name": account.display_name, "email": account.email, "roles": list(account.roles),
+            "active": account.active}
+
+
+def _record_changes(session: Session, actor: Actor, before: Account, after: Account) -> None:
+    """One `account_changed` event with each changed field's old and new value (nothing when nothing changed)."""
+    old, new = _shown(before), _shown(after)
+    changes = {k: [old[k], new[k]] for k in _SHOWN if old[k] != new[k]}
+    if changes:
+        _record(session, actor, after.username, "account_changed", changes)
+
+
+def _record(session: Session, actor: Actor, username: str, kind: str, data: dict[str, Any]) -> None:
+    session.add(AccountEvent(at=clock.now(), actor=actor.username, username=username, kind=kind, data=data))
+    log.info("account %s: %s by %s %s", username, kind, actor.username, data)
 
 
 def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, tuple[str, ...]]:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapper, Session
 
 from . import clock, driver
-from .models import AuditEvent, ChainHead
+from .models import AccountEvent, AuditEvent, ChainHead
 
 GENESIS = "0" * 64
 GLOBAL = "global"
@@ -169,3 +169,13 @@ def _refuse_update(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
 @sa_event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
     raise AuditTampering(f"审计记录只能追加,不能删除(事项 {target.case_id} 第 {target.seq} 条)")
+
+
+@sa_event.listens_for(AccountEvent, "before_update")
+def _refuse_account_update(mapper: Mapper, connection: Any, target: AccountEvent) -> None:
+    raise AuditTampering(f"账户变更记录只能追加,不能修改(第 {target.id} 条)")
+
+
+@sa_event.listens_for(AccountEvent, "before_delete")
+def _refuse_account_delete(mapper: Mapper, connection: Any, target: AccountEvent) -> None:
+    raise AuditTampering(f"账户变更记录只能追加,不能删除(第 {target.id} 条)")

@@ -199,6 +199,19 @@ class ChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AccountEvent(Base):
+    """Append-only record of every change to staff accounts (who gave whom which role, 停用, password
+    resets), for the auditors; never a password or its hash."""
+
+    __tablename__ = "account_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON)
+
+
 class Comment(Base):
     __tablename__ = "comments"
     id: Mapped[int] = mapped_column(primary_key=True)

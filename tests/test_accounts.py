@@ -123,3 +123,42 @@ def test_everyone_keeps_their_own_name_email_and_password(db, staff):
 def test_an_unknown_account_is_not_found(db, admin):
     with pytest.raises(NotFound):
         accounts.get_account(db, admin, 999_999)
+
+
+def test_every_change_to_an_account_is_recorded_for_the_auditors(db, admin, staff):
+    created = accounts.create_account(db, admin, new_values())
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "Wangge1@Example.org",
+                                                    "roles": ["受理员", "社区负责人"], "active": ""})
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "Wangge1@Example.org",
+                                                    "roles": ["受理员", "社区负责人"], "active": ""})  # no change
+    accounts.reset_password(db, admin, created.id, "second-password")
+    accounts.change_my_password(db, staff["clerk"], PASSWORD, "new-password", "new-password")
+    with pytest.raises(InvalidInput):  # refused: nothing recorded
+        accounts.update_account(db, admin, created.id, {"email": "bad@", "roles": []})
+    changes = accounts.account_changes(db, staff["auditor"])
+    assert [(c.actor, c.username, c.kind_name) for c in changes] == [
+        ("clerk", "clerk", "本人修改密码"), ("admin", "wangge1", "管理员重设密码"),
+        ("admin", "wangge1", "修改账户"), ("admin", "wangge1", "创建账户")]
+    assert changes[2].data == {"roles": [["受理员"], ["受理员", "社区负责人"]], "active": [True, False]}
+    assert changes[3].data == {"display_name": "网格员一", "email": "Wangge1@example.org", "roles": ["受理员"],
+                               "active": True}
+    assert "password" not in str([c.data for c in changes])
+    assert [c.kind for c in accounts.account_changes(db, admin, "clerk")] == ["password_changed"]
+    with pytest.raises(Forbidden):
+        accounts.account_changes(db, staff["leader"])
+
+
+def test_the_record_of_account_changes_cannot_be_edited(db, admin):
+    from sqlalchemy import select
+
+    from engine import audit
+    from engine.models import AccountEvent
+
+    accounts.create_account(db, admin, new_values())
+    with pytest.raises(audit.AuditTampering):
+        with db.write() as session:
+            session.scalars(select(AccountEvent)).first().username = "someone-else"
+    with pytest.raises(audit.AuditTampering):
+        with db.write() as session:
+            session.delete(session.scalars(select(AccountEvent)).first())
+    assert [c.username for c in accounts.account_changes(db, admin)] == ["wangge1"]

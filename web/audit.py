@@ -10,7 +10,7 @@ import os
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
-from engine import export, search, statistics, trace, verify
+from engine import accounts, export, search, statistics, trace, verify
 from engine.errors import InvalidInput
 from engine.oversight import require_auditor
 
@@ -61,6 +61,13 @@ def download_bundle(number: str):
     body = json.dumps(bundle, ensure_ascii=False, indent=1)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{number}-audit.json"'})
+
+
+@bp.get("/accounts")
+def account_changes():
+    username = request.args.get("username", "").strip()[:64]
+    return render_template("audit/accounts.html", username=username,
+                           changes=accounts.account_changes(db(), actor(), username))
 
 
 @bp.get("/verify")

@@ -127,3 +127,19 @@ def test_account_forms_need_the_csrf_token(sqlite_db):
     token = _csrf_token(client.get("/account").get_data(as_text=True))
     assert client.post("/account", data={"display_name": "改名", "email": "", "csrf_token": token}).status_code == 302
     app.extensions["minyi_db"].dispose()
+
+
+def test_auditors_read_the_account_changes(client, minyi_db, admin):
+    login(client, "admin")
+    clerk_id = accounts_named(minyi_db)["clerk"].id
+    client.post(f"/admin/users/{clerk_id}", data={"display_name": "王受理", "roles": ["受理员", "审计"], "active": "1"})
+    client.post("/logout")
+    login(client, "auditor")
+    page = client.get("/audit/accounts?username=clerk")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "账户变更" in html
+    assert "修改账户" in html and "受理员 → 受理员、审计" in html and "admin" in html
+    client.post("/logout")
+    login(client, "leader")
+    assert client.get("/audit/accounts").status_code == 403
+
