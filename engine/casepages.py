@@ -8,10 +8,12 @@ from . import deployments
 from .db import Database
 from .diagram import Diagram
 from .errors import Forbidden, NotFound
-from .models import AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
+from .models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask, HumanTaskRole, User,
+                     UserRole)
 from .views import SYSTEM, Actor, CaseView, CommentView, HistoryEntry, OpenStep
 
 OVERSIGHT_ROLES = ("审计", "管理员")
+SUPERVISOR_ROLES = ("社区负责人", "管理员")  # who may 指派 a step to a colleague
 # who acts without an account (engine.residents.RESIDENT cannot be imported here: residents → attachments → here)
 NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
@@ -40,10 +42,11 @@ def get_case(db: Database, actor: Actor, number: str) -> CaseView:
         if case is None:
             raise NotFound(f"事项 {number} 不存在")
         check_can_view(session, actor, case)
-        return case_view(session, case)
+        return case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
 
 
-def case_view(session: Session, case: Case) -> CaseView:
+def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView:
+    """The case page's content; `assigning`: with each open step's colleagues a leader may 指派 it to."""
     version = session.get(DiagramVersion, case.version_id)
     d = deployments.diagram_of(session, case.version_id)
     open_rows = session.scalars(select(HumanTask).where(
@@ -54,7 +57,8 @@ def case_view(session: Session, case: Case) -> CaseView:
         holder = None
         if row.assignee_id is not None:
             holder = _display(session, row.assignee_id)
-        steps.append(OpenStep(row.id, row.step_id, row.name, roles, holder, row.due_at))
+        steps.append(OpenStep(row.id, row.step_id, row.name, roles, holder, row.due_at,
+                              _candidates(session, roles) if assigning else ()))
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     comments = session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
     linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
@@ -71,6 +75,13 @@ def case_view(session: Session, case: Case) -> CaseView:
         linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
         supervisor_role=d.properties.get("supervisorRole") or None,
     )
+
+
+def _candidates(session: Session, roles: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
+                           .where(UserRole.role.in_(roles), User.active.is_(True))
+                           .distinct().order_by(User.username))
+    return tuple((r.username, r.display_name) for r in rows)
 
 
 def display_names(session: Session, usernames: set[str]) -> dict[str, str]:

@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from . import audit, clock, deployments, expressions, forms, notifications, publications, runtime, spiff
 from .autosteps import AutoSteps
+from .casepages import SUPERVISOR_ROLES
 from .db import Database
 from .diagram import Diagram
 from .errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
 from .models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 from .views import Actor, Procedure
 
-SUPERVISOR_ROLES = ("社区负责人", "管理员")
 DESIGNER_ROLE = "流程设计人员"
 
 

@@ -97,6 +97,9 @@ class OpenStep:
     roles: tuple[str, ...]
     assignee: str | None
     due_at: datetime | None
+    # whom the viewing leader may 指派 this step to: (username, display name) of each active colleague
+    # holding one of its roles; empty for anyone who may not assign
+    candidates: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,27 @@ def test_history_comments_and_summary_name_people_not_usernames(client, minyi_db
         assert '<span class="event-who">李主任</span> <time' in html  # the comment
         assert ">clerk<" not in html and ">leader<" not in html and "(clerk)" not in html
     assert "(王受理)" in client.get(f"/cases/{result.case_number}").get_data(as_text=True)
+
+
+def test_a_leader_assigns_another_lanes_step_from_the_case_page(client, minyi_db, staff_actors):
+    """指派 where the leader sees the case: the 承办人's step is not in the leader's own queue."""
+    from tests.conftest import PROCESSES, deploy_file
+    from tests.minqing import Matter
+
+    deploy_file(minyi_db, PROCESSES / "minqing_liushuixian.bpmn")
+    matter = Matter(minyi_db, staff_actors)
+    matter.do("UserTask_classify", "leader", kind="即办件")
+    step = matter.task_id("UserTask_handle_immediate")
+    login(client, "clerk")  # not a leader: no assigning
+    assert "指派给" not in client.get(f"/cases/{matter.number}").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "leader")
+    page = client.get(f"/cases/{matter.number}").get_data(as_text=True)
+    assert f'id="assign-{step}"' in page
+    assert '<option value="handler">张承办</option>' in page and '<option value="handler2">赵承办</option>' in page
+    assert '<option value="clerk">' not in page  # only colleagues holding the step's role
+    response = client.post(f"/tasks/{step}/assign", data={"username": "handler2",
+                                                          "next": f"/cases/{matter.number}"})
+    assert response.status_code == 302 and response.headers["Location"] == f"/cases/{matter.number}"
+    assert "赵承办" in client.get(f"/cases/{matter.number}").get_data(as_text=True)
+    assert [s.assignee for s in matter.view().open_steps] == ["赵承办"]
