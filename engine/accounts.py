@@ -92,7 +92,8 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
         user = User(username=username, display_name=display_name or username, email=email,
-                    password_hash=users.hash_password(password), active=True, created_at=clock.now())
+                    password_hash=users.hash_password(password), active=True, created_at=clock.now(),
+                    session_version=0, must_change_password=True)
         session.add(user)
         try:
             session.flush()
@@ -132,11 +133,15 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
 def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> None:
     """Set a new password for someone who forgot theirs (管理员 only)."""
     _require_admin(actor)
+    if user_id == actor.id:
+        raise InvalidInput("自己的密码请在“我的账户”中修改", {"password": "自己的密码请在“我的账户”中修改"})
     if len(password or "") < MIN_PASSWORD:
         raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", {"password": f"密码至少 {MIN_PASSWORD} 位"})
     with db.write() as session:
         user = _user(session, user_id)
         user.password_hash = users.hash_password(password)
+        user.session_version = (user.session_version or 0) + 1  # every open session of the account ends
+        user.must_change_password = True
         _record(session, actor, user.username, "password_reset", {})
 
 
@@ -156,8 +161,9 @@ def update_my_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> 
         return after
 
 
-def change_my_password(db: Database, actor: Actor, current: str, new: str, again: str) -> None:
-    """A new password for oneself, after proving the current one."""
+def change_my_password(db: Database, actor: Actor, current: str, new: str, again: str) -> Actor:
+    """A new password for oneself, after proving the current one. Every other session of the account
+    ends; the returned actor carries the new session version, for the session that made the change."""
     errors: dict[str, str] = {}
     if len(new or "") < MIN_PASSWORD:
         errors["new_password"] = f"密码至少 {MIN_PASSWORD} 位"
@@ -167,9 +173,14 @@ def change_my_password(db: Database, actor: Actor, current: str, new: str, again
         user = _user(session, actor.id)
         if not users.password_matches(user.password_hash, current or ""):
             errors = {"current_password": "当前密码不正确", **errors}
+        if not errors and users.password_matches(user.password_hash, new):
+            errors["new_password"] = "新密码不能与当前密码相同"
         _raise_if(errors)
         user.password_hash = users.hash_password(new)
+        user.session_version = (user.session_version or 0) + 1
+        user.must_change_password = False
         _record(session, actor, user.username, "password_changed", {})
+        return users.actor_of(session, user)
 
 
 @dataclass(frozen=True)

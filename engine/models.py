@@ -41,6 +41,10 @@ class User(Base):
     # where the outbound e-mail hook sends this person's notifications (migration 0006); optional
     email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # part of every signed-in session's id: raised when the password changes, so other sessions end
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # set by an administrator's initial password or reset: the person must choose their own first
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime]
 
 

@@ -27,9 +27,10 @@ def use_fast_hashing() -> None:
 APP_ROLES = ("管理员", "流程设计人员", "审计")
 
 
-def _actor(session: Session, user: User) -> Actor:
+def actor_of(session: Session, user: User) -> Actor:
     roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-    return Actor(user.id, user.username, user.display_name, roles)
+    return Actor(user.id, user.username, user.display_name, roles, user.session_version or 0,
+                 bool(user.must_change_password))
 
 
 def normalized_email(text: str) -> str:
@@ -71,7 +72,7 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
         for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
             session.add(UserRole(user_id=user.id, role=role))
         session.flush()
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:
@@ -85,18 +86,24 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             raise Unauthorized("用户名或密码错误") from None
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
-def get_actor(db: Database, user_id: int) -> Actor | None:
+def get_actor(db: Database, user_id: int, session_version: int | None = None) -> Actor | None:
+    """The active account's actor; None when it is gone, deactivated, or (given `session_version`)
+    its password changed since that session signed in."""
     with db.read() as session:
         user = session.get(User, user_id)
-        return _actor(session, user) if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        if session_version is not None and session_version != (user.session_version or 0):
+            return None
+        return actor_of(session, user)
 
 
 def list_users(db: Database) -> list[Actor]:
     with db.read() as session:
-        return [_actor(session, u) for u in session.scalars(select(User).where(User.active).order_by(User.username))]
+        return [actor_of(session, u) for u in session.scalars(select(User).where(User.active).order_by(User.username))]
 
 
 def create_token(db: Database, username: str, name: str = "api") -> str:
@@ -116,7 +123,7 @@ def actor_for_token(db: Database, token: str) -> Actor:
         user = session.get(User, row.user_id) if row is not None else None
         if user is None or not user.active:
             raise Unauthorized("API 令牌无效")
-        return _actor(session, user)
+        return actor_of(session, user)
 
 
 def _token_hash(token: str) -> str:

@@ -18,6 +18,8 @@ class Actor:
     username: str
     display_name: str
     roles: frozenset[str] = frozenset()
+    session_version: int = 0  # a staff session is valid only while it matches the account's
+    must_change_password: bool = False  # an administrator set the password: the person must replace it
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

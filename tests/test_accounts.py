@@ -162,3 +162,22 @@ def test_the_record_of_account_changes_cannot_be_edited(db, admin):
         with db.write() as session:
             session.delete(session.scalars(select(AccountEvent)).first())
     assert [c.username for c in accounts.account_changes(db, admin)] == ["wangge1"]
+
+
+def test_a_password_set_by_an_administrator_must_be_replaced_and_a_new_one_ends_other_sessions(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    first = users.authenticate(db, "wangge1", "first-password")
+    assert first.must_change_password and first.session_version == 0
+    with pytest.raises(InvalidInput) as err:
+        accounts.change_my_password(db, first, "first-password", "first-password", "first-password")
+    assert err.value.fields == {"new_password": "新密码不能与当前密码相同"}
+    renewed = accounts.change_my_password(db, first, "first-password", "own-password", "own-password")
+    assert not renewed.must_change_password and renewed.session_version == 1
+    assert users.get_actor(db, created.id, 0) is None  # a session signed in before the change has ended
+    assert users.get_actor(db, created.id, 1) == renewed
+    accounts.reset_password(db, admin, created.id, "forgotten-reset")
+    after_reset = users.authenticate(db, "wangge1", "forgotten-reset")
+    assert after_reset.must_change_password and after_reset.session_version == 2
+    assert users.get_actor(db, created.id, 1) is None
+    with pytest.raises(InvalidInput, match="我的账户"):
+        accounts.reset_password(db, admin, admin.id, "my-own-reset")

@@ -4,11 +4,12 @@ form and show the result."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_login import login_user
 
 from engine import accounts
 from engine.errors import InvalidInput
 
-from .auth import require_login
+from .auth import StaffUser, require_login
 from .deps import actor, db
 from .limits import staff_limit
 
@@ -32,7 +33,7 @@ def _mine(values: dict | None = None, errors: dict | None = None, message: str |
     account = accounts.my_account(db(), actor())
     shown = values if values is not None else {"display_name": account.display_name, "email": account.email or ""}
     return render_template("accounts/mine.html", account=account, values=shown, errors=errors or {},
-                           message=message), status
+                           message=message, account_must_change=actor().must_change_password), status
 
 
 @bp.get("/account")
@@ -55,11 +56,13 @@ def update_mine():
 @staff_limit("password")
 def change_password():
     try:
-        accounts.change_my_password(db(), actor(), request.form.get("current_password", ""),
-                                    request.form.get("new_password", ""), request.form.get("new_password_again", ""))
+        renewed = accounts.change_my_password(db(), actor(), request.form.get("current_password", ""),
+                                              request.form.get("new_password", ""),
+                                              request.form.get("new_password_again", ""))
     except InvalidInput as exc:
         return _mine(None, exc.fields, exc.message, 422)
-    flash("密码已修改", "success")
+    login_user(StaffUser(renewed))  # this session goes on with the new password; every other one has ended
+    flash("密码已修改;在其他设备上登录的会话已退出", "success")
     return redirect(url_for("accounts.show_mine"))
 
 

@@ -21,6 +21,10 @@ login_manager.login_message = "请先登录"
 login_manager.login_message_category = "info"
 
 
+# where a person whose password an administrator set may go before choosing their own
+PASSWORD_PAGES = ("accounts.show_mine", "accounts.change_password")
+
+
 class StaffUser(UserMixin):
     """A Flask-Login user wrapping the engine's `Actor`."""
 
@@ -28,7 +32,8 @@ class StaffUser(UserMixin):
         self.actor = actor
 
     def get_id(self) -> str:
-        return str(self.actor.id)
+        """The account and its session version: a new password ends every session signed in before it."""
+        return f"{self.actor.id}.{self.actor.session_version}"
 
     @property
     def display_name(self) -> str:
@@ -41,9 +46,10 @@ class StaffUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
+    account, _, version = user_id.partition(".")
+    if not account.isdigit() or not version.isdigit():
         return None
-    actor = users.get_actor(db(), int(user_id))
+    actor = users.get_actor(db(), int(account), int(version))
     return StaffUser(actor) if actor is not None else None
 
 
@@ -56,6 +62,9 @@ def require_login():
     """`before_request` of every page blueprint."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if current_user.actor.must_change_password and request.endpoint not in PASSWORD_PAGES:
+        flash("您的密码是管理员设置的,请先设置只有您自己知道的新密码", "info")
+        return redirect(url_for("accounts.show_mine") + "#password")
     return None
 
 

@@ -1,5 +1,5 @@
-"""用户管理 on a phone: the 管理员 opens an account for a new 网格员, who signs in, sets their own
-password in 我的账户; deactivated, the account's open session ends."""
+"""用户管理 on a phone: the 管理员 opens an account for a new 网格员, who signs in and must first set
+their own password in 我的账户; deactivated, the account's open session ends; the auditor reads it all."""
 from __future__ import annotations
 
 import pytest
@@ -42,13 +42,15 @@ def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
     assert fits_the_screen(admin)
     screenshot(admin, "accounts-list-phone")
 
-    # the newcomer signs in and replaces the initial password
+    # the newcomer signs in and must first replace the password the administrator chose
     newcomer.goto(f"{base}/login")
     newcomer.get_by_label("用户名").fill("wangge1")
     newcomer.get_by_label("密码").fill("first-password")
     newcomer.get_by_role("button", name="登录").click()
-    newcomer.wait_for_url(f"{base}/tasks/inbox")
-    newcomer.get_by_role("link", name="我的账户").click()
+    newcomer.wait_for_url(f"{base}/account#password")
+    assert "您的密码是管理员设置的" in newcomer.locator("main").inner_text()
+    newcomer.get_by_role("link", name="任务列表").click()
+    newcomer.wait_for_url(f"{base}/account#password")  # nothing else until then
     newcomer.get_by_label("当前密码").fill("first-password")
     newcomer.get_by_label("新密码", exact=True).fill("my-own-password")
     newcomer.get_by_label("再输入一次新密码").fill("my-own-pasword")
@@ -59,6 +61,9 @@ def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
     newcomer.get_by_label("再输入一次新密码").fill("my-own-password")
     newcomer.get_by_role("button", name="修改密码").click()
     assert "密码已修改" in flash(newcomer)
+    newcomer.get_by_role("link", name="任务列表").click()
+    newcomer.wait_for_url(f"{base}/tasks/inbox")
+    newcomer.get_by_role("link", name="我的账户").click()
     assert fits_the_screen(newcomer)
     screenshot(newcomer, "accounts-mine-phone")
 

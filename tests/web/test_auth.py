@@ -120,3 +120,36 @@ def test_guessing_the_current_password_is_slowed_down(app, client):
     held = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "new-password-1",
                                                   "new_password_again": "new-password-1"})
     assert held.status_code == 429
+
+
+def test_a_new_password_ends_every_other_session(app):
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, "clerk")
+    login(elsewhere, "clerk")
+    changed = here.post("/account/password", data={"current_password": PASSWORD, "new_password": "new-password-1",
+                                                   "new_password_again": "new-password-1"})
+    assert changed.status_code == 302
+    assert "其他设备上登录的会话已退出" in here.get("/account").get_data(as_text=True)
+    assert here.get("/tasks/inbox").status_code == 200  # the session that changed it goes on
+    assert elsewhere.get("/tasks/inbox").status_code == 302  # the other one is back at the login page
+
+
+def test_a_password_an_administrator_set_must_be_replaced_before_anything_else(app, minyi_db):
+    from engine import accounts, users
+
+    admin = users.create_user(minyi_db, "admin", PASSWORD, "管理员甲", ["管理员"])
+    signed_in = app.test_client()
+    login(signed_in, "clerk")
+    clerk = {a.username: a for a in users.list_users(minyi_db)}["clerk"]
+    accounts.reset_password(minyi_db, admin, clerk.id, "given-by-admin")
+    assert signed_in.get("/tasks/inbox").status_code == 302  # the reset ended the clerk's session
+    client = app.test_client()
+    login(client, "clerk", "given-by-admin")
+    for path in ("/tasks/inbox", "/cases/new", "/notifications"):
+        held = client.get(path)
+        assert held.status_code == 302 and held.headers["Location"] == "/account#password"
+    page = client.get("/account").get_data(as_text=True)
+    assert "您的密码是管理员设置的" in page
+    client.post("/account/password", data={"current_password": "given-by-admin", "new_password": "clerks-own-pw",
+                                           "new_password_again": "clerks-own-pw"})
+    assert client.get("/tasks/inbox").status_code == 200

@@ -1,5 +1,6 @@
-"""Accounts: users.email (each staff member's own address for the outbound e-mail hook) and account_events
-(the append-only record of changes to accounts, for auditors)
+"""Accounts: users.email (each staff member's own address for the outbound e-mail hook), users.session_version
+and users.must_change_password (a new password ends other sessions; an administrator's password must be
+replaced), and account_events (the append-only record of changes to accounts, for auditors)
 
 Revision ID: 4d8e2a6b9c17
 Revises: 9c41d2e7f3a8
@@ -18,6 +19,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column('session_version', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), server_default='0', nullable=False))
     op.create_table('account_events',
                     sa.Column('id', sa.Integer(), nullable=False),
                     sa.Column('at', sa.DateTime(), nullable=False),
@@ -34,4 +37,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('account_events')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('must_change_password')
+        batch_op.drop_column('session_version')
         batch_op.drop_column('email')
