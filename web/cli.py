@@ -47,6 +47,24 @@ def db_upgrade() -> None:
     click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
 
 
+@db.command("backup", help="备份 SQLite 数据库(运行中也可),连同上传的附件;例如: minyi db backup backups/minyi-2026-11-22.db")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    from engine import backup
+
+    database = _db()
+    try:
+        done = backup.backup(database, target, Path(os.environ.get("MINYI_UPLOAD_DIR") or ROOT / "instance" / "uploads"))
+    except MinyiError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录)")
+    if done.uploads is not None:
+        click.echo(f"附件已复制到 {done.uploads}")
+    click.echo("恢复:停止应用后,用备份文件替换数据库文件(及附件目录),再运行 minyi db upgrade")
+
+
 @main.group(help="用户")
 def user() -> None:
     pass
