@@ -226,7 +226,7 @@ def _record_changes(session: Session, actor: Actor, before: Account, after: Acco
 
 def _record(session: Session, actor: Actor, username: str, kind: str, data: dict[str, Any]) -> None:
     session.add(AccountEvent(at=clock.now(), actor=actor.username, username=username, kind=kind, data=data))
-    log.info("account %s: %s by %s %s", username, kind, actor.username, data)
+    log.info("account %s: %s by %s", username, kind, actor.username)  # the details (e-mail) stay in the table
 
 
 def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, tuple[str, ...]]:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from . import clock
 from .db import Database
 from .errors import Conflict, InvalidInput, NotFound, Unauthorized
-from .models import ApiToken, User, UserRole
-from .views import Actor
+from .models import AccountEvent, ApiToken, User, UserRole
+from .views import SYSTEM, Actor
 
 _hasher = PasswordHasher()
 
@@ -72,7 +72,11 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
         for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
             session.add(UserRole(user_id=user.id, role=role))
         session.flush()
-        return actor_of(session, user)
+        created = actor_of(session, user)
+        session.add(AccountEvent(at=clock.now(), actor=SYSTEM.username, username=username, kind="account_created",
+                                 data={"display_name": created.display_name, "email": email or None,
+                                       "roles": sorted(created.roles), "active": True, "via": "命令行"}))
+        return created
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:

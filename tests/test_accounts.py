@@ -136,14 +136,17 @@ def test_every_change_to_an_account_is_recorded_for_the_auditors(db, admin, staf
     with pytest.raises(InvalidInput):  # refused: nothing recorded
         accounts.update_account(db, admin, created.id, {"email": "bad@", "roles": []})
     changes = accounts.account_changes(db, staff["auditor"])
-    assert [(c.actor, c.username, c.kind_name) for c in changes] == [
+    assert [(c.actor, c.username, c.kind_name) for c in changes[:4]] == [
         ("clerk", "clerk", "本人修改密码"), ("admin", "wangge1", "管理员重设密码"),
         ("admin", "wangge1", "修改账户"), ("admin", "wangge1", "创建账户")]
+    # accounts made on the command line (here: the test's staff) are recorded too
+    assert {(c.actor, c.kind, c.data["via"]) for c in changes[4:]} == {("system", "account_created", "命令行")}
+    assert {c.username for c in changes[4:]} == {"admin", *staff}
     assert changes[2].data == {"roles": [["受理员"], ["受理员", "社区负责人"]], "active": [True, False]}
     assert changes[3].data == {"display_name": "网格员一", "email": "Wangge1@example.org", "roles": ["受理员"],
                                "active": True}
     assert "password" not in str([c.data for c in changes])
-    assert [c.kind for c in accounts.account_changes(db, admin, "clerk")] == ["password_changed"]
+    assert [c.kind for c in accounts.account_changes(db, admin, "clerk")] == ["password_changed", "account_created"]
     with pytest.raises(Forbidden):
         accounts.account_changes(db, staff["leader"])
 
@@ -161,7 +164,7 @@ def test_the_record_of_account_changes_cannot_be_edited(db, admin):
     with pytest.raises(audit.AuditTampering):
         with db.write() as session:
             session.delete(session.scalars(select(AccountEvent)).first())
-    assert [c.username for c in accounts.account_changes(db, admin)] == ["wangge1"]
+    assert [c.username for c in accounts.account_changes(db, admin)] == ["wangge1", "admin"]
 
 
 def test_a_password_set_by_an_administrator_must_be_replaced_and_a_new_one_ends_other_sessions(db, admin):
