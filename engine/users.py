@@ -79,6 +79,22 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
         return created
 
 
+def set_password(db: Database, username: str, password: str) -> None:
+    """A new password set on the server (`minyi user password`): how an administrator who forgot
+    theirs gets back in. Every open session of the account ends; the change is recorded."""
+    if len(password) < 8:
+        raise InvalidInput("密码至少 8 位", {"password": "密码至少 8 位"})
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"用户 “{username}” 不存在")
+        user.password_hash = _hasher.hash(password)
+        user.session_version = (user.session_version or 0) + 1
+        user.must_change_password = False
+        session.add(AccountEvent(at=clock.now(), actor=SYSTEM.username, username=username, kind="password_reset",
+                                 data={"via": "命令行"}))
+
+
 def authenticate(db: Database, username: str, password: str) -> Actor:
     """The actor for a correct password; one message for every failure (no user probing)."""
     with db.read() as session:

@@ -50,6 +50,10 @@ def test_database_users_and_demo(runner, tmp_path):
     mailed = runner.invoke(main, ["user", "create", "li", "--role", "受理员", "--email", "li@example.org",
                                   "--password", "long-enough-pw"])
     assert mailed.exit_code == 0, mailed.output
+    reset = runner.invoke(main, ["user", "password", "wang", "--password", "another-long-pw"])
+    assert reset.exit_code == 0 and "已重设 wang 的密码" in reset.output
+    unknown = runner.invoke(main, ["user", "password", "nobody", "--password", "another-long-pw"])
+    assert unknown.exit_code == 1 and "不存在" in unknown.output
     token = runner.invoke(main, ["user", "token", "wang"])
     assert token.exit_code == 0 and len(token.output.strip()) > 30
     demo = runner.invoke(main, ["demo"])
@@ -58,6 +62,7 @@ def test_database_users_and_demo(runner, tmp_path):
     assert runner.invoke(main, ["demo"]).exit_code == 0  # idempotent
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
     assert {"clerk", "leader", "wang", "li"} <= {a.username for a in users.list_users(db)}
+    assert users.authenticate(db, "wang", "another-long-pw").session_version == 1
     admin = {a.username: a for a in users.list_users(db)}["admin"]
     assert {a.username: a.email for a in accounts.list_accounts(db, admin)}["li"] == "li@example.org"
     db.dispose()

@@ -84,6 +84,17 @@ def user_create(username: str, display_name: str, roles: tuple[str, ...], email:
     click.echo(f"已创建用户 {actor.username},角色: {'、'.join(sorted(actor.roles))}")
 
 
+@user.command("password", help="在服务器上重设用户密码(例如管理员忘记了自己的密码);该账户已登录的会话全部退出")
+@click.argument("username")
+@click.password_option(help="新密码(至少 8 位)")
+def user_password(username: str, password: str) -> None:
+    try:
+        users.set_password(_db(), username, password)
+    except MinyiError as exc:
+        _fail(exc)
+    click.echo(f"已重设 {username} 的密码")
+
+
 @user.command("token", help="为用户生成 API 令牌(只显示一次)")
 @click.argument("username")
 @click.option("--name", default="api")
