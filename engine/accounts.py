@@ -47,7 +47,11 @@ def list_accounts(db: Database, actor: Actor) -> list[Account]:
     """Every account, active ones first, by username (管理员 only)."""
     _require_admin(actor)
     with db.read() as session:
-        found = [_account(session, u) for u in session.scalars(select(User).order_by(User.username))]
+        held: dict[int, list[str]] = {}
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+            held.setdefault(user_id, []).append(role)
+        found = [Account(u.id, u.username, u.display_name, u.email, tuple(sorted(held.get(u.id, ()))), bool(u.active),
+                         u.created_at) for u in session.scalars(select(User).order_by(User.username))]
     return sorted(found, key=lambda a: not a.active)
 
 

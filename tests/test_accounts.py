@@ -184,3 +184,11 @@ def test_a_password_set_by_an_administrator_must_be_replaced_and_a_new_one_ends_
     assert users.get_actor(db, created.id, 1) is None
     with pytest.raises(InvalidInput, match="我的账户"):
         accounts.reset_password(db, admin, admin.id, "my-own-reset")
+
+
+def test_the_list_shows_each_account_as_its_own_page_does(db, admin, staff):
+    accounts.create_account(db, admin, new_values(roles=["社区负责人", "受理员"], other_roles="网格员"))
+    listed = {a.username: a for a in accounts.list_accounts(db, admin)}
+    for account in listed.values():
+        assert account == accounts.get_account(db, admin, account.id)
+    assert listed["wangge1"].roles == tuple(sorted(["社区负责人", "受理员", "网格员"]))
