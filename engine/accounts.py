@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import clock, deployments, users
+from . import clock, deployments, notifications, users
 from .db import Database
 from .errors import Forbidden, InvalidInput, NotFound
 from .models import AccountEvent, User, UserRole
@@ -131,6 +131,9 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
         _set_roles(session, user.id, roles)
         after = _account(session, user)
         _record_changes(session, actor, before, after)
+        if before.roles != after.roles and after.active and user.id != actor.id:
+            notifications.notify(session, [user.id], "account",
+                                 f"{actor.display_name}把您的角色改为:{'、'.join(after.roles) or '无'}。")
         return after
 
 
@@ -147,6 +150,8 @@ def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> N
         user.session_version = (user.session_version or 0) + 1  # every open session of the account ends
         user.must_change_password = True
         _record(session, actor, user.username, "password_reset", {})
+        notifications.notify(session, [user.id], "account",
+                             f"{actor.display_name}重设了您的密码。如果不是您本人请求的,请立即联系管理员。")
 
 
 def update_my_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Account:

@@ -27,6 +27,7 @@ KINDS = {
     "escalation": "督办",
     "urge": "催办",
     "extension": "延期申请",
+    "account": "账户",
 }
 
 

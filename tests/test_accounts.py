@@ -192,3 +192,18 @@ def test_the_list_shows_each_account_as_its_own_page_does(db, admin, staff):
     for account in listed.values():
         assert account == accounts.get_account(db, admin, account.id)
     assert listed["wangge1"].roles == tuple(sorted(["社区负责人", "受理员", "网格员"]))
+
+
+def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff):
+    from engine import notifications
+
+    clerk = staff["clerk"]
+    accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员"], "active": "1"})
+    assert notifications.notifications_for(db, clerk) == ()  # nothing changed that the clerk must know
+    accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员", "承办人"],
+                                                  "active": "1"})
+    accounts.reset_password(db, admin, clerk.id, "reset-by-admin")
+    texts = [n.text for n in notifications.notifications_for(db, clerk)]
+    assert len(texts) == 2
+    assert any("把您的角色改为:受理员、承办人" in t for t in texts)
+    assert any("重设了您的密码" in t for t in texts)

@@ -143,3 +143,16 @@ def test_auditors_read_the_account_changes(client, minyi_db, admin):
     login(client, "leader")
     assert client.get("/audit/accounts").status_code == 403
 
+
+
+def test_a_reset_password_shows_in_the_persons_notifications(client, minyi_db, admin):
+    login(client, "admin")
+    clerk_id = accounts_named(minyi_db)["clerk"].id
+    client.post(f"/admin/users/{clerk_id}/password", data={"password": "reset-password"})
+    client.post("/logout")
+    login(client, "clerk", "reset-password")
+    client.post("/account/password", data={"current_password": "reset-password", "new_password": "clerks-own-pw",
+                                           "new_password_again": "clerks-own-pw"})
+    page = client.get("/notifications")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "账户" in html and "管理员甲重设了您的密码" in html
