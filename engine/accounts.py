@@ -26,7 +26,6 @@ from .views import Actor
 
 log = logging.getLogger(__name__)
 ADMIN_ROLE = "管理员"
-MIN_PASSWORD = 8
 _ROLE_SEPARATORS = ("、", ",", ",", ";", ";", "\n")
 
 
@@ -83,21 +82,17 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
     _require_admin(actor)
     errors: dict[str, str] = {}
     username = str(values.get("username") or "").strip()
-    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").isalnum():
-        errors["username"] = "用户名只能包含字母、数字、下划线和点"
-    elif len(username) > 64:
-        errors["username"] = "用户名不能超过 64 个字符"
-    display_name, email, roles = _profile(values, errors)
     password = str(values.get("password") or "")
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = f"密码至少 {MIN_PASSWORD} 位"
+    _note(errors, "username", users.username_problem(username))
+    display_name, email, roles = _profile(values, errors)
+    _note(errors, "password", users.password_problem(password))
     _raise_if(errors)
     with db.write() as session:
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
         user = User(username=username, display_name=display_name or username, email=email,
                     password_hash=users.hash_password(password), active=True, created_at=clock.now(),
-                    session_version=0, must_change_password=True)
+                    session_version=0, must_change_password=True)  # the newcomer chooses their own at sign-in
         session.add(user)
         try:
             session.flush()
@@ -142,13 +137,12 @@ def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> N
     _require_admin(actor)
     if user_id == actor.id:
         raise InvalidInput("自己的密码请在“我的账户”中修改", {"password": "自己的密码请在“我的账户”中修改"})
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"密码至少 {MIN_PASSWORD} 位", {"password": f"密码至少 {MIN_PASSWORD} 位"})
+    problem = users.password_problem(password)
+    if problem:
+        raise InvalidInput(problem, {"password": problem})
     with db.write() as session:
         user = _user(session, user_id)
-        user.password_hash = users.hash_password(password)
-        user.session_version = (user.session_version or 0) + 1  # every open session of the account ends
-        user.must_change_password = True
+        users.replace_password(user, password, must_change=True)
         _record(session, actor, user.username, "password_reset", {})
         notifications.notify(session, [user.id], "account",
                              f"{actor.display_name}重设了您的密码。如果不是您本人请求的,请立即联系管理员。")
@@ -174,9 +168,8 @@ def change_my_password(db: Database, actor: Actor, current: str, new: str, again
     """A new password for oneself, after proving the current one. Every other session of the account
     ends; the returned actor carries the new session version, for the session that made the change."""
     errors: dict[str, str] = {}
-    if len(new or "") < MIN_PASSWORD:
-        errors["new_password"] = f"密码至少 {MIN_PASSWORD} 位"
-    elif new != again:
+    _note(errors, "new_password", users.password_problem(new))
+    if not errors and new != again:
         errors["new_password_again"] = "两次输入的新密码不一致"
     with db.write() as session:
         user = _user(session, actor.id)
@@ -185,9 +178,7 @@ def change_my_password(db: Database, actor: Actor, current: str, new: str, again
         if not errors and users.password_matches(user.password_hash, new):
             errors["new_password"] = "新密码不能与当前密码相同"
         _raise_if(errors)
-        user.password_hash = users.hash_password(new)
-        user.session_version = (user.session_version or 0) + 1
-        user.must_change_password = False
+        users.replace_password(user, new, must_change=False)
         _record(session, actor, user.username, "password_changed", {})
         return users.actor_of(session, user)
 
@@ -234,7 +225,7 @@ def _record_changes(session: Session, actor: Actor, before: Account, after: Acco
 
 
 def _record(session: Session, actor: Actor, username: str, kind: str, data: dict[str, Any]) -> None:
-    session.add(AccountEvent(at=clock.now(), actor=actor.username, username=username, kind=kind, data=data))
+    users.record(session, actor.username, username, kind, data)
     log.info("account %s: %s by %s", username, kind, actor.username)  # the details (e-mail) stay in the table
 
 
@@ -279,6 +270,11 @@ def _roles(picked: Any, other: Any, errors: dict[str, str]) -> tuple[str, ...]:
 
 def _flag(value: Any) -> bool:
     return value in (True, "1", "on", "true", "yes")
+
+
+def _note(errors: dict[str, str], field: str, problem: str | None) -> None:
+    if problem:
+        errors[field] = problem
 
 
 def _raise_if(errors: dict[str, str]) -> None:

@@ -42,8 +42,38 @@ def normalized_email(text: str) -> str:
                            {"email": "电子邮箱地址不正确,应形如 name@example.org"}) from None
 
 
+MIN_PASSWORD = 8
+
+
+def username_problem(username: str) -> str | None:
+    """What is wrong with a new username, or None."""
+    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").isalnum():
+        return "用户名只能包含字母、数字、下划线和点"
+    if len(username) > 64:
+        return "用户名不能超过 64 个字符"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, or None."""
+    return f"密码至少 {MIN_PASSWORD} 位" if len(password or "") < MIN_PASSWORD else None
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def replace_password(user: User, password: str, *, must_change: bool) -> None:
+    """Give the account a new password: every session signed in before it ends (`session_version`);
+    `must_change` when someone else chose it, so the person replaces it at the next sign-in."""
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + 1
+    user.must_change_password = must_change
+
+
+def record(session: Session, actor: str, username: str, kind: str, data: dict) -> None:
+    """One entry of the append-only record of account changes (审计 › 账户变更); never a password."""
+    session.add(AccountEvent(at=clock.now(), actor=actor, username=username, kind=kind, data=data))
 
 
 def password_matches(password_hash: str, password: str) -> bool:
@@ -58,41 +88,38 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
     """A new active account (the command line's and the demo's way; the web's is `accounts.create_account`)."""
     if email:
         email = normalized_email(email)
-    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").isalnum():
-        raise InvalidInput("用户名只能包含字母、数字、下划线和点", {"username": "用户名不合法"})
-    if len(password) < 8:
-        raise InvalidInput("密码至少 8 位", {"password": "密码至少 8 位"})
+    for field, problem in (("username", username_problem(username)), ("password", password_problem(password))):
+        if problem:
+            raise InvalidInput(problem, {field: problem})
     with db.write() as session:
         if session.scalar(select(User).where(User.username == username)) is not None:
             raise Conflict(f"用户名 “{username}” 已存在")
         user = User(username=username, display_name=display_name or username, email=email or None,
-                    password_hash=_hasher.hash(password), active=True, created_at=clock.now())
+                    password_hash=hash_password(password), active=True, created_at=clock.now())
         session.add(user)
         session.flush()
         for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
             session.add(UserRole(user_id=user.id, role=role))
         session.flush()
         created = actor_of(session, user)
-        session.add(AccountEvent(at=clock.now(), actor=SYSTEM.username, username=username, kind="account_created",
-                                 data={"display_name": created.display_name, "email": email or None,
-                                       "roles": sorted(created.roles), "active": True, "via": "命令行"}))
+        record(session, SYSTEM.username, username, "account_created",
+               {"display_name": created.display_name, "email": email or None, "roles": sorted(created.roles),
+                "active": True, "via": "命令行"})
         return created
 
 
 def set_password(db: Database, username: str, password: str) -> None:
     """A new password set on the server (`minyi user password`): how an administrator who forgot
     theirs gets back in. Every open session of the account ends; the change is recorded."""
-    if len(password) < 8:
-        raise InvalidInput("密码至少 8 位", {"password": "密码至少 8 位"})
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(problem, {"password": problem})
     with db.write() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"用户 “{username}” 不存在")
-        user.password_hash = _hasher.hash(password)
-        user.session_version = (user.session_version or 0) + 1
-        user.must_change_password = False
-        session.add(AccountEvent(at=clock.now(), actor=SYSTEM.username, username=username, kind="password_reset",
-                                 data={"via": "命令行"}))
+        replace_password(user, password, must_change=False)
+        record(session, SYSTEM.username, username, "password_reset", {"via": "命令行"})
 
 
 def authenticate(db: Database, username: str, password: str) -> Actor:
