@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -161,21 +162,16 @@ def _discard(session: Session) -> None:
     session.info.pop(_GLOBAL_SEEN, None)
 
 
-@sa_event.listens_for(AuditEvent, "before_update")
-def _refuse_update(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
-    raise AuditTampering(f"审计记录只能追加,不能修改(事项 {target.case_id} 第 {target.seq} 条)")
+def _append_only(model: type, what: str, which: Callable[[Any], str]) -> None:
+    """Refuse, through the ORM, any change to or deletion of a written row of `model`."""
+    def refuse(verb: str) -> Callable[..., None]:
+        def listener(mapper: Mapper, connection: Any, target: Any) -> None:
+            raise AuditTampering(f"{what}只能追加,不能{verb}({which(target)})")
+        return listener
+
+    sa_event.listen(model, "before_update", refuse("修改"))
+    sa_event.listen(model, "before_delete", refuse("删除"))
 
 
-@sa_event.listens_for(AuditEvent, "before_delete")
-def _refuse_delete(mapper: Mapper, connection: Any, target: AuditEvent) -> None:
-    raise AuditTampering(f"审计记录只能追加,不能删除(事项 {target.case_id} 第 {target.seq} 条)")
-
-
-@sa_event.listens_for(AccountEvent, "before_update")
-def _refuse_account_update(mapper: Mapper, connection: Any, target: AccountEvent) -> None:
-    raise AuditTampering(f"账户变更记录只能追加,不能修改(第 {target.id} 条)")
-
-
-@sa_event.listens_for(AccountEvent, "before_delete")
-def _refuse_account_delete(mapper: Mapper, connection: Any, target: AccountEvent) -> None:
-    raise AuditTampering(f"账户变更记录只能追加,不能删除(第 {target.id} 条)")
+_append_only(AuditEvent, "审计记录", lambda e: f"事项 {e.case_id} 第 {e.seq} 条")
+_append_only(AccountEvent, "账户变更记录", lambda e: f"第 {e.id} 条")
