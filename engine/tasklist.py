@@ -11,8 +11,8 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from . import clock, deployments, forms
-from .casepages import OVERSIGHT_ROLES, case_view, check_can_view
-from .cases import SUPERVISOR_ROLES, check_can_work, task_roles
+from .casepages import OVERSIGHT_ROLES, SUPERVISOR_ROLES, case_view, check_can_view
+from .cases import check_can_work, task_roles
 from .extensions import URGERS
 from .db import Database
 from .errors import Conflict, Forbidden, NotFound
