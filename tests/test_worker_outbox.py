@@ -59,22 +59,26 @@ class Inbox:
         return "250 OK"
 
 
-def test_notifications_are_mailed_through_the_configured_smtp_server(db, staff, promised, monkeypatch):
+@pytest.fixture
+def smtp_inbox(monkeypatch):
+    """A local SMTP server the outbox is configured to send through; its received messages."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    try:
-        monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("MINYI_SMTP_PORT", str(port))
-        monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
-        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
-        assert [r.channel for r in outbox_rows(db)] == ["email"]
-        assert timers.sweep(db)["sent"] == 1
-        assert timers.sweep(db)["sent"] == 0
-    finally:
-        controller.stop()
-    (mail,) = inbox.messages
+    monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("MINYI_SMTP_PORT", str(port))
+    yield inbox
+    controller.stop()
+
+
+def test_notifications_are_mailed_through_the_configured_smtp_server(db, staff, promised, smtp_inbox, monkeypatch):
+    monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
+    extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
+    assert [r.channel for r in outbox_rows(db)] == ["email"]
+    assert timers.sweep(db)["sent"] == 1
+    assert timers.sweep(db)["sent"] == 0
+    (mail,) = smtp_inbox.messages
     assert mail.rcpt_tos == ["duty@example.org"]
     message = email.message_from_bytes(mail.content, policy=email.policy.default)
     assert message["Subject"] == f"[民议] 催办 {promised.number}"
@@ -83,26 +87,17 @@ def test_notifications_are_mailed_through_the_configured_smtp_server(db, staff, 
 
 
 def test_each_person_is_mailed_at_their_own_address_and_the_duty_mailbox_gets_a_copy(db, staff, promised,
-                                                                                     monkeypatch):
+                                                                                     smtp_inbox, monkeypatch):
     accounts.update_my_account(db, staff["handler"], {"display_name": "张承办", "email": "zhang@example.org"})
     accounts.update_my_account(db, staff["handler2"], {"display_name": "赵承办", "email": "zhao@example.org"})
     admin = users.create_user(db, "admin", PASSWORD, "管理员", ["管理员"])
     accounts.update_account(db, admin, staff["handler2"].id, {"display_name": "赵承办", "email": "zhao@example.org",
                                                               "roles": ["承办人"], "active": ""})  # left the office
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        monkeypatch.setenv("MINYI_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("MINYI_SMTP_PORT", str(port))
-        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
-        monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
-        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "明天上午前办结")
-        assert timers.sweep(db)["sent"] == 2
-    finally:
-        controller.stop()
-    first, second = inbox.messages
+    extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "请今天办结")
+    monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
+    extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"), "明天上午前办结")
+    assert timers.sweep(db)["sent"] == 2
+    first, second = smtp_inbox.messages
     assert first.rcpt_tos == ["zhang@example.org"]  # not the deactivated colleague's address
     assert second.rcpt_tos == ["zhang@example.org", "duty@example.org"]
     assert "请今天办结" in email.message_from_bytes(first.content, policy=email.policy.default).get_content()
