@@ -16,7 +16,7 @@ import logging
 import os
 import tomllib
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,7 +27,6 @@ try:
 except ImportError:  # a future layout of the package: fall back on its 调休 days alone
     _china_static = None
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 OVERRIDES_ENV = "MINYI_CALENDAR_OVERRIDES"
 DEFAULT_OVERRIDES = Path(__file__).resolve().parent.parent / "processes" / "calendar-overrides.toml"
 

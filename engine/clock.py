@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")  # the calendar the procedures follow
 
 _now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
 
@@ -14,8 +16,6 @@ def now() -> datetime:
 
 def today() -> date:
     """Today's date in China Standard Time (the calendar the procedures follow)."""
-    from .calendar import CHINA_TZ
-
     return now().astimezone(CHINA_TZ).date()
 
 

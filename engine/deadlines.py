@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, calendar, clock, deployments, expressions, notifications
-from .calendar import CHINA_TZ
+from . import audit, calendar, clock, deployments, durations, expressions, notifications
+from .clock import CHINA_TZ
 from .db import Database
 from .diagram import Diagram
 from .errors import ExpressionError
@@ -42,34 +42,6 @@ class Deadline:
         return self.remind_at or self.due_at
 
 
-def property_problems(properties: dict[str, str]) -> list[str]:
-    """What is wrong with a step's or process's deadline properties (for validation)."""
-    problems = []
-    days = properties.get("dueWorkingDays")
-    if days is not None and not (days.strip().isdigit() and 0 < int(days) <= 365):
-        problems.append(f"办理期限工作日数(dueWorkingDays)应为 1–365 的整数,而不是 “{days}”")
-    lead = properties.get("remindBefore")
-    if lead is not None and _duration(lead) is None:
-        problems.append(f"提前提醒时间(remindBefore)应为 ISO 时长,例如 P1D 或 PT4H,而不是 “{lead}”")
-    return problems
-
-
-def _duration(text: str) -> timedelta | None:
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
-    text = (text or "").strip()
-    if not text.startswith("P"):
-        return None
-    try:
-        parts = TimerEventDefinition.parse_iso_duration(text)
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if parts.get("years") or parts.get("months"):
-        return None
-    return timedelta(days=parts.get("days", 0) + 7 * parts.get("weeks", 0), hours=parts.get("hours", 0),
-                     minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0))
-
-
 def _as_date(value: Any, fallback: datetime) -> date:
     if isinstance(value, datetime):
         return value.astimezone(CHINA_TZ).date()
@@ -87,13 +59,11 @@ def end_of_day(day: date) -> datetime:
 
 def plan(step: Any, process_properties: dict[str, str], data: dict[str, Any], now: datetime) -> Deadline:
     """The deadline of a step that becomes ready now, from what the diagram says."""
-    from .runtime import due_moment
-
     props = step.properties if step else {}
     due_at = None
     if step and step.due:
         try:
-            due_at = due_moment(expressions.evaluate(step.due, {**data, **process_properties}), now)
+            due_at = durations.due_moment(expressions.evaluate(step.due, {**data, **process_properties}), now)
         except ExpressionError:
             due_at = None
     elif props.get("dueWorkingDays", "").strip().isdigit():
@@ -108,7 +78,7 @@ def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now
     falls on a day off, so the reminder reaches people at work. None when already too late."""
     if due_at is None:
         return None
-    lead = _duration(props.get("remindBefore") or process_props.get("remindBefore") or DEFAULT_REMIND_BEFORE)
+    lead = durations.lead_time(props.get("remindBefore") or process_props.get("remindBefore") or DEFAULT_REMIND_BEFORE)
     moment = due_at - (lead if lead is not None else timedelta(days=1))
     day = moment.astimezone(CHINA_TZ).date()
     if not calendar.is_workday(day):

@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import expressions, forms, spiff
+from . import durations, expressions, forms, spiff
 from .errors import DiagramInvalid, ExpressionError, Problem
 from .xmlsafe import parse as parse_xml
 
@@ -250,10 +250,12 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
 
 
 def _check_deadline_properties(el: etree._Element, properties: dict[str, str], c: _Checker) -> None:
-    from .deadlines import property_problems  # deadlines needs the deployed diagrams: import late
-
-    for message in property_problems(properties):
-        c.add(el, message)
+    days = properties.get("dueWorkingDays")
+    if days is not None and not (days.strip().isdigit() and 0 < int(days) <= 365):
+        c.add(el, f"办理期限工作日数(dueWorkingDays)应为 1–365 的整数,而不是 “{days}”")
+    lead = properties.get("remindBefore")
+    if lead is not None and durations.lead_time(lead) is None:
+        c.add(el, f"提前提醒时间(remindBefore)应为 ISO 时长,例如 P1D 或 PT4H,而不是 “{lead}”")
 
 
 def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.FormField, ...]]:

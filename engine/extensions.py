@@ -57,7 +57,7 @@ def parse_due(text: str | None, field: str = "requested_due") -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput("延期日期格式不正确,应为 YYYY-MM-DD", {field: "请填写 YYYY-MM-DD 格式的日期"}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=deadlines.CHINA_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.CHINA_TZ)
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:

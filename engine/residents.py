@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from . import attachments, cases, deployments
 from .attachments import AttachmentFile, AttachmentInfo, FileStore, Upload
-from .calendar import CHINA_TZ
+from .clock import CHINA_TZ
 from .db import Database
 from .diagram import Diagram, HumanStep
 from .errors import Conflict, InvalidInput, NotFound

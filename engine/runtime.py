@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, make_dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import uuid4
@@ -21,8 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit, clock, deadlines, deployments, diagram, driver, expressions, spiff
-from .calendar import CHINA_TZ
+from . import audit, clock, deadlines, deployments, diagram, driver, spiff
 from .diagram import Diagram
 from .errors import Conflict
 from .models import SORT_LAST, Case, CaseState, HumanTask
@@ -79,29 +78,6 @@ def remember(case_id: int, revision: int, workflow: Any) -> None:
 def forget_all() -> None:
     with _cache_lock:
         _cache.clear()
-
-
-def due_moment(value: Any, created: datetime) -> datetime | None:
-    """Turn a dueDate value (date, datetime or ISO duration from now) into a moment."""
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if expressions.is_iso_literal(text) and text.startswith("P"):
-        return created + _duration(text)
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(23, 59, 59), CHINA_TZ)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)
-
-
-def _duration(text: str) -> timedelta:
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
-    return TimerEventDefinition.get_timedelta_from_start(
-        TimerEventDefinition.parse_iso_duration(text), clock.now())
 
 
 def _plain(model: type) -> type:

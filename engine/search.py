@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from . import clock
-from .calendar import CHINA_TZ
+from .clock import CHINA_TZ
 from .db import Database
 from .errors import InvalidInput
 from .models import Case, DiagramVersion, HumanTask, User

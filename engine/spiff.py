@@ -36,7 +36,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
 from . import clock, expressions
-from .calendar import CHINA_TZ
+from .clock import CHINA_TZ
 from .errors import ExpressionError, MinyiError
 
 SCHEMA_PATH = Path(_spiff_parser.__file__).parent / "schema" / "BPMN20.xsd"

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from engine import cases, deployments, diagram, extensions, notifications, tasklist, timers
-from engine.calendar import CHINA_TZ
+from engine.clock import CHINA_TZ
 from engine.errors import Conflict, DiagramInvalid, Forbidden, InvalidInput, NotFound
 from engine.views import SYSTEM
 from tests.conftest import DATA, PROCESSES, deploy_file

@@ -12,7 +12,7 @@ import pytest
 
 from engine import casepages, cases, deployments, procedures_page, residents, tasklist
 from engine.attachments import FileStore
-from engine.calendar import CHINA_TZ
+from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES

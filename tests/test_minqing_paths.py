@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from engine import cases, deployments, tasklist, timers
-from engine.calendar import CHINA_TZ
+from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES

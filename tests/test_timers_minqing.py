@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engine import deployments, notifications, tasklist, timers
-from engine.calendar import CHINA_TZ
+from engine.clock import CHINA_TZ
 from engine.views import SYSTEM
 from tests.conftest import PROCESSES
 from tests.minqing import Matter

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from engine import clock
-from engine.calendar import CHINA_TZ
+from engine.clock import CHINA_TZ
 
 EVENT_NAMES = {
     "case_started": "登记受理",
