@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, deployments, expressions, forms, notifications, publications, runtime, spiff
+from . import audit, clock, deployments, expressions, forms, notifications, publishing, runtime, spiff
 from .autosteps import AutoSteps
 from .casepages import SUPERVISOR_ROLES
 from .db import Database
@@ -164,7 +164,7 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
     decided.record(session, case.id, d)
     created = runtime.save(session, case, d, workflow, actor.username)
     if not case.sandbox:
-        publications.on_step_completed(session, case, d, step, dict(task.data), actor.username)
+        publishing.on_step_completed(session, case, d, step, dict(task.data), actor.username)
     remembered.append((case.id, case.revision, workflow))
     if via is None:
         _answer_linked(session, actor, case, row, step.properties, cleaned, before, remembered)
