@@ -24,10 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from engine import audit, deployments, migrate, users  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import AuditEvent, Case, CaseState, HumanTask  # noqa: E402
-from engine.views import SYSTEM  # noqa: E402
+from engine.actor import SYSTEM  # noqa: E402
+from engine.bpmn import deployments  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.store import audit_chain, migrate  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import AuditEvent, Case, CaseState, HumanTask  # noqa: E402
 
 PASSWORD = "bench-password"
 STAFF = {"clerk": "受理员", "leader": "社区负责人", "handler": "承办人", "auditor": "审计"}
@@ -89,10 +91,10 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
                               "completed_at": (t["completed_at"] - shift + (timedelta(days=2) if late else timedelta()))
                               if t["completed_at"] else None,
                               "due_at": t["due_at"] - shift if t["due_at"] else None})
-            prev = audit.GENESIS
+            prev = audit_chain.GENESIS
             for e in event_rows:
                 at = e["at"] - shift
-                digest = audit.event_hash(case_id, e["seq"], at, e["actor"], e["kind"], e["step_id"], e["data"], prev,
+                digest = audit_chain.event_hash(case_id, e["seq"], at, e["actor"], e["kind"], e["step_id"], e["data"], prev,
                                           e["step_name"], e["lane"])
                 trail.append({**e, "case_id": case_id, "at": at, "prev_hash": prev, "hash": digest,
                               "global_seq": None, "global_prev_hash": None, "global_hash": None})

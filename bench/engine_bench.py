@@ -21,10 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from engine import cases, deployments, diagram, forms, migrate, spiff, users  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import AuditEvent, CaseState, HumanTask, HumanTaskRole  # noqa: E402
-from engine.views import SYSTEM  # noqa: E402
+from engine.actor import SYSTEM  # noqa: E402
+from engine.bpmn import deployments, diagram, forms, spiff  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.store import migrate  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import AuditEvent, CaseState, HumanTask, HumanTaskRole  # noqa: E402
+from engine.work import cases  # noqa: E402
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
           "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}

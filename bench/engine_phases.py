@@ -21,14 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import engine_bench as bench  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine.default import DefaultDialect  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-import engine_bench as bench  # noqa: E402
-from engine import audit, autosteps, cases, deployments, forms, migrate, runtime, spiff, users  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.views import SYSTEM  # noqa: E402
+from engine.actor import SYSTEM  # noqa: E402
+from engine.bpmn import deployments, forms, spiff  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.store import audit_chain, migrate  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.work import autosteps, cases, runtime  # noqa: E402
 
 # (label, owner, attribute): what is timed, in the order printed
 PHASES = [
@@ -36,7 +39,7 @@ PHASES = [
     ("validate the form", forms, "validate"),
     ("SpiffWorkflow step (complete + engine steps)", spiff, "complete"),
     ("mark the step completed (2 statements)", runtime, "mark_completed"),
-    ("audit: hash one event", audit, "event_hash"),
+    ("audit: hash one event", audit_chain, "event_hash"),
     ("gateway decisions to audit events", autosteps.AutoSteps, "record"),
     ("save: all of it", runtime, "save"),
     ("save: snapshot of the workflow", spiff, "snapshot"),
@@ -72,8 +75,8 @@ def main() -> None:
         bench.engine_cases(db, actors, range(0, 50))
         for label, owner, name in PHASES:
             setattr(owner, name, timed(label, getattr(owner, name)))
-        event.remove(Session, "before_commit", audit._seal)
-        event.listen(Session, "before_commit", timed("commit: audit seal (events, global chain)", audit._seal))
+        event.remove(Session, "before_commit", audit_chain._seal)
+        event.listen(Session, "before_commit", timed("commit: audit seal (events, global chain)", audit_chain._seal))
         cases.complete_task = timed("whole completion", cases.complete_task)
         bench.engine_cases(db, actors, range(0, args.cases))
         db.dispose()

@@ -25,10 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from engine import deployments, migrate, users  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Case, DiagramVersion, HumanTask, HumanTaskRole  # noqa: E402
-from engine.views import SYSTEM  # noqa: E402
+from engine.actor import SYSTEM  # noqa: E402
+from engine.bpmn import deployments  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.store import migrate  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import Case, DiagramVersion, HumanTask, HumanTaskRole  # noqa: E402
 
 PASSWORD = "bench-password"
 STEPS = [("UserTask_classify", "分类交办", "社区负责人"), ("UserTask_handle_promised", "承诺件办理", "承办人"),
@@ -112,7 +114,7 @@ def main() -> None:
         url = args.database or f"sqlite:///{tempfile.mkdtemp()}/inbox-bench.db"
         db = Database(url)
         if args.database:
-            from engine.models import Base
+            from engine.store.models import Base
             Base.metadata.drop_all(db.engine)
             from sqlalchemy import text
             with db.engine.begin() as conn:

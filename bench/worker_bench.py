@@ -31,10 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine import cases, clock, deadlines, deployments, migrate, outbox, runtime, timers, users  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.models import Case, CaseState, HumanTask, HumanTaskRole  # noqa: E402
-from engine.views import SYSTEM  # noqa: E402
+from engine import clock  # noqa: E402
+from engine.actor import SYSTEM  # noqa: E402
+from engine.bpmn import deployments  # noqa: E402
+from engine.people import outbox, users  # noqa: E402
+from engine.store import migrate  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.store.models import Case, CaseState, HumanTask, HumanTaskRole  # noqa: E402
+from engine.work import cases, deadlines, runtime, timers  # noqa: E402
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热"}
 START = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)     # Monday 10:00 in China

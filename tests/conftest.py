@@ -10,13 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-# every save also converts the workflow the library's own way and fails if the texts differ (engine/spiff.py)
+# every save also converts the workflow the library's own way and fails if the texts differ (engine/bpmn/spiff.py)
 os.environ.setdefault("MINYI_VERIFY_STATE", "1")
 
-from engine import clock, deployments, migrate, runtime, users
-from engine.db import Database
-from engine.models import Base
-from engine.views import SYSTEM
+from engine import clock
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.people import users
+from engine.store import migrate
+from engine.store.db import Database
+from engine.store.models import Base
+from engine.work import runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import casepages, cases, runtime
-from engine.db import Database
-from engine.views import Actor, CaseView
+from engine.actor import Actor
+from engine.store.db import Database
+from engine.work import casepages, cases, runtime
+from engine.work.views import CaseView
 
 PROCESS = "minqing_liushuixian"
 INTAKE = {

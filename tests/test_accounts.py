@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import accounts, users
 from engine.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from engine.people import accounts, users
 from tests.conftest import PASSWORD
 
 
@@ -82,8 +82,8 @@ def test_a_password_reset_replaces_the_old_password(db, admin):
 
 
 def test_the_role_choices_are_the_lanes_and_the_applications_roles(db, admin, staff):
-    from engine import deployments
-    from engine.views import SYSTEM
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
     from tests.conftest import PROCESSES
 
     deployments.deploy_directory(db, PROCESSES, SYSTEM)
@@ -154,14 +154,14 @@ def test_every_change_to_an_account_is_recorded_for_the_auditors(db, admin, staf
 def test_the_record_of_account_changes_cannot_be_edited(db, admin):
     from sqlalchemy import select
 
-    from engine import audit
-    from engine.models import AccountEvent
+    from engine.store import audit_chain
+    from engine.store.models import AccountEvent
 
     accounts.create_account(db, admin, new_values())
-    with pytest.raises(audit.AuditTampering):
+    with pytest.raises(audit_chain.AuditTampering):
         with db.write() as session:
             session.scalars(select(AccountEvent)).first().username = "someone-else"
-    with pytest.raises(audit.AuditTampering):
+    with pytest.raises(audit_chain.AuditTampering):
         with db.write() as session:
             session.delete(session.scalars(select(AccountEvent)).first())
     assert [c.username for c in accounts.account_changes(db, admin)] == ["wangge1", "admin"]
@@ -195,7 +195,7 @@ def test_the_list_shows_each_account_as_its_own_page_does(db, admin, staff):
 
 
 def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff):
-    from engine import notifications
+    from engine.people import notifications
 
     clerk = staff["clerk"]
     accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员"], "active": "1"})

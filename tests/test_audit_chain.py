@@ -11,11 +11,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from engine import deployments, verify
-from engine.audit import AuditTampering
+from engine.actor import SYSTEM
+from engine.audit import verify
+from engine.bpmn import deployments
 from engine.errors import InvalidInput
-from engine.models import AuditEvent
-from engine.views import SYSTEM
+from engine.store.audit_chain import AuditTampering
+from engine.store.models import AuditEvent
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 from web.cli import main

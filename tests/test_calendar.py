@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from engine import calendar
+from engine.bpmn import calendar
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_year_the_library_does_not_cover_is_warned_about_not_silently_assumed(
     assert calendar.coverage_warning(2026) is None
     warning = calendar.coverage_warning(2027)
     assert warning and "2027" in warning and "尚未录入" in warning
-    with caplog.at_level(logging.WARNING, logger="engine.calendar"):
+    with caplog.at_level(logging.WARNING, logger="engine.bpmn.calendar"):
         calendar.is_workday(date(2027, 3, 1))
         calendar.is_workday(date(2027, 3, 2))
     assert len([r for r in caplog.records if "2027" in r.getMessage()]) == 1

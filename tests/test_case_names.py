@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from engine import casepages, cases, deployments, residents, timers
-from engine.attachments import FileStore
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.public import residents
+from engine.public.attachments import FileStore
+from engine.work import casepages, cases, timers
 from tests.conftest import PROCESSES
 
 MATTER = {"topic": "贫困救助", "title": "申请临时救助", "description": "家中老人住院,生活困难。"}

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import accounts, users
-from engine.db import Database
+from engine.people import accounts, users
+from engine.store.db import Database
 from tests.conftest import DATA, PROCESSES
 from web.cli import main
 
@@ -103,7 +103,7 @@ def test_a_backup_is_a_checked_copy_that_the_app_can_run_on(runner, tmp_path, mo
         with original.read() as a, copy.read() as b:
             from sqlalchemy import func, select
 
-            from engine.models import AuditEvent, Case
+            from engine.store.models import AuditEvent, Case
 
             for model in (Case, AuditEvent):
                 assert a.scalar(select(func.count()).select_from(model)) == b.scalar(

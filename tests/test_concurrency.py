@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import threading
 
-from engine import casepages, cases, runtime
 from engine.errors import Conflict
+from engine.work import casepages, cases, runtime
 from tests.conftest import DATA, deploy_file
 
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import cases, deployments, diagram
-from engine.views import Actor
+from engine.actor import Actor
+from engine.bpmn import deployments, diagram
+from engine.work import cases
 from tests.conftest import SHARED
 
 CORPORA = SHARED / "corpora"

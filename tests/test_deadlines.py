@@ -6,10 +6,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from engine import cases, deployments, diagram, extensions, notifications, tasklist, timers
+from engine.actor import SYSTEM
+from engine.bpmn import deployments, diagram
 from engine.clock import CHINA_TZ
 from engine.errors import Conflict, DiagramInvalid, Forbidden, InvalidInput, NotFound
-from engine.views import SYSTEM
+from engine.people import notifications
+from engine.work import cases, extensions, tasklist, timers
 from tests.conftest import DATA, PROCESSES, deploy_file
 from tests.minqing import Matter
 
@@ -35,7 +37,7 @@ def open_task(db, actor, step_id: str):
 
 
 def events(db, staff, number: str) -> list[str]:
-    from engine import casepages
+    from engine.work import casepages
 
     return [e.kind for e in casepages.get_case(db, staff["auditor"], number).history]
 

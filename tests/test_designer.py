@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import cases, casepages, designer, designer_diff, designer_trial, tasklist, users
+from engine.design import diff, trial, workspace
 from engine.errors import DiagramInvalid, Forbidden, InvalidInput
-from engine.models import Case, DiagramVersion
+from engine.people import users
+from engine.store.models import Case, DiagramVersion
+from engine.work import casepages, cases, tasklist
 from tests.conftest import DATA, PASSWORD
 
 APPROVAL = (DATA / "approval.bpmn").read_bytes()
@@ -42,36 +44,36 @@ def review_form(db, actor, number) -> list[str]:
 
 
 def test_deploy_from_workspace_records_who_when_and_why(db, staff, designer_actor):
-    done = designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首次上线")
+    done = workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首次上线")
     assert done.created and done.version.number == 1 and done.version.latest
-    listed = designer.procedures(db, designer_actor)
+    listed = workspace.procedures(db, designer_actor)
     assert [(p.process_id, [v.note for v in p.versions]) for p in listed] == [("approval", ["首次上线"])]
     assert listed[0].versions[0].deployed_by == "designer"
 
 
 def test_invalid_diagram_is_refused_and_changes_nothing(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
     broken = APPROVAL.replace(b'<bpmn:sequenceFlow id="F_no" sourceRef="Gw" targetRef="EndNo"/>',
                               b'<bpmn:sequenceFlow id="F_no" sourceRef="Gw" targetRef="EndNo"/>'
                               b'<bpmn:scriptTask id="Evil" name="x"><bpmn:script>1</bpmn:script></bpmn:scriptTask>')
     with pytest.raises(DiagramInvalid) as caught:
-        designer.deploy(db, designer_actor, broken, "approval.bpmn", "加脚本")
+        workspace.deploy(db, designer_actor, broken, "approval.bpmn", "加脚本")
     assert any(p.element_id == "Evil" and "脚本任务" in p.message for p in caught.value.problems)
     assert version_count(db) == 1
 
 
 def test_a_deploy_needs_a_change_note(db, staff, designer_actor):
     with pytest.raises(InvalidInput) as caught:
-        designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "  ")
+        workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "  ")
     assert "note" in caught.value.fields
     assert version_count(db) == 0
 
 
 def test_only_designers_use_the_workspace(db, staff):
     with pytest.raises(Forbidden):
-        designer.deploy(db, staff["clerk"], APPROVAL, "approval.bpmn", "x")
+        workspace.deploy(db, staff["clerk"], APPROVAL, "approval.bpmn", "x")
     with pytest.raises(Forbidden):
-        designer.procedures(db, staff["leader"])
+        workspace.procedures(db, staff["leader"])
 
 
 @pytest.mark.parametrize("edit, element, words", [
@@ -86,81 +88,81 @@ def test_validation_lists_problems_with_the_element(db, staff, designer_actor, e
     else:
         xml = APPROVAL.replace(edit, b'<bpmn:sequenceFlow id="F_ok" sourceRef="Gw" targetRef="EndOk">'
                                      b'<bpmn:documentation>x</bpmn:documentation>')
-    result = designer.check(db, designer_actor, xml, "approval.bpmn")
+    result = workspace.check(db, designer_actor, xml, "approval.bpmn")
     assert not result.deployable
     assert any(p.element_id == element and words in p.message for p in result.problems), result.problems
 
 
 def test_roles_nobody_holds_are_warned_not_refused(db, staff, designer_actor):
     xml = APPROVAL.replace('name="社区负责人"'.encode(), 'name="社区负责任"'.encode())
-    result = designer.check(db, designer_actor, xml, "approval.bpmn")
+    result = workspace.check(db, designer_actor, xml, "approval.bpmn")
     assert result.deployable
     assert [(w.element_id, "社区负责任" in w.message) for w in result.warnings] == [("Review", True)]
-    assert designer.check(db, designer_actor, APPROVAL, "approval.bpmn").warnings == ()
+    assert workspace.check(db, designer_actor, APPROVAL, "approval.bpmn").warnings == ()
 
 
 def test_running_case_keeps_its_form_and_new_cases_get_the_new_one(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
     old = start(db, staff, "旧事项")
-    designer.deploy(db, designer_actor, with_new_review_field(), "approval.bpmn", "审核加联系电话")
+    workspace.deploy(db, designer_actor, with_new_review_field(), "approval.bpmn", "审核加联系电话")
     new = start(db, staff, "新事项")
     assert review_form(db, staff["leader"], old.case_number) == ["结论", "理由"]
     assert review_form(db, staff["leader"], new.case_number) == ["审核结论", "理由", "联系电话"]
-    counts = {v.number: (v.running, v.completed) for v in designer.procedures(db, designer_actor)[0].versions}
+    counts = {v.number: (v.running, v.completed) for v in workspace.procedures(db, designer_actor)[0].versions}
     assert counts == {1: (1, 0), 2: (1, 0)}
 
 
 def test_diff_names_the_changed_step_and_its_form(db, staff, designer_actor):
-    first = designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版").version
-    second = designer.deploy(db, designer_actor, with_new_review_field(), "approval.bpmn", "改表单").version
-    diff = designer_diff.compare(db, designer_actor, first.id, second.id)
-    assert diff.added == () and diff.removed == ()
-    assert [(c.element_id, c.details) for c in diff.changed] == [
+    first = workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版").version
+    second = workspace.deploy(db, designer_actor, with_new_review_field(), "approval.bpmn", "改表单").version
+    comparison = diff.compare(db, designer_actor, first.id, second.id)
+    assert comparison.added == () and comparison.removed == ()
+    assert [(c.element_id, c.details) for c in comparison.changed] == [
         ("Review", ("修改表单字段 decision", "新增表单字段 phone"))]
 
 
 def test_a_draft_is_never_the_latest_version(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
-    draft = designer.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    draft = workspace.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
     real = start(db, staff)
     with db.read() as session:
         assert session.scalar(select(Case.version_id).where(Case.number == real.case_number)) != draft.version_id
-    assert [len(p.versions) for p in designer.procedures(db, designer_actor)] == [1]
+    assert [len(p.versions) for p in workspace.procedures(db, designer_actor)] == [1]
 
 
 def test_trial_cases_stay_out_of_task_lists_and_counts(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
-    draft = designer.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
-    started = designer_trial.start(db, designer_actor, draft.version_id, {"title": "试一试"})
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    draft = workspace.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
+    started = trial.start(db, designer_actor, draft.version_id, {"title": "试一试"})
     assert started.case_number.startswith("试运行-")
     assert tasklist.tasks(db, staff["leader"], "queue").total == 0
     assert tasklist.counts(db, staff["leader"]).queue == 0
-    assert designer.procedures(db, designer_actor)[0].versions[0].running == 0
+    assert workspace.procedures(db, designer_actor)[0].versions[0].running == 0
 
 
 def test_designer_walks_a_trial_case_through_every_lane(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
-    draft = designer.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
-    started = designer_trial.start(db, designer_actor, draft.version_id, {"title": "试一试"})
-    trial = designer_trial.trial_case(db, designer_actor, started.case_number)
-    assert [(s.name, s.roles, [f.id for f in s.form]) for s in trial.steps] == [
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    draft = workspace.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
+    started = trial.start(db, designer_actor, draft.version_id, {"title": "试一试"})
+    sandbox = trial.trial_case(db, designer_actor, started.case_number)
+    assert [(s.name, s.roles, [f.id for f in s.form]) for s in sandbox.steps] == [
         ("审核", ("社区负责人",), ["decision", "reason", "phone"])]
-    done = designer_trial.complete_step(db, designer_actor, trial.steps[0].task_id, {"decision": "同意"})
+    done = trial.complete_step(db, designer_actor, sandbox.steps[0].task_id, {"decision": "同意"})
     assert done.case_status == "completed"
 
 
 def test_a_designer_cannot_act_in_a_real_case(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
     real = start(db, staff)
     task_id = casepages.get_case(db, staff["leader"], real.case_number).open_steps[0].task_id
     with pytest.raises(Forbidden):
-        designer_trial.complete_step(db, designer_actor, task_id, {"decision": "同意"})
+        trial.complete_step(db, designer_actor, task_id, {"decision": "同意"})
     with pytest.raises(Forbidden):
         cases.complete_task(db, designer_actor, task_id, {"decision": "同意"})
 
 
 def test_only_designers_start_trial_cases(db, staff, designer_actor):
-    designer.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
-    draft = designer.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
+    workspace.deploy(db, designer_actor, APPROVAL, "approval.bpmn", "首版")
+    draft = workspace.save_draft(db, designer_actor, with_new_review_field(), "approval.bpmn")
     with pytest.raises(Forbidden):
         cases.start_case(db, staff["clerk"], "approval", {"title": "x"}, sandbox_version=draft.version_id)

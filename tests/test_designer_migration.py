@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import casepages, cases, designer, designer_migration, users
+from engine.design import migration, workspace
 from engine.errors import Conflict
+from engine.people import users
+from engine.work import casepages, cases
 from tests.conftest import PASSWORD
 from tests.test_designer import APPROVAL, with_new_review_field
 
@@ -26,7 +28,7 @@ REVIEW_REPLACED = APPROVAL.replace(b'"Review"', b'"Review2"').replace(b">Review<
 @pytest.fixture
 def setup(db, staff):
     actor = users.create_user(db, "designer", PASSWORD, "周设计", ["流程设计人员"])
-    designer.deploy(db, actor, APPROVAL, "approval.bpmn", "首版")
+    workspace.deploy(db, actor, APPROVAL, "approval.bpmn", "首版")
     case = cases.start_case(db, staff["clerk"], "approval", {"title": "路灯不亮"})
     return actor, case.case_number
 
@@ -37,12 +39,12 @@ def history_kinds(db, staff, number):
 
 def test_safe_migration_is_previewed_then_done_and_audited(db, staff, setup):
     actor, number = setup
-    designer.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
-    preview = designer_migration.preview(db, actor, number)
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    preview = migration.preview(db, actor, number)
     assert preview.safe, preview.reasons
     assert [(m.old_name, m.new_name) for m in preview.mapping] == [("审核", "审核")]
     assert (preview.from_label, preview.to_label) == ("第 1 版", "第 2 版")
-    designer_migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+    migration.migrate(db, actor, number, preview.from_version, preview.to_version)
     view = casepages.get_case(db, staff["auditor"], number)
     assert view.version_id == preview.to_version
     migrated = [e for e in view.history if e.kind == "migrated"]
@@ -53,23 +55,23 @@ def test_safe_migration_is_previewed_then_done_and_audited(db, staff, setup):
 
 def test_migration_carries_the_new_form_to_the_open_step(db, staff, setup):
     actor, number = setup
-    designer.deploy(db, actor, with_new_review_field(), "approval.bpmn", "改表单")
-    preview = designer_migration.preview(db, actor, number)
-    designer_migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+    workspace.deploy(db, actor, with_new_review_field(), "approval.bpmn", "改表单")
+    preview = migration.preview(db, actor, number)
+    migration.migrate(db, actor, number, preview.from_version, preview.to_version)
     task_id = casepages.get_case(db, staff["leader"], number).open_steps[0].task_id
-    from engine import tasklist
+    from engine.work import tasklist
 
     assert [f.id for f in tasklist.get_task(db, staff["leader"], task_id).form] == ["decision", "reason", "phone"]
 
 
 def test_migration_is_refused_when_the_open_step_was_removed(db, staff, setup):
     actor, number = setup
-    designer.deploy(db, actor, REVIEW_REPLACED, "approval.bpmn", "审核改名")
-    preview = designer_migration.preview(db, actor, number)
+    workspace.deploy(db, actor, REVIEW_REPLACED, "approval.bpmn", "审核改名")
+    preview = migration.preview(db, actor, number)
     assert not preview.safe
     assert any("审核" in r and "已删除" in r for r in preview.reasons), preview.reasons
     with pytest.raises(Conflict):
-        designer_migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+        migration.migrate(db, actor, number, preview.from_version, preview.to_version)
     assert casepages.get_case(db, staff["auditor"], number).version_id == preview.from_version
     assert "migrated" not in history_kinds(db, staff, number)
 
@@ -78,13 +80,13 @@ def test_a_finished_case_is_not_migrated(db, staff, setup):
     actor, number = setup
     task_id = casepages.get_case(db, staff["leader"], number).open_steps[0].task_id
     cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"})
-    designer.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
-    assert "事项已办结,不需要迁移" in designer_migration.preview(db, actor, number).reasons
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    assert "事项已办结,不需要迁移" in migration.preview(db, actor, number).reasons
 
 
 def test_a_stale_preview_cannot_migrate(db, staff, setup):
     actor, number = setup
-    designer.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
-    preview = designer_migration.preview(db, actor, number)
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    preview = migration.preview(db, actor, number)
     with pytest.raises(Conflict):
-        designer_migration.migrate(db, actor, number, preview.to_version, preview.to_version)
+        migration.migrate(db, actor, number, preview.to_version, preview.to_version)

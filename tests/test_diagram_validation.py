@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import diagram
+from engine.bpmn import diagram
 from engine.errors import DiagramInvalid
 from tests.conftest import DATA
 

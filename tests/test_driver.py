@@ -1,18 +1,18 @@
-"""The engine's plain statements (engine/driver.py) store and read values exactly as the models do."""
+"""The engine's plain statements (engine/store/driver.py) store and read values exactly as the models do."""
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-import pytest
-
-from engine import deployments, driver
-from engine.db import Database
-from engine.models import Case, HumanTask
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.store import driver
+from engine.store.db import Database
+from engine.store.models import Case, HumanTask
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import casepages, cases, tasklist
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.work import casepages, cases, tasklist
 from tests.conftest import DATA, deploy_file
 
 

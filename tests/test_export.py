@@ -9,10 +9,11 @@ from click.testing import CliRunner
 from lxml import etree
 from sqlalchemy import update
 
-from engine import deployments, export, search
+from engine.actor import SYSTEM
+from engine.audit import export, search
+from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput
-from engine.models import Case
-from engine.views import SYSTEM
+from engine.store.models import Case
 from tests.conftest import PROCESSES, SHARED
 from tests.minqing import Matter
 from web.cli import main

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import expressions
+from engine.bpmn import expressions
 from engine.errors import ExpressionError
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine import casepages, cases, deployments, procedures_page, residents, tasklist
-from engine.attachments import FileStore
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
-from engine.views import SYSTEM
+from engine.public import procedures_page, residents
+from engine.public.attachments import FileStore
+from engine.work import casepages, cases, tasklist
 from tests.conftest import PROCESSES
 
 MATTER = {"topic": "环境绿化", "title": "小区绿地被占", "description": "12号楼前绿地被改成停车位。",

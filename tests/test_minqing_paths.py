@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from engine import cases, deployments, tasklist, timers
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
-from engine.views import SYSTEM
+from engine.work import cases, tasklist, timers
 from tests.conftest import PROCESSES
 from tests.minqing import PROCESS, Matter
 

@@ -5,9 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine import deployments, publications
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import NotFound
-from engine.views import SYSTEM
+from engine.public import publications
 from tests.conftest import PROCESSES
 from tests.minqing import INTAKE
 from tests.minqing import Matter as MinqingMatter

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from engine import casepages, cases, deployments, residents, tasklist
-from engine.attachments import FileStore, Upload
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.views import SYSTEM
+from engine.public import residents
+from engine.public.attachments import FileStore, Upload
+from engine.work import casepages, cases, tasklist
 from tests.conftest import PROCESSES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -83,8 +85,9 @@ def test_only_a_hash_of_the_long_random_code_is_kept(line, staff, store):
     first = residents.submit(line, store, MATTER, [])
     second = residents.submit(line, store, MATTER, [])
     assert len(first.code) >= 32 and first.code != second.code
-    from engine.models import Case
     from sqlalchemy import select
+
+    from engine.store.models import Case
 
     with line.read() as session:
         stored = session.scalar(select(Case.followup_code_hash).where(Case.number == first.number))

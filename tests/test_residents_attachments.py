@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import attachments
-from engine.attachments import FileStore, Upload
 from engine.errors import InvalidInput, NotFound
+from engine.public import attachments
+from engine.public.attachments import FileStore, Upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 16

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, procedures_page
-from engine.procedures_page import readable_limit
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.public import procedures_page
+from engine.public.procedures_page import readable_limit
 from tests.conftest import PROCESSES
 
 SOURCE = (PROCESSES / "minqing_liushuixian.bpmn").read_bytes()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import casepages, cases, designer, tasklist, users
+from engine.design import workspace
+from engine.people import users
+from engine.work import casepages, cases, tasklist
 from tests.conftest import PASSWORD, PROCESSES
 
 ROLES = {"xinxiyuan": "民情信息员", "zhibu": "社区党支部", "baobao": "包保单位", "wangge": "党员网格员",
@@ -20,9 +22,9 @@ def people(db):
     found = {name: users.create_user(db, name, PASSWORD, name, [role]) for name, role in ROLES.items()}
     found["designer"] = users.create_user(db, "designer", PASSWORD, "周设计", ["流程设计人员"])
     xml = (PROCESSES / "sidan.bpmn").read_bytes()
-    check = designer.check(db, found["designer"], xml, "sidan.bpmn")
+    check = workspace.check(db, found["designer"], xml, "sidan.bpmn")
     assert check.deployable and check.warnings == (), check
-    designer.deploy(db, found["designer"], xml, "sidan.bpmn", "四单上线")
+    workspace.deploy(db, found["designer"], xml, "sidan.bpmn", "四单上线")
     return found
 
 

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from engine import diagram, forms, spiff
+from engine.bpmn import diagram, forms, spiff
 from tests.conftest import PROCESSES
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",

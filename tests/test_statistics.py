@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import update
 
-from engine import deployments, statistics
+from engine.actor import SYSTEM
+from engine.audit import statistics
+from engine.audit.search import CaseQuery
+from engine.bpmn import deployments
 from engine.errors import Forbidden
-from engine.models import Case
-from engine.search import CaseQuery
-from engine.views import SYSTEM
+from engine.store.models import Case
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 

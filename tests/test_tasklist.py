@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine import cases, deployments, tasklist, users
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import Forbidden
-from engine.tasklist import Filters
-from engine.views import SYSTEM
+from engine.people import users
+from engine.work import cases, tasklist
+from engine.work.tasklist import Filters
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import Matter
 from tests.yizheng import Matter as Yizheng
@@ -41,9 +43,9 @@ def test_counts_stop_at_the_cap(db, staff, monkeypatch):
 
 
 def test_filters_offer_what_the_diagrams_define(db, staff):
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
     from tests.conftest import PROCESSES
-    from engine import deployments
-    from engine.views import SYSTEM
 
     deployments.deploy_directory(db, PROCESSES, SYSTEM)
     view = tasklist.overview(db, staff["leader"], "queue")

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import deployments, notifications, tasklist, timers
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
-from engine.views import SYSTEM
+from engine.people import notifications
+from engine.work import tasklist, timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 

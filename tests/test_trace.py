@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import deployments, timers, trace
+from engine.actor import SYSTEM
+from engine.audit import trace
+from engine.bpmn import deployments
 from engine.errors import Forbidden
-from engine.views import SYSTEM
+from engine.work import timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from engine import migrate
-from engine.db import Database
+from engine.store import migrate
+from engine.store.db import Database
 from web import cli
 
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import deployments, runtime, timers
-from engine.models import AuditEvent, Case, HumanTask
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.store.models import AuditEvent, Case, HumanTask
+from engine.work import runtime, timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 
@@ -155,7 +156,7 @@ def test_a_crash_inside_a_batch_loses_the_whole_batch_and_nothing_else(db, waiti
 def test_a_crash_inside_a_batch_of_overdue_steps_leaves_them_to_the_next_sweep(db, staff, frozen_clock, monkeypatch):
     """承诺件 steps past their promised date, checked 3 per transaction: a crash on the 5th step
     keeps the first batch, undoes the second, and the next sweep marks each step overdue once."""
-    from engine import deadlines
+    from engine.work import deadlines
 
     deployments.deploy_directory(db, PROCESSES, SYSTEM)
     for _ in range(7):
@@ -196,7 +197,8 @@ def test_a_case_failing_on_its_data_does_not_hold_back_the_others(db, staff, fro
     reason in its trail; the other due cases of the same batch still fire."""
     from datetime import timedelta
 
-    from engine import casepages, cases as case_api, timers
+    from engine.work import casepages, timers
+    from engine.work import cases as case_api
     from tests.conftest import DATA, deploy_file
 
     deploy_file(db, DATA / "timer_fails.bpmn")

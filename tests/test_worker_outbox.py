@@ -15,9 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine import accounts, deployments, extensions, outbox, timers, users
-from engine.models import OutboxMessage
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.people import accounts, outbox, users
+from engine.store.models import OutboxMessage
+from engine.work import extensions, timers
 from tests.conftest import PASSWORD, PROCESSES
 from tests.minqing import Matter
 

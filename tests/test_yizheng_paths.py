@@ -5,9 +5,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engine import deployments, findings, tasklist, timers
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput
-from engine.views import SYSTEM
+from engine.work import findings, tasklist, timers
 from tests.conftest import PROCESSES
 from tests.yizheng import HEARING, PUBLISH, SIGNOFF, Matter
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments, publications
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import InvalidInput
-from engine.views import SYSTEM
+from engine.public import publications
 from tests.conftest import PROCESSES
 from tests.yizheng import SIGNOFF, Matter
 
@@ -119,13 +120,13 @@ def test_简易程序_an_item_without_quorum_is_voted_again_and_published_once(d
 
 
 def _stored_item(m: Matter, task_id: int) -> str | None:
-    from engine.models import HumanTask
+    from engine.store.models import HumanTask
 
     with m.db.read() as session:
         return (session.get(HumanTask, task_id).data or {}).get("item")
 
 
 def _item_of(m: Matter, task_id: int) -> str:
-    from engine import tasklist
+    from engine.work import tasklist
 
     return tasklist.get_task(m.db, m.staff["daibiao"], task_id).values["item"]

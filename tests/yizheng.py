@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import casepages, cases, publications, runtime
-from engine.db import Database
-from engine.views import Actor, CaseView
+from engine.actor import Actor
+from engine.public import publications
+from engine.store.db import Database
+from engine.work import casepages, cases, runtime
+from engine.work.views import CaseView
 
 CONSULTATION = {
     "title": "幸福小区环境综合整治",

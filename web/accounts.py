@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask_login import login_user
 
-from engine import accounts
 from engine.errors import InvalidInput
+from engine.people import accounts
 
 from .auth import StaffUser, require_login
 from .deps import actor, db

@@ -12,8 +12,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 
-from engine import casepages, cases, tasklist, users
 from engine.errors import InvalidInput, Unauthorized
+from engine.people import users
+from engine.work import casepages, cases, tasklist
 
 from .deps import actor, db
 

@@ -10,9 +10,10 @@ import os
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
-from engine import accounts, export, search, statistics, trace, verify
+from engine.audit import export, search, statistics, trace, verify
 from engine.errors import InvalidInput
-from engine.oversight import require_auditor
+from engine.people import accounts
+from engine.people.oversight import require_auditor
 
 from .auth import require_login
 from .deps import actor, db

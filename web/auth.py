@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import users
+from engine.actor import Actor
 from engine.errors import Unauthorized
-from engine.views import Actor
+from engine.people import users
 
 from .deps import db, safe_next
 from .limits import staff_limit

@@ -1,14 +1,14 @@
 """The public board (公示栏): what the procedures published, for residents, without login.
 
-Everything shown comes from `engine.publications`, which only ever stores fields a designer
+Everything shown comes from `engine.public.publications`, which only ever stores fields a designer
 marked public; the views add nothing from the cases themselves.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 
-from engine import publications
 from engine.errors import InvalidInput
+from engine.public import publications
 
 from .deps import db
 

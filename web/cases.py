@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from engine import casepages, cases, findings
 from engine.errors import InvalidInput
+from engine.work import casepages, cases, findings
 
 from .auth import require_login
 from .deps import actor, db

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
-from engine import deployments, migrate, users
-from engine.db import Database
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import DiagramInvalid, MinyiError
-from engine.views import SYSTEM
+from engine.people import users
+from engine.store import migrate
+from engine.store.db import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -50,7 +52,7 @@ def db_upgrade() -> None:
 @db.command("backup", help="备份 SQLite 数据库(运行中也可),连同上传的附件;例如: minyi db backup backups/minyi-2026-11-22.db")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
-    from engine import backup
+    from engine.store import backup
 
     database = _db()
     try:
@@ -108,7 +110,7 @@ def user_token(username: str, name: str) -> None:
 @main.command(help="校验流程图(默认 processes/ 下全部);有问题时退出码为 1")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    from engine import diagram
+    from engine.bpmn import diagram
 
     files: list[Path] = []
     for path in paths or (PROCESSES,):
@@ -140,7 +142,7 @@ def deploy(directory: Path | None) -> None:
 
 @main.command(help="加载演示用户和示例事项(可重复执行)")
 def demo() -> None:
-    from engine import demo as demo_data
+    from engine.work import demo as demo_data
 
     try:
         for line in demo_data.load(_db(), PROCESSES):
@@ -160,7 +162,7 @@ def audit() -> None:
 def audit_verify(bundle: Path | None) -> None:
     import json
 
-    from engine import verify
+    from engine.audit import verify
 
     if bundle is not None:
         try:
@@ -188,7 +190,7 @@ def audit_verify(bundle: Path | None) -> None:
 @click.option("--to", "date_to", default="", help="受理日期止(YYYY-MM-DD)")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def audit_export(fmt: str, process_id: str, date_from: str, date_to: str, output: Path) -> None:
-    from engine import export, search
+    from engine.audit import export, search
 
     try:
         query = search.parse_query({"process": process_id, "from": date_from, "to": date_to})
@@ -225,7 +227,7 @@ def _start_worker(database: Database):
     """The timer worker as a daemon thread of the web process; it stops when the server stops."""
     import threading
 
-    from engine import timers
+    from engine.work import timers
 
     stop = threading.Event()
     threading.Thread(target=timers.run_worker, args=(database,), kwargs={"stop": stop},
@@ -239,7 +241,9 @@ def _start_worker(database: Database):
 def worker(once: bool, interval: float) -> None:
     import logging
 
-    from engine import calendar, clock, timers
+    from engine import clock
+    from engine.bpmn import calendar
+    from engine.work import timers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     warning = calendar.coverage_warning(clock.today().year + 1) or calendar.coverage_warning(clock.today().year)

@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g
 from flask_login import current_user
 
-from engine.db import Database
-from engine.views import Actor
+from engine.actor import Actor
+from engine.store.db import Database
 
 
 def db() -> Database:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 
-from engine import designer, designer_diff, designer_migration, designer_trial
+from engine.design import diff, migration, trial, workspace
 from engine.errors import InvalidInput
 
 from .auth import require_login
@@ -19,7 +19,7 @@ bp = Blueprint("designer", __name__, url_prefix="/designer")
 api = Blueprint("designer_api", __name__, url_prefix="/api/designer")
 for blueprint in (bp, api):
     blueprint.before_request(require_login)
-    blueprint.before_request(lambda: designer.require_designer(actor()))
+    blueprint.before_request(lambda: workspace.require_designer(actor()))
 
 BLANK = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -36,12 +36,12 @@ BLANK = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _extra_roles() -> tuple[str, ...]:
-    return tuple(current_app.config.get("MINYI_KNOWN_ROLES", designer.DEFAULT_KNOWN_ROLES))
+    return tuple(current_app.config.get("MINYI_KNOWN_ROLES", workspace.DEFAULT_KNOWN_ROLES))
 
 
 @bp.get("/")
 def list_procedures():
-    return render_template("designer/list.html", procedures=designer.procedures(db(), actor()))
+    return render_template("designer/list.html", procedures=workspace.procedures(db(), actor()))
 
 
 def _modeler(xml: str, filename: str, title: str, source: str):
@@ -55,13 +55,13 @@ def new_procedure():
 
 @bp.get("/versions/<int:version_id>/edit")
 def edit_version(version_id: int):
-    found = designer.version_file(db(), actor(), version_id)
+    found = workspace.version_file(db(), actor(), version_id)
     return _modeler(found.xml.decode("utf-8"), found.filename, found.name, found.label)
 
 
 @bp.get("/versions/<int:version_id>/download")
 def download_version(version_id: int):
-    found = designer.version_file(db(), actor(), version_id)
+    found = workspace.version_file(db(), actor(), version_id)
     return Response(found.xml, mimetype="application/xml", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(found.filename)}"})
 
@@ -78,8 +78,8 @@ def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidInput("请选择要上传的 .bpmn 文件", {"file": "请选择文件"})
-    data = file.read(designer.MAX_DIAGRAM_BYTES + 1)
-    if len(data) > designer.MAX_DIAGRAM_BYTES:
+    data = file.read(workspace.MAX_DIAGRAM_BYTES + 1)
+    if len(data) > workspace.MAX_DIAGRAM_BYTES:
         raise InvalidInput("流程图文件不能超过 2 MB", {"file": "文件过大"})
     try:
         text = data.decode("utf-8-sig")
@@ -90,26 +90,26 @@ def upload():
 
 @bp.get("/compare")
 def compare():
-    diff = designer_diff.compare(db(), actor(), request.args.get("a", 0, type=int), request.args.get("b", 0, type=int))
-    return render_template("designer/compare.html", diff=diff)
+    comparison = diff.compare(db(), actor(), request.args.get("a", 0, type=int), request.args.get("b", 0, type=int))
+    return render_template("designer/compare.html", diff=comparison)
 
 
 @bp.get("/versions/<int:version_id>/cases")
 def version_cases(version_id: int):
-    found = designer.version_file(db(), actor(), version_id)
+    found = workspace.version_file(db(), actor(), version_id)
     return render_template("designer/cases.html", version=found,
-                           cases=designer.running_cases(db(), actor(), version_id))
+                           cases=workspace.running_cases(db(), actor(), version_id))
 
 
 @bp.get("/cases/<number>/migrate")
 def preview_migration(number: str):
-    preview = designer_migration.preview(db(), actor(), number, request.args.get("to", type=int))
+    preview = migration.preview(db(), actor(), number, request.args.get("to", type=int))
     return render_template("designer/migrate.html", preview=preview)
 
 
 @bp.post("/cases/<number>/migrate")
 def migrate_case(number: str):
-    result = designer_migration.migrate(db(), actor(), number, request.form.get("from", 0, type=int),
+    result = migration.migrate(db(), actor(), number, request.form.get("from", 0, type=int),
                                         request.form.get("to", 0, type=int))
     flash(f"事项 {number} 已从{result.from_label}迁移到{result.to_label}", "success")
     return redirect(url_for("designer.preview_migration", number=number, to=result.to_version))
@@ -117,14 +117,14 @@ def migrate_case(number: str):
 
 @bp.post("/try")
 def save_draft():
-    draft = designer.save_draft(db(), actor(), request.form.get("xml", "").encode("utf-8"),
+    draft = workspace.save_draft(db(), actor(), request.form.get("xml", "").encode("utf-8"),
                                 request.form.get("filename", "draft.bpmn"))
     return redirect(url_for("designer.trial_start", version_id=draft.version_id))
 
 
 @bp.get("/try/<int:version_id>")
 def trial_start(version_id: int):
-    start = designer_trial.start_form(db(), actor(), version_id)
+    start = trial.start_form(db(), actor(), version_id)
     return render_template("designer/trial_start.html", start=start, values=start.values, errors={})
 
 
@@ -132,9 +132,9 @@ def trial_start(version_id: int):
 def trial_begin(version_id: int):
     values = submitted()
     try:
-        result = designer_trial.start(db(), actor(), version_id, values)
+        result = trial.start(db(), actor(), version_id, values)
     except InvalidInput as exc:
-        start = designer_trial.start_form(db(), actor(), version_id)
+        start = trial.start_form(db(), actor(), version_id)
         return render_template("designer/trial_start.html", start=start, values=values, errors=exc.fields,
                                message=exc.message), 422
     flash(f"试运行事项已创建:{result.case_number}", "success")
@@ -143,7 +143,7 @@ def trial_begin(version_id: int):
 
 @bp.get("/try/cases/<number>")
 def trial_case(number: str):
-    return render_template("designer/trial_case.html", trial=designer_trial.trial_case(db(), actor(), number),
+    return render_template("designer/trial_case.html", trial=trial.trial_case(db(), actor(), number),
                            errors={}, posted={})
 
 
@@ -151,10 +151,10 @@ def trial_case(number: str):
 def trial_complete(number: str, task_id: int):
     values = submitted()
     try:
-        result = designer_trial.complete_step(db(), actor(), task_id, values)
+        result = trial.complete_step(db(), actor(), task_id, values)
     except InvalidInput as exc:
-        trial = designer_trial.trial_case(db(), actor(), number)
-        return render_template("designer/trial_case.html", trial=trial, errors={task_id: exc.fields},
+        sandbox = trial.trial_case(db(), actor(), number)
+        return render_template("designer/trial_case.html", trial=sandbox, errors={task_id: exc.fields},
                                posted={task_id: values}, message=exc.message), 422
     flash(done_message(result), "success")
     return redirect(url_for("designer.trial_case", number=number))
@@ -174,7 +174,7 @@ def _problem(p) -> dict:
 @api.post("/validate")
 def validate():
     body = _json_body()
-    result = designer.check(db(), actor(), body["xml"].encode("utf-8"), str(body.get("filename") or "diagram.bpmn"),
+    result = workspace.check(db(), actor(), body["xml"].encode("utf-8"), str(body.get("filename") or "diagram.bpmn"),
                             _extra_roles())
     return {"deployable": result.deployable, "problems": [_problem(p) for p in result.problems],
             "warnings": [_problem(p) for p in result.warnings]}
@@ -184,7 +184,7 @@ def validate():
 def deploy():
     body = _json_body()
     xml, filename = body["xml"].encode("utf-8"), str(body.get("filename") or "diagram.bpmn")
-    done = designer.deploy(db(), actor(), xml, filename, str(body.get("note") or ""))
+    done = workspace.deploy(db(), actor(), xml, filename, str(body.get("note") or ""))
     v = done.version
     message = (f"已部署为“{v.name}”第 {v.number} 版,新事项将使用此版本" if done.created
                else f"内容与“{v.name}”第 {v.number} 版相同,没有创建新版本")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from engine import extensions, tasklist
 from engine.errors import InvalidInput
+from engine.work import extensions, tasklist
 
 from .auth import require_login
 from .deps import actor, db

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from engine import calendar, clock, notifications
+from engine import clock
+from engine.bpmn import calendar
+from engine.people import notifications
 
 from .auth import require_login
 from .deps import actor, db

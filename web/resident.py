@@ -1,6 +1,6 @@
 """The residents' side (居民服务), no login: raise a matter, follow, supplement, rate, read the procedures.
 
-Every view parses the request and makes one engine call (engine.residents); the
+Every view parses the request and makes one engine call (engine.public.residents); the
 follow-up code travels in a POST field or a `?c=` link and is checked by the engine.
 Submitting, following, rating and uploading are rate-limited per IP address.
 """
@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 
-from engine import attachments, procedures_page, residents
-from engine.attachments import AttachmentFile, FileStore, Upload
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.public import attachments, procedures_page, residents
+from engine.public.attachments import AttachmentFile, FileStore, Upload
 
 from .auth import require_login
 from .deps import actor, db

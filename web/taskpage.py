@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from engine import cases, tasklist
-from engine.cases import StepResult
 from engine.errors import InvalidInput
+from engine.work import cases, tasklist
+from engine.work.cases import StepResult
 
 from .auth import require_login
 from .deps import actor, db

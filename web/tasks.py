@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 
-from engine import cases, tasklist
-from engine.tasklist import Filters
+from engine.work import cases, tasklist
+from engine.work.tasklist import Filters
 
 from .auth import require_login
 from .deps import actor, db, safe_next

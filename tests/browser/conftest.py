@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import runtime, users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
+from engine.work import runtime
 from tests.conftest import IN_CI, PASSWORD, PROCESSES, ROOT, STAFF, deploy_file
 from web import create_app
 

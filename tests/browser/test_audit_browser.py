@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import runtime, users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
+from engine.work import runtime
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import sign_in
 from tests.minqing import Matter

@@ -11,8 +11,9 @@ import re
 
 import pytest
 
-from engine import cases, casepages, users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
+from engine.work import casepages, cases
 from tests.browser.test_minqing_flow import sign_in
 from tests.conftest import DATA, PASSWORD, PROCESSES, ROOT, deploy_file
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine import users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
 from tests.browser.test_minqing_flow import sign_in
 from tests.conftest import PASSWORD, SHARED
 

@@ -10,9 +10,12 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
-from engine import clock, deployments, runtime, timers, users
-from engine.db import Database
-from engine.views import SYSTEM
+from engine import clock
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
+from engine.people import users
+from engine.store.db import Database
+from engine.work import runtime, timers
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, sign_in
 from tests.conftest import PASSWORD, PROCESSES, STAFF

@@ -7,8 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
 from tests.conftest import DATA, PASSWORD, STAFF, deploy_file
 from web import create_app
 
@@ -80,7 +80,7 @@ def staff_actors(minyi_db) -> dict:
 @pytest.fixture
 def start_approval(minyi_db, staff_actors) -> Callable[..., object]:
     """Register an approval case as the clerk; returns the engine's StepResult."""
-    from engine import cases
+    from engine.work import cases
 
     def _start(title: str = "路灯不亮", amount: str = "3"):
         return cases.start_case(minyi_db, staff_actors["clerk"], "approval", {"title": title, "amount": amount})

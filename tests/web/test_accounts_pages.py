@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import users
+from engine.people import users
 from tests.conftest import PASSWORD
 from tests.web.conftest import _csrf_token, build_app, login
 

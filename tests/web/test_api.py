@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import web
-from engine import users
+from engine.people import users
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import json
 import pytest
 from sqlalchemy import text
 
-from engine import verify
+from engine.audit import verify
 from tests.web.conftest import login
 
 
 @pytest.fixture
 def finished_case(minyi_db, start_approval, staff_actors):
-    from engine import cases
+    from engine.work import cases
 
     result = start_approval("路灯不亮")
     cases.complete_task(minyi_db, staff_actors["leader"], result.new_tasks[0].id, {"decision": "同意"})
@@ -49,8 +49,8 @@ def test_a_bad_date_is_named_and_nothing_is_searched(client, finished_case):
 
 
 def test_trace_page_shows_diagram_path_timeline_and_verified_chain(client, minyi_db, staff_actors):
-    from engine import deployments
-    from engine.views import SYSTEM
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
     from tests.conftest import PROCESSES
     from tests.minqing import Matter
 

@@ -135,7 +135,7 @@ def test_a_new_password_ends_every_other_session(app):
 
 
 def test_a_password_an_administrator_set_must_be_replaced_before_anything_else(app, minyi_db):
-    from engine import accounts, users
+    from engine.people import accounts, users
 
     admin = users.create_user(minyi_db, "admin", PASSWORD, "管理员甲", ["管理员"])
     signed_in = app.test_client()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import users
+from engine.people import users
 from tests.web.conftest import login
 from tests.web.test_tasklist import rows
 
@@ -90,7 +90,7 @@ def test_api_applies_the_same_rules(client, minyi_db, start_approval, username, 
 
 @pytest.mark.parametrize("username", ["clerk", "handler", "superior"])
 def test_only_a_leader_can_assign(client, start_approval, username, minyi_db, staff_actors):
-    from engine import cases
+    from engine.work import cases
 
     result = start_approval()
     cases.claim(minyi_db, staff_actors["leader"], result.new_tasks[0].id)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import deployments
-from engine.views import SYSTEM
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from tests.conftest import PROCESSES
 from tests.minqing import INTAKE
 from tests.minqing import Matter as MinqingMatter

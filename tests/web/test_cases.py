@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from engine import cases
+from engine.work import cases
 from tests.web.conftest import login
 from tests.web.test_tasklist import rows
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import casepages, users
+from engine.people import users
+from engine.work import casepages
 from tests.conftest import PASSWORD
 from tests.web.conftest import _csrf_token, build_app, login
 
@@ -24,7 +25,7 @@ def test_login_without_token_is_refused(csrf_app):
 
 
 def test_post_without_token_is_a_400_page_and_changes_nothing(csrf_app):
-    from engine import cases
+    from engine.work import cases
 
     database = csrf_app.extensions["minyi_db"]
     clerk = {a.username: a for a in users.list_users(database)}["clerk"]
@@ -42,7 +43,7 @@ def test_post_without_token_is_a_400_page_and_changes_nothing(csrf_app):
 
 
 def test_post_with_the_form_token_works(csrf_app):
-    from engine import cases
+    from engine.work import cases
 
     database = csrf_app.extensions["minyi_db"]
     clerk = {a.username: a for a in users.list_users(database)}["clerk"]

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from engine import users
+from engine.people import users
 from tests.conftest import DATA, PASSWORD
 from tests.test_designer import APPROVAL, with_new_review_field
 from tests.web.conftest import login

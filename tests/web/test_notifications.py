@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import timers
+from engine.work import timers
 from tests.web.conftest import login
 
 
@@ -32,7 +32,7 @@ def test_only_leaders_and_supervisors_may_urge(client, review_task):
 
 
 def test_someone_elses_notification_cannot_be_marked(client, review_task, minyi_db, staff_actors):
-    from engine import notifications
+    from engine.people import notifications
 
     login(client, "leader")
     client.post(f"/tasks/{review_task}/urge")

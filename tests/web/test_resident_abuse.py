@@ -8,11 +8,21 @@ import pytest
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 
-from engine import attachments, tasklist, users
+from engine.people import users
+from engine.public import attachments
+from engine.work import tasklist
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app
 from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    MATTER, PNG, accept, answer, do, receipt_of, resident, resident_app, submit,
+    MATTER,
+    PNG,
+    accept,
+    answer,
+    do,
+    receipt_of,
+    resident,
+    resident_app,
+    submit,
 )
 from web.resident import DEFAULT_LIMITS
 

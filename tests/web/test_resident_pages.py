@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import casepages, cases, users
-from engine.db import Database
+from engine.people import users
+from engine.store.db import Database
+from engine.work import casepages, cases
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app, login
 from web.resident import DEFAULT_LIMITS

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from engine import cases
+from engine.work import cases
 from tests.web.conftest import login
 
 
@@ -44,7 +44,7 @@ def test_claim_ignores_a_foreign_next(client, start_approval):
 
 
 def test_claimed_by_someone_else_is_a_conflict(client, minyi_db, staff_actors, start_approval):
-    from engine import users
+    from engine.people import users
     from tests.conftest import PASSWORD
 
     users.create_user(minyi_db, "leader2", PASSWORD, "钱主任", ["社区负责人"])
@@ -67,7 +67,7 @@ def test_only_a_leader_sees_the_assign_control_offering_colleagues_with_the_role
 
 
 def test_leader_assigns_to_a_colleague_with_the_role(client, minyi_db, start_approval):
-    from engine import users
+    from engine.people import users
     from tests.conftest import PASSWORD
 
     users.create_user(minyi_db, "leader2", PASSWORD, "钱主任", ["社区负责人"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from engine import cases
+from engine.work import cases
 from tests.web.conftest import login
 
 
@@ -63,7 +63,7 @@ def test_completed_task_is_shown_read_only(client, start_approval):
 
 
 def test_task_claimed_by_a_colleague_is_read_only(client, minyi_db, staff_actors, start_approval):
-    from engine import users
+    from engine.people import users
     from tests.conftest import PASSWORD
 
     users.create_user(minyi_db, "leader2", PASSWORD, "钱主任", ["社区负责人"])

@@ -1,0 +1,205 @@
+"""The trace of a case for auditors: the drawn diagram of its exact version with the path it took,
+and a timeline of every audit event — who, when, how long it waited, what was entered (field by
+field, with the change against the previous value), deadlines met or missed, gateway decisions.
+
+Highlighting comes from the stored workflow (which elements were reached, what is open, what was
+cancelled) plus the audit events (which way each gateway went).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.actor import Actor
+from engine.bpmn import bpmngraph, deployments, spiff
+from engine.bpmn.diagram import Diagram
+from engine.errors import NotFound
+from engine.people.oversight import require_auditor
+from engine.store.db import Database
+from engine.store.models import AuditEvent, Case, CaseState, DiagramVersion, HumanTask, User
+from engine.work import runtime
+
+from . import verify
+
+DONE, CURRENT, CANCELLED = "done", "current", "cancelled"
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    """One form field as entered at a step, and what it was before (if it changed)."""
+
+    id: str
+    label: str
+    value: Any
+    previous: Any = None
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    actor_name: str
+    step_id: str
+    step_name: str
+    lane: str
+    fields: tuple[FieldValue, ...] = ()
+    waited: timedelta | None = None
+    due_at: datetime | None = None
+    on_time: bool | None = None
+    flows: tuple[dict, ...] = ()
+    text: str = ""
+    data: dict | None = None
+
+
+@dataclass(frozen=True)
+class DrawnShape:
+    element_id: str
+    type: str
+    name: str
+    x: float
+    y: float
+    width: float
+    height: float
+    state: str  # done / current / cancelled / ""
+    events: int
+
+
+@dataclass(frozen=True)
+class DrawnEdge:
+    flow_id: str
+    name: str
+    points: tuple[tuple[float, float], ...]
+    state: str
+
+
+@dataclass(frozen=True)
+class Trace:
+    number: str
+    title: str
+    procedure: str
+    process_id: str
+    status: str
+    kind: str | None
+    topic: str | None
+    channel: str | None
+    rating: str | None
+    outcome: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    version_hash: str
+    version_deployed_at: datetime
+    viewbox: tuple[float, float, float, float]
+    shapes: tuple[DrawnShape, ...]
+    edges: tuple[DrawnEdge, ...]
+    timeline: tuple[TimelineEntry, ...]
+    chain_ok: bool
+    chain_problem: str
+
+
+def get_trace(db: Database, actor: Actor, number: str) -> Trace:
+    require_auditor(actor)
+    with db.read() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        if case is None:
+            raise NotFound(f"事项 {number} 不存在")
+        return build(session, case)
+
+
+def build(session: Session, case: Case) -> Trace:
+    version = session.get(DiagramVersion, case.version_id)
+    d = deployments.diagram_of(session, case.version_id)
+    graph = bpmngraph.graph_of(d)
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    rows = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.id)).all()
+    names = dict(session.execute(select(User.username, User.display_name).where(
+        User.username.in_({e.actor for e in events}))).all())
+    _, broken = verify.check_case(case.number, [verify.event_dict(e) for e in events])
+    states = _node_states(session, case, d, rows)
+    taken = _taken_flows(graph, states, events)
+    counts: dict[str, int] = defaultdict(int)
+    for e in events:
+        counts[e.step_id] += 1
+    shapes = tuple(DrawnShape(s.element_id, s.type, s.name, s.x, s.y, s.width, s.height,
+                              states.get(s.element_id, ""), counts.get(s.element_id, 0)) for s in graph.shapes)
+    edges = tuple(DrawnEdge(e.flow_id, e.name, e.points, DONE if e.flow_id in taken else "") for e in graph.edges)
+    return Trace(
+        number=case.number, title=case.title, procedure=version.name, process_id=case.process_id,
+        status=case.status, kind=case.kind, topic=case.topic, channel=case.channel, rating=case.rating,
+        outcome=case.outcome, started_at=case.started_at, completed_at=case.completed_at,
+        version_hash=version.hash, version_deployed_at=version.deployed_at, viewbox=graph.bounds,
+        shapes=shapes, edges=edges, timeline=tuple(_timeline(events, rows, d, names)),
+        chain_ok=broken is None, chain_problem=str(broken) if broken else "")
+
+
+def _node_states(session: Session, case: Case, d: Diagram, rows: list[HumanTask]) -> dict[str, str]:
+    """Element id → done / current / cancelled; an element open now wins over one done before."""
+    rank = {CANCELLED: 1, DONE: 2, CURRENT: 3}
+    found: dict[str, str] = {}
+
+    def mark(element_id: str, state: str) -> None:
+        if rank[state] > rank.get(found.get(element_id, ""), 0):
+            found[element_id] = state
+
+    state = session.get(CaseState, case.id)
+    if state is not None:
+        workflow = runtime.load_workflow(session, case, d)
+        for element_id, name in spiff.trail(workflow):
+            mark(element_id, {"COMPLETED": DONE, "CANCELLED": CANCELLED}.get(name, CURRENT))
+    for row in rows:
+        mark(row.step_id, {"COMPLETED": DONE, "CANCELLED": CANCELLED}.get(row.status, CURRENT))
+    return found
+
+
+def _taken_flows(graph: bpmngraph.Graph, states: dict[str, str], events: list[AuditEvent]) -> set[str]:
+    """Flows the case went along: a deciding gateway's by its recorded decisions, any other
+    element's when it was done and its target was reached."""
+    decided = {f["id"] for e in events if e.kind == "gateway_decided" for f in e.data.get("flows", [])}
+    deciders = {e.step_id for e in events if e.kind == "gateway_decided"}
+    taken = set(decided)
+    for flow in graph.flows.values():
+        if flow.source in deciders or states.get(flow.source) != DONE:
+            continue
+        if states.get(flow.target) in (DONE, CURRENT):
+            taken.add(flow.id)
+    return taken
+
+
+def _labels(d: Diagram, step_id: str) -> dict[str, str]:
+    if step_id in d.steps:
+        return {f.id: f.label for f in d.steps[step_id].form}
+    if step_id == d.start_id:
+        return {f.id: f.label for f in d.start_form}
+    return {}
+
+
+def _timeline(events: list[AuditEvent], rows: list[HumanTask], d: Diagram, names: dict[str, str]):
+    done_rows: dict[str, list[HumanTask]] = defaultdict(list)
+    for row in rows:
+        if row.status == "COMPLETED":
+            done_rows[row.step_id].append(row)
+    for e in events:
+        data = dict(e.data or {})
+        fields: tuple[FieldValue, ...] = ()
+        waited = due = on_time = None
+        if e.kind in ("task_completed", "case_started"):
+            labels, changes = _labels(d, e.step_id), data.get("changes") or {}
+            fields = tuple(FieldValue(k, labels.get(k, k), v, (changes.get(k) or [None])[0], k in changes)
+                           for k, v in (data.get("values") or {}).items() if v not in (None, ""))
+        if e.kind == "task_completed" and done_rows.get(e.step_id):
+            row = done_rows[e.step_id].pop(0)
+            waited = row.completed_at - row.created_at if row.completed_at else None
+            due = row.due_at
+            on_time = (row.completed_at <= row.due_at) if (row.due_at and row.completed_at) else None
+        if e.kind == "task_ready" and data.get("due_at"):
+            due = datetime.fromisoformat(data["due_at"])
+        yield TimelineEntry(e.seq, e.at, e.kind, e.actor, names.get(e.actor, "系统" if e.actor == "system" else e.actor),
+                            e.step_id, e.step_name, e.lane, fields, waited, due, on_time,
+                            tuple(data.get("flows") or ()), str(data.get("text") or ""), data)

@@ -1,0 +1,7 @@
+"""Diagrams: parsing them safely (`xmlsafe`), validating and building them (`diagram`), forms
+(`forms`), safe expressions (`expressions`), ISO durations and due values (`durations`), the
+SpiffWorkflow adapter (`spiff`), the flow graph drawn for auditors (`bpmngraph`), the Chinese
+working calendar (`calendar`) and the deployed versions of each diagram (`deployments`).
+
+May import: the root modules, store.
+"""

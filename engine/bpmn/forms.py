@@ -1,0 +1,285 @@
+"""Forms drawn in the diagram (Camunda 7 ``camunda:formData``), and their validation.
+
+A designer adds, removes or changes fields in the modeler; the task list renders
+and validates them from here, so no code changes with the form.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from lxml import etree
+
+from engine.errors import ExpressionError, InvalidInput
+
+from . import expressions
+
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+TYPES = {"string", "long", "double", "boolean", "date", "enum"}
+CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
+_IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
+_TRUE = {"true", "on", "1", "yes", "是"}
+_FALSE = {"false", "off", "0", "no", "否", ""}
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field: what the task list renders and what `validate` enforces."""
+
+    id: str
+    label: str
+    type: str
+    default: str | None = None
+    required: bool = False
+    required_if: str | None = None
+    readonly: bool = False
+    choices: tuple[Choice, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    multiline: bool = False
+    public: bool = False
+    valid_if: str | None = None
+    valid_if_message: str | None = None
+    lines: bool = False
+    append_to: str | None = None
+    line: int | None = None
+    properties: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def widget(self) -> str:
+        if self.type == "string":
+            return "textarea" if self.multiline or self.lines else "text"
+        return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
+                "enum": "select"}[self.type]
+
+
+def _c(tag: str) -> str:
+    return f"{{{CAMUNDA}}}{tag}"
+
+
+def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tuple[str, int | None, str]]]:
+    """Read the form of a start event or task. Returns (fields, problems as (field id, line, message))."""
+    fields: list[FormField] = []
+    problems: list[tuple[str, int | None, str]] = []
+    seen: set[str] = set()
+    for node in element.iterfind(f"./{{*}}extensionElements/{_c('formData')}/{_c('formField')}"):
+        fid = node.get("id", "")
+        line = node.sourceline
+        problem = lambda msg, fid=fid, line=line: problems.append((fid, line, msg))  # noqa: E731
+        if not _IDENTIFIER.match(fid):
+            problem(f"表单字段 id “{fid}” 不合法:须以字母或汉字开头,只含字母、数字、下划线")
+            continue
+        if fid in seen:
+            problem(f"表单字段 id “{fid}” 重复")
+            continue
+        seen.add(fid)
+        ftype = node.get("type") or "string"
+        if ftype not in TYPES:
+            problem(f"表单字段 “{fid}” 的类型 “{ftype}” 不受支持;可用: {', '.join(sorted(TYPES))}")
+            continue
+        kw: dict[str, Any] = {}
+        for c in node.iterfind(f"./{_c('validation')}/{_c('constraint')}"):
+            name, config = c.get("name", ""), c.get("config")
+            if name not in CONSTRAINTS:
+                problem(f"表单字段 “{fid}” 的校验规则 “{name}” 不受支持;可用: {', '.join(sorted(CONSTRAINTS))}")
+            elif name in ("required", "readonly"):
+                kw[name] = config is None or config.strip().lower() != "false"
+            elif name in ("requiredIf", "validIf"):
+                try:
+                    expressions.check(config or "")
+                    kw["required_if" if name == "requiredIf" else "valid_if"] = config
+                except ExpressionError as exc:
+                    problem(f"表单字段 “{fid}” 的 {name} 条件无效: {exc.message}")
+            else:
+                try:
+                    number = float(config or "")
+                except ValueError:
+                    problem(f"表单字段 “{fid}” 的校验规则 {name} 需要数字,得到 “{config}”")
+                    continue
+                key = {"min": "minimum", "max": "maximum", "minlength": "min_length",
+                       "maxlength": "max_length"}[name]
+                kw[key] = int(number) if name.endswith("length") else number
+        props = tuple(
+            (p.get("id") or p.get("name") or "", p.get("value") or "")
+            for p in node.iterfind(f"./{_c('properties')}/{_c('property')}")
+        )
+        flags = {k: v.strip().lower() == "true" for k, v in props}
+        named = dict(props)
+        append_to = named.get("appendTo", "").strip() or None
+        if append_to is not None and not _IDENTIFIER.match(append_to):
+            problem(f"表单字段 “{fid}” 的 appendTo “{append_to}” 不是合法的变量名")
+        if named.get("list", "lines") != "lines":
+            problem(f"表单字段 “{fid}” 的 list 属性只支持 “lines”(每行一项)")
+        elif "list" in named and ftype != "string":
+            problem(f"表单字段 “{fid}” 的 list 属性只用于文本字段")
+        choices = tuple(Choice(v.get("id", ""), v.get("name") or v.get("id", "")) for v in node.iterfind(_c("value")))
+        if ftype == "enum" and not choices:
+            problem(f"下拉字段 “{fid}” 没有任何选项")
+        default = node.get("defaultValue")
+        if default is not None and expressions.unwrap(default) != default.strip():
+            try:
+                expressions.check(default)
+            except ExpressionError as exc:
+                problem(f"表单字段 “{fid}” 的默认值表达式无效: {exc.message}")
+        fields.append(FormField(
+            id=fid, label=node.get("label") or fid, type=ftype, default=default, choices=choices,
+            multiline=flags.get("multiline", False), public=flags.get("public", False), line=line,
+            valid_if_message=named.get("validIfMessage") or None, lines="list" in named,
+            append_to=append_to, properties=props, **kw,
+        ))
+    ids = {f.id for f in fields}
+    for f in fields:
+        if f.append_to in ids:
+            problems.append((f.id, f.line, f"表单字段 “{f.id}” 的 appendTo “{f.append_to}” 与表单字段重名"))
+    return tuple(fields), problems
+
+
+def default_values(fields: tuple[FormField, ...], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Initial values shown in a form: the case's current value, else the field's default."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        if f.id in data and data[f.id] is not None:
+            values[f.id] = "\n".join(map(str, data[f.id])) if f.lines and isinstance(data[f.id], list) else data[f.id]
+        elif f.default is not None:
+            if expressions.unwrap(f.default) != f.default.strip():
+                try:
+                    values[f.id] = expressions.evaluate(f.default, dict(data))
+                except ExpressionError:
+                    values[f.id] = None
+            else:
+                values[f.id] = _convert(f, f.default)[0]
+    return values
+
+
+def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
+    """Convert one submitted value to the field's type; (value, error message)."""
+    if f.type == "boolean":
+        if isinstance(raw, bool):
+            return raw, None
+        text = "" if raw is None else str(raw).strip().lower()
+        if text in _TRUE:
+            return True, None
+        if text in _FALSE:
+            return False, None
+        return None, "请选择“是”或“否”"
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None, None
+    if f.type == "string":
+        return (raw.strip() if isinstance(raw, str) else str(raw)), None
+    if f.type == "enum":
+        value = str(raw)
+        if value not in {c.id for c in f.choices}:
+            return None, f"“{value}” 不是可选项之一:{'、'.join(c.name for c in f.choices)}"
+        return value, None
+    if f.type == "long":
+        if isinstance(raw, bool):
+            return None, "请输入整数"
+        try:
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError
+            return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw), None
+        except ValueError:
+            return None, "请输入整数"
+    if f.type == "double":
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            number = float(raw)
+            if not math.isfinite(number):  # "nan", "inf", "1e999": no amount anyone means
+                raise ValueError
+            return number, None
+        except (TypeError, ValueError):
+            return None, "请输入数字"
+    if f.type == "date":
+        try:
+            return date.fromisoformat(str(raw).strip()[:10]).isoformat(), None
+        except ValueError:
+            return None, "请输入日期(年-月-日)"
+    return None, "未知的字段类型"
+
+
+def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean `submitted` against the form; raise InvalidInput with one message per bad field.
+
+    Only fields of the form are returned: a caller cannot inject other case variables.
+    A field left out entirely (not sent empty) takes its default value.
+    """
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    defaults = default_values(tuple(f for f in fields if f.id not in submitted and f.default is not None), {})
+    for f in fields:
+        if f.readonly:
+            continue
+        value, error = _convert(f, submitted.get(f.id, defaults.get(f.id)))
+        if error:
+            errors[f.id] = error
+            continue
+        if value is not None:
+            if f.type == "string":
+                if f.max_length is not None and len(value) > f.max_length:
+                    errors[f.id] = f"不能超过 {f.max_length} 个字"
+                elif f.min_length is not None and len(value) < f.min_length:
+                    errors[f.id] = f"至少 {f.min_length} 个字"
+            elif f.type in ("long", "double"):
+                if f.minimum is not None and value < f.minimum:
+                    errors[f.id] = f"不能小于 {f.minimum:g}"
+                elif f.maximum is not None and value > f.maximum:
+                    errors[f.id] = f"不能大于 {f.maximum:g}"
+            if f.lines:
+                value = [text.strip() for text in value.splitlines() if text.strip()] or None
+        cleaned[f.id] = value
+    names = {**dict(data), **cleaned}
+    for f in fields:
+        if f.id in errors or f.readonly or cleaned.get(f.id) is not None:
+            continue
+        needed = f.required
+        if not needed and f.required_if:
+            try:
+                needed = bool(expressions.evaluate(f.required_if, names))
+            except ExpressionError:
+                needed = True
+        if needed:
+            errors[f.id] = "此项为必填项"
+    for f in fields:
+        if f.valid_if and not f.readonly and f.id not in errors and not _holds(f.valid_if, names):
+            errors[f.id] = f.valid_if_message or f"不符合校验条件:{expressions.unwrap(f.valid_if)}"
+    if errors:
+        labels = {f.id: f.label for f in fields}
+        summary = ";".join(f"{labels[k]}:{v}" for k, v in errors.items())
+        raise InvalidInput(f"表单有 {len(errors)} 处需要修改:{summary}", errors)
+    return cleaned
+
+
+def _holds(rule: str, names: dict[str, Any]) -> bool:
+    """A validIf rule over the submitted values; one that cannot be evaluated does not hold."""
+    try:
+        return bool(expressions.evaluate(rule, names))
+    except ExpressionError:
+        return False
+
+
+def appended(fields: tuple[FormField, ...], cleaned: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, list]:
+    """Fields marked ``appendTo="x"`` add one record to the list variable ``x`` per completion,
+    so a step repeated in a loop (登记意见) accumulates its entries instead of overwriting them."""
+    targets: dict[str, list[FormField]] = {}
+    for f in fields:
+        if f.append_to:
+            targets.setdefault(f.append_to, []).append(f)
+    lists: dict[str, list] = {}
+    for target, group in targets.items():
+        record = {f.id: cleaned.get(f.id) for f in group}
+        if any(v not in (None, "", False) for v in record.values()):
+            lists[target] = [*(data.get(target) or []), record]
+    return lists

@@ -1,0 +1,309 @@
+"""用户管理: the 管理员 keeps the staff accounts (who holds which roles, e-mail, 停用/启用, password
+reset); every staff member keeps their own name, e-mail and password.
+
+Roles are the diagrams' lanes and candidate groups, plus the application's own (管理员, 流程设计人员,
+审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed).
+A deactivated account cannot sign in, and its open sessions end at their next request.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.actor import Actor
+from engine.bpmn import deployments
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.store.db import Database
+from engine.store.models import AccountEvent, User, UserRole
+
+from . import notifications, users
+from .oversight import require_auditor
+
+log = logging.getLogger(__name__)
+ADMIN_ROLE = "管理员"
+_ROLE_SEPARATORS = ("、", ",", ",", ";", ";", "\n")
+
+
+@dataclass(frozen=True)
+class Account:
+    """One staff account as the 用户管理 pages show it."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    roles: tuple[str, ...]
+    active: bool
+    created_at: datetime
+
+
+def list_accounts(db: Database, actor: Actor) -> list[Account]:
+    """Every account, active ones first, by username (管理员 only)."""
+    _require_admin(actor)
+    with db.read() as session:
+        held: dict[int, list[str]] = {}
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+            held.setdefault(user_id, []).append(role)
+        found = [Account(u.id, u.username, u.display_name, u.email, tuple(sorted(held.get(u.id, ()))), bool(u.active),
+                         u.created_at) for u in session.scalars(select(User).order_by(User.username))]
+    return sorted(found, key=lambda a: not a.active)
+
+
+def get_account(db: Database, actor: Actor, user_id: int) -> Account:
+    _require_admin(actor)
+    with db.read() as session:
+        return _account(session, _user(session, user_id))
+
+
+def my_account(db: Database, actor: Actor) -> Account:
+    with db.read() as session:
+        return _account(session, _user(session, actor.id))
+
+
+def role_choices(db: Database, actor: Actor) -> tuple[str, ...]:
+    """The roles an administrator picks from: the newest version of every procedure's lanes and
+    candidate groups, the application's roles, and any role someone holds today."""
+    _require_admin(actor)
+    with db.read() as session:
+        found: list[str] = list(users.APP_ROLES)
+        for row in deployments.latest_versions(session):
+            found.extend(sorted(deployments.diagram_of(session, row.id).roles))
+        found.extend(sorted(session.scalars(select(UserRole.role).distinct())))
+    return tuple(dict.fromkeys(r for r in found if r))
+
+
+def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Account:
+    """A new active account from the form's `username`, `display_name`, `email`, `password`, `roles`."""
+    _require_admin(actor)
+    errors: dict[str, str] = {}
+    username = str(values.get("username") or "").strip()
+    password = str(values.get("password") or "")
+    _note(errors, "username", users.username_problem(username))
+    display_name, email, roles = _profile(values, errors)
+    _note(errors, "password", users.password_problem(password))
+    _raise_if(errors)
+    with db.write() as session:
+        if session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
+        user = User(username=username, display_name=display_name or username, email=email,
+                    password_hash=users.hash_password(password), active=True, created_at=clock.now(),
+                    session_version=0, must_change_password=True)  # the newcomer chooses their own at sign-in
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError:  # another administrator took the name a moment ago
+            raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"}) from None
+        _set_roles(session, user.id, roles)
+        created = _account(session, user)
+        _record(session, actor, username, "account_created", _shown(created))
+        return created
+
+
+def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str, Any]) -> Account:
+    """Change an account's `display_name`, `email`, `roles` and `active` (管理员 only). An administrator
+    can neither take the 管理员 role from themself nor deactivate themself: someone must stay able to
+    manage accounts."""
+    _require_admin(actor)
+    errors: dict[str, str] = {}
+    display_name, email, roles = _profile(values, errors)
+    active = _flag(values.get("active"))
+    if user_id == actor.id and ADMIN_ROLE not in roles:
+        errors["roles"] = "不能取消自己的“管理员”角色"
+    if user_id == actor.id and not active:
+        errors["active"] = "不能停用自己的账户"
+    _raise_if(errors)
+    with db.write() as session:
+        user = _user(session, user_id)
+        before = _account(session, user)
+        user.display_name = display_name or user.username
+        user.email = email
+        user.active = active
+        _set_roles(session, user.id, roles)
+        after = _account(session, user)
+        _record_changes(session, actor, before, after)
+        if before.roles != after.roles and after.active and user.id != actor.id:
+            notifications.notify(session, [user.id], "account",
+                                 f"{actor.display_name}把您的角色改为:{'、'.join(after.roles) or '无'}。")
+        return after
+
+
+def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> None:
+    """Set a new password for someone who forgot theirs (管理员 only)."""
+    _require_admin(actor)
+    if user_id == actor.id:
+        raise InvalidInput("自己的密码请在“我的账户”中修改", {"password": "自己的密码请在“我的账户”中修改"})
+    problem = users.password_problem(password)
+    if problem:
+        raise InvalidInput(problem, {"password": problem})
+    with db.write() as session:
+        user = _user(session, user_id)
+        users.replace_password(user, password, must_change=True)
+        _record(session, actor, user.username, "password_reset", {})
+        notifications.notify(session, [user.id], "account",
+                             f"{actor.display_name}重设了您的密码。如果不是您本人请求的,请立即联系管理员。")
+
+
+def update_my_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Account:
+    """One's own `display_name` and `email` (roles are the administrator's to give)."""
+    errors: dict[str, str] = {}
+    display_name = _display_name(values, errors)
+    email = _email(values, errors)
+    _raise_if(errors)
+    with db.write() as session:
+        user = _user(session, actor.id)
+        before = _account(session, user)
+        user.display_name = display_name or user.username
+        user.email = email
+        after = _account(session, user)
+        _record_changes(session, actor, before, after)
+        return after
+
+
+def change_my_password(db: Database, actor: Actor, current: str, new: str, again: str) -> Actor:
+    """A new password for oneself, after proving the current one. Every other session of the account
+    ends; the returned actor carries the new session version, for the session that made the change."""
+    errors: dict[str, str] = {}
+    _note(errors, "new_password", users.password_problem(new))
+    if not errors and new != again:
+        errors["new_password_again"] = "两次输入的新密码不一致"
+    with db.write() as session:
+        user = _user(session, actor.id)
+        if not users.password_matches(user.password_hash, current or ""):
+            errors = {"current_password": "当前密码不正确", **errors}
+        if not errors and users.password_matches(user.password_hash, new):
+            errors["new_password"] = "新密码不能与当前密码相同"
+        _raise_if(errors)
+        users.replace_password(user, new, must_change=False)
+        _record(session, actor, user.username, "password_changed", {})
+        return users.actor_of(session, user)
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    """One entry of the record of account changes (账户变更记录)."""
+
+    at: datetime
+    actor: str
+    username: str
+    kind: str
+    kind_name: str
+    data: dict[str, Any]
+
+
+KIND_NAMES = {"account_created": "创建账户", "account_changed": "修改账户", "password_reset": "管理员重设密码",
+              "password_changed": "本人修改密码"}
+_SHOWN = ("display_name", "email", "roles", "active")
+
+
+def account_changes(db: Database, actor: Actor, username: str = "", limit: int = 500) -> list[AccountChange]:
+    """The newest changes to accounts first, optionally of one account (审计 and 管理员)."""
+    require_auditor(actor)
+    query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
+    if username:
+        query = query.where(AccountEvent.username == username)
+    with db.read() as session:
+        return [AccountChange(e.at, e.actor, e.username, e.kind, KIND_NAMES.get(e.kind, e.kind), dict(e.data))
+                for e in session.scalars(query)]
+
+
+def _shown(account: Account) -> dict[str, Any]:
+    return {"display_name": account.display_name, "email": account.email, "roles": list(account.roles),
+            "active": account.active}
+
+
+def _record_changes(session: Session, actor: Actor, before: Account, after: Account) -> None:
+    """One `account_changed` event with each changed field's old and new value (nothing when nothing changed)."""
+    old, new = _shown(before), _shown(after)
+    changes = {k: [old[k], new[k]] for k in _SHOWN if old[k] != new[k]}
+    if changes:
+        _record(session, actor, after.username, "account_changed", changes)
+
+
+def _record(session: Session, actor: Actor, username: str, kind: str, data: dict[str, Any]) -> None:
+    users.record(session, actor.username, username, kind, data)
+    log.info("account %s: %s by %s", username, kind, actor.username)  # the details (e-mail) stay in the table
+
+
+def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, tuple[str, ...]]:
+    display_name = _display_name(values, errors)
+    email = _email(values, errors)
+    roles = _roles(values.get("roles"), values.get("other_roles"), errors)
+    return display_name, email, roles
+
+
+def _display_name(values: Mapping[str, Any], errors: dict[str, str]) -> str:
+    name = str(values.get("display_name") or "").strip()
+    if len(name) > 64:
+        errors["display_name"] = "姓名不能超过 64 个字"
+    return name
+
+
+def _email(values: Mapping[str, Any], errors: dict[str, str]) -> str | None:
+    text = str(values.get("email") or "").strip()
+    if not text:
+        return None
+    try:
+        return users.normalized_email(text)
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+        return None
+
+
+def _roles(picked: Any, other: Any, errors: dict[str, str]) -> tuple[str, ...]:
+    """The ticked roles plus any typed in 其他角色 (separated by 、 or commas)."""
+    names = [str(r) for r in (picked or [])] if not isinstance(picked, str) else [picked]
+    text = str(other or "")
+    for separator in _ROLE_SEPARATORS:
+        text = text.replace(separator, ",")
+    names += text.split(",")
+    roles = tuple(dict.fromkeys(r.strip() for r in names if r.strip()))
+    too_long = [r for r in roles if len(r) > 64]
+    if too_long:
+        errors["other_roles"] = f"角色名不能超过 64 个字:{too_long[0][:20]}…"
+    return roles
+
+
+def _flag(value: Any) -> bool:
+    return value in (True, "1", "on", "true", "yes")
+
+
+def _note(errors: dict[str, str], field: str, problem: str | None) -> None:
+    if problem:
+        errors[field] = problem
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise InvalidInput("请检查标出的字段", errors)
+
+
+def _set_roles(session: Session, user_id: int, roles: tuple[str, ...]) -> None:
+    session.execute(delete(UserRole).where(UserRole.user_id == user_id))
+    session.add_all(UserRole(user_id=user_id, role=role) for role in roles)
+    session.flush()
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    return user
+
+
+def _account(session: Session, user: User) -> Account:
+    roles = tuple(sorted(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))))
+    return Account(user.id, user.username, user.display_name, user.email, roles, bool(user.active), user.created_at)
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.has_role(ADMIN_ROLE):
+        raise Forbidden("只有管理员可以管理用户")
+

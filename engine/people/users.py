@@ -1,0 +1,177 @@
+"""Staff accounts, roles and API tokens. Passwords are hashed with Argon2."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.actor import SYSTEM, Actor
+from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from engine.store.db import Database
+from engine.store.models import AccountEvent, ApiToken, User, UserRole
+
+_hasher = PasswordHasher()
+
+
+def use_fast_hashing() -> None:
+    """Cheaper Argon2 parameters, for test suites and benchmarks only."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+# Roles that are not diagram lanes but gate parts of the application.
+APP_ROLES = ("管理员", "流程设计人员", "审计")
+
+
+def actor_of(session: Session, user: User) -> Actor:
+    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    return Actor(user.id, user.username, user.display_name, roles, user.session_version or 0,
+                 bool(user.must_change_password))
+
+
+def normalized_email(text: str) -> str:
+    """A syntactically valid address in its normal form (no DNS look-up); InvalidInput naming the field otherwise."""
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:  # the library explains in English; the page speaks Chinese
+        raise InvalidInput("电子邮箱地址不正确",
+                           {"email": "电子邮箱地址不正确,应形如 name@example.org"}) from None
+
+
+MIN_PASSWORD = 8
+
+
+def username_problem(username: str) -> str | None:
+    """What is wrong with a new username, or None."""
+    if not username or not username.isascii() or not username.replace("_", "").replace(".", "").isalnum():
+        return "用户名只能包含字母、数字、下划线和点"
+    if len(username) > 64:
+        return "用户名不能超过 64 个字符"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """What is wrong with a new password, or None."""
+    return f"密码至少 {MIN_PASSWORD} 位" if len(password or "") < MIN_PASSWORD else None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def replace_password(user: User, password: str, *, must_change: bool) -> None:
+    """Give the account a new password: every session signed in before it ends (`session_version`);
+    `must_change` when someone else chose it, so the person replaces it at the next sign-in."""
+    user.password_hash = hash_password(password)
+    user.session_version = (user.session_version or 0) + 1
+    user.must_change_password = must_change
+
+
+def record(session: Session, actor: str, username: str, kind: str, data: dict) -> None:
+    """One entry of the append-only record of account changes (审计 › 账户变更); never a password."""
+    session.add(AccountEvent(at=clock.now(), actor=actor, username=username, kind=kind, data=data))
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_user(db: Database, username: str, password: str, display_name: str, roles: list[str],
+                email: str | None = None) -> Actor:
+    """A new active account (the command line's and the demo's way; the web's is `accounts.create_account`)."""
+    if email:
+        email = normalized_email(email)
+    for field, problem in (("username", username_problem(username)), ("password", password_problem(password))):
+        if problem:
+            raise InvalidInput(problem, {field: problem})
+    with db.write() as session:
+        if session.scalar(select(User).where(User.username == username)) is not None:
+            raise Conflict(f"用户名 “{username}” 已存在")
+        user = User(username=username, display_name=display_name or username, email=email or None,
+                    password_hash=hash_password(password), active=True, created_at=clock.now())
+        session.add(user)
+        session.flush()
+        for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
+            session.add(UserRole(user_id=user.id, role=role))
+        session.flush()
+        created = actor_of(session, user)
+        record(session, SYSTEM.username, username, "account_created",
+               {"display_name": created.display_name, "email": email or None, "roles": sorted(created.roles),
+                "active": True, "via": "命令行"})
+        return created
+
+
+def set_password(db: Database, username: str, password: str) -> None:
+    """A new password set on the server (`minyi user password`): how an administrator who forgot
+    theirs gets back in. Every open session of the account ends; the change is recorded."""
+    problem = password_problem(password)
+    if problem:
+        raise InvalidInput(problem, {"password": problem})
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"用户 “{username}” 不存在")
+        replace_password(user, password, must_change=False)
+        record(session, SYSTEM.username, username, "password_reset", {"via": "命令行"})
+
+
+def authenticate(db: Database, username: str, password: str) -> Actor:
+    """The actor for a correct password; one message for every failure (no user probing)."""
+    with db.read() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            _hasher.hash(password)  # same time as a real check
+            raise Unauthorized("用户名或密码错误")
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            raise Unauthorized("用户名或密码错误") from None
+        return actor_of(session, user)
+
+
+def get_actor(db: Database, user_id: int, session_version: int | None = None) -> Actor | None:
+    """The active account's actor; None when it is gone, deactivated, or (given `session_version`)
+    its password changed since that session signed in."""
+    with db.read() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        if session_version is not None and session_version != (user.session_version or 0):
+            return None
+        return actor_of(session, user)
+
+
+def list_users(db: Database) -> list[Actor]:
+    with db.read() as session:
+        return [actor_of(session, u) for u in session.scalars(select(User).where(User.active).order_by(User.username))]
+
+
+def create_token(db: Database, username: str, name: str = "api") -> str:
+    """A new API token; only its hash is stored, so it is shown once."""
+    token = secrets.token_urlsafe(32)
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"用户 “{username}” 不存在")
+        session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=clock.now()))
+    return token
+
+
+def actor_for_token(db: Database, token: str) -> Actor:
+    with db.read() as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+        user = session.get(User, row.user_id) if row is not None else None
+        if user is None or not user.active:
+            raise Unauthorized("API 令牌无效")
+        return actor_of(session, user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

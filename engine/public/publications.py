@@ -1,0 +1,88 @@
+"""The public board (公示栏) as residents read it: what steps published (see `publishing`), newest
+first; withdrawn entries and sandbox cases never show."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from engine import clock
+from engine.errors import NotFound
+from engine.store.db import Database
+from engine.store.models import Case, DiagramVersion, Publication
+from engine.store.paging import Page
+
+KINDS = ("决议公开", "实施结果公开", "集中式公示")
+
+
+@dataclass(frozen=True)
+class PublicationView:
+    """One entry of the board, as a resident sees it."""
+
+    id: int
+    kind: str
+    title: str
+    body: tuple[tuple[str, str], ...]
+    procedure: str
+    case_number: str
+    published_at: datetime
+    ends_at: datetime | None
+    remaining_days: int | None
+
+    @property
+    def in_publicity(self) -> bool:
+        return self.remaining_days is not None and self.remaining_days > 0
+
+
+def _remaining(ends_at: datetime | None, now: datetime) -> int | None:
+    """Whole days left in the publicity period (a part day counts as a day); 0 once it ended."""
+    if ends_at is None:
+        return None
+    return max(0, math.ceil((ends_at - now).total_seconds() / 86400))
+
+
+def _view(row: Publication, number: str, procedure: str, now: datetime) -> PublicationView:
+    return PublicationView(row.id, row.kind, row.title, tuple((str(k), str(v)) for k, v in row.body),
+                           procedure, number, row.published_at, row.ends_at, _remaining(row.ends_at, now))
+
+
+def _visible():
+    return (select(Publication, Case.number, DiagramVersion.name)
+            .join(Case, Case.id == Publication.case_id)
+            .join(DiagramVersion, DiagramVersion.id == Case.version_id)
+            .where(Publication.withdrawn.is_(False), Case.sandbox.is_(False)))
+
+
+def board(db: Database, kind: str | None = None, page: int = 1, per_page: int = 20) -> Page[PublicationView]:
+    """What the public board lists, newest first; withdrawn entries and sandbox cases never show."""
+    page = max(1, page)
+    query = _visible()
+    if kind:
+        query = query.where(Publication.kind == kind)
+    with db.read() as session:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = session.execute(query.order_by(Publication.published_at.desc(), Publication.id.desc())
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+        now = clock.now()
+        return Page(tuple(_view(p, n, name, now) for p, n, name in rows), total, page, per_page)
+
+
+def publication(db: Database, publication_id: int) -> PublicationView:
+    with db.read() as session:
+        found = session.execute(_visible().where(Publication.id == publication_id)).first()
+        if found is None:
+            raise NotFound(f"公示 {publication_id} 不存在或已撤回")
+        return _view(*found, clock.now())
+
+
+def of_case(db: Database, case_number: str, include_withdrawn: bool = False) -> list[PublicationView]:
+    """A case's publications, oldest first (for staff pages and tests)."""
+    query = (select(Publication, Case.number, DiagramVersion.name).join(Case, Case.id == Publication.case_id)
+             .join(DiagramVersion, DiagramVersion.id == Case.version_id).where(Case.number == case_number))
+    if not include_withdrawn:
+        query = query.where(Publication.withdrawn.is_(False))
+    with db.read() as session:
+        now = clock.now()
+        return [_view(p, n, name, now) for p, n, name in session.execute(query.order_by(Publication.id))]

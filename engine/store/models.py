@@ -1,0 +1,319 @@
+"""Database tables. Rows never leave `engine/`: callers get immutable views."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC on every database; always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+SORT_LAST = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # where the outbound e-mail hook sends this person's notifications (migration 0006); optional
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # part of every signed-in session's id: raised when the password changes, so other sessions end
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # set by an administrator's initial password or reset: the person must choose their own first
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime]
+
+
+class UserRole(Base):
+    """A user holds several roles; a role is a lane name of the diagrams (e.g. 社区负责人)."""
+
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class DiagramVersion(Base):
+    """One deployed version of a procedure, stored once and shared by all its cases."""
+
+    __tablename__ = "diagram_versions"
+    __table_args__ = (UniqueConstraint("process_id", "hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(64))
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    bpmn: Mapped[bytes] = mapped_column(LargeBinary)
+    filename: Mapped[str] = mapped_column(String(255))
+    note: Mapped[str] = mapped_column(Text, default="")
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A running or finished instance of a procedure (案件/事项)."""
+
+    __tablename__ = "cases"
+    # auditors' statistics (migration 0004): counts stream from it in group order
+    __table_args__ = (Index("ix_cases_statistics", "status", "kind", "channel", "topic", "rating", "sandbox",
+                            "started_at", "completed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str | None] = mapped_column(String(40), index=True)
+    kind: Mapped[str | None] = mapped_column(String(40), index=True)
+    channel: Mapped[str | None] = mapped_column(String(40), index=True)
+    rating: Mapped[str | None] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    # not indexed (migration 0004): nearly every case is not sandbox, so an index only misleads the planner
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    followup_code_hash: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class CaseState(Base):
+    """The serialized workflow of a case (compressed JSON, without the spec)."""
+
+    __tablename__ = "case_states"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class HumanTask(Base):
+    """The index behind every task list: one row per human step that was or is ready."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_human_tasks_inbox", "status", "assignee_id", "due_at"),
+        Index("ix_human_tasks_archive", "completed_by_id", "completed_at"),
+        # auditors' statistics and overdue list (migration 0004)
+        Index("ix_human_tasks_statistics", "status", "completed_by_id", "lane", "step_id", "due_at", "completed_at",
+              "case_id"),
+        Index("ix_human_tasks_overdue", "status", "due_at", "completed_at", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    step_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    # when the deadline worker must next look at this task (reminder or overdue); indexed
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # the step's own values where they differ from the case's (the item of one multi-instance vote)
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class HumanTaskRole(Base):
+    """Which roles may see and claim a human task (its lane, or candidateGroups).
+
+    `due_at` is the queue's sort key: the task's due time, or SORT_LAST when it has none, so
+    the (role, open, due_at) index yields a role's queue already in order.
+    """
+
+    __tablename__ = "human_task_roles"
+    __table_args__ = (Index("ix_human_task_roles_open", "role", "open", "due_at"),)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean)
+    due_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only trace: every start, completion, claim and system step."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),
+                      UniqueConstraint("global_seq", name="uq_audit_events_global_seq"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # no index of its own: the unique (case_id, seq) index serves every look-up by case (migration 0005)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(128), default="")
+    step_name: Mapped[str] = mapped_column(String(200), default="")
+    lane: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[dict] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    global_seq: Mapped[int | None] = mapped_column(Integer)
+    global_prev_hash: Mapped[str | None] = mapped_column(String(64))
+    global_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ChainHead(Base):
+    """The head of a hash chain (the global audit chain); locked while an event is appended."""
+
+    __tablename__ = "chain_heads"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccountEvent(Base):
+    """Append-only record of every change to staff accounts (who gave whom which role, 停用, password
+    resets), for the auditors; never a password or its hash."""
+
+    __tablename__ = "account_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CaseLink(Base):
+    """Cases about the same problem, answered by one 专项反馈 (stored in both directions)."""
+
+    __tablename__ = "case_links"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    linked_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Publication(Base):
+    """Something on the public board (集中式公示, 决议公开, 实施结果公开); only public fields."""
+
+    __tablename__ = "publications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[list] = mapped_column(JSON)
+    step_id: Mapped[str] = mapped_column(String(128), default="")
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime | None]
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class Notification(Base):
+    """An in-app message to one user: reminder, overdue notice, escalation, assignment."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """An outbound e-mail or webhook call, written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ExtensionRequest(Base):
+    """延期申请: asked before the due time, approved (new due date) or refused by a leader."""
+
+    __tablename__ = "extension_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    old_due: Mapped[datetime | None]
+    requested_due: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Attachment(Base):
+    """A file handed in for a case (e.g. a resident's supplement); stored outside the web root."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")

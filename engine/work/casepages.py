@@ -1,0 +1,118 @@
+"""Reading one case: its page (status, open steps, history, comments) and who may see it."""
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from engine.actor import SYSTEM, Actor
+from engine.bpmn import deployments
+from engine.bpmn.diagram import Diagram
+from engine.errors import Forbidden, NotFound
+from engine.store.db import Database
+from engine.store.models import (
+    AuditEvent,
+    Case,
+    CaseLink,
+    CaseState,
+    Comment,
+    DiagramVersion,
+    HumanTask,
+    HumanTaskRole,
+    User,
+    UserRole,
+)
+
+from .views import CaseView, CommentView, HistoryEntry, OpenStep
+
+OVERSIGHT_ROLES = ("审计", "管理员")
+SUPERVISOR_ROLES = ("社区负责人", "管理员")  # who may 指派 a step to a colleague
+# who acts without an account (engine.public.residents.RESIDENT sits above this package)
+NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
+
+
+def check_can_view(session: Session, actor: Actor, case: Case) -> None:
+    """Staff see a case when one of its steps belongs to one of their roles, or they started it."""
+    if actor.has_role(*OVERSIGHT_ROLES) or case.started_by == actor.username:
+        return
+    supervisor = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
+    if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
+        return
+    involved = session.scalar(select(exists().where(
+        HumanTask.case_id == case.id,
+        HumanTaskRole.human_task_id == HumanTask.id,
+        HumanTaskRole.role.in_(actor.roles),
+    )))
+    assigned = session.scalar(select(exists().where(
+        HumanTask.case_id == case.id, HumanTask.assignee_id == actor.id))) if actor.id else False
+    if not (involved or assigned):
+        raise Forbidden("您无权查看该事项")
+
+
+def get_case(db: Database, actor: Actor, number: str) -> CaseView:
+    with db.read() as session:
+        case = session.scalar(select(Case).where(Case.number == number))
+        if case is None:
+            raise NotFound(f"事项 {number} 不存在")
+        check_can_view(session, actor, case)
+        return case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+
+
+def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView:
+    """The case page's content; `assigning`: with each open step's colleagues a leader may 指派 it to."""
+    version = session.get(DiagramVersion, case.version_id)
+    d = deployments.diagram_of(session, case.version_id)
+    open_rows = session.scalars(select(HumanTask).where(
+        HumanTask.case_id == case.id, HumanTask.status == "READY").order_by(HumanTask.id)).all()
+    steps = []
+    for row in open_rows:
+        roles = tuple(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
+        holder = None
+        if row.assignee_id is not None:
+            holder = _display(session, row.assignee_id)
+        steps.append(OpenStep(row.id, row.step_id, row.name, roles, holder, row.due_at,
+                              _candidates(session, roles) if assigning else ()))
+    events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
+    comments = session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
+    linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
+                             .where(CaseLink.case_id == case.id)).all()
+    state = session.get(CaseState, case.id)
+    names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments)})
+    return CaseView(
+        id=case.id, number=case.number, procedure=version.name, process_id=case.process_id, title=case.title,
+        status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
+        started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
+        version_hash=version.hash, open_steps=tuple(steps),
+        history=tuple(_entry(e, d, names[e.actor]) for e in events),
+        comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
+        linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
+        supervisor_role=d.properties.get("supervisorRole") or None,
+    )
+
+
+def _candidates(session: Session, roles: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
+                           .where(UserRole.role.in_(roles), User.active.is_(True))
+                           .distinct().order_by(User.username))
+    return tuple((r.username, r.display_name) for r in rows)
+
+
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """Username → what people read (李主任, 系统, 居民), in one query; an unknown name stays as it is."""
+    found = dict(session.execute(select(User.username, User.display_name).where(User.username.in_(usernames))).all())
+    return {name: NOT_STAFF.get(name) or found.get(name) or name for name in usernames}
+
+
+def _display(session: Session, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return user.display_name if user else "?"
+
+
+def _entry(event: AuditEvent, d: Diagram, actor_name: str) -> HistoryEntry:
+    if event.step_id in d.steps:
+        labels = {f.id: f.label for f in d.steps[event.step_id].form}
+    elif event.step_id == d.start_id:
+        labels = {f.id: f.label for f in d.start_form}
+    else:
+        labels = {}
+    return HistoryEntry(event.seq, event.at, event.actor, event.kind, event.step_id, event.step_name,
+                        event.lane, dict(event.data), labels, actor_name)

@@ -1,0 +1,101 @@
+"""Publishing to the public board (公示栏) as a step completes, driven by its properties in the diagram.
+
+A designer marks a user task with ``publishAs`` (决议公开, 实施结果公开, 集中式公示), optionally
+``publishWhen`` (a condition), ``publicityDays`` (a number or an expression, e.g.
+``${publicityDays}`` for the procedure's default), ``publishTitle`` and ``publishResult`` (an
+expression shown as one more line, labelled ``publishResultLabel``). ``withdrawWhen`` on a
+step takes down the case's publications still in their publicity period (a valid objection).
+Only form fields marked ``public`` (of that step and of the start form) are ever published,
+so residents' names, phones and addresses stay off the board unless a designer marks them.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.bpmn import expressions
+from engine.bpmn.diagram import Diagram, HumanStep
+from engine.bpmn.forms import FormField
+from engine.errors import ExpressionError
+from engine.store import audit_chain
+from engine.store.models import Case, Publication
+
+
+def on_step_completed(session: Session, case: Case, d: Diagram, step: HumanStep, data: dict[str, Any],
+                      actor: str) -> None:
+    """Publish or withdraw as the step's properties say; called inside the completing transaction."""
+    props = step.properties
+    names = {**data, **d.properties}
+    if props.get("withdrawWhen") and _holds(props["withdrawWhen"], names):
+        _withdraw(session, case, step, actor)
+    kind = props.get("publishAs")
+    if not kind or (props.get("publishWhen") and not _holds(props["publishWhen"], names)):
+        return
+    body = [[f.label, _text(data.get(f.id))] for f in _public_fields(d, step) if _text(data.get(f.id))]
+    if props.get("publishResult"):
+        body.append([props.get("publishResultLabel") or "结果", _text(_value(props["publishResult"], names))])
+    now = clock.now()
+    days = _value(props["publicityDays"], names) if props.get("publicityDays") else None
+    ends_at = now + timedelta(days=int(days)) if days else None
+    row = Publication(case_id=case.id, kind=kind, title=_title(case, d, props, names)[:200], body=body,
+                      step_id=step.id, published_at=now, ends_at=ends_at, withdrawn=False)
+    session.add(row)
+    session.flush()
+    audit_chain.append(session, case.id, actor, "published", step_id=step.id, step_name=step.name, lane=step.lane,
+                 data={"kind": kind, "publication": row.id, "ends_at": ends_at.isoformat() if ends_at else None})
+
+
+def _public_fields(d: Diagram, step: HumanStep) -> list[FormField]:
+    seen: set[str] = set()
+    fields = []
+    for f in (*d.start_form, *step.form):
+        if f.public and f.id not in seen:
+            seen.add(f.id)
+            fields.append(f)
+    return fields
+
+
+def _title(case: Case, d: Diagram, props: dict[str, str], names: dict[str, Any]) -> str:
+    """The case title only when its field is public; otherwise the kind and the case number."""
+    if props.get("publishTitle"):
+        return _text(_value(props["publishTitle"], names))
+    title_field = d.properties.get("caseTitle", "title")
+    if any(f.id == title_field and f.public for f in d.start_form) and case.title:
+        return case.title
+    return f"{props.get('publishAs')} {case.number}"
+
+
+def _withdraw(session: Session, case: Case, step: HumanStep, actor: str) -> None:
+    now = clock.now()
+    for row in session.scalars(select(Publication).where(
+            Publication.case_id == case.id, Publication.withdrawn.is_(False), Publication.ends_at > now)):
+        row.withdrawn = True
+        audit_chain.append(session, case.id, actor, "publication_withdrawn", step_id=step.id, step_name=step.name,
+                     lane=step.lane, data={"kind": row.kind, "publication": row.id})
+
+
+def _holds(rule: str, names: dict[str, Any]) -> bool:
+    return bool(_value(rule, names))
+
+
+def _value(text: str, names: dict[str, Any]) -> Any:
+    try:
+        return expressions.evaluate(text, names)
+    except ExpressionError as exc:
+        raise ExpressionError(f"公示设置无效: {exc.message}") from None
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return str(value)

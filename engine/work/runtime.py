@@ -1,0 +1,324 @@
+"""A case inside one engine call: locking it with its step, loading its workflow, and writing back
+its state, its columns and its human-task index.
+
+Everything runs inside the caller's transaction. The hot statements are plain SQL on the driver
+(`engine/driver.py`); the locked rows come back as plain model objects the session does not track,
+changed in memory and written with explicit statements (the revision column guards the case row).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, make_dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine import clock
+from engine.bpmn import deployments, diagram, spiff
+from engine.bpmn.diagram import Diagram
+from engine.errors import Conflict
+from engine.store import audit_chain, driver
+from engine.store.models import SORT_LAST, Case, CaseState, HumanTask
+
+from . import deadlines
+
+_CACHE_SIZE = 256
+_STATE = driver.Statement("SELECT state FROM case_states WHERE case_id = :cid")
+_cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_workflow(session: Session, case: Case, d: Diagram, stored: bytes | None = None) -> Any:
+    """The case's workflow. A copy kept from the last commit is reused when its revision matches;
+    it is taken out of the cache so a failed transaction can never leave a half-changed copy.
+    `stored`: the state already read under the case's lock (`prefetch`)."""
+    with _cache_lock:
+        cached = _cache.pop(case.id, None)
+    if cached is not None and cached[0] == case.revision:
+        return cached[1]
+    if stored is None:
+        stored = driver.run(session.connection(), _STATE, {"cid": case.id}).scalar_one()
+    return spiff.restore(d.engine, stored)
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """Several locked cases' stored states and open steps, read in two statements (a worker's batch)."""
+
+    states: dict[int, bytes]
+    open_steps: dict[int, list[Any]]
+
+
+def prefetch(session: Session, case_ids: list[int]) -> Prefetched:
+    conn = session.connection()
+    states = dict(conn.execute(select(CaseState.case_id, CaseState.state)
+                               .where(CaseState.case_id.in_(case_ids))).all())
+    open_steps: dict[int, list[Any]] = {case_id: [] for case_id in case_ids}
+    for row in conn.execute(select(HumanTask.case_id, HumanTask.id, HumanTask.task_uuid, HumanTask.step_id,
+                                   HumanTask.name, HumanTask.lane)
+                            .where(HumanTask.case_id.in_(case_ids), HumanTask.status == "READY")
+                            .order_by(HumanTask.id)):
+        open_steps[row.case_id].append(row)
+    return Prefetched(states, open_steps)
+
+
+def remember(case_id: int, revision: int, workflow: Any) -> None:
+    """Keep a committed workflow for the next call on the same case."""
+    with _cache_lock:
+        _cache[case_id] = (revision, workflow)
+        _cache.move_to_end(case_id)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def forget_all() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _plain(model: type) -> type:
+    """A plain class with a model's columns as slots: what a locked row is read into. Building one
+    costs a tenth of an instrumented model object, and nothing about it is tracked."""
+    row = make_dataclass(model.__name__ + "Row", [c.name for c in model.__table__.c], slots=True)
+    row.__doc__ = f"The columns of one `{model.__name__}` row, read under the engine call's lock."
+    return row
+
+
+CaseRow, TaskRow = _plain(Case), _plain(HumanTask)
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A human step and its case, both row-locked, with what an engine call needs of them.
+
+    `task` and `case` are plain rows (`TaskRow`, `CaseRow`), never tracked by the session:
+    the engine call changes them in memory and writes them back with explicit statements."""
+
+    task: Any
+    case: Any
+    data: dict[str, Any]
+    diagram: Diagram
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A human step that became ready in this transaction (its index row is written)."""
+
+    id: int
+    step_id: str
+    name: str
+    lane: str
+    due_at: datetime | None
+
+
+_TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
+_LOCK = """SELECT {tasks}, {cases}, case_states.data AS case_data, diagram_versions.hash AS version_hash,
+ (SELECT seq FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_seq,
+ (SELECT hash FROM audit_events WHERE audit_events.case_id = cases.id ORDER BY seq DESC LIMIT 1) AS audit_hash,
+ (SELECT seq FROM chain_heads WHERE name = 'global') AS global_seq,
+ (SELECT hash FROM chain_heads WHERE name = 'global') AS global_hash
+FROM human_tasks JOIN cases ON cases.id = human_tasks.case_id JOIN case_states ON case_states.case_id = cases.id
+ JOIN diagram_versions ON diagram_versions.id = cases.version_id
+WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))
+_LOCKING = " FOR UPDATE OF human_tasks, cases"
+_LOCK_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", _LOCKING)
+_LOCK_WAITING = driver.Statement(
+    _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
+    _LOCKING)
+
+
+def lock_task(session: Session, task_id: int) -> Locked | None:
+    """The step with its case, locked (FOR UPDATE on PostgreSQL; SQLite writers hold the database lock),
+    in one statement that also reads the case data, its diagram version, its audit chain head and
+    (used on SQLite only) the global chain head."""
+    return _locked(session, driver.run(session.connection(), _LOCK_TASK, {"task_id": task_id}).first())
+
+
+def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
+    """The case's open step `step_id`, locked like `lock_task`."""
+    return _locked(session, driver.run(session.connection(), _LOCK_WAITING,
+                                       {"case_id": case_id, "step_id": step_id}).first())
+
+
+def _locked(session: Session, found: Any) -> Locked | None:
+    if found is None:
+        return None
+    m = found._mapping
+    task = TaskRow(**_TASKS.values(m, "t_"))
+    case = CaseRow(**_CASES.values(m, "c_"))
+    audit_chain.seed(session, case.id, m["audit_seq"], m["audit_hash"])
+    audit_chain.seed_global(session, m["global_seq"], m["global_hash"])
+    d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
+    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d)
+
+
+_CASE_FIELDS = tuple(c.name for c in Case.__table__.c if c.name != "id")
+_NEW_CASE = driver.Statement("INSERT INTO cases (number, version_id, process_id, title, status, started_by, "
+                             "started_at, updated_at, sandbox, revision) VALUES (:number, :version_id, :process_id, "
+                             ":title, :status, :started_by, :started_at, :updated_at, :sandbox, 1) RETURNING id")
+_NUMBER_CASE = driver.Statement("UPDATE cases SET number = :number WHERE id = :cid")
+
+
+def insert_case(session: Session, *, version_id: int, process_id: str, started_by: str, now: datetime,
+                sandbox: bool, number: Callable[[int], str]) -> Any:
+    """A new running case, numbered from its id (`number(id)`); a plain `CaseRow` like `lock_task`'s,
+    whose columns `save` writes. It has no audit events yet."""
+    values = dict(number=f"tmp-{uuid4().hex}", version_id=version_id, process_id=process_id, title="",
+                  status="running", started_by=started_by, started_at=now, updated_at=now, sandbox=sandbox)
+    conn = session.connection()
+    case_id = driver.run(conn, _NEW_CASE, values).scalar_one()
+    values["number"] = number(case_id)
+    driver.run(conn, _NUMBER_CASE, {"cid": case_id, "number": values["number"]})
+    audit_chain.seed(session, case_id, None, None)
+    return CaseRow(id=case_id, **{**dict.fromkeys(_CASE_FIELDS), **values, "revision": 1})
+
+
+_UPDATE_STATE = driver.Statement("UPDATE case_states SET state = :state, data = :data WHERE case_id = :cid")
+_INSERT_STATE = driver.Statement("INSERT INTO case_states (case_id, format, state, data) "
+                                 "VALUES (:cid, :format, :state, :data)")
+_CASE_COLUMNS = ("updated_at", "title", "topic", "kind", "channel", "rating", "next_timer_at", "status",
+                 "completed_at", "outcome", "revision")
+_ALWAYS = ("updated_at", "revision")
+
+
+@lru_cache(maxsize=64)
+def _update_case(columns: tuple[str, ...]) -> driver.Statement:
+    """An UPDATE of just the columns that changed: SQLite rewrites an index only when the statement
+    sets one of its columns, and most steps change none of the case's indexed columns."""
+    return driver.Statement("UPDATE cases SET " + ", ".join(f"{c} = :{c}" for c in columns)
+                            + " WHERE id = :cid AND revision = :old_revision")
+
+
+_END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
+                             "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
+_OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
+                               "WHERE case_id = :cid AND status = 'READY'")
+_CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
+_NEW_TASK_COLUMNS = _TASKS.names(exclude=("id",))
+_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "
+                             f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
+_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
+                             "VALUES (:human_task_id, :role, :open, :due_at)")
+
+
+def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime) -> None:
+    """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict)."""
+    conn = session.connection()
+    if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
+                                    "completed_by_id": user_id}).rowcount != 1:
+        raise Conflict("该任务已不在待办状态")
+    driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
+    task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
+
+
+def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str,
+         open_steps: list[Any] | None = None) -> list[ReadyTask]:
+    """Write state, case columns and the human-task index; return the newly ready steps.
+    `open_steps`: the case's READY index rows already read under its lock (`prefetch`).
+
+    `case` is either a plain `CaseRow` (`lock_task`, `insert_case`) or a `Case` the session tracks; for the latter
+    the session's pending changes are written first, and the new column values are set on it
+    as already stored."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    now = clock.now()
+    seen = spiff.snapshot(workflow)
+    data = seen.data
+    conn = session.connection()
+    state = {"cid": case.id, "state": spiff.dump(workflow), "data": _jsonable(data)}
+    if not driver.run(conn, _UPDATE_STATE, state).rowcount:
+        driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
+    props = d.properties
+    values = {
+        "updated_at": now,
+        "title": str(data.get(props.get("caseTitle", "title")) or case.title or "")[:200],
+        "topic": _short(data.get(props.get("topicField", "topic"))),
+        "kind": _short(data.get(props.get("kindField", "kind"))),
+        "channel": _short(data.get(props.get("channelField", "channel"))),
+        "rating": _short(data.get(props.get("ratingField", "rating"))),
+        "next_timer_at": seen.next_timer_at,
+        "status": case.status, "completed_at": case.completed_at, "outcome": case.outcome,
+        "revision": case.revision + 1,
+    }
+    if seen.completed and case.status == "running":
+        ends = spiff.reached_ends(workflow)
+        outcome = "、".join(d.element_names.get(e) or e for e in ends)[:100] or None
+        values.update(status="completed", completed_at=now, outcome=outcome)
+        audit_chain.append(session, case.id, "system", "case_completed", data={"outcome": outcome, "ends": ends})
+    changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
+    if driver.run(conn, _update_case(changed), {"cid": case.id, "old_revision": case.revision,
+                                                 **{c: values[c] for c in changed}}).rowcount != 1:
+        raise Conflict("该事项刚被他人更新,请刷新后重试")
+    tracked = isinstance(case, Case)
+    for key, value in values.items():
+        if tracked:
+            set_committed_value(case, key, value)
+        else:
+            setattr(case, key, value)
+    return _sync_tasks(session, conn, case, d, seen, now, open_steps)
+
+
+def _short(value: Any) -> str | None:
+    return str(value)[:40] if value not in (None, "") else None
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
+
+
+def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
+                now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
+    data = seen.data
+    ready = {str(t.id): t for t in seen.ready_human}
+    if open_rows is None:
+        open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
+    gone = [row for row in open_rows if row.task_uuid not in ready]
+    if gone:
+        driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,
+                                      "completed_by_id": None} for row in gone])
+        driver.run(conn, _CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
+    for row in gone:
+        audit_chain.append(session, case.id, "system", "task_cancelled", step_id=row.step_id,
+                        step_name=row.name, lane=row.lane, data={})
+    known = {row.task_uuid for row in open_rows}
+    rows: list[dict[str, Any]] = []
+    for uuid, task in ready.items():
+        if uuid in known:
+            continue
+        step_id = spiff.spec_name(task)
+        step = d.steps.get(step_id)
+        name = step.name if step else step_id
+        deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
+        rows.append(dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
+                         lane=step.lane if step else "", status="READY", assignee_id=None, created_at=now,
+                         completed_at=None, completed_by_id=None, data=_own_data(task, data),
+                         **deadlines.columns(deadline)))
+        audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
+                        lane=rows[-1]["lane"], data={"roles": list(step.roles if step else ()),
+                                                     "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
+    if not rows:
+        return []
+    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
+    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
+    role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
+                 for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
+    if role_rows:
+        driver.run(conn, _NEW_ROLE, role_rows)
+    return created
+
+
+def _own_data(task: Any, case_data: dict) -> dict | None:
+    """What a ready step sees that the case as a whole does not: its values that differ from the
+    case's now, and always a multi-instance step's own item (the case's data changes as other
+    items are done, so an item equal to the case's value today is not equal tomorrow)."""
+    own = _jsonable({k: v for k, v in task.data.items() if case_data.get(k) != v})
+    own.update(_jsonable(spiff.instance_item(task)))
+    return own or None
