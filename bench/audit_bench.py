@@ -30,6 +30,7 @@ from engine.people import users  # noqa: E402
 from engine.store import audit_chain, migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import AuditEvent, Case, CaseState, HumanTask  # noqa: E402
+from pinned import pin_clock  # noqa: E402
 
 PASSWORD = "bench-password"
 STAFF = {"clerk": "受理员", "leader": "社区负责人", "handler": "承办人", "auditor": "审计"}
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--database", default="")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    pin_clock()
     users.use_fast_hashing()
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/audit-bench.db"
     db = Database(url)

@@ -28,6 +28,7 @@ from engine.store import migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import AuditEvent, CaseState, HumanTask, HumanTaskRole  # noqa: E402
 from engine.work import cases  # noqa: E402
+from pinned import pin_clock  # noqa: E402
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
           "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--database", default="")
     args = parser.parse_args()
+    pin_clock()
     users.use_fast_hashing()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.database or f"sqlite:///{tmp}/bench.db")

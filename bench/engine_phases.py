@@ -32,6 +32,7 @@ from engine.people import users  # noqa: E402
 from engine.store import audit_chain, migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.work import autosteps, cases, runtime  # noqa: E402
+from pinned import pin_clock  # noqa: E402
 
 # (label, owner, attribute): what is timed, in the order printed
 PHASES = [
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--database", default="")
     args = parser.parse_args()
+    pin_clock()
     users.use_fast_hashing()
     times: dict[str, list[float]] = defaultdict(list)
 

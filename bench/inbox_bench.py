@@ -31,6 +31,7 @@ from engine.people import users  # noqa: E402
 from engine.store import migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import Case, DiagramVersion, HumanTask, HumanTaskRole  # noqa: E402
+from pinned import pin_clock  # noqa: E402
 
 PASSWORD = "bench-password"
 STEPS = [("UserTask_classify", "分类交办", "社区负责人"), ("UserTask_handle_promised", "承诺件办理", "承办人"),
@@ -107,6 +108,7 @@ def main() -> None:
     parser.add_argument("--database", default="", help="PostgreSQL URL (emptied first); default a SQLite file")
     parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
+    pin_clock()
     users.use_fast_hashing()
     print(f"{platform.node()} · {platform.processor() or platform.machine()} · Python {platform.python_version()}")
     results: dict[int, dict[str, list[float]]] = {}
