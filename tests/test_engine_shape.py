@@ -136,8 +136,8 @@ def test_no_package_imports_one_above_it():
 
 
 def test_the_packages_stack_in_one_order():
-    """Each package may import exactly the packages before it in PACKAGES: a strict order, so
-    two packages can never come to need each other."""
+    """A package may import only packages before it in PACKAGES: one order for all, so two
+    packages can never come to need each other."""
     allowed = allowed_packages(ENGINE)
     assert sorted(allowed) == sorted(PACKAGES)
     for position, package in enumerate(PACKAGES):

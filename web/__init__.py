@@ -44,23 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import (
-        accounts,
-        api,
-        audit,
-        auth,
-        board,
-        cases,
-        designer,
-        errors,
-        extensions,
-        filters,
-        limits,
-        notifications,
-        resident,
-        taskpage,
-        tasks,
-    )
+    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, limits,
+                   notifications, resident, taskpage, tasks)
 
     for module in (limits, auth, tasks, taskpage, cases, api, errors, filters, resident, designer, board, notifications,
                    extensions, audit, accounts):

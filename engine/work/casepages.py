@@ -8,23 +8,13 @@ from engine.actor import SYSTEM, Actor
 from engine.bpmn import deployments
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden, NotFound
+from engine.people.oversight import AUDIT_ROLES
 from engine.store.db import Database
-from engine.store.models import (
-    AuditEvent,
-    Case,
-    CaseLink,
-    CaseState,
-    Comment,
-    DiagramVersion,
-    HumanTask,
-    HumanTaskRole,
-    User,
-    UserRole,
-)
+from engine.store.models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask,
+                                 HumanTaskRole, User, UserRole)
 
 from .views import CaseView, CommentView, HistoryEntry, OpenStep
 
-OVERSIGHT_ROLES = ("审计", "管理员")
 SUPERVISOR_ROLES = ("社区负责人", "管理员")  # who may 指派 a step to a colleague
 # who acts without an account (engine.public.residents.RESIDENT sits above this package)
 NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
@@ -32,7 +22,7 @@ NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
 def check_can_view(session: Session, actor: Actor, case: Case) -> None:
     """Staff see a case when one of its steps belongs to one of their roles, or they started it."""
-    if actor.has_role(*OVERSIGHT_ROLES) or case.started_by == actor.username:
+    if actor.has_role(*AUDIT_ROLES) or case.started_by == actor.username:
         return
     supervisor = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
     if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end

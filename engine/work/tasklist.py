@@ -14,20 +14,13 @@ from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments, forms
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.people.oversight import AUDIT_ROLES
 from engine.store.db import Database
-from engine.store.models import (
-    SORT_LAST,
-    Case,
-    CaseState,
-    DiagramVersion,
-    HumanTask,
-    HumanTaskRole,
-    User,
-    UserRole,
-)
+from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole, User,
+                                 UserRole)
 from engine.store.paging import Page
 
-from .casepages import OVERSIGHT_ROLES, SUPERVISOR_ROLES, case_view, check_can_view
+from .casepages import SUPERVISOR_ROLES, case_view, check_can_view
 from .cases import check_can_work, task_roles
 from .extensions import URGERS
 from .views import Counts, TaskRow, TaskView
@@ -235,7 +228,7 @@ def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
             # oversee (催办, 督办, audit) any step of a case they may see
             can_complete = False
             if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
-                if not actor.has_role(*URGERS, *OVERSIGHT_ROLES):
+                if not actor.has_role(*URGERS, *AUDIT_ROLES):
                     if isinstance(refused, Forbidden):
                         raise
                     raise Forbidden("您无权查看该任务") from None
