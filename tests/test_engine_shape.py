@@ -31,8 +31,8 @@ def imports_of(path: Path, top: Path) -> list[tuple[str, int]]:
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[:len(package.split(".")) - (node.level - 1)]
-                source = ".".join(base + ([node.module] if node.module else []))
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                source = f"{base}.{node.module}" if node.module else base
             else:
                 source = node.module or ""
             # `from pkg import mod` imports a module, `from pkg.mod import Name` a name in one
@@ -50,7 +50,7 @@ def module_graph(top: Path) -> dict[str, dict[str, int]]:
         for target, line in imports_of(path, top):
             while target not in modules:  # a name in a module: the module
                 target = target.rpartition(".")[0]
-            if target != name and not (path.name == "__init__.py" and target == top.name):
+            if target != name:
                 edges.setdefault(target, line)
         graph[name] = edges
     return graph
