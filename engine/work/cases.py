@@ -197,11 +197,13 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
-    """The task and its case, both row-locked (PostgreSQL re-reads locked rows after a wait, so
-    a task completed meanwhile is seen as completed; SQLite writers are serialized at BEGIN)."""
+    """The task and its case, read after taking the case's lock (`runtime.lock_case_of_task`), so a
+    task completed or claimed meanwhile is seen as it was committed."""
+    if not runtime.lock_case_of_task(session, task_id):
+        raise NotFound(f"任务 {task_id} 不存在")
     found = session.execute(
         select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)
-        .with_for_update().execution_options(populate_existing=True)).first()
+        .execution_options(populate_existing=True)).first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return found[0], found[1]
@@ -315,8 +317,10 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
     if not actor.has_role(*SUPERVISOR_ROLES, "受理员"):
         raise Forbidden("只有受理员或社区负责人可以关联事项")
     with db.write() as session:
-        first = _case_for(session, actor, number, lock=True)
-        second = _case_for(session, actor, other_number, lock=True)
+        first = _case_for(session, actor, number)
+        second = _case_for(session, actor, other_number)
+        for case_id in sorted({first.id, second.id}):  # in one order, so two links made at once never deadlock
+            runtime.lock_case(session, case_id)
         if first.id == second.id:
             raise InvalidInput("不能把事项与自身关联", {"other": "请填写另一个受理编号"})
         if first.process_id != second.process_id:
