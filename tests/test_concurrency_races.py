@@ -18,7 +18,7 @@ from engine.audit import verify
 from engine.bpmn import deployments
 from engine.errors import Conflict
 from engine.people import users
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.work import casepages, cases, runtime
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 
@@ -163,10 +163,10 @@ def test_a_transaction_postgresql_gives_up_on_is_a_clear_conflict_and_saves_noth
     def lock_both(order: list[int], note: str) -> Callable[[], None]:
         def call() -> None:
             with db.write() as session:
-                runtime.lock_case(session, order[0])
+                locks.lock_case(session, order[0])
                 audit_chain.append(session, order[0], "leader", "comment", data={"text": note})
                 barrier.wait()
-                runtime.lock_case(session, order[1])
+                locks.lock_case(session, order[1])
         return call
 
     outcomes = race(lock_both(ids, "甲"), lock_both(ids[::-1], "乙"))

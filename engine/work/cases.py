@@ -19,7 +19,7 @@ from engine.bpmn import deployments, expressions, forms, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 
@@ -197,9 +197,9 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
-    """The task and its case, read after taking the case's lock (`runtime.lock_case_of_task`), so a
+    """The task and its case, read after taking the case's lock (`locks.lock_case_of_task`), so a
     task completed or claimed meanwhile is seen as it was committed."""
-    if not runtime.lock_case_of_task(session, task_id):
+    if not locks.lock_case_of_task(session, task_id):
         raise NotFound(f"任务 {task_id} 不存在")
     found = session.execute(
         select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)
@@ -319,8 +319,7 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
     with db.write() as session:
         first = _case_for(session, actor, number)
         second = _case_for(session, actor, other_number)
-        for case_id in sorted({first.id, second.id}):  # in one order, so two links made at once never deadlock
-            runtime.lock_case(session, case_id)
+        locks.lock_cases(session, (first.id, second.id))
         if first.id == second.id:
             raise InvalidInput("不能把事项与自身关联", {"other": "请填写另一个受理编号"})
         if first.process_id != second.process_id:

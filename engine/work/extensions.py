@@ -19,7 +19,7 @@ from engine.actor import Actor
 from engine.bpmn import deployments, spiff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.store.db import Database
 from engine.store.models import Case, ExtensionRequest, HumanTask, HumanTaskRole, User
 
@@ -67,7 +67,7 @@ def parse_due(text: str | None, field: str = "requested_due") -> datetime:
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
     """The task and its case, read after taking the case's lock (as every write to a case does)."""
-    if not runtime.lock_case_of_task(session, task_id):
+    if not locks.lock_case_of_task(session, task_id):
         raise NotFound(f"任务 {task_id} 不存在")
     row = session.get(HumanTask, task_id, populate_existing=True)
     if row is None:

@@ -25,7 +25,7 @@ from engine import clock
 from engine.bpmn import deployments, diagram, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict
-from engine.store import audit_chain, driver
+from engine.store import audit_chain, driver, locks
 from engine.store.models import SORT_LAST, Case, CaseState, HumanTask
 
 from . import deadlines
@@ -132,45 +132,17 @@ _READ_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", " FOR UPDATE 
 _READ_WAITING = driver.Statement(
     _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
     " FOR UPDATE OF human_tasks")
-# PostgreSQL: the case row is the case's lock, taken alone and before anything is read. A statement that
-# waits for a row lock (READ COMMITTED) re-reads only the locked rows; its subqueries and joined rows keep the
-# snapshot from before the wait, so the case's audit head, data and state are read by a later statement.
-_LOCK_CASE = driver.Statement("SELECT id FROM cases WHERE id = :case_id", " FOR UPDATE")
-_LOCK_CASE_OF_TASK = driver.Statement(
-    "SELECT id FROM cases WHERE id = (SELECT case_id FROM human_tasks WHERE id = :task_id)", " FOR UPDATE")
-
-
-def lock_case(session: Session, case_id: int) -> bool:
-    """Take the case's lock, the first thing every write to a case does (False: no such case).
-
-    PostgreSQL: `SELECT … FOR UPDATE` on the case row; every writer takes it before any other row of the
-    case, so writers queue on it instead of deadlocking, and what they read after it is what the previous
-    holder committed. SQLite: a writer already holds the database's write lock (BEGIN IMMEDIATE)."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        return True
-    return driver.run(conn, _LOCK_CASE, {"case_id": case_id}).first() is not None
-
-
-def lock_case_of_task(session: Session, task_id: int) -> bool:
-    """`lock_case` for the case of a step (a step never changes case); False: no such step."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        return True
-    return driver.run(conn, _LOCK_CASE_OF_TASK, {"task_id": task_id}).first() is not None
-
-
 def lock_task(session: Session, task_id: int) -> Locked | None:
-    """The step with its case, locked (`lock_case_of_task`), read in one statement with the case data,
+    """The step with its case, locked (`locks.lock_case_of_task`), read in one statement with the case data,
     its diagram version, its audit chain head and (used on SQLite only) the global chain head."""
-    if not lock_case_of_task(session, task_id):
+    if not locks.lock_case_of_task(session, task_id):
         return None
     return _locked(session, driver.run(session.connection(), _READ_TASK, {"task_id": task_id}).first())
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
     """The case's open step `step_id`, locked like `lock_task`."""
-    if not lock_case(session, case_id):
+    if not locks.lock_case(session, case_id):
         return None
     return _locked(session, driver.run(session.connection(), _READ_WAITING,
                                        {"case_id": case_id, "step_id": step_id}).first())
