@@ -214,10 +214,11 @@ def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
 
 
 def check_can_work(session: Session, actor: Actor, row: HumanTask, roles: tuple[str, ...] | None = None) -> None:
-    """The actor's role must be one of the step's (its lane); then the step must still be open.
+    """The actor's role must be one of the step's (its lane) today — a claim or an assignment made while
+    they held it is not enough; then the step must still be open.
     `roles`: the step's roles when the caller has its diagram (the index rows were written from it)."""
     roles = task_roles(session, row) if roles is None else roles
-    if not actor.has_role(*roles) and row.assignee_id != actor.id and not _designer_in_sandbox(session, actor, row):
+    if not actor.has_role(*roles) and not _designer_in_sandbox(session, actor, row):
         raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
     if row.status == "COMPLETED":
         who = session.get(User, row.completed_by_id) if row.completed_by_id else None
