@@ -19,6 +19,7 @@ from engine.bpmn import deployments, expressions, forms, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
+from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
 from engine.store import audit_chain, locks
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
@@ -73,11 +74,16 @@ def start_form(db: Database, actor: Actor, process_id: str) -> Procedure:
 
 def _check_may_start(actor: Actor, d: Diagram) -> None:
     if not may_start(actor, d):
+        if not d.start_roles:
+            raise Forbidden(f"{READ_ONLY_MESSAGE},不能发起“{d.name}”")
         raise Forbidden(f"您的角色不能发起“{d.name}”(需要:{'、'.join(d.start_roles)})")
 
 
 def may_start(actor: Actor, d: Diagram) -> bool:
-    return not d.start_roles or actor.has_role(*d.start_roles) or actor.has_role("管理员")
+    """A starter role of the diagram, or 管理员; a diagram naming none is open to all staff but 审计."""
+    if not d.start_roles:
+        return not only_reads(actor)
+    return actor.has_role(*d.start_roles) or actor.has_role("管理员")
 
 
 # Extra writes that must commit or fail together with a start or a completion (e.g. a resident's
@@ -332,11 +338,12 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
 
 
 def _case_for(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
+    """A case the actor is about to write on (意见, 关联): one they see through a role that acts."""
     query = select(Case).where(Case.number == number)
     case = session.scalar(query.with_for_update() if lock else query)
     if case is None:
         raise NotFound(f"事项 {number} 不存在")
     from .casepages import check_can_view
 
-    check_can_view(session, actor, case)
+    check_can_view(session, actor, case, acting=True)
     return case
