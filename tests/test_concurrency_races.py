@@ -19,7 +19,7 @@ from engine.bpmn import deployments
 from engine.errors import Conflict
 from engine.people import users
 from engine.store import audit_chain, locks
-from engine.work import casepages, cases, runtime
+from engine.work import casepages, cases, extensions, runtime
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 
 ROUNDS = 3
@@ -123,6 +123,19 @@ def test_claiming_a_step_while_a_colleague_completes_it_ends_in_success_or_a_cle
         assert all(o == "ok" or o.startswith("409:") for o in outcomes), outcomes
         assert "ok" in outcomes
         assert _completions(db, staff, number) == (1 if outcomes[1] == "ok" else 0)
+    assert_chain_verifies(db)
+
+
+def test_urging_or_asking_for_more_time_while_the_step_is_completed_ends_in_success_or_a_clear_conflict(db, staff):
+    """催办 and 延期申请 take the case's lock like a completion; the one that comes second sees the step done."""
+    deploy_file(db, DATA / "approval.bpmn")
+    for attempt in range(ROUNDS):
+        number, task_id = _review_step(db, staff, f"催办 {attempt}")
+        outcomes = race(lambda: extensions.urge(db, staff["supervisor"], task_id, "请抓紧"),
+                        lambda: extensions.request_extension(db, staff["leader"], task_id, "材料未齐", "2030-01-01"),
+                        lambda: cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"}))
+        assert all(o == "ok" or o.startswith("409:") for o in outcomes), outcomes
+        assert _completions(db, staff, number) == (1 if outcomes[2] == "ok" else 0)
     assert_chain_verifies(db)
 
 
