@@ -10,7 +10,7 @@ from lxml import etree
 from sqlalchemy import update
 
 from engine.actor import SYSTEM
-from engine.audit import export, search
+from engine.audit import csvfile, export, search
 from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput
 from engine.store.models import Case
@@ -86,3 +86,18 @@ def test_export_is_for_auditors_and_names_a_bad_format(db, staff, two_cases):
     with pytest.raises(InvalidInput) as err:
         export.export_log(db, staff["auditor"], search.CaseQuery(), "pdf")
     assert "format" in err.value.fields
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("=1+1", "'=1+1"), ('=HYPERLINK("http://x","点我")', '\'=HYPERLINK("http://x","点我")'),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(1+1)", "'@SUM(1+1)"),
+    ("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"),
+    ("-3", "-3"), ("+7", "+7"), ("0.2500", "0.2500"), ("1,200", "1,200"), (-3, -3), (2.5, 2.5), (None, None),
+    ("民情受理", "民情受理"), ("a=b", "a=b"), ("", ""),
+])
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(value, written):
+    assert csvfile.cell(value) == written
+
+
+def test_every_csv_is_utf8_with_a_bom_and_crlf_rows():
+    assert csvfile.csv_bytes(("名称", "数量"), [("=1", 2)]) == "\ufeff名称,数量\r\n'=1,2\r\n".encode("utf-8")

@@ -3,20 +3,19 @@ case bundles, event-log export and statistics. Role 审计 or 管理员 only; ev
 through the engine call it makes."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 
-from engine.audit import export, search, statistics, trace, verify
+from engine.audit import csvfile, export, search, statistics, trace, verify
 from engine.errors import InvalidInput
 from engine.people import accounts
 from engine.people.oversight import require_auditor
 
 from .auth import require_login
 from .deps import actor, db
+from .downloads import download
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.before_request(require_login)
@@ -59,9 +58,7 @@ def show_trace(number: str):
 @bp.get("/cases/<number>/bundle.json")
 def download_bundle(number: str):
     bundle = verify.case_bundle(db(), actor(), number)
-    body = json.dumps(bundle, ensure_ascii=False, indent=1)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{number}-audit.json"'})
+    return download(json.dumps(bundle, ensure_ascii=False, indent=1), f"{number}-audit.json", "application/json")
 
 
 @bp.get("/accounts")
@@ -82,9 +79,7 @@ def export_log(fmt: str):
     if errors:
         raise InvalidInput("筛选条件有误,未导出", errors)
     body = export.export_log(db(), actor(), q, fmt)
-    mimetype = "text/csv" if fmt == "csv" else "application/xml"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="minyi-events.{fmt}"'})
+    return download(body, f"minyi-events.{fmt}", "text/csv" if fmt == "csv" else "application/xml")
 
 
 def basic_weight() -> float:
@@ -117,27 +112,23 @@ def statistics_csv(table: str):
     if errors:
         raise InvalidInput("筛选条件有误,未导出", errors)
     s = statistics.statistics(db(), actor(), q, basic_weight())
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
     if table == "handling":
-        writer.writerow(("办理方式", "办结件数", "平均办理时长(小时)", "P90 办理时长(小时)"))
-        writer.writerows((k.kind, k.cases, k.average_hours, k.p90_hours) for k in s.handling)
+        header = ("办理方式", "办结件数", "平均办理时长(小时)", "P90 办理时长(小时)")
+        rows = [(k.kind, k.cases, k.average_hours, k.p90_hours) for k in s.handling]
     elif table == "overdue":
-        writer.writerow(("受理编号", "步骤", "角色", "办理期限", "完成时间", "办理人"))
-        writer.writerows((o.case_number, o.step_name, o.lane, o.due_at.isoformat(),
-                          o.completed_at.isoformat() if o.completed_at else "", o.person or "") for o in s.overdue)
+        header = ("受理编号", "步骤", "角色", "办理期限", "完成时间", "办理人")
+        rows = [(o.case_number, o.step_name, o.lane, o.due_at.isoformat(),
+                 o.completed_at.isoformat() if o.completed_at else "", o.person or "") for o in s.overdue]
     elif table == "rates":
-        writer.writerow(("指标", "分子", "分母", "比率"))
-        for label, rate in rates(s):
-            writer.writerow((label, rate.numerator, rate.denominator, "" if rate.value is None else f"{rate.value:.4f}"))
+        header = ("指标", "分子", "分母", "比率")
+        rows = [(label, rate.numerator, rate.denominator, "" if rate.value is None else f"{rate.value:.4f}")
+                for label, rate in rates(s)]
     elif table in TABLES:
         label, attr = TABLES[table]
-        writer.writerow((label, "数量"))
-        writer.writerows(getattr(s, attr))
+        header, rows = (label, "数量"), getattr(s, attr)
     else:
         raise InvalidInput(f"没有统计表 “{table}”", {"table": "未知的统计表"})
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="minyi-{table}.csv"'})
+    return download(csvfile.csv_bytes(header, rows), f"minyi-{table}.csv", "text/csv")
 
 
 def rates(s: statistics.Statistics) -> list[tuple[str, statistics.Rate]]:

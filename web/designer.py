@@ -6,13 +6,14 @@ problems included — come back as JSON from web/errors.py.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 
 from engine.design import diff, migration, trial, workspace
 from engine.errors import InvalidInput
 
 from .auth import require_login
 from .deps import actor, db
+from .downloads import download
 from .taskpage import done_message, submitted
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -62,14 +63,7 @@ def edit_version(version_id: int):
 @bp.get("/versions/<int:version_id>/download")
 def download_version(version_id: int):
     found = workspace.version_file(db(), actor(), version_id)
-    return Response(found.xml, mimetype="application/xml", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{_quoted(found.filename)}"})
-
-
-def _quoted(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
+    return download(found.xml, found.filename, "application/xml")
 
 
 @bp.post("/upload")

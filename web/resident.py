@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 
@@ -18,6 +17,7 @@ from engine.public.attachments import AttachmentFile, FileStore, Upload
 
 from .auth import require_login
 from .deps import actor, db
+from . import downloads
 from .limits import limiter
 
 bp = Blueprint("resident", __name__, url_prefix="/public")
@@ -154,10 +154,7 @@ def staff_download(number: str, attachment_id: int):
 
 def send(file: AttachmentFile) -> Response:
     """Always a download, with the sniffed type; the browser may neither guess nor run it."""
-    response = Response(file.data, mimetype=file.content_type)
-    fallback = "attachment" + Path(file.filename).suffix
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file.filename, safe='')}")
+    response = downloads.download(file.data, file.filename, file.content_type)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers.update(PRIVATE_HEADERS)

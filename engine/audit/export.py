@@ -6,8 +6,6 @@ against the IEEE XSD as published (which declares no target namespace).
 """
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from itertools import groupby
@@ -21,6 +19,7 @@ from engine.people.oversight import require_auditor
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case
 
+from . import csvfile
 from .search import CaseQuery, apply
 
 EXPORTED = ("case_started", "task_completed", "timer_fired")
@@ -48,13 +47,10 @@ def _stamp(at: datetime) -> str:
 
 
 def to_csv(db: Database, q: CaseQuery) -> bytes:
-    """UTF-8 with a BOM, so spreadsheet programs show the Chinese names."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for number, process_id, e in _events(db, q):
-        writer.writerow((number, _activity(e), _stamp(e.at), e.actor, e.lane, "complete", e.kind, process_id, e.seq))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """Through `csvfile`: UTF-8 with a BOM, and designers' names never read as formulas."""
+    return csvfile.csv_bytes(CSV_COLUMNS, (
+        (number, _activity(e), _stamp(e.at), e.actor, e.lane, "complete", e.kind, process_id, e.seq)
+        for number, process_id, e in _events(db, q)))
 
 
 def _attr(parent: etree._Element, tag: str, key: str, value: str) -> None:

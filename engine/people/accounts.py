@@ -3,7 +3,8 @@ reset); every staff member keeps their own name, e-mail and password.
 
 Roles are the diagrams' lanes and candidate groups, plus the application's own (管理员, 流程设计人员,
 审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed).
-A deactivated account cannot sign in, and its open sessions end at their next request.
+A deactivated account cannot sign in, and its open sessions end at their next request. Steps a person
+claimed or was assigned go back to 待认领 when they lose the step's role or are deactivated (`claims`).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store.db import Database
 from engine.store.models import AccountEvent, User, UserRole
 
-from . import notifications, users
+from . import claims, notifications, users
 from .oversight import require_auditor
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
     with db.write() as session:
         user = _user(session, user_id)
         before = _account(session, user)
+        # the steps the person can no longer do go back to their roles' lists (their cases locked first)
+        claims.release(session, user.id, user.username, roles, active, actor.username)
         user.display_name = display_name or user.username
         user.email = email
         user.active = active

@@ -5,6 +5,14 @@ from engine.actor import Actor
 from engine.errors import Forbidden
 
 AUDIT_ROLES = ("审计", "管理员")
+# roles that read and never act: a person acts only through their other roles (e.g. 审计 and 受理员)
+READ_ONLY_ROLES = ("审计",)
+READ_ONLY_MESSAGE = "审计人员只能查看,不能在事项上办理、发表意见或作出其他改动"
+
+
+def only_reads(actor: Actor) -> bool:
+    """Every role the actor holds is read-only (an auditor and nothing else)."""
+    return bool(actor.roles) and actor.roles <= frozenset(READ_ONLY_ROLES)
 
 
 def require_auditor(actor: Actor) -> None:

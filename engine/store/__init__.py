@@ -1,5 +1,6 @@
 """How things are kept: the database and its sessions (`db`), the tables (`models`), plain
-statements on the driver connection (`driver`), schema migrations (`migrate`, `migrations/`),
+statements on the driver connection (`driver`), the case lock every write takes first
+(`locks`), schema migrations (`migrate`, `migrations/`),
 backups (`backup`), a page of a list (`paging`) and the hash-chained audit log that every
 change appends to in its own transaction (`audit_chain`).
 

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.errors import Conflict
+
 DEFAULT_URL = "sqlite:///instance/minyi.db"
 
 
@@ -33,6 +35,11 @@ class Database:
         try:
             yield session
             session.commit()
+        except DBAPIError as exc:
+            session.rollback()
+            if _lost_a_race(exc):
+                raise Conflict("该事项正被他人同时处理,本次操作未保存,请刷新后重试") from exc
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -50,6 +57,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# PostgreSQL gave up one of two transactions waiting for each other (deadlock, serialization failure,
+# lock timeout): nothing of it was saved, and the person may simply try again.
+_RACE_STATES = {"40P01", "40001", "55P03"}
+
+
+def _lost_a_race(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RACE_STATES
 
 
 def normalize_url(url: str) -> str:

@@ -1,6 +1,8 @@
 """Reading one case: its page (status, open steps, history, comments) and who may see it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -8,7 +10,7 @@ from engine.actor import SYSTEM, Actor
 from engine.bpmn import deployments
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden, NotFound
-from engine.people.oversight import AUDIT_ROLES
+from engine.people.oversight import AUDIT_ROLES, READ_ONLY_MESSAGE, READ_ONLY_ROLES
 from engine.store.db import Database
 from engine.store.models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask,
                                  HumanTaskRole, User, UserRole)
@@ -20,9 +22,11 @@ SUPERVISOR_ROLES = ("社区负责人", "管理员")  # who may 指派 a step to 
 NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
 
-def check_can_view(session: Session, actor: Actor, case: Case) -> None:
-    """Staff see a case when one of its steps belongs to one of their roles, or they started it."""
-    if actor.has_role(*AUDIT_ROLES) or case.started_by == actor.username:
+def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = False) -> None:
+    """Staff see a case when one of its steps belongs to one of their roles, or they started it.
+    `acting`: to write on it (意见, 关联) — 审计 reads every case but acts on none."""
+    oversight = tuple(r for r in AUDIT_ROLES if not (acting and r in READ_ONLY_ROLES))
+    if actor.has_role(*oversight) or case.started_by == actor.username:
         return
     supervisor = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
     if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
@@ -35,7 +39,7 @@ def check_can_view(session: Session, actor: Actor, case: Case) -> None:
     assigned = session.scalar(select(exists().where(
         HumanTask.case_id == case.id, HumanTask.assignee_id == actor.id))) if actor.id else False
     if not (involved or assigned):
-        raise Forbidden("您无权查看该事项")
+        raise Forbidden(READ_ONLY_MESSAGE if acting and actor.has_role(*READ_ONLY_ROLES) else "您无权查看该事项")
 
 
 def get_case(db: Database, actor: Actor, number: str) -> CaseView:
@@ -44,7 +48,17 @@ def get_case(db: Database, actor: Actor, number: str) -> CaseView:
         if case is None:
             raise NotFound(f"事项 {number} 不存在")
         check_can_view(session, actor, case)
-        return case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+        view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+        return replace(view, may_comment=may_act(session, actor, case))
+
+
+def may_act(session: Session, actor: Actor, case: Case) -> bool:
+    """Whether the actor may write on the case (意见), not only read it."""
+    try:
+        check_can_view(session, actor, case, acting=True)
+    except Forbidden:
+        return False
+    return True
 
 
 def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView:

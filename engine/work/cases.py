@@ -19,7 +19,8 @@ from engine.bpmn import deployments, expressions, forms, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
-from engine.store import audit_chain
+from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
+from engine.store import audit_chain, locks
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 
@@ -73,11 +74,16 @@ def start_form(db: Database, actor: Actor, process_id: str) -> Procedure:
 
 def _check_may_start(actor: Actor, d: Diagram) -> None:
     if not may_start(actor, d):
+        if not d.start_roles:
+            raise Forbidden(f"{READ_ONLY_MESSAGE},不能发起“{d.name}”")
         raise Forbidden(f"您的角色不能发起“{d.name}”(需要:{'、'.join(d.start_roles)})")
 
 
 def may_start(actor: Actor, d: Diagram) -> bool:
-    return not d.start_roles or actor.has_role(*d.start_roles) or actor.has_role("管理员")
+    """A starter role of the diagram, or 管理员; a diagram naming none is open to all staff but 审计."""
+    if not d.start_roles:
+        return not only_reads(actor)
+    return actor.has_role(*d.start_roles) or actor.has_role("管理员")
 
 
 # Extra writes that must commit or fail together with a start or a completion (e.g. a resident's
@@ -197,11 +203,13 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
-    """The task and its case, both row-locked (PostgreSQL re-reads locked rows after a wait, so
-    a task completed meanwhile is seen as completed; SQLite writers are serialized at BEGIN)."""
+    """The task and its case, read after taking the case's lock (`locks.lock_case_of_task`), so a
+    task completed or claimed meanwhile is seen as it was committed."""
+    if not locks.lock_case_of_task(session, task_id):
+        raise NotFound(f"任务 {task_id} 不存在")
     found = session.execute(
         select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id).where(HumanTask.id == task_id)
-        .with_for_update().execution_options(populate_existing=True)).first()
+        .execution_options(populate_existing=True)).first()
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
     return found[0], found[1]
@@ -212,10 +220,11 @@ def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
 
 
 def check_can_work(session: Session, actor: Actor, row: HumanTask, roles: tuple[str, ...] | None = None) -> None:
-    """The actor's role must be one of the step's (its lane); then the step must still be open.
+    """The actor's role must be one of the step's (its lane) today — a claim or an assignment made while
+    they held it is not enough; then the step must still be open.
     `roles`: the step's roles when the caller has its diagram (the index rows were written from it)."""
     roles = task_roles(session, row) if roles is None else roles
-    if not actor.has_role(*roles) and row.assignee_id != actor.id and not _designer_in_sandbox(session, actor, row):
+    if not actor.has_role(*roles) and not _designer_in_sandbox(session, actor, row):
         raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
     if row.status == "COMPLETED":
         who = session.get(User, row.completed_by_id) if row.completed_by_id else None
@@ -315,8 +324,9 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
     if not actor.has_role(*SUPERVISOR_ROLES, "受理员"):
         raise Forbidden("只有受理员或社区负责人可以关联事项")
     with db.write() as session:
-        first = _case_for(session, actor, number, lock=True)
-        second = _case_for(session, actor, other_number, lock=True)
+        first = _case_for(session, actor, number)
+        second = _case_for(session, actor, other_number)
+        locks.lock_cases(session, (first.id, second.id))
         if first.id == second.id:
             raise InvalidInput("不能把事项与自身关联", {"other": "请填写另一个受理编号"})
         if first.process_id != second.process_id:
@@ -328,11 +338,12 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
 
 
 def _case_for(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
+    """A case the actor is about to write on (意见, 关联): one they see through a role that acts."""
     query = select(Case).where(Case.number == number)
     case = session.scalar(query.with_for_update() if lock else query)
     if case is None:
         raise NotFound(f"事项 {number} 不存在")
     from .casepages import check_can_view
 
-    check_can_view(session, actor, case)
+    check_can_view(session, actor, case, acting=True)
     return case

@@ -19,7 +19,7 @@ from engine.actor import Actor
 from engine.bpmn import deployments, spiff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.store.db import Database
 from engine.store.models import Case, ExtensionRequest, HumanTask, HumanTaskRole, User
 
@@ -66,11 +66,13 @@ def parse_due(text: str | None, field: str = "requested_due") -> datetime:
 
 
 def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
-    case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
-    if case_id is None:
+    """The task and its case, read after taking the case's lock (as every write to a case does)."""
+    if not locks.lock_case_of_task(session, task_id):
         raise NotFound(f"任务 {task_id} 不存在")
-    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
-    return session.get(HumanTask, task_id, populate_existing=True), case
+    row = session.get(HumanTask, task_id, populate_existing=True)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return row, session.get(Case, row.case_id, populate_existing=True)
 
 
 def _approver_role(session: Session, case: Case, row: HumanTask) -> str:

@@ -25,7 +25,7 @@ from engine import clock
 from engine.bpmn import deployments, diagram, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict
-from engine.store import audit_chain, driver
+from engine.store import audit_chain, driver, locks
 from engine.store.models import SORT_LAST, Case, CaseState, HumanTask
 
 from . import deadlines
@@ -128,23 +128,23 @@ _LOCK = """SELECT {tasks}, {cases}, case_states.data AS case_data, diagram_versi
 FROM human_tasks JOIN cases ON cases.id = human_tasks.case_id JOIN case_states ON case_states.case_id = cases.id
  JOIN diagram_versions ON diagram_versions.id = cases.version_id
 WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))
-_LOCKING = " FOR UPDATE OF human_tasks, cases"
-_LOCK_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", _LOCKING)
-_LOCK_WAITING = driver.Statement(
+_READ_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", " FOR UPDATE OF human_tasks")
+_READ_WAITING = driver.Statement(
     _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
-    _LOCKING)
-
-
+    " FOR UPDATE OF human_tasks")
 def lock_task(session: Session, task_id: int) -> Locked | None:
-    """The step with its case, locked (FOR UPDATE on PostgreSQL; SQLite writers hold the database lock),
-    in one statement that also reads the case data, its diagram version, its audit chain head and
-    (used on SQLite only) the global chain head."""
-    return _locked(session, driver.run(session.connection(), _LOCK_TASK, {"task_id": task_id}).first())
+    """The step with its case, locked (`locks.lock_case_of_task`), read in one statement with the case data,
+    its diagram version, its audit chain head and (used on SQLite only) the global chain head."""
+    if not locks.lock_case_of_task(session, task_id):
+        return None
+    return _locked(session, driver.run(session.connection(), _READ_TASK, {"task_id": task_id}).first())
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
     """The case's open step `step_id`, locked like `lock_task`."""
-    return _locked(session, driver.run(session.connection(), _LOCK_WAITING,
+    if not locks.lock_case(session, case_id):
+        return None
+    return _locked(session, driver.run(session.connection(), _READ_WAITING,
                                        {"case_id": case_id, "step_id": step_id}).first())
 
 

@@ -92,6 +92,7 @@ class CaseView:
     next_task_ids: tuple[int, ...] = ()
     started_by_name: str = ""
     supervisor_role: str | None = None  # the diagram's supervisorRole: who may record 监督发现
+    may_comment: bool = False  # the reader may add 意见 (they see the case through a role that acts)
 
 
 @dataclass(frozen=True)

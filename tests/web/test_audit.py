@@ -2,7 +2,10 @@
 export and statistics, with bad filters named and nothing else done."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import text
@@ -128,3 +131,53 @@ def test_basic_satisfied_weight_is_a_setting(minyi_db, finished_case):
 def test_audit_pages_change_nothing(client, finished_case):
     login(client, "auditor")
     assert client.post(f"/audit/cases/{finished_case}").status_code == 405
+
+
+def test_names_chosen_by_a_designer_never_become_spreadsheet_formulas(client, minyi_db, staff_actors):
+    """A step named `=HYPERLINK(…)` and a lane `@SUM(1+1)` reach the CSVs as text (a leading apostrophe)."""
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
+    from engine.people import users
+    from engine.work import cases
+    from tests.conftest import DATA, PASSWORD
+
+    step, lane = '=HYPERLINK("http://evil.example","点我")', "@SUM(1+1)"
+    xml = (DATA / "approval.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace('name="审核"', 'name="=HYPERLINK(&quot;http://evil.example&quot;,&quot;点我&quot;)"')
+    xml = xml.replace('name="社区负责人"', f'name="{lane}"')
+    deployments.deploy(minyi_db, xml.encode("utf-8"), "approval.bpmn", SYSTEM)
+    worker = users.create_user(minyi_db, "formula", PASSWORD, "公式", [lane])
+    started = cases.start_case(minyi_db, staff_actors["clerk"], "approval", {"title": "+cmd|' /C calc'!A0"})
+    cases.complete_task(minyi_db, worker, started.new_tasks[0].id, {"decision": "同意"})
+    login(client, "auditor")
+    events = list(csv.reader(io.StringIO(client.get("/audit/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    completed = next(row for row in events if row[6] == "task_completed")
+    assert completed[1] == "'" + step and completed[4] == "'" + lane
+    roles = list(csv.reader(io.StringIO(client.get("/audit/statistics/role.csv").get_data(as_text=True))))
+    assert ["'" + lane, "1"] in roles
+    cells = [c for text in (client.get("/audit/export.csv").get_data(as_text=True),
+                            client.get("/audit/statistics/role.csv").get_data(as_text=True))
+             for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_the_bundle_of_a_trial_case_downloads_under_its_chinese_number(client, minyi_db, staff_actors):
+    """试运行 cases are numbered 试运行-…: the download name goes into the header RFC 5987-encoded."""
+    from engine.bpmn import deployments
+    from engine.people import users
+    from engine.work import cases
+    from tests.conftest import PASSWORD
+
+    designer = users.create_user(minyi_db, "designer", PASSWORD, "设计", ["流程设计人员"])
+    with minyi_db.read() as session:
+        version_id = deployments.latest_version_id(session, "approval")
+    number = cases.start_case(minyi_db, designer, "approval", {"title": "试一下"},
+                              sandbox_version=version_id).case_number
+    assert number.startswith("试运行-")
+    login(client, "auditor")
+    response = client.get(f"/audit/cases/{number}/bundle.json")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert f"filename*=UTF-8''{quote(number)}-audit.json" in disposition
+    assert verify.verify_bundle(json.loads(response.get_data(as_text=True))).ok

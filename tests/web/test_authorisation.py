@@ -104,3 +104,74 @@ def test_handler_may_not_start_a_procedure_of_the_clerk(client):
     assert "简单审批" not in client.get("/cases/new").get_data(as_text=True)
     assert client.get("/cases/new/approval").status_code == 403
     assert client.post("/cases/new/approval", data={"title": "x"}).status_code == 403
+
+
+# 审计 reads everything and changes nothing. Every POST route of the app is listed here: either what an
+# auditor's request to it sends (and must be refused), or why it is not a write on the community's work.
+OWN_SESSION_AND_ACCOUNT = {"auth.login", "auth.logout", "accounts.update_mine", "accounts.change_password",
+                           "notifications.mark_read", "notifications.mark_all_read"}
+RESIDENTS_WITHOUT_ACCOUNT = {"resident.submit", "resident.follow", "resident.show_follow", "resident.rate",
+                             "resident.supplement"}
+AUDITOR_REFUSED = {
+    "tasks.claim": ("/tasks/{task}/claim", {}),
+    "tasks.unclaim": ("/tasks/{task}/unclaim", {}),
+    "tasks.assign": ("/tasks/{task}/assign", {"username": "leader"}),
+    "task.complete_task": ("/tasks/{task}/complete", {"decision": "同意"}),
+    "cases.start_case": ("/cases/new/approval", {"title": "审计发起"}),
+    "cases.add_comment": ("/cases/{number}/comments", {"text": "审计的意见"}),
+    "cases.record_finding": ("/cases/{number}/findings", {"finding": "审计的发现"}),
+    "cases.link_case": ("/cases/{number}/links", {"other": "{number}"}),
+    "extensions.request_extension": ("/tasks/{task}/extension", {"reason": "来不及", "requested_due": "2030-01-01"}),
+    "extensions.decide": ("/extensions/{extension}/decide", {"decision": "approve"}),
+    "extensions.urge": ("/tasks/{task}/urge", {"note": "快"}),
+    "designer.upload": ("/designer/upload", {}),
+    "designer.migrate_case": ("/designer/cases/{number}/migrate", {"from_version": "1", "to_version": "1"}),
+    "designer.save_draft": ("/designer/try", {}),
+    "designer.trial_begin": ("/designer/try/1", {}),
+    "designer.trial_complete": ("/designer/try/cases/{number}/tasks/{task}", {}),
+    "designer_api.validate": ("/api/designer/validate", {}),
+    "designer_api.deploy": ("/api/designer/deploy", {}),
+    "accounts.create": ("/admin/users/new", {"username": "x1", "password": "long-enough-1", "roles": "审计"}),
+    "accounts.update": ("/admin/users/1", {"display_name": "改", "roles": "审计"}),
+    "accounts.reset_password": ("/admin/users/1/password", {"password": "long-enough-1"}),
+    "api.complete_task": ("/api/tasks/{task}/complete", {"decision": "同意"}),
+    "api.start_case": ("/api/cases", {"process_id": "approval", "values": {"title": "审计发起"}}),
+}
+
+
+def test_every_post_route_is_either_refused_to_auditors_or_not_a_write_on_the_work(app):
+    posts = {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
+    assert posts == set(AUDITOR_REFUSED) | OWN_SESSION_AND_ACCOUNT | RESIDENTS_WITHOUT_ACCOUNT
+
+
+@pytest.mark.parametrize("endpoint", sorted(AUDITOR_REFUSED))
+def test_an_auditor_changes_nothing_through_any_route(client, minyi_db, start_approval, staff_actors, endpoint):
+    from engine.audit import verify
+    from engine.work import extensions
+
+    result = start_approval()
+    task = result.new_tasks[0].id
+    extension = extensions.request_extension(minyi_db, staff_actors["leader"], task, "材料未齐", "2030-01-01")
+    events = verify.verify_database(minyi_db).events
+    path, data = AUDITOR_REFUSED[endpoint]
+    url = path.format(task=task, number=result.case_number, extension=extension)
+    data = {k: v.format(number=result.case_number) if isinstance(v, str) else v for k, v in data.items()}
+    if url.startswith("/api/") and not url.startswith("/api/designer/"):
+        token = users.create_token(minyi_db, "auditor")
+        response = client.post(url, json=data, headers={"Authorization": f"Bearer {token}"})
+    else:
+        login(client, "auditor")
+        response = client.post(url, json=data) if url.startswith("/api/") else client.post(url, data=data)
+    assert response.status_code == 403, response.get_data(as_text=True)[:500]
+    assert verify.verify_database(minyi_db).events == events
+
+
+def test_an_auditor_is_told_why_they_may_not_comment(client, start_approval):
+    result = start_approval()
+    login(client, "auditor")
+    response = client.post(f"/cases/{result.case_number}/comments", data={"text": "审计的意见"})
+    assert response.status_code == 403
+    assert "审计人员只能查看" in response.get_data(as_text=True)
+    page = client.get(f"/cases/{result.case_number}").get_data(as_text=True)
+    assert "审计的意见" not in page
+    assert "添加意见" not in page and "审计人员只能查看,不能发表意见" in page

@@ -1,0 +1,96 @@
+"""Claims follow roles: only someone who holds a step's role today may work it.
+
+A claim (认领) or an assignment (指派) is made while the person holds the step's role; when an
+administrator takes that role away or deactivates the account, the step goes back to the 待认领
+list of its roles at once, recorded in the case's trace, and nothing the person still holds
+(an open page, an API token) lets them act on it.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete
+
+from engine.audit import verify
+from engine.errors import Forbidden, Unauthorized
+from engine.people import accounts, users
+from engine.store.models import UserRole
+from engine.work import casepages, cases, tasklist
+from tests.conftest import DATA, PASSWORD, deploy_file
+
+
+@pytest.fixture
+def admin(db):
+    return users.create_user(db, "admin", PASSWORD, "管理员甲", ["管理员"])
+
+
+@pytest.fixture
+def leader2(db, staff):
+    deploy_file(db, DATA / "approval.bpmn")
+    return users.create_user(db, "leader2", PASSWORD, "刘主任", ["社区负责人", "受理员"])
+
+
+def review(db, staff, title: str = "路灯不亮") -> tuple[str, int]:
+    started = cases.start_case(db, staff["clerk"], "approval", {"title": title})
+    return started.case_number, started.new_tasks[0].id
+
+
+def change(db, admin, person, roles: list[str], active: bool = True) -> None:
+    accounts.update_account(db, admin, person.id, {"display_name": person.display_name, "roles": roles,
+                                                   "active": "1" if active else ""})
+
+
+def holder(db, staff, number: str) -> str | None:
+    return casepages.get_case(db, staff["leader"], number).open_steps[0].assignee
+
+
+def test_a_claimed_step_cannot_be_completed_once_its_role_is_gone(db, staff, leader2):
+    """The role is checked at every action: a claim that outlived the role (here the role is removed
+    straight in the database, past 用户管理) does not let the person complete the step."""
+    number, task_id = review(db, staff)
+    cases.claim(db, leader2, task_id)
+    with db.write() as session:
+        session.execute(delete(UserRole).where(UserRole.user_id == leader2.id, UserRole.role == "社区负责人"))
+    now = users.get_actor(db, leader2.id)
+    with pytest.raises(Forbidden) as err:
+        cases.complete_task(db, now, task_id, {"decision": "同意"})
+    assert "社区负责人" in err.value.message and "无权" in err.value.message
+    with pytest.raises(Forbidden):
+        cases.unclaim(db, now, task_id)
+    assert casepages.get_case(db, staff["leader"], number).status == "running"
+
+
+def test_taking_a_role_away_sends_the_persons_steps_of_that_role_back_to_the_queue(db, staff, admin, leader2):
+    claimed_number, claimed = review(db, staff, "认领的")
+    assigned_number, assigned = review(db, staff, "指派的")
+    cases.claim(db, leader2, claimed)
+    cases.assign(db, staff["leader"], assigned, "leader2")
+    change(db, admin, leader2, ["受理员"])
+    assert holder(db, staff, claimed_number) is None and holder(db, staff, assigned_number) is None
+    queue = {row.id for row in tasklist.tasks(db, staff["leader"], "queue").items}
+    assert {claimed, assigned} <= queue
+    for number in (claimed_number, assigned_number):
+        released = casepages.get_case(db, staff["leader"], number).history[-1]
+        assert (released.kind, released.actor) == ("task_unclaimed", "admin")
+        assert released.data["reason"] == "leader2 已不再担任该步骤的角色,任务退回待认领"
+    assert verify.verify_database(db).broken is None
+
+
+def test_a_claim_stays_while_the_person_keeps_one_of_the_steps_roles(db, staff, admin, leader2):
+    number, task_id = review(db, staff)
+    cases.claim(db, leader2, task_id)
+    change(db, admin, leader2, ["社区负责人"])  # 受理员 goes; the step is 社区负责人's
+    assert holder(db, staff, number) == "刘主任"
+    cases.complete_task(db, users.get_actor(db, leader2.id), task_id, {"decision": "同意"})
+
+
+def test_deactivating_an_account_sends_its_steps_back_and_its_api_token_stops_working(db, staff, admin, leader2):
+    number, task_id = review(db, staff)
+    token = users.create_token(db, "leader2")
+    cases.claim(db, users.actor_for_token(db, token), task_id)
+    change(db, admin, leader2, ["社区负责人", "受理员"], active=False)
+    assert holder(db, staff, number) is None
+    assert "账户已停用" in casepages.get_case(db, staff["leader"], number).history[-1].data["reason"]
+    with pytest.raises(Unauthorized):
+        users.actor_for_token(db, token)
+    cases.claim(db, staff["leader"], task_id)  # a colleague takes it over
+    assert holder(db, staff, number) == "李主任"
