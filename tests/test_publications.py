@@ -1,7 +1,7 @@
 """The public board's content: only fields a designer marked public, newest first, with days left."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import update
@@ -13,7 +13,8 @@ from engine.errors import NotFound
 from engine.people import users
 from engine.public import publications
 from engine.store.models import Case
-from tests.conftest import PASSWORD, PROCESSES
+from engine.work import casepages, cases
+from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import INTAKE
 from tests.minqing import Matter as MinqingMatter
 from tests.yizheng import PUBLISH, Matter
@@ -112,3 +113,44 @@ def test_the_board_never_shows_an_entry_of_a_试运行_case(deployed, staff):
     assert publications.board(deployed, kind="集中式公示").total == 0
     with pytest.raises(NotFound):
         publications.publication(deployed, entry.id)
+
+
+# --- withdrawWhen (a valid objection) takes down only what is still in its publicity period ----------
+
+def _three_publications(db, staff, frozen_clock) -> tuple[str, dict[str, int]]:
+    """A case of tests/data/publicity_withdrawal.bpmn with a lasting entry, a 1-day one and a 7-day one,
+    published on Monday; then two days pass, so only the 7-day entry is still in its period."""
+    deploy_file(db, DATA / "publicity_withdrawal.bpmn")
+    number = cases.start_case(db, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    for step_id, values in (("PublishLasting", {"lasting": "长期"}), ("PublishDay", {"day": "一天"}),
+                            ("PublishWeek", {"week": "七天"})):
+        complete(db, staff, number, step_id, values)
+    frozen_clock.set(frozen_clock.value + timedelta(days=2))
+    ids = {p.body[-1][1]: p.id for p in publications.of_case(db, number)}
+    assert set(ids) == {"长期", "一天", "七天"}
+    return number, ids
+
+
+def complete(db, staff, number: str, step_id: str, values: dict) -> None:
+    view = casepages.get_case(db, staff["auditor"], number)
+    [step] = [s for s in view.open_steps if s.step_id == step_id]
+    cases.complete_task(db, staff["gongzuo"], step.task_id, values)
+
+
+def test_a_valid_objection_withdraws_only_publications_still_in_their_publicity_period(deployed, staff, frozen_clock):
+    """The 7-day entry is taken down; the lasting one (no period) and the 1-day one (period over) stay
+    on the board, and the audit trail records exactly the one withdrawal."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    complete(deployed, staff, number, "Objection", {"objection_valid": "成立"})
+    assert sorted(p.id for p in publications.board(deployed).items) == sorted([ids["长期"], ids["一天"]])
+    with pytest.raises(NotFound):
+        publications.publication(deployed, ids["七天"])
+    history = casepages.get_case(deployed, staff["auditor"], number).history
+    assert [e.data["publication"] for e in history if e.kind == "publication_withdrawn"] == [ids["七天"]]
+
+
+def test_an_objection_found_invalid_withdraws_nothing(deployed, staff, frozen_clock):
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    complete(deployed, staff, number, "Objection", {"objection_valid": "不成立"})
+    assert sorted(p.id for p in publications.board(deployed).items) == sorted(ids.values())
+    assert "publication_withdrawn" not in [e.kind for e in casepages.get_case(deployed, staff["auditor"], number).history]
