@@ -177,17 +177,23 @@ def verify_bundle(bundle: dict[str, Any]) -> Verdict:
             return Verdict(0, 1, Break("bundle", number, 1, "包内第 1 条不是登记受理记录,无法确认记录属于该事项"))
         count, broken = check_case(number, events)
         if broken is None:
-            broken = _check_header(bundle["case"], diagram, events[0])
+            broken = _check_header(bundle["case"], diagram, events)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return Verdict(0, 0, Break("bundle", "", None, f"审计包结构不完整: {exc}"))
     return Verdict(count, 1, broken)
 
 
-def _check_header(case: dict[str, Any], diagram: dict[str, Any], started: dict[str, Any]) -> Break | None:
-    """What the bundle says of the case beside its events must agree with the hashed 登记受理 record."""
-    number = case["number"]
-    if not diagram["hash"].startswith(str(started["data"].get("version", ""))):
-        return Break("bundle", number, started["seq"], "受理记录中的流程图版本与包内流程图不符")
+def _check_header(case: dict[str, Any], diagram: dict[str, Any], events: list[dict[str, Any]]) -> Break | None:
+    """What the bundle says of the case beside its events must agree with the hashed records: the diagram
+    is the version of 登记受理, or the one the last 迁移 moved the case to."""
+    number, started = case["number"], events[0]
+    version, named_by = str(started["data"].get("version", "")), started
+    for e in events:
+        if e["kind"] == "migrated":
+            version, named_by = str(e["data"]["to_hash"]), e
+    if not diagram["hash"].startswith(version):
+        where = "受理记录" if named_by is started else "迁移记录"
+        return Break("bundle", number, named_by["seq"], f"{where}中的流程图版本与包内流程图不符")
     if case["process_id"] != diagram["process_id"]:
         return Break("bundle", number, None, f"事项的流程 {case['process_id']} 与包内流程图 {diagram['process_id']} 不符")
     return None
