@@ -56,6 +56,19 @@ def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
     assert users.authenticate(db, "wangge1", "first-password").roles == frozenset({"承办人"})
 
 
+def test_a_deactivated_accounts_api_token_stops_working_until_it_is_reactivated(db, admin):
+    """停用 ends the API too: the account's token is refused while it is deactivated, and works again
+    (with the account's roles) once an administrator reactivates it."""
+    created = accounts.create_account(db, admin, new_values())
+    token = users.create_token(db, "wangge1")
+    assert users.actor_for_token(db, token).username == "wangge1"
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "roles": ["受理员"], "active": ""})
+    with pytest.raises(Unauthorized, match="API 令牌无效"):
+        users.actor_for_token(db, token)
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "roles": ["受理员"], "active": "1"})
+    assert users.actor_for_token(db, token).roles == frozenset({"受理员"})
+
+
 def test_an_administrator_cannot_lock_themself_out(db, admin):
     with pytest.raises(InvalidInput) as err:
         accounts.update_account(db, admin, admin.id, {"display_name": "管理员甲", "roles": ["受理员"], "active": ""})

@@ -6,17 +6,19 @@ the case, the event and what differs; a downloaded case bundle is checked offlin
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 
 from engine.actor import SYSTEM
 from engine.audit import verify
 from engine.bpmn import deployments
 from engine.errors import InvalidInput
+from engine.store import audit_chain
 from engine.store.audit_chain import AuditTampering
-from engine.store.models import AuditEvent
+from engine.store.models import AuditEvent, Case
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 from web.cli import main
@@ -183,3 +185,131 @@ def test_cli_verify_reports_the_first_broken_link(line, staff, monkeypatch):
         session.execute(text("UPDATE audit_events SET kind = 'x' WHERE id = :id"), {"id": event_id(line, m.number, 2)})
     result = runner.invoke(main, ["audit", "verify"])
     assert result.exit_code == 1 and f"事项 {m.number} 第 2 条" in result.output
+
+
+# --- every field an auditor reads is covered: an edit of any one of them is found --------------------
+
+def _classified(line, number: str):
+    """The 分类交办 completion of a case: an event with a step id, step name, lane, actor and form values."""
+    with line.read() as session:
+        return session.execute(
+            select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.data).join(Case, Case.id == AuditEvent.case_id)
+            .where(Case.number == number, AuditEvent.kind == "task_completed", AuditEvent.step_id == "UserTask_classify")
+        ).one()
+
+
+def _edited(field: str, row):
+    """A plausible forged value for `field` of `row`, different from the written one."""
+    return {
+        "at": row.at + timedelta(hours=3),
+        "actor": "handler",
+        "kind": "task_claimed",
+        "step_id": "UserTask_feedback",
+        "step_name": "反馈答复",
+        "lane": "承办人",
+        "data": json.dumps({**row.data, "values": {**row.data["values"], "kind": "建议件"}}, ensure_ascii=False),
+    }[field]
+
+
+AUDITOR_FIELDS = ("at", "actor", "kind", "step_id", "step_name", "lane", "data")
+
+
+@pytest.mark.parametrize("field", AUDITOR_FIELDS)
+def test_editing_any_field_an_auditor_reads_breaks_the_chain_at_that_event(line, staff, field):
+    """When (at), who (actor), what happened (kind), which step (id and name), which lane and what was
+    entered (data) are all inside the event's hash: editing any one of them in the database is reported
+    at exactly that case and event."""
+    m, other = finished(line, staff), finished(line, staff)
+    row = _classified(line, m.number)
+    with line.write() as session:
+        session.execute(text(f"UPDATE audit_events SET {field} = :v WHERE id = :id"),
+                        {"v": _edited(field, row), "id": row.id})
+    verdict = verify.verify_database(line)
+    assert (verdict.broken.chain, verdict.broken.case_number, verdict.broken.seq) == ("case", m.number, row.seq)
+    assert "内容与哈希不符" in verdict.broken.problem
+    del other
+
+
+@pytest.mark.parametrize("field", AUDITOR_FIELDS)
+def test_editing_any_field_of_a_downloaded_bundle_is_found_offline(line, staff, field):
+    """The same fields, edited inside a downloaded bundle, are found by the offline check."""
+    m = finished(line, staff)
+    row = _classified(line, m.number)
+    bundle = json.loads(json.dumps(verify.case_bundle(line, staff["auditor"], m.number), ensure_ascii=False))
+    event = next(e for e in bundle["events"] if e["seq"] == row.seq)
+    forged = _edited(field, row)
+    event[field] = (audit_chain.utc_iso(forged) if field == "at" else json.loads(forged) if field == "data" else forged)
+    verdict = verify.verify_bundle(bundle)
+    assert (verdict.broken.case_number, verdict.broken.seq) == (m.number, row.seq)
+    assert "内容与哈希不符" in verdict.broken.problem
+
+
+def test_an_event_moved_to_another_case_breaks_that_cases_chain(line, staff):
+    """Moving a valid event under another case (case_id and seq rewritten to fit) is found: it links to
+    the wrong predecessor and its hash covers the case it was written for."""
+    m, other = finished(line, staff), Matter(line, staff)
+    row = _classified(line, m.number)
+    with line.read() as session:
+        other_id, other_last = session.execute(
+            select(Case.id, func.max(AuditEvent.seq)).join(AuditEvent, AuditEvent.case_id == Case.id)
+            .where(Case.number == other.number).group_by(Case.id)).one()
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET case_id = :c, seq = :s WHERE id = :id"),
+                        {"c": other_id, "s": other_last + 1, "id": row.id})
+    verdict = verify.verify_database(line)
+    assert not verdict.ok and verdict.broken.chain == "case"
+    assert verdict.broken.case_number in (m.number, other.number)
+
+
+def test_case_numbers_exchanged_in_the_database_are_found(line, staff):
+    """The case number auditors search by is hashed into the case's 登记受理 event, so two cases whose
+    numbers are swapped in the cases table no longer verify, and the message names both numbers."""
+    first, second = finished(line, staff), finished(line, staff)
+    with line.write() as session:
+        for old, new in ((first.number, "swap"), (second.number, first.number), ("swap", second.number)):
+            session.execute(update(Case).where(Case.number == old).values(number=new))
+    verdict = verify.verify_database(line)
+    # the first case (checked first) now shows the second's number
+    assert (verdict.broken.case_number, verdict.broken.seq) == (second.number, 1)
+    assert f"受理编号为 {first.number},与事项编号 {second.number} 不符(记录属于其他事项)" in verdict.broken.problem
+
+
+# --- a bundle is bound to its case ---------------------------------------------------------------
+
+def test_a_bundle_carrying_another_cases_valid_chain_is_refused(line, staff):
+    """Case A's bundle with case B's (internally valid) events, relabelled with B's id so no event looks
+    foreign, is refused: B's hashed 登记受理 record names B's number, not A's."""
+    a, b = finished(line, staff), finished(line, staff)
+    bundle = verify.case_bundle(line, staff["auditor"], a.number)
+    theirs = verify.case_bundle(line, staff["auditor"], b.number)
+    assert verify.verify_bundle(theirs).ok
+    swapped = {**bundle, "case": {**bundle["case"], "id": theirs["case"]["id"]}, "events": theirs["events"]}
+    verdict = verify.verify_bundle(json.loads(json.dumps(swapped, ensure_ascii=False)))
+    assert (verdict.broken.case_number, verdict.broken.seq) == (a.number, 1)
+    assert f"受理编号为 {b.number},与事项编号 {a.number} 不符" in verdict.broken.problem
+    assert "记录属于其他事项" in str(verdict.broken)
+
+
+def test_a_bundle_with_foreign_events_or_none_is_refused(line, staff):
+    """Events of another case beside the case's own, or no events at all, are refused; so is a bundle
+    whose case names a procedure other than its diagram's."""
+    a, b = finished(line, staff), finished(line, staff)
+    bundle = verify.case_bundle(line, staff["auditor"], a.number)
+    theirs = verify.case_bundle(line, staff["auditor"], b.number)
+    mixed = {**bundle, "events": theirs["events"]}
+    assert "包内混有其他事项的记录" in verify.verify_bundle(mixed).broken.problem
+    assert "第 1 条不是登记受理记录" in verify.verify_bundle({**bundle, "events": []}).broken.problem
+    assert "第 1 条不是登记受理记录" in verify.verify_bundle({**bundle, "events": bundle["events"][1:]}).broken.problem
+    renamed = {**bundle, "case": {**bundle["case"], "process_id": "yizheng_sanyi"}}
+    assert "与包内流程图" in verify.verify_bundle(renamed).broken.problem
+    assert verify.verify_bundle(bundle).ok
+
+
+def test_a_bundle_of_the_wrong_shape_is_refused_in_chinese(line, staff):
+    """A damaged bundle file gets a verdict naming what is missing, never a traceback."""
+    bundle = verify.case_bundle(line, staff["auditor"], finished(line, staff).number)
+    no_hash = json.loads(json.dumps(bundle, ensure_ascii=False))
+    del no_hash["events"][1]["hash"]
+    for damaged in (no_hash, {**bundle, "events": "不是列表"}, {**bundle, "case": None}):
+        verdict = verify.verify_bundle(damaged)
+        assert not verdict.ok and "审计包结构不完整" in verdict.broken.problem

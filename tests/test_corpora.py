@@ -7,13 +7,14 @@ import pytest
 
 from engine.actor import Actor
 from engine.bpmn import deployments, diagram
-from engine.work import cases
+from engine.work import casepages, cases
 from tests.conftest import SHARED
 
 CORPORA = SHARED / "corpora"
 FILES = sorted((CORPORA / "miwg" / "Reference").glob("*.bpmn")) + sorted((CORPORA / "realworld").rglob("*.bpmn")) \
     + sorted((CORPORA / "miwg" / "tools").rglob("*.bpmn"))
 ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}))
+AUDITOR = Actor(2, "auditor", "审计", frozenset({"审计"}))
 
 
 def test_the_corpora_are_present():
@@ -34,7 +35,14 @@ ACCEPTED = [p for p in FILES if not diagram.problems_of(p.read_bytes(), p.name)]
 
 
 @pytest.mark.parametrize("path", ACCEPTED, ids=lambda p: str(p.relative_to(CORPORA)))
-def test_accepted_corpus_diagram_starts_a_case(sqlite_db, path: Path):
+def test_accepted_corpus_diagram_starts_a_case(sqlite_db, frozen_clock, path: Path):
+    """A diagram that passes validation runs: the case gets its number at once — the diagram's
+    caseNumberPrefix (default AJ), the day (China time) and the case id — and can be read back."""
     version, _ = deployments.deploy(sqlite_db, path.read_bytes(), path.name, ANYONE)
+    with sqlite_db.read() as session:
+        prefix = deployments.diagram_of(session, version.id).properties.get("caseNumberPrefix", "AJ")
     result = cases.start_case(sqlite_db, ANYONE, version.process_id, {})
-    assert result.case_number
+    assert result.case_number == f"{prefix}-20261123-{result.case_id:06d}"
+    assert result.case_status in ("running", "completed")
+    view = casepages.get_case(sqlite_db, AUDITOR, result.case_number)
+    assert (view.number, view.status, view.process_id) == (result.case_number, result.case_status, version.process_id)

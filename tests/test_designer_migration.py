@@ -90,3 +90,36 @@ def test_a_stale_preview_cannot_migrate(db, staff, setup):
     preview = migration.preview(db, actor, number)
     with pytest.raises(Conflict):
         migration.migrate(db, actor, number, preview.to_version, preview.to_version)
+
+
+def test_a_migrated_cases_audit_bundle_verifies_offline(db, staff, setup):
+    """A case moved to a newer version carries that version's diagram in its bundle; the bundle still
+    verifies, because the hashed 迁移 record names the version it moved to."""
+    from engine.audit import verify
+
+    actor, number = setup
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    preview = migration.preview(db, actor, number)
+    migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+    bundle = verify.case_bundle(db, staff["auditor"], number)
+    verdict = verify.verify_bundle(bundle)
+    assert verdict.ok, verdict.broken
+
+
+def test_a_migrated_cases_bundle_with_the_old_diagram_is_refused(db, staff, setup):
+    """The bundle of a migrated case must carry the version it moved to: the first version's diagram,
+    though genuine, is refused, naming the 迁移 record."""
+    from engine.audit import verify
+    from engine.bpmn import deployments
+
+    actor, number = setup
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    preview = migration.preview(db, actor, number)
+    migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+    bundle = verify.case_bundle(db, staff["auditor"], number)
+    with db.read() as session:
+        first = deployments.diagram_of(session, preview.from_version)
+    bundle["diagram"] = {**bundle["diagram"], "hash": first.hash, "bpmn": APPROVAL.decode("utf-8")}
+    verdict = verify.verify_bundle(bundle)
+    migrated = next(e for e in bundle["events"] if e["kind"] == "migrated")
+    assert (verdict.broken.seq, verdict.broken.problem) == (migrated["seq"], "迁移记录中的流程图版本与包内流程图不符")

@@ -13,7 +13,7 @@ from engine.bpmn import deployments
 from engine.store import driver
 from engine.store.db import Database
 from engine.store.models import Case, HumanTask
-from tests.conftest import PROCESSES
+from tests.conftest import PROCESSES, skip_without_pg
 from tests.minqing import Matter
 
 MOMENT = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone(timedelta(hours=8)))  # China time, no microseconds
@@ -105,7 +105,7 @@ def test_rows_read_by_name_position_and_mapping(db, m):
 
 def test_a_lost_postgresql_connection_is_invalidated_and_reported_as_sqlalchemys(pg_url):
     if pg_url is None:
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+        skip_without_pg()
     database = Database(pg_url)
     try:
         with database.engine.connect() as conn:

@@ -48,6 +48,28 @@ def test_intake_refuses_an_unknown_channel_and_saves_nothing(line, staff):
     assert tasklist.tasks(line, staff["leader"], "queue").total == 0
 
 
+def _title_max_length(db) -> int:
+    """The 事项标题 field's maxlength as the deployed diagram says (a designer may change it)."""
+    with db.read() as session:
+        d = deployments.diagram_of(session, deployments.latest_version_id(session, PROCESS))
+    [title] = [f for f in d.start_form if f.id == "title"]
+    assert title.max_length, "the intake form's title has a maxlength"
+    return title.max_length
+
+
+def test_a_title_of_exactly_maxlength_is_accepted_and_one_more_is_refused(line, staff):
+    """maxlength is inclusive: a title of exactly that many characters is kept whole; one character
+    more is refused, naming the field and the limit, and nothing is saved."""
+    limit = _title_max_length(line)
+    exact = ("暖" * limit)
+    m = Matter(line, staff, title=exact)
+    assert m.data()["title"] == exact and m.view().title == exact
+    with pytest.raises(InvalidInput) as err:
+        Matter(line, staff, title=exact + "气")
+    assert err.value.fields == {"title": f"不能超过 {limit} 个字"}
+    assert [r.case_number for r in tasklist.tasks(line, staff["leader"], "queue").items] == [m.number]
+
+
 def test_即办件_is_handled_at_once_and_closed(line, staff):
     m = Matter(line, staff)
     m.do("UserTask_classify", "leader", kind="即办件")

@@ -52,6 +52,18 @@ def test_too_big_too_many_and_empty_files_are_refused():
         attachments.check([Upload("empty.png", b"")])
 
 
+def test_exactly_the_allowed_number_of_files_each_of_exactly_the_allowed_size_is_accepted():
+    """The limits are inclusive: 3 files of exactly 5 MB pass; a fourth file or one byte more is refused."""
+    full = PNG + b"\x00" * (attachments.MAX_BYTES - len(PNG))
+    checked = attachments.check([Upload(f"{i}.png", full) for i in range(attachments.MAX_FILES)])
+    assert attachments.MAX_FILES == 3
+    assert [(c.filename, len(c.data)) for c in checked] == [(f"{i}.png", attachments.MAX_BYTES) for i in range(3)]
+    with pytest.raises(InvalidInput, match="最多上传 3 个文件"):
+        attachments.check([Upload(f"{i}.png", PNG) for i in range(attachments.MAX_FILES + 1)])
+    with pytest.raises(InvalidInput, match="超过 5 MB"):
+        attachments.check([Upload("big.png", full + b"\x00")])
+
+
 def test_the_store_uses_random_keys_and_refuses_path_tricks(tmp_path):
     store = FileStore(tmp_path / "up")
     key = store.write(PNG)

@@ -7,7 +7,7 @@ from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.errors import Forbidden
 from engine.people import users
-from engine.work import cases, tasklist
+from engine.work import casepages, cases, tasklist
 from engine.work.tasklist import Filters
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import Matter
@@ -100,3 +100,49 @@ def test_overseeing_one_procedure_does_not_open_another(db, staff, frozen_clock)
     y = Yizheng(db, staff)
     with pytest.raises(Forbidden):
         tasklist.get_task(db, staff["supervisor"], y.task_ids(y.waiting[0])[0])
+
+
+# --- 放回 (unclaim): who may put a claimed step back into the queue --------------------------------
+
+def _holder(db, actor, task_id: int) -> str | None:
+    return tasklist.get_task(db, actor, task_id).assignee
+
+
+def _queued(db, actor) -> list[int]:
+    return [r.id for r in tasklist.tasks(db, actor, "queue").items]
+
+
+def test_the_holder_puts_back_their_claimed_step(db, staff, frozen_clock):
+    """放回: whoever claimed a step may put it back; it returns to the 待认领 list of its lane."""
+    task_id = _minqing_at_handling(db, staff).task_id("UserTask_handle_promised")
+    cases.claim(db, staff["handler"], task_id)
+    assert task_id not in _queued(db, staff["handler2"])
+    cases.unclaim(db, staff["handler"], task_id)
+    assert _holder(db, staff["handler"], task_id) is None
+    assert task_id in _queued(db, staff["handler2"])
+
+
+def test_a_colleague_of_the_same_lane_cannot_put_back_a_claimed_step(db, staff, frozen_clock):
+    """Holding the step's role is not enough: a 承办人 cannot take a fellow 承办人's claimed step back."""
+    task_id = _minqing_at_handling(db, staff).task_id("UserTask_handle_promised")
+    cases.claim(db, staff["handler"], task_id)
+    with pytest.raises(Forbidden, match="只能放回自己认领的任务"):
+        cases.unclaim(db, staff["handler2"], task_id)
+    assert _holder(db, staff["handler"], task_id) == "张承办"
+    assert task_id not in _queued(db, staff["handler2"])
+
+
+def test_a_leader_puts_back_a_colleagues_claimed_step(db, staff):
+    """A 社区负责人 may put back a step a colleague of the lane claimed (e.g. one who is away); the audit
+    trail records who did it."""
+    deploy_file(db, DATA / "approval.bpmn")  # 审核 belongs to 社区负责人
+    colleague = users.create_user(db, "leader2", PASSWORD, "钱主任", ["社区负责人"])
+    started = cases.start_case(db, staff["clerk"], "approval", {"title": "路灯不亮"})
+    task_id = started.new_tasks[0].id
+    cases.claim(db, colleague, task_id)
+    cases.unclaim(db, staff["leader"], task_id)
+    assert _holder(db, staff["leader"], task_id) is None
+    assert task_id in _queued(db, colleague)
+    history = casepages.get_case(db, staff["auditor"], started.case_number).history
+    assert [(e.kind, e.actor) for e in history if e.kind in ("task_claimed", "task_unclaimed")] == [
+        ("task_claimed", "leader2"), ("task_unclaimed", "leader")]

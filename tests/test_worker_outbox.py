@@ -19,7 +19,7 @@ from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.people import accounts, outbox, users
 from engine.store.models import OutboxMessage
-from engine.work import extensions, timers
+from engine.work import cases, extensions, timers
 from tests.conftest import PASSWORD, PROCESSES
 from tests.minqing import Matter
 
@@ -141,3 +141,57 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(db, staff, p
         server.server_close()
     assert len(received) == 2 and received[1]["kind"] == "urge" and received[1]["users"] == ["handler", "handler2"]
     assert outbox_rows(db)[0].sent_at is not None
+
+
+def test_a_deactivated_assignee_is_mailed_nothing(db, staff, promised, smtp_inbox, monkeypatch):
+    """A claimed step's reminders go to the person who claimed it, at their own address; once an
+    administrator deactivates that account (they left the office) no mail goes to it: only the duty
+    mailbox's copy is sent, and without one no mail is queued at all."""
+    task_id = promised.task_id("UserTask_handle_promised")
+    accounts.update_my_account(db, staff["handler"], {"display_name": "张承办", "email": "zhang@example.org"})
+    accounts.update_my_account(db, staff["handler2"], {"display_name": "赵承办", "email": "zhao@example.org"})
+    cases.claim(db, staff["handler"], task_id)
+    extensions.urge(db, staff["leader"], task_id, "请今天办结")
+    admin = users.create_user(db, "admin", PASSWORD, "管理员", ["管理员"])
+    accounts.update_account(db, admin, staff["handler"].id, {"display_name": "张承办", "email": "zhang@example.org",
+                                                             "roles": ["承办人"], "active": ""})
+    extensions.urge(db, staff["leader"], task_id, "无人接收")
+    monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
+    extensions.urge(db, staff["leader"], task_id, "值班邮箱")
+    assert timers.sweep(db)["sent"] == 2
+    active, deactivated = smtp_inbox.messages
+    assert active.rcpt_tos == ["zhang@example.org"]  # the assignee only, not the lane's other 承办人
+    assert deactivated.rcpt_tos == ["duty@example.org"]
+    assert "值班邮箱" in email.message_from_bytes(deactivated.content, policy=email.policy.default).get_content()
+
+
+def test_delivery_stops_after_eight_failed_attempts(db, staff, promised, monkeypatch, frozen_clock):
+    """A hook that never answers is tried exactly MAX_ATTEMPTS (8) times, each after its backoff, then left
+    alone with its last error, however long the worker keeps running."""
+    assert outbox.MAX_ATTEMPTS == 8
+    received = []
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server hook)
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("MINYI_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/minyi")
+        extensions.urge(db, staff["leader"], promised.task_id("UserTask_handle_promised"))
+        for attempt in range(1, 11):
+            assert outbox.deliver(db) == 0
+            (row,) = outbox_rows(db)
+            assert row.attempts == min(attempt, 8) and row.sent_at is None and "503" in row.last_error
+            frozen_clock.set(frozen_clock.value + timedelta(days=1))  # past any backoff
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(received) == 8

@@ -81,12 +81,23 @@ def check_event(e: dict[str, Any], prev_hash: str, expected_seq: int) -> str | N
     return None
 
 
+def check_owner(e: dict[str, Any], number: str) -> str | None:
+    """The case number is hashed into the case's first event (登记受理); a chain shown under another
+    number belongs to another case (a swapped bundle, or numbers exchanged in the database)."""
+    if e["kind"] != "case_started":
+        return None
+    recorded = e["data"].get("number")
+    if recorded != number:
+        return f"登记受理记录中的受理编号为 {recorded},与事项编号 {number} 不符(记录属于其他事项)"
+    return None
+
+
 def check_case(number: str, events: Iterable[dict[str, Any]]) -> tuple[int, Break | None]:
     """Walk one case's chain from seq 1; (events checked, first break)."""
     prev, count = audit_chain.GENESIS, 0
     for e in events:
         count += 1
-        problem = check_event(e, prev, count)
+        problem = check_event(e, prev, count) or check_owner(e, number)
         if problem:
             return count, Break("case", number, e["seq"], problem)
         prev = e["hash"]
@@ -162,13 +173,30 @@ def verify_bundle(bundle: dict[str, Any]) -> Verdict:
             return Verdict(0, 1, Break("bundle", number, None, "流程图内容与其版本哈希不符(流程图被改动)"))
         if any(e["case_id"] != bundle["case"]["id"] for e in events):
             return Verdict(0, 1, Break("bundle", number, None, "包内混有其他事项的记录"))
+        if not events or events[0]["kind"] != "case_started":
+            return Verdict(0, 1, Break("bundle", number, 1, "包内第 1 条不是登记受理记录,无法确认记录属于该事项"))
         count, broken = check_case(number, events)
-    except (KeyError, TypeError, ValueError) as exc:
+        if broken is None:
+            broken = _check_header(bundle["case"], diagram, events)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return Verdict(0, 0, Break("bundle", "", None, f"审计包结构不完整: {exc}"))
-    started = next((e for e in events if e["kind"] == "case_started"), None)
-    if broken is None and started and not diagram["hash"].startswith(str(started["data"].get("version", ""))):
-        broken = Break("bundle", number, started["seq"], "受理记录中的流程图版本与包内流程图不符")
     return Verdict(count, 1, broken)
+
+
+def _check_header(case: dict[str, Any], diagram: dict[str, Any], events: list[dict[str, Any]]) -> Break | None:
+    """What the bundle says of the case beside its events must agree with the hashed records: the diagram
+    is the version of 登记受理, or the one the last 迁移 moved the case to."""
+    number, started = case["number"], events[0]
+    version, named_by = str(started["data"].get("version", "")), started
+    for e in events:
+        if e["kind"] == "migrated":
+            version, named_by = str(e["data"]["to_hash"]), e
+    if not diagram["hash"].startswith(version):
+        where = "受理记录" if named_by is started else "迁移记录"
+        return Break("bundle", number, named_by["seq"], f"{where}中的流程图版本与包内流程图不符")
+    if case["process_id"] != diagram["process_id"]:
+        return Break("bundle", number, None, f"事项的流程 {case['process_id']} 与包内流程图 {diagram['process_id']} 不符")
+    return None
 
 
 def case_bundle(db: Database, actor: Actor, number: str) -> dict[str, Any]:

@@ -57,6 +57,15 @@ def task_labels(page, base: str, task_id: int) -> list[str]:
     return page.locator("form .field label").all_inner_texts()
 
 
+FORM_EDITED = """() => {
+    const step = window.minyiModeler.get('elementRegistry').get('Review').businessObject;
+    const form = ((step.extensionElements && step.extensionElements.values) || [])
+        .find(v => v.$type === 'camunda:FormData');
+    const label = id => { const f = ((form && form.fields) || []).find(f => f.id === id); return f && f.label; };
+    return label('decision') === '审核结论' && label('phone') === '联系电话';
+}"""
+
+
 def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new_page):
     base, database = workspace
     staff = {a.username: a for a in users.list_users(database)}
@@ -84,7 +93,8 @@ def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new
         fields.locator(".bio-properties-panel-collapsible-entry-header").last.click()
     new_id.fill("phone")
     fields.get_by_label("标签", exact=True).last.fill("联系电话")
-    page.wait_for_timeout(600)  # the panel writes text after a short pause in typing
+    # the panel writes typed text into the diagram after a short pause: wait until the model has both edits
+    page.wait_for_function(FORM_EDITED)
     doc_shot(page, "designer-form-fields")
 
     page.get_by_role("button", name="校验").click()

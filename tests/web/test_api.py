@@ -33,6 +33,21 @@ def test_session_cookie_does_not_authenticate_the_api(client):
     assert client.get("/api/tasks").status_code == 401
 
 
+def test_a_deactivated_accounts_token_is_401_and_works_again_when_reactivated(client, minyi_db, bearer, staff_actors):
+    """A 管理员 停用s an account: its API token is refused at the next request, like its sign-in."""
+    from engine.people import accounts
+
+    admin = users.create_user(minyi_db, "admin", "admin-password-1", "管理员甲", ["管理员"])
+    leader = bearer("leader")
+    assert client.get("/api/tasks", headers=leader).status_code == 200
+    who = staff_actors["leader"]
+    accounts.update_account(minyi_db, admin, who.id, {"display_name": "李主任", "roles": ["社区负责人"], "active": ""})
+    refused = client.get("/api/tasks", headers=leader)
+    assert refused.status_code == 401 and refused.json["message"] == "API 令牌无效"
+    accounts.update_account(minyi_db, admin, who.id, {"display_name": "李主任", "roles": ["社区负责人"], "active": "1"})
+    assert client.get("/api/tasks", headers=leader).status_code == 200
+
+
 def test_register_list_read_and_complete(client, bearer):
     clerk, leader = bearer("clerk"), bearer("leader")
     started = client.post("/api/cases", json={"process_id": "approval", "values": {"title": "路灯不亮", "amount": 2}},
@@ -76,9 +91,13 @@ def test_bad_bodies_are_422_json(client, bearer):
     assert client.get("/api/tasks?list=everything", headers=clerk).status_code == 404
 
 
-def test_unknown_api_path_is_json_404(client):
-    response = client.get("/api/nothing-here", headers={"Authorization": "Bearer x"})
-    assert response.status_code in (401, 404) and response.is_json
+@pytest.mark.parametrize("who", [None, "not-a-token", "clerk"])
+def test_unknown_api_path_is_json_404(client, bearer, who):
+    """No route, no token check: an unknown /api/ path is a 404 in JSON with a Chinese message, whatever the token."""
+    headers = bearer(who) if who == "clerk" else {"Authorization": f"Bearer {who}"} if who else {}
+    response = client.get("/api/nothing-here", headers=headers)
+    assert response.status_code == 404 and response.is_json
+    assert response.json == {"error": "NotFound", "message": "您要找的页面不存在,请检查地址。", "status": 404}
 
 
 def test_openapi_document_lists_every_api_route(client, app):

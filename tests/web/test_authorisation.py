@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from engine.people import users
+from engine.work import casepages
 from tests.web.conftest import login
 from tests.web.test_tasklist import rows
 
@@ -27,6 +28,11 @@ CASE_VIEWS = [
     ("POST", "/cases/{number}/comments", {"text": "看看"}),
     ("POST", "/cases/{number}/links", {"other": "{number}"}),
 ]
+CASE_REFUSALS = {  # what the 403 page says, per case view
+    "/cases/{number}": "您无权查看该事项",
+    "/cases/{number}/comments": "您无权查看该事项",
+    "/cases/{number}/links": "只有受理员或社区负责人可以关联事项",
+}
 
 
 def _call(client, method: str, path: str, data: dict, task: int, number: str):
@@ -47,11 +53,18 @@ def test_another_lane_cannot_see_or_work_a_leader_step(client, start_approval, u
 
 @pytest.mark.parametrize("username", OUTSIDERS)
 @pytest.mark.parametrize(("method", "path", "data"), CASE_VIEWS)
-def test_staff_outside_the_case_cannot_see_it(client, start_approval, username, method, path, data):
-    result = start_approval()
+def test_staff_outside_the_case_cannot_see_it(client, minyi_db, staff_actors, start_approval, username, method, path,
+                                              data):
+    """Refused with the reason, nothing of the case shown, nothing written to it."""
+    result = start_approval("路灯不亮")
+    before = casepages.get_case(minyi_db, staff_actors["auditor"], result.case_number)
     login(client, username)
     response = _call(client, method, path, data, result.new_tasks[0].id, result.case_number)
-    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403 and CASE_REFUSALS[path] in html
+    assert "路灯不亮" not in html and result.case_number not in html
+    after = casepages.get_case(minyi_db, staff_actors["auditor"], result.case_number)
+    assert (after.comments, after.linked, len(after.history)) == ((), (), len(before.history))
 
 
 @pytest.mark.parametrize("username", ["clerk", "leader", "auditor"])

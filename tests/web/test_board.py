@@ -71,3 +71,21 @@ def test_no_resident_name_phone_or_address_appears_on_any_board_page(client, pub
     for html in pages:
         for personal in PERSONAL:
             assert personal not in html
+
+
+def test_a_试运行_cases_entry_is_neither_listed_nor_opened(client, minyi_db, published):
+    """Residents never see a sandbox case: its entry leaves the list (and its kind's list) and its page is a
+    404, while the real case's entry stays."""
+    from sqlalchemy import update
+
+    from engine.store.models import Case
+
+    [entry] = published.published()
+    link = f'href="/public/board/{entry.id}"'
+    assert link in client.get("/public/board").get_data(as_text=True)
+    with minyi_db.write() as session:
+        session.execute(update(Case).where(Case.number == published.number).values(sandbox=True))
+    html = client.get("/public/board").get_data(as_text=True)
+    assert link not in html and "幸福小区环境综合整治" not in html and "3号楼暖气不热" in html
+    assert "幸福小区环境综合整治" not in client.get("/public/board?kind=决议公开").get_data(as_text=True)
+    assert client.get(f"/public/board/{entry.id}").status_code == 404

@@ -118,6 +118,17 @@ def test_bad_uploads_are_refused_with_a_clear_message_and_nothing_is_stored(resi
     assert queue_total(resident_app) == 0 and uploaded(resident_app) == []
 
 
+def test_three_files_of_the_full_size_are_accepted_and_stored(resident, resident_app):
+    """The boundary the limits allow: exactly 3 files of exactly 5 MB fit in one submission (the
+    request-size limit leaves room for them and the form) and all three are kept."""
+    full = PNG + b"\x00" * (attachments.MAX_BYTES - len(PNG))
+    files = [(io.BytesIO(full), f"现场{i}.png") for i in range(attachments.MAX_FILES)]
+    response = post_files(resident, "/public/submit", {**MATTER, "files": files})
+    number, _ = receipt_of(response)
+    assert queue_total(resident_app) == 1 and number
+    assert sorted(p.stat().st_size for p in uploaded(resident_app)) == [attachments.MAX_BYTES] * 3
+
+
 def test_a_request_beyond_the_total_size_is_refused_before_it_is_read(resident, resident_app):
     huge = [(io.BytesIO(PNG + b"\x00" * attachments.MAX_BYTES), f"{i}.png") for i in range(4)]
     response = post_files(resident, "/public/submit", {**MATTER, "files": huge})
