@@ -143,10 +143,10 @@ def test_a_failing_webhook_is_retried_with_backoff_until_it_answers(db, staff, p
     assert outbox_rows(db)[0].sent_at is not None
 
 
-def test_a_deactivated_assignee_is_mailed_nothing(db, staff, promised, smtp_inbox, monkeypatch):
+def test_a_deactivated_assignee_is_mailed_nothing(db, staff, promised, smtp_inbox):
     """A claimed step's reminders go to the person who claimed it, at their own address; once an
-    administrator deactivates that account (they left the office) no mail goes to it: only the duty
-    mailbox's copy is sent, and without one no mail is queued at all."""
+    administrator deactivates that account (they left the office) the step goes back to 待认领 and no
+    further mail goes to them: the next reminder reaches the lane's remaining 承办人 instead."""
     task_id = promised.task_id("UserTask_handle_promised")
     accounts.update_my_account(db, staff["handler"], {"display_name": "张承办", "email": "zhang@example.org"})
     accounts.update_my_account(db, staff["handler2"], {"display_name": "赵承办", "email": "zhao@example.org"})
@@ -156,13 +156,12 @@ def test_a_deactivated_assignee_is_mailed_nothing(db, staff, promised, smtp_inbo
     accounts.update_account(db, admin, staff["handler"].id, {"display_name": "张承办", "email": "zhang@example.org",
                                                              "roles": ["承办人"], "active": ""})
     extensions.urge(db, staff["leader"], task_id, "无人接收")
-    monkeypatch.setenv("MINYI_SMTP_TO", "duty@example.org")
-    extensions.urge(db, staff["leader"], task_id, "值班邮箱")
     assert timers.sweep(db)["sent"] == 2
-    active, deactivated = smtp_inbox.messages
-    assert active.rcpt_tos == ["zhang@example.org"]  # the assignee only, not the lane's other 承办人
-    assert deactivated.rcpt_tos == ["duty@example.org"]
-    assert "值班邮箱" in email.message_from_bytes(deactivated.content, policy=email.policy.default).get_content()
+    to_assignee, after_deactivation = smtp_inbox.messages
+    assert to_assignee.rcpt_tos == ["zhang@example.org"]  # the assignee only, not the lane's other 承办人
+    assert after_deactivation.rcpt_tos == ["zhao@example.org"]  # never the deactivated account again
+    assert "无人接收" in email.message_from_bytes(after_deactivation.content,
+                                                 policy=email.policy.default).get_content()
 
 
 def test_delivery_stops_after_eight_failed_attempts(db, staff, promised, monkeypatch, frozen_clock):
