@@ -196,3 +196,24 @@ def test_try_it_walks_a_draft_as_any_role(workspace, new_page):
     sign_in(leader, base, "leader")
     leader.goto(f"{base}/tasks/queue")
     assert "试运行-" not in leader.locator("main").inner_text()
+
+
+def test_each_import_warning_is_shown_with_its_own_meaning(workspace, new_page, tmp_path):
+    """A file the modeler cannot read completely says what will be lost and where, not a general sentence."""
+    base, _ = workspace
+    source = (PROCESSES / "yizheng_jianyi.bpmn").read_text(encoding="utf-8")
+    start = source.index('<bpmn:property id="items"')
+    undeclared = tmp_path / "yizheng_jianyi.bpmn"
+    undeclared.write_text(source[:start] + source[source.index("</bpmn:property>", start) + 16:], encoding="utf-8")
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(str(undeclared))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    assert "已打开,有 1 处提示" in status(page)
+    assert page.locator("#problems h2").inner_text() == "打开文件时的提示(1)"
+    warning = page.locator('#problems li.problem-warning[data-element-id="SubProcess_items"]')
+    assert warning.inner_text() == ("提醒:逐项决议:引用 “items”(loopDataInputRef)无法解析:文件中没有这个 id 的元素,"
+                                    "保存时会丢失")
+    assert "图形无法显示" not in page.locator("#designer").inner_text()
