@@ -262,6 +262,19 @@ def _check_reference(el: etree._Element, what: str, value: str | None, ids: set[
                  f"建模器保存时会丢掉这个引用。{hint}", el.sourceline)
 
 
+def _check_quoted_durations(root: etree._Element, c: _Checker) -> None:
+    """A deadline or timer written as a quoted duration ("P1W2D") is a string to the expression checker;
+    the engine would read it with `durations.parse` and refuse it only when the step runs."""
+    texts = [(el, el.get(f"{{{CAMUNDA}}}dueDate"), "办理期限(dueDate)", el.sourceline)
+             for el in root.iter() if isinstance(el.tag, str) and el.get(f"{{{CAMUNDA}}}dueDate")]
+    texts += [(_owner(t), t.text, "定时器", t.sourceline)
+              for t in root.iter(f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle") if t.text]
+    for el, text, what, line in texts:
+        inner = expressions.unwrap(text).strip("'\"")
+        if inner != expressions.unwrap(text) and durations.meant(inner) and not expressions.is_iso_literal(inner):
+            c.add(el, f"{what}无效: {durations.problem(inner)}", line)
+
+
 def _check_reserved_ids(process: etree._Element, c: _Checker) -> None:
     reserved = {"Start", "End", f"{process.get('id')}.EndJoin"}
     for el in process.iter():
@@ -334,6 +347,7 @@ def inspect(xml: bytes, filename: str) -> Diagram:
     _check_schema(tree, c)
     _check_elements(root, c)
     _check_references(root, c)
+    _check_quoted_durations(root, c)
     process = _executable_process(root, c)
     if process is None:
         raise DiagramInvalid(c.problems)
