@@ -217,3 +217,22 @@ def test_each_import_warning_is_shown_with_its_own_meaning(workspace, new_page, 
     assert warning.inner_text() == ("提醒:逐项决议:引用 “items”(loopDataInputRef)无法解析:文件中没有这个 id 的元素,"
                                     "保存时会丢失")
     assert "图形无法显示" not in page.locator("#designer").inner_text()
+
+
+def test_简易程序_renamed_in_the_modeler_still_validates_and_deploys(workspace, new_page):
+    """The multi-instance over `items` survives bpmn-js: a rename and a save leave 简易程序 deployable."""
+    base, database = workspace
+    deploy_file(database, PROCESSES / "yizheng_jianyi.bpmn")
+    page = new_page()
+    sign_in(page, base, "designer")
+    open_modeler(page, base, "一征三议两公开(简易程序)")
+    assert status(page) == "已打开"
+    page.evaluate("""() => { const m = window.minyiModeler;
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('UserTask_review'), { name: '党员议事会审议' }); }""")
+    saved = page.evaluate("async () => (await window.minyiModeler.saveXML()).xml")
+    assert "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>" in saved
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.get_by_label("变更说明").fill("审议步骤改名")
+    page.get_by_role("button", name="部署新版本").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
