@@ -59,7 +59,8 @@ def test_a_duration_the_engine_would_refuse_or_misread_is_refused_at_validation(
 
 def test_months_count_on_the_calendar_from_the_start():
     assert durations.parse("P1M").fixed() is None
-    assert durations.parse("P1M").after(datetime(2027, 1, 31, tzinfo=CHINA_TZ)) == datetime(2027, 3, 3, tzinfo=CHINA_TZ)
+    january_end = datetime(2027, 1, 31, tzinfo=CHINA_TZ)
+    assert durations.parse("P1M").after(january_end) == january_end + timedelta(days=31)  # as the timer engine counts
 
 
 def with_due(due: str) -> bytes:
@@ -67,7 +68,7 @@ def with_due(due: str) -> bytes:
 
 
 @pytest.mark.parametrize("due", ["P1.5D", '${"P1.5D"}'])
-def test_a_day_and_a_half_is_the_deadline_the_engine_sets_and_the_limit_residents_read(db, staff, frozen_clock, due):
+def test_a_day_and_a_half_is_the_deadline_set_and_the_limit_residents_read(db, staff, frozen_clock, due):
     deployments.deploy(db, with_due(due), "approval.bpmn", staff["clerk"])
     number = cases.start_case(db, staff["clerk"], "approval", {"title": "一天半"}).case_number
     [step] = casepages.get_case(db, staff["auditor"], number).open_steps

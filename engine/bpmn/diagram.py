@@ -229,9 +229,10 @@ _MODEL_NAMESPACES = frozenset({
     BPMN, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",
     "http://www.omg.org/spec/DD/20100524/DC",
 })
+_DECLARE = "请在流程中声明同名的数据属性 <bpmn:property id=\"{ref}\" name=\"{ref}\" />"
 _MULTI_INSTANCE_HINT = {
-    "loopDataInputRef": "若要按事项数据逐项进行,请在流程中声明同名的数据属性 <bpmn:property id=\"{ref}\" name=\"{ref}\" />",
-    "loopDataOutputRef": "若要把各项结果收集到事项数据中,请在流程中声明同名的数据属性 <bpmn:property id=\"{ref}\" name=\"{ref}\" />",
+    "loopDataInputRef": "若要按事项数据逐项进行," + _DECLARE,
+    "loopDataOutputRef": "若要把各项结果收集到事项数据中," + _DECLARE,
 }
 
 

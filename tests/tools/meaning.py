@@ -85,8 +85,8 @@ def _attributes(el: etree._Element) -> tuple[tuple[str, str], ...]:
     pairs = []
     for key, value in el.attrib.items():
         q = etree.QName(key)
-        if q.namespace is None and (q.localname == "id" or
-                                    (q.localname in TOOL_ATTRIBUTES and etree.QName(el).localname == "definitions")):
+        tool = q.localname in TOOL_ATTRIBUTES and etree.QName(el).localname == "definitions"
+        if q.namespace is None and (q.localname == "id" or tool):
             continue
         if q.namespace is None and _defaults().get(q.localname) == value.strip():
             continue
