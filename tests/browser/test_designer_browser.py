@@ -236,3 +236,31 @@ def test_简易程序_renamed_in_the_modeler_still_validates_and_deploys(workspa
     page.get_by_label("变更说明").fill("审议步骤改名")
     page.get_by_role("button", name="部署新版本").click()
     page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
+
+
+def test_warnings_of_several_kinds_each_say_what_happens(workspace, new_page, tmp_path):
+    """An unknown attribute is kept, an unknown element and a shape of nothing are dropped: each is said so."""
+    base, _ = workspace
+    xml = (PROCESSES / "sidan.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace('<bpmn:userTask id="UserTask_paidan" name="支部派单"',
+                      '<bpmn:userTask id="UserTask_paidan" name="支部派单" bpmn:priority="高"', 1)
+    xml = xml.replace('<bpmn:endEvent id="EndEvent_shaidan"', '<bpmn:bogus id="Bogus_1" /><bpmn:endEvent id="EndEvent_shaidan"', 1)
+    xml = xml.replace('<bpmndi:BPMNShape id="Lane_zhibu_di"',
+                      '<bpmndi:BPMNShape id="Ghost_di" bpmnElement="Ghost"><dc:Bounds x="0" y="0" width="10" height="10" />'
+                      '</bpmndi:BPMNShape><bpmndi:BPMNShape id="Lane_zhibu_di"', 1)
+    bogus_line = xml[:xml.index("<bpmn:bogus")].count("\n") + 1
+    path = tmp_path / "sidan.bpmn"
+    path.write_text(xml, encoding="utf-8")
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(str(path))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    shown = page.locator("#problems li.problem-warning").all_inner_texts()
+    assert sorted(shown) == sorted([
+        "提醒:支部派单:属性 “bpmn:priority” 不在 BPMN / Camunda 的定义中,建模器不认识它(保存时原样保留)",
+        f"提醒:整个流程:第 {bogus_line} 行的内容 <bpmn:bogus> 无法识别,保存时会丢失",
+        "提醒:Ghost_di:引用 “Ghost”(bpmnElement)无法解析:文件中没有这个 id 的元素,保存时会丢失",
+        "提醒:Ghost_di:图形 “Ghost_di” 没有对应的流程元素,已跳过,保存时会丢失",
+    ]), shown

@@ -10,7 +10,8 @@ const MEANINGS = [
   [ /^unknown attribute <(.*)>$/s,
     (name) => `属性 “${name}” 不在 BPMN / Camunda 的定义中,建模器不认识它(保存时原样保留)` ],
   [ /^unparsable content (?:(<[^>]*>) )?detected\s+line: (\d+)/s,
-    (tag, line) => `第 ${line} 行的内容${tag ? ` ${tag}` : ''}无法识别,保存时会丢失` ],
+    // the parser counts lines from 0
+    (tag, line) => `第 ${Number(line) + 1} 行的内容${tag ? ` ${tag} ` : ''}无法识别,保存时会丢失` ],
   [ /^duplicate ID <(.*)>$/s,
     (id) => `id “${id}” 重复,后出现的元素无法显示` ],
   [ /^multiple DI elements defined for (.*)$/s,
