@@ -5,7 +5,7 @@ import pytest
 
 from engine.bpmn import diagram
 from engine.errors import DiagramInvalid
-from tests.conftest import DATA
+from tests.conftest import DATA, PROCESSES
 
 APPROVAL = (DATA / "approval.bpmn").read_bytes()
 
@@ -115,3 +115,45 @@ def test_invalid_diagram_raises_with_every_problem():
         diagram.inspect(xml, "x.bpmn")
     assert len(err.value.problems) == 2
     assert "x.bpmn:" in err.value.message
+
+
+@pytest.mark.parametrize("old, new, element_id, says", [
+    ('sourceRef="StartEvent_1"', 'sourceRef="Nowhere"', "F1", "“Nowhere”(sourceRef)"),
+    ('targetRef="EndOk"', 'targetRef="EndYes"', "F_ok", "“EndYes”(targetRef)"),
+    ('default="F_no"', 'default="F_none"', "Gw", "“F_none”(default)"),
+    ("<bpmn:flowNodeRef>Gw</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>Gateway</bpmn:flowNodeRef>", "Lane_b",
+     "“Gateway”(flowNodeRef)"),
+    ("<bpmn:incoming>F2</bpmn:incoming>", "<bpmn:incoming>F3</bpmn:incoming>", "Gw", "“F3”(incoming)"),
+])
+def test_a_reference_to_an_id_that_is_not_in_the_file_is_refused(old, new, element_id, says):
+    """A reference by id that names nothing is dropped by the modeler on save: refused, naming it and its line."""
+    xml = _replace(old, new)
+    line = xml.decode()[: xml.decode().index(new)].count("\n") + 1
+    found = [p for p in problems(xml) if "无法解析" in p.message]
+    assert [(p.element_id, p.line) for p in found] == [(element_id, line)]
+    assert says in found[0].message and "建模器保存时会丢掉" in found[0].message
+
+
+def test_a_multi_instance_over_a_case_variable_must_declare_it():
+    """简易程序 resolves items one by one over the case variable `items`; the reference needs a declaration
+    (bpmn:property id="items"), or a modeler drops it and the diagram no longer says what to iterate over."""
+    source = (PROCESSES / "yizheng_jianyi.bpmn").read_text(encoding="utf-8")
+    assert problems(source.encode()) == []
+    start = source.index('<bpmn:property id="items"')
+    end = source.index("</bpmn:property>", start) + len("</bpmn:property>")
+    undeclared = (source[:start] + source[end:]).encode()
+    [found] = problems(undeclared)
+    assert found.element_id == "SubProcess_items" and found.element_name == "逐项决议"
+    assert undeclared.decode().splitlines()[found.line - 1].strip().startswith("<bpmn:multiInstanceLoopCharacteristics>")
+    assert "“items”(loopDataInputRef)无法解析" in found.message
+    assert '<bpmn:property id="items" name="items" />' in found.message
+
+
+def test_a_reference_through_a_namespace_prefix_resolves():
+    """QName references may carry a prefix (tns:Msg); the id is what follows it."""
+    xml = _replace('<bpmn:process id="approval"', '<bpmn:message id="Msg" name="m"/><bpmn:process id="approval"')
+    xml = xml.decode().replace(
+        '<bpmn:startEvent id="StartEvent_1" name="登记">',
+        '<bpmn:startEvent id="StartEvent_1" name="登记" xmlns:tns="http://minyi.test">'
+        '<bpmn:messageEventDefinition id="Med" messageRef="tns:Msg"/>').encode()
+    assert not [p for p in problems(xml) if "无法解析" in p.message]

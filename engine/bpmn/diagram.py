@@ -211,6 +211,71 @@ def _check_elements(root: etree._Element, c: _Checker) -> None:
             c.add(_owner(flow), f"{what}表达式为空")
 
 
+# References by id (IDREF and QName in the BPMN schema), as attributes and as element text. A modeler
+# (bpmn-moddle) drops a reference that names nothing in the file when it saves, so the meaning changes.
+REFERENCE_ATTRIBUTES = frozenset({
+    "sourceRef", "targetRef", "default", "attachedToRef", "processRef", "messageRef", "signalRef",
+    "errorRef", "escalationRef", "activityRef", "dataObjectRef", "dataStoreRef", "itemSubjectRef",
+    "itemRef", "bpmnElement", "sourceElement", "targetElement",
+})
+REFERENCE_ELEMENTS = frozenset({
+    "flowNodeRef", "incoming", "outgoing", "sourceRef", "targetRef", "loopDataInputRef",
+    "loopDataOutputRef", "dataInputRefs", "dataOutputRefs", "optionalInputRefs", "optionalOutputRefs",
+    "whileExecutingInputRefs", "whileExecutingOutputRefs", "inputSetRefs", "outputSetRefs",
+    "eventDefinitionRef", "correlationPropertyRef", "categoryValueRef", "supportedInterfaceRef",
+    "interfaceRef", "messageFlowRef", "participantRef", "source", "target",
+})
+_MODEL_NAMESPACES = frozenset({
+    BPMN, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",
+    "http://www.omg.org/spec/DD/20100524/DC",
+})
+_DECLARE = "请在流程中声明同名的数据属性 <bpmn:property id=\"{ref}\" name=\"{ref}\" />"
+_MULTI_INSTANCE_HINT = {
+    "loopDataInputRef": "若要按事项数据逐项进行," + _DECLARE,
+    "loopDataOutputRef": "若要把各项结果收集到事项数据中," + _DECLARE,
+}
+
+
+def _check_references(root: etree._Element, c: _Checker) -> None:
+    """Every reference by id must name an element of the file: a modeler drops one that does not
+    when it saves (bpmn-moddle: "unresolved reference"), and the saved diagram means something else."""
+    ids = {el.get("id") for el in root.iter()
+           if isinstance(el.tag, str) and etree.QName(el).namespace in _MODEL_NAMESPACES and el.get("id")}
+    for el in root.iter():
+        if not isinstance(el.tag, str) or etree.QName(el).namespace not in _MODEL_NAMESPACES:
+            continue
+        for attribute in REFERENCE_ATTRIBUTES.intersection(el.attrib):
+            _check_reference(el, attribute, el.get(attribute), ids, c, el)
+        if etree.QName(el).namespace == BPMN and _local(el.tag) in REFERENCE_ELEMENTS and len(el) == 0:
+            _check_reference(el, _local(el.tag), el.text, ids, c, _owner(el.getparent()))
+
+
+def _check_reference(el: etree._Element, what: str, value: str | None, ids: set[str], c: _Checker,
+                     owner: etree._Element) -> None:
+    ref = (value or "").strip().rpartition(":")[2]  # a QName's prefix says nothing about the id
+    if ref in ids:
+        return
+    if not ref:
+        c.add(owner, f"引用({what})为空:应填写文件中某个元素的 id", el.sourceline)
+        return
+    hint = _MULTI_INSTANCE_HINT.get(what, "请改为文件中已有元素的 id,或删除这个引用").format(ref=ref)
+    c.add(owner, f"引用 “{ref}”({what})无法解析:文件中没有 id 为 “{ref}” 的元素,"
+                 f"建模器保存时会丢掉这个引用。{hint}", el.sourceline)
+
+
+def _check_quoted_durations(root: etree._Element, c: _Checker) -> None:
+    """A deadline or timer written as a quoted duration ("P1W2D") is a string to the expression checker;
+    the engine would read it with `durations.parse` and refuse it only when the step runs."""
+    texts = [(el, el.get(f"{{{CAMUNDA}}}dueDate"), "办理期限(dueDate)", el.sourceline)
+             for el in root.iter() if isinstance(el.tag, str) and el.get(f"{{{CAMUNDA}}}dueDate")]
+    texts += [(_owner(t), t.text, "定时器", t.sourceline)
+              for t in root.iter(f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle") if t.text]
+    for el, text, what, line in texts:
+        inner = expressions.unwrap(text).strip("'\"")
+        if inner != expressions.unwrap(text) and durations.meant(inner) and not expressions.is_iso_literal(inner):
+            c.add(el, f"{what}无效: {durations.problem(inner)}", line)
+
+
 def _check_reserved_ids(process: etree._Element, c: _Checker) -> None:
     reserved = {"Start", "End", f"{process.get('id')}.EndJoin"}
     for el in process.iter():
@@ -282,6 +347,8 @@ def inspect(xml: bytes, filename: str) -> Diagram:
         raise DiagramInvalid(c.problems)
     _check_schema(tree, c)
     _check_elements(root, c)
+    _check_references(root, c)
+    _check_quoted_durations(root, c)
     process = _executable_process(root, c)
     if process is None:
         raise DiagramInvalid(c.problems)

@@ -21,7 +21,7 @@ import simpleeval
 from engine import clock
 from engine.errors import ExpressionError
 
-from . import calendar
+from . import calendar, durations
 
 _WRAPPED = re.compile(r"^\s*\$\{(.*)\}\s*$", re.S)
 _ISO_LITERAL = re.compile(
@@ -101,7 +101,16 @@ def unwrap(text: str) -> str:
 
 
 def is_iso_literal(text: str) -> bool:
-    return bool(_ISO_LITERAL.match(unwrap(text)))
+    """A date or moment, an ISO duration or a timer cycle of one (`R3/P1D`), written without quotes.
+    Durations are read by `durations.parse`, the engine's one reader of them."""
+    source = unwrap(text)
+    if source.startswith("R"):
+        repeat, slash, source = source[1:].partition("/")
+        if not slash or not (repeat == "" or repeat.isdigit()):
+            return False
+    if source.startswith("P"):
+        return durations.parse(source) is not None
+    return bool(_ISO_LITERAL.match(source))
 
 
 @lru_cache(maxsize=4096)
@@ -115,8 +124,10 @@ def check(text: str) -> ast.Expression | None:
         raise ExpressionError("表达式为空")
     if len(source) > _MAX_LENGTH:
         raise ExpressionError(f"表达式过长(超过 {_MAX_LENGTH} 个字符)")
-    if _ISO_LITERAL.match(source):
+    if is_iso_literal(source):
         return None
+    if durations.meant(source):
+        raise ExpressionError(durations.problem(source))
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:

@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from lxml import etree
 from sqlalchemy import func, select
 
-from engine.bpmn import deployments, expressions
+from engine.bpmn import deployments, durations, expressions
 from engine.bpmn.diagram import BPMN, NS, Diagram
 from engine.bpmn.xmlsafe import parse as parse_xml
 from engine.store.db import Database
 from engine.store.models import DiagramVersion
 
 PUBLIC_PROPERTIES = (("publicDescription", "说明"), ("basis", "办理依据"), ("fees", "收费标准"))
-_UNITS = {"Y": "年", "M": "个月", "W": "周", "D": "天", "H": "小时", "S": "秒"}
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 _FUNCTION_DAYS = re.compile(r"\b(add_workdays|add_days)\(\s*(\w+)\s*,\s*(\d+)\s*\)")
 _CONDITION = re.compile(r"\bif\s+\w+\s*==\s*['\"]([^'\"]+)['\"]")
 _NAME = re.compile(r"^[^\W\d]\w*$")
@@ -80,7 +78,7 @@ def _describe(d: Diagram) -> PublicProcedure:
         start_name: [(0, PublicStep(start_name, "、".join(d.start_roles) or "—", ()))]}
     for step in d.steps.values():
         limits = []
-        if step.due:
+        if step.due and readable_limit(step.due, labels):
             limits.append(readable_limit(step.due, labels))
         if step.properties.get("dueWorkingDays"):
             limits.append(f"{step.properties['dueWorkingDays']} 个工作日")
@@ -96,11 +94,14 @@ def _describe(d: Diagram) -> PublicProcedure:
 
 
 def readable_limit(text: str, labels: dict[str, str]) -> str:
-    """A dueDate or timer as a resident reads it: "P15D" → "15 天", add_workdays(x, 3) → "3 个工作日"."""
+    """A dueDate or timer as a resident reads it: "P15D" → "15 天", add_workdays(x, 3) → "3 个工作日";
+    "" when it promises no limit. Durations are read by `durations.parse`, as the engine reads them."""
     inner = expressions.unwrap(text).strip("'\"")
-    duration = _duration(inner)
-    if duration:
-        return duration
+    duration = durations.parse(inner)
+    if duration is not None:
+        return duration.readable()
+    if durations.meant(inner):
+        return ""  # not a duration the engine runs (e.g. "P1W2D"): no limit to promise
     when = _CONDITION.search(inner)
     prefix = f"{when.group(1)}:" if when else ""
     found = _FUNCTION_DAYS.search(inner)
@@ -113,15 +114,6 @@ def readable_limit(text: str, labels: dict[str, str]) -> str:
     return "视具体事项而定"
 
 
-def _duration(text: str) -> str:
-    match = _DURATION.match(text)
-    if not match or not any(match.groups()):
-        return ""
-    units = ("Y", "M", "W", "D", "H", "MIN", "S")
-    names = {**_UNITS, "MIN": "分钟"}
-    return " ".join(f"{n} {names[u]}" for n, u in zip(match.groups(), units) if n)
-
-
 def _timers(root: etree._Element, labels: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """Timers on a step's border (e.g. 补办期限届满 after P15D), as "name:limit" per step id."""
     found: dict[str, list[str]] = {}
@@ -131,8 +123,8 @@ def _timers(root: etree._Element, labels: dict[str, str]) -> dict[str, tuple[str
             continue
         for kind in ("timeDuration", "timeDate"):
             node = timer.find(f"bpmn:{kind}", NS)
-            if node is not None and (node.text or "").strip():
-                limit = readable_limit(node.text, labels)
+            limit = readable_limit(node.text, labels) if node is not None and (node.text or "").strip() else ""
+            if limit:
                 name = event.get("name") or "期限"
                 found.setdefault(event.get("attachedToRef", ""), []).append(f"{name}:{limit}")
     return {k: tuple(v) for k, v in found.items()}

@@ -206,3 +206,71 @@ def test_try_it_walks_a_draft_as_any_role(workspace, new_page):
     sign_in(leader, base, "leader")
     leader.goto(f"{base}/tasks/queue")
     assert "试运行-" not in leader.locator("main").inner_text()
+
+
+def test_each_import_warning_is_shown_with_its_own_meaning(workspace, new_page, tmp_path):
+    """A file the modeler cannot read completely says what will be lost and where, not a general sentence."""
+    base, _ = workspace
+    source = (PROCESSES / "yizheng_jianyi.bpmn").read_text(encoding="utf-8")
+    start = source.index('<bpmn:property id="items"')
+    undeclared = tmp_path / "yizheng_jianyi.bpmn"
+    undeclared.write_text(source[:start] + source[source.index("</bpmn:property>", start) + 16:], encoding="utf-8")
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(str(undeclared))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    assert "已打开,有 1 处提示" in status(page)
+    assert page.locator("#problems h2").inner_text() == "打开文件时的提示(1)"
+    warning = page.locator('#problems li.problem-warning[data-element-id="SubProcess_items"]')
+    assert warning.inner_text() == ("提醒:逐项决议:引用 “items”(loopDataInputRef)无法解析:文件中没有这个 id 的元素,"
+                                    "保存时会丢失")
+    assert "图形无法显示" not in page.locator("#designer").inner_text()
+
+
+def test_简易程序_renamed_in_the_modeler_still_validates_and_deploys(workspace, new_page):
+    """The multi-instance over `items` survives bpmn-js: a rename and a save leave 简易程序 deployable."""
+    base, database = workspace
+    deploy_file(database, PROCESSES / "yizheng_jianyi.bpmn")
+    page = new_page()
+    sign_in(page, base, "designer")
+    open_modeler(page, base, "一征三议两公开(简易程序)")
+    assert status(page) == "已打开"
+    page.evaluate("""() => { const m = window.minyiModeler;
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('UserTask_review'), { name: '党员议事会审议' }); }""")
+    saved = page.evaluate("async () => (await window.minyiModeler.saveXML()).xml")
+    assert "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>" in saved
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.get_by_label("变更说明").fill("审议步骤改名")
+    page.get_by_role("button", name="部署新版本").click()
+    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
+
+
+def test_warnings_of_several_kinds_each_say_what_happens(workspace, new_page, tmp_path):
+    """An unknown attribute is kept, an unknown element and a shape of nothing are dropped: each is said so."""
+    base, _ = workspace
+    xml = (PROCESSES / "sidan.bpmn").read_text(encoding="utf-8")
+    xml = xml.replace('<bpmn:userTask id="UserTask_paidan" name="支部派单"',
+                      '<bpmn:userTask id="UserTask_paidan" name="支部派单" bpmn:priority="高"', 1)
+    xml = xml.replace('<bpmn:endEvent id="EndEvent_shaidan"', '<bpmn:bogus id="Bogus_1" /><bpmn:endEvent id="EndEvent_shaidan"', 1)
+    xml = xml.replace('<bpmndi:BPMNShape id="Lane_zhibu_di"',
+                      '<bpmndi:BPMNShape id="Ghost_di" bpmnElement="Ghost"><dc:Bounds x="0" y="0" width="10" height="10" />'
+                      '</bpmndi:BPMNShape><bpmndi:BPMNShape id="Lane_zhibu_di"', 1)
+    bogus_line = xml[:xml.index("<bpmn:bogus")].count("\n") + 1
+    path = tmp_path / "sidan.bpmn"
+    path.write_text(xml, encoding="utf-8")
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(str(path))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    shown = page.locator("#problems li.problem-warning").all_inner_texts()
+    assert sorted(shown) == sorted([
+        "提醒:支部派单:属性 “bpmn:priority” 不在 BPMN / Camunda 的定义中,建模器不认识它(保存时原样保留)",
+        f"提醒:整个流程:第 {bogus_line} 行的内容 <bpmn:bogus> 无法识别,保存时会丢失",
+        "提醒:Ghost_di:引用 “Ghost”(bpmnElement)无法解析:文件中没有这个 id 的元素,保存时会丢失",
+        "提醒:Ghost_di:图形 “Ghost_di” 没有对应的流程元素,已跳过,保存时会丢失",
+    ]), shown

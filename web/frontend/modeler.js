@@ -17,6 +17,7 @@ import { layoutProcess } from 'bpmn-auto-layout';
 import lintConfig from './lint/config.js';
 import translateModule from './translate.js';
 import { markProblems, showProblems } from './problems.js';
+import { describeWarning } from './warnings.js';
 
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
@@ -94,7 +95,10 @@ async function start(root) {
     const { warnings } = await quietly(() => modeler.importXML(drawn));
     modeler.get('canvas').zoom('fit-viewport');
     root.dataset.ready = 'true';
-    say(root, warnings.length ? `已打开,有 ${warnings.length} 处图形无法显示(文件中的绘图信息不完整),请点“校验”查看` : '已打开',
+    if (warnings.length) {
+      report({ warnings: warnings.map(describeWarning) }, `打开文件时的提示(${warnings.length})`);
+    }
+    say(root, warnings.length ? `已打开,有 ${warnings.length} 处提示(见下方),请点“校验”查看流程本身的问题` : '已打开',
       warnings.length ? 'error' : 'info');
   } catch (err) {
     root.dataset.ready = 'error';
@@ -107,7 +111,7 @@ async function start(root) {
     return text;
   }
 
-  function report(data) {
+  function report(data, title) {
     const problems = data.problems || [];
     const warnings = data.warnings || [];
     markProblems(modeler, problems, warnings);
@@ -117,7 +121,7 @@ async function start(root) {
         modeler.get('selection').select(element);
         modeler.get('canvas').scrollToElement(element);
       }
-    });
+    }, title);
   }
 
   root.querySelector('#validate').addEventListener('click', async () => {

@@ -27,10 +27,10 @@ export function markProblems(modeler, problems, warnings) {
   mark(problems, 'minyi-problem');
 }
 
-export function showProblems(container, problems, warnings, focus) {
+export function showProblems(container, problems, warnings, focus, title) {
   container.innerHTML = '';
   const heading = document.createElement('h2');
-  heading.textContent = problems.length ? `问题(${problems.length})` : '没有阻止部署的问题';
+  heading.textContent = title || (problems.length ? `问题(${problems.length})` : '没有阻止部署的问题');
   container.appendChild(heading);
   const list = document.createElement('ul');
   const add = (p, kind) => {
