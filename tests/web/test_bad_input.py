@@ -233,6 +233,9 @@ REFUSED = {
                                    "content_type": "application/x-www-form-urlencoded"}, 400, "title 含有无效的字节"),
     "form start, 1.4 million characters": ("page", "post", "/cases/new/approval",
                                            {"data": {"title": "灯" * 1_400_000, "amount": "2"}}, 413, "此处最多 1 MB"),
+    "API completion, a reason beyond its field's maximum": ("api", "post", "/api/tasks/{task}/complete",
+                                                             {"json": {"decision": "不同意", "reason": "因" * 201}},
+                                                             422, "不能超过 200 个字"),
     "comment with NUL": ("page", "post", "/cases/{number}/comments", {"data": {"text": "好\x00"}}, 400, "text 含有空字符"),
     "comment of 2,001 characters": ("page", "post", "/cases/{number}/comments", {"data": {"text": "意" * 2001}}, 422, "不能超过 2000"),
     "case page with NUL in its number": ("page", "get", "/cases/{number}%00", {}, 400, "地址含有空字符"),
@@ -257,3 +260,10 @@ def test_refused_input_stores_nothing(any_app, name):
                                        **kwargs)
     assert_refused(response, status, words)
     assert _stored(any_app) == before
+
+
+def test_the_maximum_of_a_text_field_is_shown_in_the_form(client, start_approval):
+    """The server's limit, drawn as `maxlength`: 200 for the approval's one-line 理由, which sets none itself."""
+    login(client, "leader")
+    html = client.get(f"/tasks/{start_approval().new_tasks[0].id}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="reason"[^>]*maxlength="200"', html)
