@@ -169,12 +169,16 @@ def body_limit(endpoint: str | None) -> int | None:
 
 
 def _size(limit: int) -> str:
-    return f"{limit / MB:g} MB" if limit >= MB else f"{limit / 1024:g} KB"
+    return f"{limit / MB:g} MB" if limit >= MB else f"{limit // 1024} KB"
 
 
 def too_large(exc: RequestEntityTooLarge):
-    limit = request.max_content_length
-    where = f"此处最多 {_size(limit)}," if limit else ""
+    """The limit that was passed: the route's, or (a body within it) the one on a single form field."""
+    limit, length = request.max_content_length, request.content_length
+    if limit and length is not None and length <= limit and request.max_form_memory_size:
+        where = f"其中一项填写的内容超过了 {_size(request.max_form_memory_size)},"
+    else:
+        where = f"此处最多 {_size(limit)}," if limit else ""
     return errors.respond(413, f"提交的内容太大:{where}没有保存任何内容。请删减后再提交。", "RequestEntityTooLarge")
 
 

@@ -173,6 +173,13 @@ def test_a_body_beyond_the_routes_limit_is_a_413_before_it_is_read(bare_app, rul
         assert_refused(response, 413, f"此处最多 {limit // MB} MB")
 
 
+def test_one_form_field_beyond_the_form_memory_limit_is_a_413_naming_it(bare_app):
+    """Within the 16 MB of an upload route, one text field of 600 kB is still too much to hold in memory."""
+    body = b'--b\r\nContent-Disposition: form-data; name="description"\r\n\r\n' + b"x" * 600_000 + b"\r\n--b--\r\n"
+    response = bare_app.test_client().post("/public/submit", data=body, content_type="multipart/form-data; boundary=b")
+    assert_refused(response, 413, "其中一项填写的内容超过了 488 KB")
+
+
 def test_uploads_and_diagrams_take_more_than_a_form(bare_app):
     """Attachments (3 files of 5 MB) and diagrams (2 MB, encoded) need more than a completion or a form."""
     limits = {r.endpoint: _limit_of(bare_app, r) for r in POSTS}
