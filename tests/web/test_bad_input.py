@@ -117,6 +117,13 @@ def test_nul_or_invalid_utf8_in_the_query_string_is_a_400(bare_app, rule, bad):
         assert_refused(response, 400, "查询参数 q 含有")
 
 
+def test_chinese_in_the_path_and_query_string_is_text_as_ever(client):
+    """UTF-8 sent percent-encoded, as browsers do, passes the check and reaches the view."""
+    login(client, "clerk")
+    assert client.get("/tasks/inbox?q=%E8%B7%AF%E7%81%AF").status_code == 200
+    assert_refused(client.get("/cases/new/%E5%AE%A1%E6%89%B9"), 404, "审批")
+
+
 POSTS = [r for r in RULES if "POST" in r.methods]
 FORMS = {
     "urlencoded NUL": ("application/x-www-form-urlencoded", b"note=a%00b", "空字符"),
