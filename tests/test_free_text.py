@@ -124,3 +124,12 @@ def test_free_text_beyond_its_limit_or_with_nul_is_refused_and_nothing_is_kept(d
         action(db, staff, review, too_long if problem == "too long" else "正常\x00文字")
     assert ("不能超过" if problem == "too long" else "控制字符") in err.value.fields[field]
     assert _stored(db) == before
+
+
+@pytest.mark.parametrize("name", ["名" * 65, "王\x00五"])
+def test_an_account_made_on_the_command_line_has_the_same_name_rules(db, name):
+    """`minyi user create` goes through users.create_user, not the admin page: the same 64 characters, no NUL."""
+    with pytest.raises(InvalidInput) as err:
+        users.create_user(db, "wangwu", PASSWORD, name, ["受理员"])
+    assert err.value.fields["display_name"].startswith("姓名")
+    assert [a.username for a in users.list_users(db)] == []
