@@ -21,6 +21,12 @@ class MinyiError(Exception):
         return {"error": type(self).__name__, "message": self.message}
 
 
+class MalformedRequest(MinyiError):
+    """A request no page of ours sends: bytes that are not UTF-8, a NUL character, JSON that does not parse."""
+
+    status = 400
+
+
 class NotFound(MinyiError):
     status = 404
 

@@ -44,9 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, limits,
+    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, inputs, limits,
                    notifications, resident, taskpage, tasks)
 
+    inputs.init_app(app)  # first: the request class, the id converter and the checks every route relies on
     for module in (limits, auth, tasks, taskpage, cases, api, errors, filters, resident, designer, board, notifications,
                    extensions, audit, accounts):
         module.init_app(app)

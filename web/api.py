@@ -17,6 +17,7 @@ from engine.people import users
 from engine.work import casepages, cases, tasklist
 
 from .deps import actor, db
+from .inputs import json_body, page_number
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 STATIC = Path(__file__).parent / "static"
@@ -47,7 +48,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidInput("请求体须为 JSON 对象(Content-Type: application/json)")
     return body
@@ -56,7 +57,7 @@ def _json_object() -> dict[str, Any]:
 @bp.get("/tasks")
 def list_tasks():
     which = request.args.get("list", "inbox")
-    page = tasklist.tasks(db(), actor(), which, page=request.args.get("page", 1, type=int),
+    page = tasklist.tasks(db(), actor(), which, page=page_number(),
                           per_page=current_app.config["TASKS_PER_PAGE"])
     return {"list": which, "page": page.page, "pages": page.pages, "per_page": page.per_page,
             "total": page.total, "items": jsonable(page.items)}

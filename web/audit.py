@@ -16,6 +16,7 @@ from engine.people.oversight import require_auditor
 from .auth import require_login
 from .deps import actor, db
 from .downloads import download
+from .inputs import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 bp.before_request(require_login)
@@ -34,15 +35,10 @@ def _query() -> tuple[search.CaseQuery, dict[str, str]]:
         return search.CaseQuery(), exc.fields
 
 
-def _page() -> int:
-    text = request.args.get("page", "1")
-    return int(text) if text.isdigit() and 0 < int(text) < 100000 else 1
-
-
 @bp.get("/")
 def search_cases():
     q, errors = _query()
-    found = search.search(db(), actor(), q, _page())
+    found = search.search(db(), actor(), q, page_number())
     return render_template("audit/search.html", q=q, found=found, errors=errors,
                            choices=search.choices(db(), actor())), 422 if errors else 200
 

@@ -11,6 +11,7 @@ from engine.errors import InvalidInput
 from engine.public import publications
 
 from .deps import db
+from .inputs import page_number
 
 bp = Blueprint("board", __name__, url_prefix="/public/board")
 PER_PAGE = 20
@@ -21,9 +22,7 @@ def list_publications():
     kind = request.args.get("kind") or None
     if kind and kind not in publications.KINDS:
         raise InvalidInput(f"没有“{kind}”这一类公示;可选:{'、'.join(publications.KINDS)}", {"kind": "不是可选的类别"})
-    page = request.args.get("page", "1")
-    number = int(page) if page.isdigit() else 1
-    entries = publications.board(db(), kind, number, PER_PAGE)
+    entries = publications.board(db(), kind, page_number(), PER_PAGE)
     return render_template("board/list.html", entries=entries, kind=kind, kinds=publications.KINDS)
 
 

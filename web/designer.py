@@ -14,6 +14,7 @@ from engine.errors import InvalidInput
 from .auth import require_login
 from .deps import actor, db
 from .downloads import download
+from .inputs import accepts, id_value, json_body
 from .taskpage import done_message, submitted
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -67,6 +68,7 @@ def download_version(version_id: int):
 
 
 @bp.post("/upload")
+@accepts("diagram")
 def upload():
     """Open a .bpmn made elsewhere in the modeler; nothing is stored until it is deployed."""
     file = request.files.get("file")
@@ -84,7 +86,7 @@ def upload():
 
 @bp.get("/compare")
 def compare():
-    comparison = diff.compare(db(), actor(), request.args.get("a", 0, type=int), request.args.get("b", 0, type=int))
+    comparison = diff.compare(db(), actor(), id_value(request.args, "a", 0), id_value(request.args, "b", 0))
     return render_template("designer/compare.html", diff=comparison)
 
 
@@ -97,19 +99,20 @@ def version_cases(version_id: int):
 
 @bp.get("/cases/<number>/migrate")
 def preview_migration(number: str):
-    preview = migration.preview(db(), actor(), number, request.args.get("to", type=int))
+    preview = migration.preview(db(), actor(), number, id_value(request.args, "to"))
     return render_template("designer/migrate.html", preview=preview)
 
 
 @bp.post("/cases/<number>/migrate")
 def migrate_case(number: str):
-    result = migration.migrate(db(), actor(), number, request.form.get("from", 0, type=int),
-                                        request.form.get("to", 0, type=int))
+    result = migration.migrate(db(), actor(), number, id_value(request.form, "from", 0),
+                               id_value(request.form, "to", 0))
     flash(f"事项 {number} 已从{result.from_label}迁移到{result.to_label}", "success")
     return redirect(url_for("designer.preview_migration", number=number, to=result.to_version))
 
 
 @bp.post("/try")
+@accepts("diagram")
 def save_draft():
     draft = workspace.save_draft(db(), actor(), request.form.get("xml", "").encode("utf-8"),
                                 request.form.get("filename", "draft.bpmn"))
@@ -155,7 +158,7 @@ def trial_complete(number: str, task_id: int):
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
         raise InvalidInput("请求体须为 JSON 对象,含流程图 xml", {"xml": "缺少流程图"})
     return body
@@ -166,6 +169,7 @@ def _problem(p) -> dict:
 
 
 @api.post("/validate")
+@accepts("diagram")
 def validate():
     body = _json_body()
     result = workspace.check(db(), actor(), body["xml"].encode("utf-8"), str(body.get("filename") or "diagram.bpmn"),
@@ -175,6 +179,7 @@ def validate():
 
 
 @api.post("/deploy")
+@accepts("diagram")
 def deploy():
     body = _json_body()
     xml, filename = body["xml"].encode("utf-8"), str(body.get("filename") or "diagram.bpmn")

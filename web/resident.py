@@ -18,6 +18,7 @@ from engine.public.attachments import AttachmentFile, FileStore, Upload
 from .auth import require_login
 from .deps import actor, db
 from . import downloads
+from .inputs import accepts
 from .limits import limiter
 
 bp = Blueprint("resident", __name__, url_prefix="/public")
@@ -60,6 +61,7 @@ def show_submit():
 
 
 @bp.post("/submit")
+@accepts("upload")  # every file may reach the per-file limit; anything beyond is refused before it is read
 @limiter.limit(limit("submit"))
 def submit():
     values = posted()
@@ -120,6 +122,7 @@ def rate(number: str):
 
 
 @bp.post("/follow/<number>/supplement")
+@accepts("upload")
 @limiter.limit(limit("upload"))
 def supplement(number: str):
     code = request.form.get("code", "")
@@ -171,8 +174,5 @@ def show_procedures():
 def init_app(app: Flask) -> None:
     app.config.setdefault("RESIDENT_RATE_LIMITS", dict(DEFAULT_LIMITS))
     app.config.setdefault("UPLOAD_DIR", os.environ.get("MINYI_UPLOAD_DIR") or str(Path(app.instance_path) / "uploads"))
-    # every file may reach the per-file limit; anything beyond is refused before it is read
-    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit at all
-        app.config["MAX_CONTENT_LENGTH"] = attachments.MAX_FILES * attachments.MAX_BYTES + 1024 * 1024
     app.register_blueprint(bp)
     app.register_blueprint(staff_files)

@@ -8,6 +8,7 @@ from engine.work.tasklist import Filters
 
 from .auth import require_login
 from .deps import actor, db, safe_next
+from .inputs import page_number
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 bp.before_request(require_login)
@@ -29,7 +30,7 @@ def _filters() -> Filters:
 
 @bp.get("/<any(inbox, queue, archive):which>")
 def list_tasks(which: str):
-    view = tasklist.overview(db(), actor(), which, _filters(), page=request.args.get("page", 1, type=int),
+    view = tasklist.overview(db(), actor(), which, _filters(), page=page_number(),
                              per_page=current_app.config["TASKS_PER_PAGE"])
     return render_template("tasks/list.html", which=which, list_names=LIST_NAMES, view=view,
                            page=view.page, filters=request.args)

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from engine.errors import ExpressionError, InvalidInput
+from engine.store import text as free_text
 
 from . import expressions
 
@@ -22,6 +23,7 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 TYPES = {"string", "long", "double", "boolean", "date", "enum"}
 CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
 _IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
+LONG_RANGE = 2**63  # a `long` is 64 bits, as in Camunda
 _TRUE = {"true", "on", "1", "yes", "是"}
 _FALSE = {"false", "off", "0", "no", "否", ""}
 
@@ -127,6 +129,9 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
         choices = tuple(Choice(v.get("id", ""), v.get("name") or v.get("id", "")) for v in node.iterfind(_c("value")))
         if ftype == "enum" and not choices:
             problem(f"下拉字段 “{fid}” 没有任何选项")
+        if ftype == "string":  # every text field has a maximum; the diagram may only lower it
+            ceiling = free_text.LONG if flags.get("multiline") or "list" in named else free_text.LINE
+            kw["max_length"] = min(kw.get("max_length", ceiling), ceiling)
         default = node.get("defaultValue")
         if default is not None and expressions.unwrap(default) != default.strip():
             try:
@@ -176,12 +181,14 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
         return None, "请选择“是”或“否”"
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None, None
+    if not isinstance(raw, (str, int, float)):  # a JSON list or object where one value belongs
+        return None, "须为单个值,不能是列表或对象"
     if f.type == "string":
         return (raw.strip() if isinstance(raw, str) else str(raw)), None
     if f.type == "enum":
         value = str(raw)
         if value not in {c.id for c in f.choices}:
-            return None, f"“{value}” 不是可选项之一:{'、'.join(c.name for c in f.choices)}"
+            return None, f"“{value[:40]}” 不是可选项之一:{'、'.join(c.name for c in f.choices)}"
         return value, None
     if f.type == "long":
         if isinstance(raw, bool):
@@ -189,9 +196,12 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
         try:
             if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError
-            return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw), None
-        except ValueError:
+            number = int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+        except (ValueError, OverflowError):  # also "1e999" and thousands of digits
             return None, "请输入整数"
+        if not -LONG_RANGE <= number < LONG_RANGE:
+            return None, "整数超出范围(须在 ±9223372036854775807 之内)"
+        return number, None
     if f.type == "double":
         try:
             if isinstance(raw, bool):
@@ -228,8 +238,8 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
             continue
         if value is not None:
             if f.type == "string":
-                if f.max_length is not None and len(value) > f.max_length:
-                    errors[f.id] = f"不能超过 {f.max_length} 个字"
+                if found := free_text.problem(value, f.max_length or free_text.LONG):
+                    errors[f.id] = found
                 elif f.min_length is not None and len(value) < f.min_length:
                     errors[f.id] = f"至少 {f.min_length} 个字"
             elif f.type in ("long", "double"):

@@ -18,6 +18,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments, diagram
 from engine.errors import DiagramInvalid, Forbidden, InvalidInput, NotFound, Problem
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, User, UserRole
 from engine.work import cases
@@ -191,11 +192,9 @@ def check(db: Database, actor: Actor, xml: bytes, filename: str,
 def deploy(db: Database, actor: Actor, xml: bytes, filename: str, note: str) -> Deployed:
     """A new version from the workspace: an invalid diagram raises `DiagramInvalid` and changes nothing."""
     require_designer(actor)
-    note = (note or "").strip()
+    note = free_text.clean(note, "note", "变更说明", free_text.TEXT)
     if not note:
         raise InvalidInput("请填写变更说明:这一版改了什么、为什么改", {"note": "请填写变更说明"})
-    if len(note) > 2000:
-        raise InvalidInput("变更说明不能超过 2000 字", {"note": "不能超过 2000 字"})
     info, created = deployments.deploy(db, _checked_size(xml), _filename(filename), actor, note)
     with db.read() as session:
         row = session.get(DiagramVersion, info.id)

@@ -22,6 +22,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AccountEvent, User, UserRole
 
@@ -244,8 +245,8 @@ def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, st
 
 def _display_name(values: Mapping[str, Any], errors: dict[str, str]) -> str:
     name = str(values.get("display_name") or "").strip()
-    if len(name) > 64:
-        errors["display_name"] = "姓名不能超过 64 个字"
+    if found := free_text.problem(name, free_text.NAME):
+        errors["display_name"] = f"姓名{found}"
     return name
 
 
@@ -268,9 +269,9 @@ def _roles(picked: Any, other: Any, errors: dict[str, str]) -> tuple[str, ...]:
         text = text.replace(separator, ",")
     names += text.split(",")
     roles = tuple(dict.fromkeys(r.strip() for r in names if r.strip()))
-    too_long = [r for r in roles if len(r) > 64]
-    if too_long:
-        errors["other_roles"] = f"角色名不能超过 64 个字:{too_long[0][:20]}…"
+    bad = [(r, found) for r in roles if (found := free_text.problem(r, free_text.NAME))]
+    if bad:
+        errors["other_roles"] = f"角色名{bad[0][1]}:{bad[0][0][:20]}…"
     return roles
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import SYSTEM, Actor
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AccountEvent, ApiToken, User, UserRole
 
@@ -88,7 +89,9 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
     """A new active account (the command line's and the demo's way; the web's is `accounts.create_account`)."""
     if email:
         email = normalized_email(email)
-    for field, problem in (("username", username_problem(username)), ("password", password_problem(password))):
+    name_problem = free_text.problem(display_name or "", free_text.NAME)
+    for field, problem in (("username", username_problem(username)), ("password", password_problem(password)),
+                           ("display_name", name_problem and f"姓名{name_problem}")):
         if problem:
             raise InvalidInput(problem, {field: problem})
     with db.write() as session:

@@ -24,6 +24,7 @@ from engine.bpmn.diagram import Diagram, HumanStep
 from engine.bpmn.forms import Choice, FormField
 from engine.clock import CHINA_TZ
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, HumanTask, HumanTaskRole
 from engine.work import cases
@@ -157,11 +158,9 @@ def follow(db: Database, number: str, code: str) -> FollowView:
 
 def supplement(db: Database, store: FileStore, number: str, code: str, note: str, uploads: list[Upload]) -> None:
     """补办件: the resident hands in the missing documents, which completes the waiting step."""
-    note = (note or "").strip()
+    note = free_text.clean(note, "note", "补充说明", free_text.TEXT)
     if not note:
         raise InvalidInput("请说明补充了哪些材料", {"note": "请填写补充说明"})
-    if len(note) > 2000:
-        raise InvalidInput("补充说明不能超过 2000 字", {"note": "不能超过 2000 字"})
     files = attachments.check(uploads)
     task_id = _task_for(db, number, code, "supplied")
     if task_id is None:

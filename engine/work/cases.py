@@ -21,6 +21,7 @@ from engine.errors import Conflict, ExpressionError, Forbidden, InvalidInput, No
 from engine.people import notifications
 from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
 from engine.store import audit_chain, locks
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 
@@ -308,11 +309,9 @@ def assign(db: Database, actor: Actor, task_id: int, username: str) -> None:
 # --- comments and links -----------------------------------------------------------
 
 def add_comment(db: Database, actor: Actor, case_number: str, text: str) -> None:
-    text = (text or "").strip()
+    text = free_text.clean(text, "text", "意见内容", free_text.TEXT)
     if not text:
         raise InvalidInput("意见内容不能为空", {"text": "请填写内容"})
-    if len(text) > 2000:
-        raise InvalidInput("意见内容不能超过 2000 字", {"text": "不能超过 2000 字"})
     with db.write() as session:
         case = _case_for(session, actor, case_number, lock=True)
         session.add(Comment(case_id=case.id, author=actor.username, at=clock.now(), text=text))

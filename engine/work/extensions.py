@@ -20,6 +20,7 @@ from engine.bpmn import deployments, spiff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
 from engine.store import audit_chain, locks
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, ExtensionRequest, HumanTask, HumanTaskRole, User
 
@@ -28,6 +29,7 @@ from .cases import check_can_work
 
 DEFAULT_APPROVER = "社区负责人"
 URGERS = ("社区负责人", "民情监督员", "管理员")
+URGE_NOTE = 500  # it goes into the notification's one line
 STATUS_NAMES = {"pending": "待审批", "approved": "已批准", "refused": "未批准"}
 
 
@@ -88,8 +90,8 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
     errors = {}
     if not reason:
         errors["reason"] = "请填写延期理由"
-    elif len(reason) > 2000:
-        errors["reason"] = "不能超过 2000 字"
+    elif found := free_text.problem(reason, free_text.TEXT):
+        errors["reason"] = found
     wanted = None
     try:
         wanted = parse_due(requested_due) if requested_due else None
@@ -132,7 +134,7 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
 def decide_extension(db: Database, actor: Actor, request_id: int, approve: bool, note: str = "",
                      new_due: str | None = None) -> None:
     """The leader approves (new due date, default the one asked for) or refuses with a reason."""
-    note = (note or "").strip()
+    note = free_text.clean(note, "note", "审批意见", free_text.TEXT)
     if not approve and not note:
         raise InvalidInput("不批准时请说明理由", {"note": "请填写不批准的理由"})
     granted = parse_due(new_due, "new_due") if (approve and new_due) else None
@@ -199,7 +201,7 @@ def urge(db: Database, actor: Actor, task_id: int, note: str = "") -> int:
     """催办 by a leader or supervisor: the step's people are told, and it is recorded."""
     if not actor.has_role(*URGERS):
         raise Forbidden("只有社区负责人或民情监督员可以催办")
-    note = (note or "").strip()[:500]
+    note = free_text.clean(note, "note", "催办说明", URGE_NOTE)
     with db.write() as session:
         row, case = _lock(session, task_id)
         if row.status != "READY":

@@ -11,19 +11,18 @@ from engine.actor import Actor
 from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import audit_chain
+from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case
 
-MAX_LENGTH = 2000
+MAX_LENGTH = free_text.TEXT
 
 
 def record_finding(db: Database, actor: Actor, case_number: str, text: str) -> None:
     """Add a finding to the case's trace; it shows on the case page and in the audit log."""
-    text = (text or "").strip()
+    text = free_text.clean(text, "finding", "监督发现", MAX_LENGTH)
     if not text:
         raise InvalidInput("监督发现内容不能为空", {"finding": "请填写内容"})
-    if len(text) > MAX_LENGTH:
-        raise InvalidInput(f"监督发现不能超过 {MAX_LENGTH} 字", {"finding": f"不能超过 {MAX_LENGTH} 字"})
     with db.write() as session:
         case = session.scalar(select(Case).where(Case.number == case_number).with_for_update())
         if case is None:
