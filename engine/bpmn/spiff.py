@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import os
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,7 +26,6 @@ import SpiffWorkflow.bpmn.parser as _spiff_parser
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
@@ -39,8 +40,9 @@ from engine import clock
 from engine.clock import CHINA_TZ
 from engine.errors import ExpressionError, MinyiError
 
-from . import expressions
+from . import expressions, messages
 
+log = logging.getLogger(__name__)
 SCHEMA_PATH = Path(_spiff_parser.__file__).parent / "schema" / "BPMN20.xsd"
 
 
@@ -132,29 +134,38 @@ class Runnable:
 
 
 def build(tree: etree._ElementTree, filename: str, process_id: str, properties: dict[str, str], checker) -> Runnable | None:
-    """Parse with SpiffWorkflow; its complaints become problems on `checker`."""
+    """Parse with SpiffWorkflow; its complaints become problems on `checker`, in Chinese, at their element."""
     parser = BpmnParser(validator=None)
     try:
         parser.add_bpmn_xml(tree, filename)
         spec = parser.get_spec(process_id)
         subprocesses = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        line = exc.line_number if isinstance(exc.line_number, int) else None
-        checker.problems.append(_problem(filename, exc.id, exc.name, line, str(exc)))
-        return None
     except SpiffWorkflowException as exc:
-        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析: {exc}"))
+        el_id = getattr(exc, "id", "") or ""
+        checker.problems.append(_located(tree, filename, el_id, messages.library(str(exc))))
         return None
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析({type(exc).__name__}): {exc}"))
+        log.warning("SpiffWorkflow could not parse %s: %r", filename, exc)
+        key = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else ""
+        checker.problems.append(_located(tree, filename, key, "流程引擎无法解析该文件:"
+                                         + (f"找不到 id 为 “{key}” 的元素(引用写错了,或引用了其他文件中的元素)"
+                                            if key else "文件中的引用或属性有误(详情已记入系统日志)")))
         return None
     return Runnable(spec, subprocesses, SafeScriptEngine(properties))
 
 
-def _problem(*args: Any):
+def _located(tree: etree._ElementTree, filename: str, el_id: str, message: str):
+    """A problem at the element the library named (by id), or at the first element whose id the
+    message mentions; SpiffWorkflow itself gives no line."""
     from engine.errors import Problem
 
-    return Problem(*args)
+    by_id = {el.get("id"): el for el in tree.getroot().iter() if isinstance(el.tag, str) and el.get("id")}
+    element = by_id.get(el_id)
+    if element is None:
+        element = next((by_id[word] for word in re.findall(r"[^\s“”\"'()(),,::]+", message) if word in by_id), None)
+    if element is None:
+        return Problem(filename, el_id, "", None, message)
+    return Problem(filename, element.get("id"), element.get("name") or "", element.sourceline, message)
 
 
 # --- running -------------------------------------------------------------------
@@ -180,7 +191,7 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         raise
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
-        raise StepFailed(task, f"流程无法继续: {exc}") from None
+        raise StepFailed(task, f"流程无法继续: {messages.library(str(exc))}") from None
 
 
 @dataclass(frozen=True)
@@ -259,7 +270,7 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
     except StepFailed:
         raise
     except SpiffWorkflowException as exc:
-        raise StepFailed(task, f"步骤无法完成: {exc}") from None
+        raise StepFailed(task, f"步骤无法完成: {messages.library(str(exc))}") from None
     advance(workflow, did_complete)
 
 
@@ -584,5 +595,8 @@ def migrate(workflow: BpmnWorkflow, new: Runnable) -> BpmnWorkflow:
         return restore(new, dump(workflow))
     except StepFailed:
         raise
-    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise StepFailed(None, f"迁移失败,事项保持原版本: {exc}") from None
+    except SpiffWorkflowException as exc:
+        raise StepFailed(None, f"迁移失败,事项保持原版本: {messages.library(str(exc))}") from None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("migration failed: %r", exc)
+        raise StepFailed(None, "迁移失败,事项保持原版本:新版本无法接续该事项的当前状态(详情已记入系统日志)") from None
