@@ -255,6 +255,17 @@ def instance_item(task: Task) -> dict[str, Any]:
     return {}
 
 
+def accumulated_data(task: Task) -> dict[str, Any]:
+    """The data a step's completion builds on. An instance of a parallel multi-instance step got its copy
+    when all instances started; what its siblings finished since is on the step itself (the library merges
+    each finished instance into it), so a list kept by `appendTo` grows instead of losing their records."""
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) \
+            and task.task_spec.name == parent.task_spec.task_spec:
+        return {**task.data, **parent.data}
+    return task.data
+
+
 def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     try:
         return workflow.get_task_from_id(UUID(task_id))
@@ -366,7 +377,9 @@ def reached_ends(workflow: BpmnWorkflow) -> list[str]:
 
 
 def spec_name(task: Task) -> str:
-    return task.task_spec.name
+    """The BPMN element id of a task's step. An instance of a multi-instance (or loop) step is a task
+    of that step: the library names the instance's spec `<id> [child]`, its `bpmn_id` is the step's."""
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
 # --- persistence ------------------------------------------------------------------
