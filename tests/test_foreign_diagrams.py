@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from engine.actor import SYSTEM, Actor
-from engine.bpmn import bpmngraph, deployments, diagram, foreign, messages
+from engine.bpmn import bpmngraph, deployments, diagram, expressions, foreign, messages
 from engine.bpmn.spiff import StepFailed
 from engine.design import workspace
+from engine.errors import ExpressionError
 from engine.work import cases, tasklist
 from tests.conftest import DATA
 
@@ -205,6 +206,18 @@ def test_every_xml_syntax_message_comes_out_in_chinese(original):
 ])
 def test_every_schema_message_comes_out_in_chinese(original):
     assert not english(messages.schema(original))
+
+
+@pytest.mark.parametrize("expression, says", [
+    ("1 / zero", "除数为零"),
+    ("title + 1", "数据类型不匹配"),
+    ('int("十")', "取值无效"),
+])
+def test_an_expression_failing_on_real_data_says_why_in_chinese(expression, says):
+    with pytest.raises(ExpressionError) as failed:
+        expressions.evaluate(expression, {"zero": 0, "title": "路灯"})
+    assert failed.value.message == f"表达式求值失败({says}" + failed.value.message.split(says, 1)[1]
+    assert failed.value.message.endswith(f"): {expression}") and not english(failed.value.message)
 
 
 # --- drawings written with prefixed references --------------------------------------------------

@@ -1,7 +1,7 @@
 """The one place where the libraries' English becomes what a designer reads.
 
-SpiffWorkflow (parsing and running a diagram), libxml2 (XML syntax) and the BPMN 2.0 schema
-check (XSD) all speak English. Every message of theirs that can reach a user passes through
+SpiffWorkflow (parsing and running a diagram), libxml2 (XML syntax), the BPMN 2.0 schema
+check (XSD) and Python computing a designer's expression all speak English. Every message of theirs that can reach a user passes through
 here and comes out in Chinese; the caller adds the element id and line. A message this table
 does not know still comes out in Chinese (a general sentence) and its original text is logged
 for whoever keeps this table, so nothing English reaches the page.
@@ -214,6 +214,36 @@ _XSD = _rules(
 def schema(text: str) -> str:
     """A BPMN 2.0 schema (XSD) violation in Chinese (the caller prefixes "不符合 BPMN 2.0 规范")."""
     return _translate(text.strip(), _XSD, "此处内容不符合 BPMN 2.0 规范(XSD)")
+
+
+# --- a designer's expression failing on real data (Python and simpleeval exceptions) -----------
+
+_EVALUATION = {
+    "ZeroDivisionError": "除数为零",
+    "TypeError": "数据类型不匹配,例如把文字和数字相加或比较,或某个字段没有值",
+    "ValueError": "取值无效,例如把不是数字的文字转换为数字,或日期格式不对",
+    "OverflowError": "数值过大",
+    "NumberTooHigh": "数值过大",
+    "IterableTooLong": "结果过长:文字或列表超过允许的长度",
+    "KeyError": "引用的项目不存在",
+    "IndexError": "列表中没有这一项",
+    "FunctionNotDefined": "使用了未知的函数",
+    "AttributeDoesNotExist": "不能访问属性",
+    "FeatureNotAvailable": "用了表达式不支持的写法",
+    "OperatorNotDefined": "用了表达式不支持的运算符",
+}
+
+
+def evaluation(exc: Exception) -> str:
+    """Why a designer's expression could not be computed, in Chinese: the engine's own reason as it is
+    (e.g. 乘方过大), a known exception by its kind, anything else in general words (its text is logged)."""
+    if re.match(r"[\u4e00-\u9fff]", str(exc)):  # the engine's own reasons begin in Chinese
+        return str(exc)
+    for kind in type(exc).__mro__:
+        if kind.__name__ in _EVALUATION:
+            return _EVALUATION[kind.__name__]
+    log.warning("untranslated evaluation error: %r", exc)
+    return "无法计算"
 
 
 def _translate(text: str, rules: list[Rule], fallback: str) -> str:
