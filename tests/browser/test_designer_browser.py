@@ -196,3 +196,20 @@ def test_try_it_walks_a_draft_as_any_role(workspace, new_page):
     sign_in(leader, base, "leader")
     leader.goto(f"{base}/tasks/queue")
     assert "试运行-" not in leader.locator("main").inner_text()
+
+
+def test_a_genmymodel_export_opens_with_its_drawing(workspace, new_page):
+    """GenMyModel writes its drawing references as `bpmn2:…`; uploaded, the modeler draws every shape."""
+    base, _ = workspace
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(
+        str(DATA / "miwg" / "GenMyModel 0.47" / "A.1.0-export.bpmn"))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    drawn = page.evaluate("""() => window.minyiModeler.get('elementRegistry').getAll()
+        .filter(e => e.type !== 'label' && e.businessObject && e.businessObject.id !== undefined)
+        .map(e => e.id)""")
+    assert {"_sSUQUh8nEeW9keBtFZy97Q", "_sSUQVB8nEeW9keBtFZy97Q", "_sSUQVh8nEeW9keBtFZy97Q",
+            "_sSUQWB8nEeW9keBtFZy97Q", "_sSUQWh8nEeW9keBtFZy97Q", "_sSUQUx8nEeW9keBtFZy97Q"} <= set(drawn)
