@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine.bpmn.spiff import StepFailed
 from engine.errors import Forbidden
 from engine.work import casepages, cases, tasklist
 from tests.conftest import DATA, deploy_file
@@ -66,3 +67,14 @@ def test_a_step_over_a_list_gives_one_task_per_item_showing_its_item(multi, staf
     assert last.case_status == "completed"
     view = casepages.get_case(multi, staff["auditor"], result.case_number)
     assert [o["opinion"] for o in view.data["opinions"]] == ["同意加装电梯", "同意更换水管"]
+
+
+@pytest.mark.parametrize("values, says", [
+    ({"mode": "并行", "count": ""}, "循环次数(loopCardinality)“count” 应得出 0–500 的整数,这里得到的是空值"),
+    ({"mode": "逐项", "topics": ""}, "要逐项处理的列表 “topics” 没有值或不是列表"),
+])
+def test_a_step_without_a_count_or_items_stops_with_a_message_and_keeps_nothing(multi, staff, values, says):
+    with pytest.raises(StepFailed) as failed:
+        _start(multi, staff, **values)
+    assert says in failed.value.message and failed.value.status == 422
+    assert tasklist.tasks(multi, staff["handler"], "queue").total == 0

@@ -76,6 +76,8 @@ class SafeScriptEngine(PythonScriptEngine):
             raise StepFailed(task, exc.message) from None
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
             return _timer_value(value)
+        if isinstance(task.task_spec, MultiInstanceTask) and expression == task.task_spec.cardinality:
+            return _cardinality(task, expression, value)
         return value
 
     def execute(self, task: Task, script: str, external_context: dict | None = None) -> bool:
@@ -86,6 +88,21 @@ class SafeScriptEngine(PythonScriptEngine):
 
 
 NEVER = "9999-12-31T23:59:59+08:00"
+
+
+def _cardinality(task: Task, expression: str, value: Any) -> int:
+    """How many instances a multi-instance step gets: a whole number, or the step cannot start."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INSTANCES:
+        return value
+    shown = "空值" if value in (None, "") else f"“{value}”"
+    raise StepFailed(task, f"循环次数(loopCardinality)“{expression}” 应得出 0–{MAX_INSTANCES} 的整数,这里得到的是{shown}")
+
+
+MAX_INSTANCES = 500
 
 
 def _timer_value(value: Any) -> str:
@@ -192,6 +209,21 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
         raise StepFailed(task, f"流程无法继续: {messages.library(str(exc))}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise _library_failure(workflow, exc) from None
+
+
+def _library_failure(workflow: BpmnWorkflow, exc: Exception) -> StepFailed:
+    """A plain Python error from inside the library: say which step's data it could not use."""
+    log.warning("SpiffWorkflow failed on case data: %r", exc)
+    for task in workflow.get_tasks(state=TaskState.DEFINITE_MASK & ~TaskState.FINISHED_MASK):
+        spec = task.task_spec
+        if isinstance(spec, MultiInstanceTask) and spec.data_input is not None:
+            items = task.data.get(spec.data_input.bpmn_id)
+            if not isinstance(items, (list, tuple, dict)):
+                return StepFailed(task, f"要逐项处理的列表 “{spec.data_input.bpmn_id}” 没有值或不是列表:"
+                                        "请填写该字段(每行一项),或让流程在列表为空时不经过这一步")
+    return StepFailed(None, "流程无法继续:事项数据不符合某个步骤的要求(详情已记入系统日志)")
 
 
 @dataclass(frozen=True)
@@ -282,6 +314,8 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
         raise
     except SpiffWorkflowException as exc:
         raise StepFailed(task, f"步骤无法完成: {messages.library(str(exc))}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise _library_failure(workflow, exc) from None
     advance(workflow, did_complete)
 
 
