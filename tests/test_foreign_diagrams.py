@@ -241,6 +241,12 @@ def test_a_genmymodel_diagram_is_deployed_with_its_drawing(sqlite_db):
     assert cases.start_case(sqlite_db, ANYONE, version.process_id, {}).case_number
 
 
+def test_the_auditors_diagram_draws_a_version_stored_with_prefixed_references():
+    """Versions deployed before normalising existed keep their `bpmn2:` references; the trace still draws them."""
+    graph = bpmngraph.parse(GENMYMODEL.read_bytes())
+    assert len(graph.shapes) == 5 and len(graph.edges) == 4
+
+
 def test_a_genmymodel_upload_opens_in_the_modeler_with_plain_references():
     opened = workspace.open_upload(DESIGNER, GENMYMODEL.read_bytes(), GENMYMODEL.name)
     assert b'bpmnElement="bpmn2:' not in opened.xml and b'bpmnElement="_sSUQWh8nEeW9keBtFZy97Q"' in opened.xml
