@@ -25,7 +25,7 @@ from engine.work import runtime
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
 PROCESSES = ROOT / "processes"
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("MINYI_SHARED") or ROOT.parent / "shared")  # the shared corpora and seeds
 PG_ADMIN_URL = os.environ.get("MINYI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # A developer without PostgreSQL opts out explicitly; CI never may. By default an unreachable server fails the run.

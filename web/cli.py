@@ -110,14 +110,12 @@ def user_token(username: str, name: str) -> None:
 @main.command(help="校验流程图(默认 processes/ 下全部);有问题时退出码为 1")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    from engine.bpmn import diagram
-
     files: list[Path] = []
     for path in paths or (PROCESSES,):
         files.extend(sorted(path.glob("*.bpmn")) if path.is_dir() else [path])
     bad = 0
     for path in files:
-        problems = diagram.problems_of(path.read_bytes(), path.name)
+        problems = deployments.problems_of_file(path.read_bytes(), path.name)
         if problems:
             bad += 1
             click.echo(f"✗ {path}")

@@ -74,14 +74,8 @@ def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidInput("请选择要上传的 .bpmn 文件", {"file": "请选择文件"})
-    data = file.read(workspace.MAX_DIAGRAM_BYTES + 1)
-    if len(data) > workspace.MAX_DIAGRAM_BYTES:
-        raise InvalidInput("流程图文件不能超过 2 MB", {"file": "文件过大"})
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidInput("文件不是 UTF-8 编码的 BPMN XML", {"file": "无法读取"}) from None
-    return _modeler(text, file.filename, file.filename, "上传的文件")
+    found = workspace.open_upload(actor(), file.read(workspace.MAX_DIAGRAM_BYTES + 1), file.filename)
+    return _modeler(found.xml.decode("utf-8-sig"), found.filename, file.filename, found.label)
 
 
 @bp.get("/compare")

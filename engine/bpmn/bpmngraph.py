@@ -108,6 +108,14 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
+def _plain(ref: str | None, known: dict) -> str | None:
+    """A drawing reference as an id: versions deployed before uploads were normalised (engine/bpmn/foreign.py)
+    may still say `bpmn2:Task_1`, and the auditor's diagram should show them all the same."""
+    if ref and ref not in known and ":" in ref:
+        return ref.split(":", 1)[1]
+    return ref
+
+
 def parse(xml: bytes, filename: str = "diagram.bpmn") -> Graph:
     root = parse_xml(xml, filename).getroot()
     nodes: dict[str, Node] = {}
@@ -129,14 +137,14 @@ def parse(xml: bytes, filename: str = "diagram.bpmn") -> Graph:
             nodes[el_id] = Node(el_id, local, el.get("name") or "", timer, lanes.get(el_id, ""))
     shapes, edges = [], []
     for shape in root.iter(f"{{{BPMNDI}}}BPMNShape"):
-        ref = shape.get("bpmnElement")
+        ref = _plain(shape.get("bpmnElement"), nodes)
         box = shape.find("dc:Bounds", NS)
         if ref not in nodes or box is None:
             continue
         node = nodes[ref]
         shapes.append(Shape(ref, node.type, node.name, *(float(box.get(k, 0)) for k in ("x", "y", "width", "height"))))
     for edge in root.iter(f"{{{BPMNDI}}}BPMNEdge"):
-        ref = edge.get("bpmnElement")
+        ref = _plain(edge.get("bpmnElement"), flows)
         if ref not in flows:
             continue
         points = tuple((float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iterfind("di:waypoint", NS))

@@ -15,7 +15,7 @@ from engine.store import driver
 from engine.store.db import Database
 from engine.store.models import DiagramVersion
 
-from . import diagram
+from . import diagram, foreign
 from .diagram import Diagram
 
 
@@ -66,7 +66,9 @@ def latest_versions(session: Session) -> list[DiagramVersion]:
 
 
 def deploy_in(session: Session, xml: bytes, filename: str, actor: Actor, note: str = "") -> tuple[VersionInfo, bool]:
-    """Validate and store a version; (version, created). Same content twice is one version."""
+    """Validate and store a version; (version, created). Same content twice is one version.
+    A file written by another tool is stored as normalised (`foreign.normalise`), drawing included."""
+    xml = foreign.normalise(xml, filename)
     parsed = diagram.inspect(xml, filename)
     existing = session.scalar(select(DiagramVersion).where(
         DiagramVersion.process_id == parsed.process_id, DiagramVersion.hash == parsed.hash))
@@ -90,7 +92,7 @@ def deploy_directory(db: Database, directory: Path, actor: Actor) -> list[tuple[
     files = sorted(directory.glob("*.bpmn"))
     problems: list[Problem] = []
     for path in files:
-        problems.extend(diagram.problems_of(path.read_bytes(), path.name))
+        problems.extend(problems_of_file(path.read_bytes(), path.name))
     if problems:
         raise DiagramInvalid(problems)
     with db.write() as session:
@@ -99,4 +101,9 @@ def deploy_directory(db: Database, directory: Path, actor: Actor) -> list[tuple[
 
 def validate_directory(directory: Path) -> dict[str, list[Problem]]:
     """`minyi validate`: every diagram's problems, keyed by file name."""
-    return {p.name: diagram.problems_of(p.read_bytes(), p.name) for p in sorted(directory.glob("*.bpmn"))}
+    return {p.name: problems_of_file(p.read_bytes(), p.name) for p in sorted(directory.glob("*.bpmn"))}
+
+
+def problems_of_file(xml: bytes, filename: str) -> list[Problem]:
+    """A file's problems as deploying it would find them: after normalising what other tools write."""
+    return diagram.problems_of(foreign.normalise(xml, filename), filename)

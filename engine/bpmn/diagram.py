@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine.errors import DiagramInvalid, ExpressionError, Problem
 
-from . import durations, expressions, forms, spiff
+from . import durations, expressions, foreign, forms, messages, spiff
 from .xmlsafe import parse as parse_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -35,16 +35,26 @@ REFUSED = {
     "script": "脚本(script)不允许:流程图中不能运行代码",
     "dataStoreReference": "数据存储(dataStoreReference)暂不支持:事项数据都保存在表单字段中",
 }
-REFUSED_EXTENSIONS = {
+# Extension elements that would run code or call out in the engine that reads them; refused by
+# namespace and name, so another tool's element of the same name (ADONIS writes `adonis:connector`
+# metadata on every flow) is left alone. Camunda 7 also reads its old Activiti namespace.
+ACTIVITI = "http://activiti.org/bpmn"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_CAMUNDA_EXTENSIONS = {
     "executionListener": "执行监听器(camunda:executionListener)不允许:流程图中不能运行代码",
     "taskListener": "任务监听器(camunda:taskListener)不允许:流程图中不能运行代码",
     "script": "脚本(camunda:script)不允许:流程图中不能运行代码",
     "connector": "连接器(camunda:connector)暂不支持",
     "inputOutput": "输入输出映射(camunda:inputOutput)暂不支持,请直接使用表单字段名",
-    "preScript": "前置脚本(preScript)不允许:流程图中不能运行代码",
-    "postScript": "后置脚本(postScript)不允许:流程图中不能运行代码",
 }
-HUMAN_TAGS = {"userTask", "manualTask"}
+REFUSED_EXTENSIONS = {
+    **{f"{{{ns}}}{local}": why for ns in (CAMUNDA, ACTIVITI) for local, why in _CAMUNDA_EXTENSIONS.items()},
+    f"{{{SPIFF}}}preScript": "前置脚本(spiffworkflow:preScript)不允许:流程图中不能运行代码",
+    f"{{{SPIFF}}}postScript": "后置脚本(spiffworkflow:postScript)不允许:流程图中不能运行代码",
+}
+# Steps people do: SpiffWorkflow waits for a person at a plain task too (one drawn without a type,
+# as most other tools' exports are), so it needs a role like a user task.
+HUMAN_TAGS = {"userTask": "用户任务", "manualTask": "手工任务", "task": "任务"}
 _XSD_PATH = spiff.SCHEMA_PATH
 _xsd_lock = threading.Lock()
 _xsd: etree.XMLSchema | None = None
@@ -159,7 +169,8 @@ def _check_schema(tree: etree._ElementTree, c: _Checker) -> None:
             by_line[el.sourceline] = el
     for err in list(schema.error_log)[:20]:
         el = by_line.get(err.line)
-        c.add(_owner(el) if el is not None else None, f"不符合 BPMN 2.0 规范(XSD): {err.message}", err.line)
+        c.add(_owner(el) if el is not None else None, f"不符合 BPMN 2.0 规范(XSD): {messages.schema(err.message)}",
+              err.line)
 
 
 def _executable_process(root: etree._Element, c: _Checker) -> etree._Element | None:
@@ -168,16 +179,33 @@ def _executable_process(root: etree._Element, c: _Checker) -> etree._Element | N
     executable = [p for p in processes if p.get("isExecutable", "false").lower() == "true"]
     if not executable and len(processes) == 1:
         executable = processes
+        if processes[0].get("isExecutable", "").strip().lower() == "false":
+            _marked_not_executable(processes[0], c)
     if len(executable) > 1:
         executable = [p for p in executable if p.get("id") not in called] or executable
     if not executable:
-        c.add(None, "文件中没有可执行的流程(bpmn:process isExecutable=\"true\")")
+        _no_executable_process(root, processes, c)
         return None
     if len(executable) > 1:
         ids = "、".join(p.get("id", "?") for p in executable)
         c.add(executable[1], f"文件中有多个可执行流程({ids});每个文件只能有一个主流程")
         return None
     return executable[0]
+
+
+def _marked_not_executable(process: etree._Element, c: _Checker) -> None:
+    """Said here, with the diagram's other problems, rather than by SpiffWorkflow once they are fixed."""
+    c.add(process, messages.library(f"Process {process.get('id')} is not executable."))
+
+
+def _no_executable_process(root: etree._Element, processes: list[etree._Element], c: _Checker) -> None:
+    """Say which processes the file has, at the first of them (or at the root when it has none)."""
+    if not processes:
+        c.add(root, "文件中没有流程(bpmn:process):只有协作图或其他内容的文件不能运行")
+        return
+    ids = "、".join(p.get("id", "?") for p in processes)
+    c.add(processes[0], f"文件中有 {len(processes)} 个流程({ids}),但没有一个标记为可执行:请把要运行的那个流程"
+                        "标记为可执行(isExecutable=\"true\")")
 
 
 def _lanes(process: etree._Element) -> dict[str, str]:
@@ -195,8 +223,8 @@ def _check_elements(root: etree._Element, c: _Checker) -> None:
         ns = etree.QName(el.tag).namespace if isinstance(el.tag, str) else None
         if ns == BPMN and local in REFUSED:
             c.add(_owner(el), REFUSED[local])
-        elif ns != BPMN and local in REFUSED_EXTENSIONS:
-            c.add(_owner(el), REFUSED_EXTENSIONS[local])
+        elif el.tag in REFUSED_EXTENSIONS:
+            c.add(_owner(el), REFUSED_EXTENSIONS[el.tag])
     for flow in root.iter(f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}completionCondition",
                           f"{{{BPMN}}}loopCardinality", f"{{{BPMN}}}timeDate",
                           f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle"):
@@ -216,8 +244,8 @@ def _check_elements(root: etree._Element, c: _Checker) -> None:
 REFERENCE_ATTRIBUTES = frozenset({
     "sourceRef", "targetRef", "default", "attachedToRef", "processRef", "messageRef", "signalRef",
     "errorRef", "escalationRef", "activityRef", "dataObjectRef", "dataStoreRef", "itemSubjectRef",
-    "itemRef", "bpmnElement", "sourceElement", "targetElement",
-})
+    "itemRef",
+})  # the drawing's references (bpmnElement, sourceElement, targetElement) are checked by `_check_drawing`
 REFERENCE_ELEMENTS = frozenset({
     "flowNodeRef", "incoming", "outgoing", "sourceRef", "targetRef", "loopDataInputRef",
     "loopDataOutputRef", "dataInputRefs", "dataOutputRefs", "optionalInputRefs", "optionalOutputRefs",
@@ -276,10 +304,15 @@ def _check_quoted_durations(root: etree._Element, c: _Checker) -> None:
             c.add(el, f"{what}无效: {durations.problem(inner)}", line)
 
 
+def _check_drawing(root: etree._Element, c: _Checker) -> None:
+    for element, message in foreign.drawing_problems(root):
+        c.add(_owner(element), message, element.sourceline)
+
+
 def _check_reserved_ids(process: etree._Element, c: _Checker) -> None:
     reserved = {"Start", "End", f"{process.get('id')}.EndJoin"}
-    for el in process.iter():
-        if isinstance(el.tag, str) and el.get("id") in reserved:
+    for el in process.iter(f"{{{BPMN}}}*"):
+        if el.get("id") in reserved:
             c.add(el, f"元素 id “{el.get('id')}” 是引擎保留名称,请改用其他 id(例如 {el.get('id')}Event_1)")
 
 
@@ -302,7 +335,7 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         lane = lanes.get(el_id, "")
         roles = groups or ((lane,) if lane else ())
         if not roles:
-            c.add(el, "用户任务没有负责角色:请把它放进一个泳道,或填写 candidateGroups")
+            c.add(el, f"{HUMAN_TAGS[_local(el.tag)]}没有负责角色:请把它放进一个泳道,或填写 candidateGroups")
         form, problems = forms.parse_form(el)
         for fid, line, msg in problems:
             c.add(el, msg, line)
@@ -326,7 +359,7 @@ def _check_deadline_properties(el: etree._Element, properties: dict[str, str], c
 
 def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.FormField, ...]]:
     starts = [s for s in process.findall("bpmn:startEvent", NS)
-              if not any(_local(ch.tag).endswith("EventDefinition") for ch in s)]
+              if not any(_local(ch.tag).endswith("EventDefinition") for ch in s.iterchildren(f"{{{BPMN}}}*"))]
     starts = starts or process.findall("bpmn:startEvent", NS)
     if not starts:
         c.add(process, "流程没有开始事件(startEvent)")
@@ -349,6 +382,7 @@ def inspect(xml: bytes, filename: str) -> Diagram:
     _check_elements(root, c)
     _check_references(root, c)
     _check_quoted_durations(root, c)
+    _check_drawing(root, c)
     process = _executable_process(root, c)
     if process is None:
         raise DiagramInvalid(c.problems)

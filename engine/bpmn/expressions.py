@@ -21,7 +21,7 @@ import simpleeval
 from engine import clock
 from engine.errors import ExpressionError
 
-from . import calendar, durations
+from . import calendar, durations, messages
 
 _WRAPPED = re.compile(r"^\s*\$\{(.*)\}\s*$", re.S)
 _ISO_LITERAL = re.compile(
@@ -195,6 +195,6 @@ def evaluate(text: str, names: dict[str, Any]) -> Any:
     except ExpressionError:
         raise
     except Exception as exc:  # a designer's arithmetic on bad data: say which expression
-        raise ExpressionError(f"表达式求值失败({type(exc).__name__}: {exc}): {source}") from None
+        raise ExpressionError(f"表达式求值失败({messages.evaluation(exc)}): {source}") from None
     finally:
         evaluator.names = outer

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import os
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,7 +26,6 @@ import SpiffWorkflow.bpmn.parser as _spiff_parser
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
@@ -39,8 +40,9 @@ from engine import clock
 from engine.clock import CHINA_TZ
 from engine.errors import ExpressionError, MinyiError
 
-from . import expressions
+from . import expressions, messages
 
+log = logging.getLogger(__name__)
 SCHEMA_PATH = Path(_spiff_parser.__file__).parent / "schema" / "BPMN20.xsd"
 
 
@@ -74,6 +76,8 @@ class SafeScriptEngine(PythonScriptEngine):
             raise StepFailed(task, exc.message) from None
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
             return _timer_value(value)
+        if isinstance(task.task_spec, MultiInstanceTask) and expression == task.task_spec.cardinality:
+            return _cardinality(task, expression, value)
         return value
 
     def execute(self, task: Task, script: str, external_context: dict | None = None) -> bool:
@@ -84,6 +88,21 @@ class SafeScriptEngine(PythonScriptEngine):
 
 
 NEVER = "9999-12-31T23:59:59+08:00"
+
+
+def _cardinality(task: Task, expression: str, value: Any) -> int:
+    """How many instances a multi-instance step gets: a whole number, or the step cannot start."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INSTANCES:
+        return value
+    shown = "空值" if value in (None, "") else f"“{value}”"
+    raise StepFailed(task, f"循环次数(loopCardinality)“{expression}” 应得出 0–{MAX_INSTANCES} 的整数,这里得到的是{shown}")
+
+
+MAX_INSTANCES = 500
 
 
 def _timer_value(value: Any) -> str:
@@ -132,29 +151,38 @@ class Runnable:
 
 
 def build(tree: etree._ElementTree, filename: str, process_id: str, properties: dict[str, str], checker) -> Runnable | None:
-    """Parse with SpiffWorkflow; its complaints become problems on `checker`."""
+    """Parse with SpiffWorkflow; its complaints become problems on `checker`, in Chinese, at their element."""
     parser = BpmnParser(validator=None)
     try:
         parser.add_bpmn_xml(tree, filename)
         spec = parser.get_spec(process_id)
         subprocesses = parser.get_subprocess_specs(process_id)
-    except ValidationException as exc:
-        line = exc.line_number if isinstance(exc.line_number, int) else None
-        checker.problems.append(_problem(filename, exc.id, exc.name, line, str(exc)))
-        return None
     except SpiffWorkflowException as exc:
-        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析: {exc}"))
+        el_id = getattr(exc, "id", "") or ""
+        checker.problems.append(_located(tree, filename, el_id, messages.library(str(exc))))
         return None
     except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        checker.problems.append(_problem(filename, "", "", None, f"流程引擎无法解析({type(exc).__name__}): {exc}"))
+        log.warning("SpiffWorkflow could not parse %s: %r", filename, exc)
+        key = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else ""
+        checker.problems.append(_located(tree, filename, key, "流程引擎无法解析该文件:"
+                                         + (f"找不到 id 为 “{key}” 的元素(引用写错了,或引用了其他文件中的元素)"
+                                            if key else "文件中的引用或属性有误(详情已记入系统日志)")))
         return None
     return Runnable(spec, subprocesses, SafeScriptEngine(properties))
 
 
-def _problem(*args: Any):
+def _located(tree: etree._ElementTree, filename: str, el_id: str, message: str):
+    """A problem at the element the library named (by id), or at the first element whose id the
+    message mentions; SpiffWorkflow itself gives no line."""
     from engine.errors import Problem
 
-    return Problem(*args)
+    by_id = {el.get("id"): el for el in tree.getroot().iter() if isinstance(el.tag, str) and el.get("id")}
+    element = by_id.get(el_id)
+    if element is None:
+        element = next((by_id[word] for word in re.findall(r"[^\s“”\"'()(),,::]+", message) if word in by_id), None)
+    if element is None:
+        return Problem(filename, el_id, "", None, message)
+    return Problem(filename, element.get("id"), element.get("name") or "", element.sourceline, message)
 
 
 # --- running -------------------------------------------------------------------
@@ -180,7 +208,22 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         raise
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
-        raise StepFailed(task, f"流程无法继续: {exc}") from None
+        raise StepFailed(task, f"流程无法继续: {messages.library(str(exc))}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise _library_failure(workflow, exc) from None
+
+
+def _library_failure(workflow: BpmnWorkflow, exc: Exception) -> StepFailed:
+    """A plain Python error from inside the library: say which step's data it could not use."""
+    log.warning("SpiffWorkflow failed on case data: %r", exc)
+    for task in workflow.get_tasks(state=TaskState.DEFINITE_MASK & ~TaskState.FINISHED_MASK):
+        spec = task.task_spec
+        if isinstance(spec, MultiInstanceTask) and spec.data_input is not None:
+            items = task.data.get(spec.data_input.bpmn_id)
+            if not isinstance(items, (list, tuple, dict)):
+                return StepFailed(task, f"要逐项处理的列表 “{spec.data_input.bpmn_id}” 没有值或不是列表:"
+                                        "请填写该字段(每行一项),或让流程在列表为空时不经过这一步")
+    return StepFailed(None, "流程无法继续:事项数据不符合某个步骤的要求(详情已记入系统日志)")
 
 
 @dataclass(frozen=True)
@@ -244,6 +287,17 @@ def instance_item(task: Task) -> dict[str, Any]:
     return {}
 
 
+def accumulated_data(task: Task) -> dict[str, Any]:
+    """The data a step's completion builds on. An instance of a parallel multi-instance step got its copy
+    when all instances started; what its siblings finished since is on the step itself (the library merges
+    each finished instance into it), so a list kept by `appendTo` grows instead of losing their records."""
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) \
+            and task.task_spec.name == parent.task_spec.task_spec:
+        return {**task.data, **parent.data}
+    return task.data
+
+
 def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
     try:
         return workflow.get_task_from_id(UUID(task_id))
@@ -259,7 +313,9 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
     except StepFailed:
         raise
     except SpiffWorkflowException as exc:
-        raise StepFailed(task, f"步骤无法完成: {exc}") from None
+        raise StepFailed(task, f"步骤无法完成: {messages.library(str(exc))}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise _library_failure(workflow, exc) from None
     advance(workflow, did_complete)
 
 
@@ -355,7 +411,9 @@ def reached_ends(workflow: BpmnWorkflow) -> list[str]:
 
 
 def spec_name(task: Task) -> str:
-    return task.task_spec.name
+    """The BPMN element id of a task's step. An instance of a multi-instance (or loop) step is a task
+    of that step: the library names the instance's spec `<id> [child]`, its `bpmn_id` is the step's."""
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
 # --- persistence ------------------------------------------------------------------
@@ -584,5 +642,8 @@ def migrate(workflow: BpmnWorkflow, new: Runnable) -> BpmnWorkflow:
         return restore(new, dump(workflow))
     except StepFailed:
         raise
-    except (SpiffWorkflowException, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise StepFailed(None, f"迁移失败,事项保持原版本: {exc}") from None
+    except SpiffWorkflowException as exc:
+        raise StepFailed(None, f"迁移失败,事项保持原版本: {messages.library(str(exc))}") from None
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("migration failed: %r", exc)
+        raise StepFailed(None, "迁移失败,事项保持原版本:新版本无法接续该事项的当前状态(详情已记入系统日志)") from None

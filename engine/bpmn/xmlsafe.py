@@ -7,6 +7,8 @@ from lxml import etree
 
 from engine.errors import DiagramInvalid, Problem
 
+from . import messages
+
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -30,8 +32,10 @@ def parse(data: bytes, filename: str) -> etree._ElementTree:
     try:
         tree = etree.ElementTree(etree.fromstring(data, _parser()))
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else None
-        raise DiagramInvalid([Problem(filename, "", "", line, f"XML 格式错误: {exc.msg}")]) from None
+        line, column = exc.position if exc.position else (None, None)
+        where = f"(第 {line} 行第 {column} 列)" if line and column else ""
+        raise DiagramInvalid([Problem(filename, "", "", line,
+                                      f"XML 格式错误{where}: {messages.xml_syntax(exc.msg)}")]) from None
     docinfo = tree.docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise DiagramInvalid([_doctype_problem(filename, data)])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.actor import Actor
-from engine.bpmn import deployments, diagram
+from engine.bpmn import deployments, diagram, foreign
 from engine.errors import DiagramInvalid, Forbidden, InvalidInput, NotFound, Problem
 from engine.store import text as free_text
 from engine.store.db import Database
@@ -183,7 +183,7 @@ def check(db: Database, actor: Actor, xml: bytes, filename: str,
           extra_roles: Iterable[str] = DEFAULT_KNOWN_ROLES) -> CheckResult:
     """`minyi validate`'s problems, plus warnings for roles nobody holds (the workspace knows users)."""
     require_designer(actor)
-    xml = _checked_size(xml)
+    xml = foreign.normalise(_checked_size(xml), filename)
     problems = diagram.problems_of(xml, filename)
     warnings = [] if problems else _role_warnings(xml, filename, known_roles(db, extra_roles))
     return CheckResult(tuple(problems), tuple(warnings))
@@ -203,6 +203,23 @@ def deploy(db: Database, actor: Actor, xml: bytes, filename: str, note: str) -> 
                         created)
 
 
+def open_upload(actor: Actor, data: bytes, filename: str) -> DiagramFile:
+    """A .bpmn made elsewhere, ready for the modeler: normalised as deploying would (prefixed references
+    of other tools resolved, so its drawing shows) and in UTF-8. Nothing is stored."""
+    require_designer(actor)
+    if not data:
+        raise InvalidInput("上传的文件是空的", {"file": "请选择一个 .bpmn 文件"})
+    if len(data) > MAX_DIAGRAM_BYTES:
+        raise InvalidInput(f"流程图文件不能超过 {MAX_DIAGRAM_BYTES // 1024 // 1024} MB", {"file": "文件过大"})
+    name = _filename(filename)
+    xml = foreign.normalise(data, name)
+    try:
+        xml.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("文件不是 UTF-8 编码的 BPMN XML,也没有声明其他编码", {"file": "无法读取"}) from None
+    return DiagramFile(0, "", name, name, xml, "上传的文件")
+
+
 def _filename(name: str) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or "diagram.bpmn"
     return base[:200] if base.lower().endswith(".bpmn") else base[:195] + ".bpmn"
@@ -216,7 +233,7 @@ def _draft_hash(xml: bytes) -> str:
 def save_draft(db: Database, actor: Actor, xml: bytes, filename: str) -> DiagramFile:
     """Store a deployable diagram as a draft (never "latest") for 试运行; same content, same draft."""
     require_designer(actor)
-    xml = _checked_size(xml)
+    xml = foreign.normalise(_checked_size(xml), filename)
     problems = diagram.problems_of(xml, filename)
     if problems:
         raise DiagramInvalid(problems)

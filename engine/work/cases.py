@@ -166,7 +166,8 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
     if task is None or not spiff.is_ready(task):
         raise Conflict("该任务已不在待办状态")
     decided = AutoSteps()
-    spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, task.data)}, decided)
+    spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, spiff.accumulated_data(task))},
+                   decided)
     runtime.mark_completed(session, row, actor.id, clock.now())
     changes = {k: [before.get(k), v] for k, v in cleaned.items() if k in before and before.get(k) != v}
     payload: dict[str, Any] = {"values": cleaned, "changes": changes}

@@ -274,3 +274,20 @@ def test_warnings_of_several_kinds_each_say_what_happens(workspace, new_page, tm
         "提醒:Ghost_di:引用 “Ghost”(bpmnElement)无法解析:文件中没有这个 id 的元素,保存时会丢失",
         "提醒:Ghost_di:图形 “Ghost_di” 没有对应的流程元素,已跳过,保存时会丢失",
     ]), shown
+
+
+def test_a_genmymodel_export_opens_with_its_drawing(workspace, new_page):
+    """GenMyModel writes its drawing references as `bpmn2:…`; uploaded, the modeler draws every shape."""
+    base, _ = workspace
+    page = new_page()
+    sign_in(page, base, "designer")
+    page.goto(f"{base}/designer/")
+    page.get_by_label(re.compile("上传其他工具绘制")).set_input_files(
+        str(DATA / "miwg" / "GenMyModel 0.47" / "A.1.0-export.bpmn"))
+    page.get_by_role("button", name="上传并打开").click()
+    page.wait_for_selector('#designer[data-ready="true"]')
+    drawn = page.evaluate("""() => window.minyiModeler.get('elementRegistry').getAll()
+        .filter(e => e.type !== 'label' && e.businessObject && e.businessObject.id !== undefined)
+        .map(e => e.id)""")
+    assert {"_sSUQUh8nEeW9keBtFZy97Q", "_sSUQVB8nEeW9keBtFZy97Q", "_sSUQVh8nEeW9keBtFZy97Q",
+            "_sSUQWB8nEeW9keBtFZy97Q", "_sSUQWh8nEeW9keBtFZy97Q", "_sSUQUx8nEeW9keBtFZy97Q"} <= set(drawn)

@@ -8,6 +8,7 @@ import pytest
 from engine.people import users
 from tests.conftest import DATA, PASSWORD
 from tests.test_designer import APPROVAL, with_new_review_field
+from tests.test_foreign_diagrams import genmymodel_with_roles
 from tests.web.conftest import login
 
 
@@ -77,6 +78,27 @@ def test_upload_of_something_else_is_refused_with_a_message(designer_client):
     response = designer_client.post("/designer/upload", data={"file": (io.BytesIO(b"\xff\xfe\x00"), "x.bpmn")},
                                     content_type="multipart/form-data")
     assert response.status_code == 422 and "UTF-8" in response.get_data(as_text=True)
+
+
+def test_upload_of_a_genmymodel_export_opens_with_its_drawing(designer_client):
+    """GenMyModel writes `bpmnElement="bpmn2:…"`; the modeler gets plain ids, so the drawing shows."""
+    export = DATA / "miwg" / "GenMyModel 0.47" / "A.1.0-export.bpmn"
+    response = designer_client.post("/designer/upload", data={"file": export.open("rb")},
+                                    content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "bpmn2:_sSUQ" not in page and 'bpmnElement=\\"_sSUQVB8nEeW9keBtFZy97Q\\"' in page
+
+
+def test_validate_and_deploy_accept_prefixed_drawing_references(designer_client):
+    xml = genmymodel_with_roles().decode("utf-8")
+    checked = designer_client.post("/api/designer/validate", json={"xml": xml, "filename": "genmymodel.bpmn"})
+    assert checked.status_code == 200 and checked.get_json()["deployable"] is True
+    deployed = designer_client.post("/api/designer/deploy", json={"xml": xml, "filename": "genmymodel.bpmn",
+                                                                   "note": "从 GenMyModel 导入"})
+    assert deployed.status_code == 201, deployed.get_json()
+    stored = designer_client.get(f"/designer/versions/{deployed.get_json()['version_id']}/download").data
+    assert b'bpmnElement="_sSUQVB8nEeW9keBtFZy97Q"' in stored and b"bpmn2:_sSUQ" not in stored
 
 
 def test_download_returns_the_stored_file(designer_client):

@@ -50,17 +50,20 @@ export function gatewayBranchCondition() {
   };
 }
 
-/** A user task needs a role: a lane, or candidateGroups. */
+/** A step people do needs a role: a lane, or candidateGroups. A plain task (no type) is one too. */
+const STEP_KINDS = { 'bpmn:UserTask': '用户任务', 'bpmn:ManualTask': '手工任务', 'bpmn:Task': '任务' };
+
 export function userTaskRole() {
   return {
     check(node, reporter) {
-      if (!isAny(node, [ 'bpmn:UserTask', 'bpmn:ManualTask' ])) {
+      const kind = STEP_KINDS[node.$type];
+      if (!kind) {
         return;
       }
       const groups = (node.get && node.get('camunda:candidateGroups')) || '';
       const inLane = (node.lanes || []).length > 0;
       if (!groups.trim() && !inLane) {
-        reporter.report(node.id, '用户任务没有负责角色:请把它放进一个泳道,或填写“候选组”(candidateGroups)');
+        reporter.report(node.id, `${kind}没有负责角色:请把它放进一个泳道,或填写“候选组”(candidateGroups)`);
       }
     }
   };
