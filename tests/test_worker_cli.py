@@ -54,3 +54,24 @@ def test_run_with_worker_starts_the_worker_thread_and_stops_it_with_the_server(t
     assert result.exit_code == 0, result.output
     assert "minyi-worker" in seen["threads"]
     assert stops and stops[0].is_set()
+
+
+def test_worker_once_leaves_a_heartbeat_for_the_readiness_check(tmp_path, monkeypatch):
+    from engine.work import heartbeat
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    database = Database(url)
+    migrate.upgrade(database)
+    assert heartbeat.liveliest(database) is None
+    assert CliRunner().invoke(cli.main, ["worker", "--once", "--interval", "60"]).exit_code == 0
+    state = heartbeat.liveliest(database)
+    database.dispose()
+    assert state is not None and not state.late
+
+
+def test_an_unknown_log_format_stops_the_worker_with_a_chinese_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("MINYI_LOG_FORMAT", "xml")
+    result = CliRunner().invoke(cli.main, ["worker", "--once"])
+    assert result.exit_code == 1 and "MINYI_LOG_FORMAT 应为 json 或 text" in result.output

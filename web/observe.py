@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import time
 import uuid
 
@@ -69,13 +70,28 @@ class RequestContext(logging.Filter):
         return True
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (a test runner may swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        pass
+
+
 def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None:
     """Log to stderr, one line per record: `json` (one object a line, for a log collector) or `text`.
     The format comes from MINYI_LOG_FORMAT unless given; called by the `minyi` commands that run."""
     fmt = (fmt or os.environ.get("MINYI_LOG_FORMAT") or "text").strip().lower()
     if fmt not in ("json", "text"):
         raise ValueError(f"MINYI_LOG_FORMAT 应为 json 或 text,现在是 {fmt!r}")
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     handler.addFilter(RequestContext())
     if fmt == "json":
         handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s", timestamp=True,
