@@ -18,9 +18,8 @@ from flask import Flask, Response, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# No inline script or style, nothing from another site, no framing. bpmn-js (the designer) styles its
-# elements through the CSSOM (element.style), which style-src does not restrict; its icon font and
-# marker images are bundled as data: URLs (web/frontend/build.mjs).
+# No inline script or style, nothing from another site, no framing. The icon font and marker images of
+# bpmn-js (the designer) are bundled as data: URLs (web/frontend/build.mjs).
 CONTENT_SECURITY_POLICY = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
@@ -33,6 +32,11 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+# The modeler pages only: bpmn-js and its properties panel write style="…" attributes (positions, sizes,
+# colours), which style-src-attr governs. Attributes cannot hold selectors or load anything, and the pages
+# still refuse every inline script and <style> element.
+MODELER_POLICY = CONTENT_SECURITY_POLICY + "; style-src-attr 'unsafe-inline'"
+MODELER_PAGES = {"designer.new_procedure", "designer.edit_version", "designer.upload", "designer.compare"}
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -50,6 +54,8 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def add_headers(response: Response) -> Response:
+    if request.endpoint in MODELER_PAGES and response.status_code == 200:
+        response.headers.setdefault("Content-Security-Policy", MODELER_POLICY)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     if current_app.config["HTTPS"]:
