@@ -183,3 +183,13 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path, sqlite_template
                              capture_output=True, text=True).stdout
     assert value(scraped, 'minyi_http_requests_total{method="GET",route="/healthz",status="200"}') == 5
     assert value(scraped, "minyi_database_up") == 1
+
+
+def test_every_operations_setting_is_documented():
+    """Each environment variable the probes, metrics, logs and security headers read is in docs/operations.md."""
+    docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    names = set()
+    for module in ("headers", "observe", "metrics"):
+        names |= set(re.findall(r"\b(?:MINYI|PROMETHEUS)_[A-Z_]+\b", (ROOT / "web" / f"{module}.py").read_text()))
+    assert {"MINYI_TRUSTED_PROXIES", "MINYI_METRICS_TOKEN", "MINYI_LOG_FORMAT"} <= names
+    assert sorted(name for name in names if f"`{name}" not in docs) == []
