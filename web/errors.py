@@ -47,9 +47,14 @@ def respond(status: int, message: str, error: str, extra: dict | None = None) ->
         body = {"error": error, "message": message, "status": status, **(extra or {})}
         headers = {"WWW-Authenticate": 'Bearer realm="minyi"'} if status == 401 else {}
         return body, status, headers
-    page = render_template("errors.html", status=status, title=TITLES.get(status, "出错了"),
-                           message=message, fields=(extra or {}).get("fields", {}),
-                           request_id=(extra or {}).get("request_id"))
+    try:
+        page = render_template("errors.html", status=status, title=TITLES.get(status, "出错了"),
+                               message=message, fields=(extra or {}).get("fields", {}),
+                               request_id=(extra or {}).get("request_id"))
+    except DBAPIError as exc:  # the page header needs the signed-in user, and the database went away
+        if not is_unreachable(exc):
+            raise
+        return handle_database_error(exc)
     return page, status
 
 

@@ -128,6 +128,7 @@ def test_staff_see_the_503_page_while_postgresql_is_away_and_work_on_when_it_is_
         assert client.get("/tasks/inbox").status_code == 200
         relay.cut()
         assert_unavailable_page(client.get("/tasks/inbox"))  # the signed-in user cannot even be loaded
+        assert_unavailable_page(client.get("/no-such-page"))  # nor the header of the 404 page
         relay.start()
         assert client.get("/tasks/inbox").status_code == 200
     finally:
