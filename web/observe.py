@@ -23,6 +23,8 @@ from .deps import db
 bp = Blueprint("observe", __name__)
 access_log = logging.getLogger("minyi.request")
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -51,11 +53,12 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = request_id()
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-    metrics.observe_request(request.method, route, response.status_code, seconds)
+    method = request.method if request.method in METHODS else "OTHER"  # no metrics series per invented verb
+    metrics.observe_request(method, route, response.status_code, seconds)
     metrics.record_pool(db())
-    user = _user()
-    access_log.info("%s %s %s %.1fms %s", request.method, request.path, response.status_code, seconds * 1000, user,
-                    extra={"request_id": request_id(), "user": user, "method": request.method, "path": request.path, "route": route,
+    user, path = _user(), CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", request.path)  # a line break cannot forge a log line
+    access_log.info("%s %s %s %.1fms %s", method, path, response.status_code, seconds * 1000, user,
+                    extra={"request_id": request_id(), "user": user, "method": method, "path": path, "route": route,
                            "status": response.status_code, "duration_ms": round(seconds * 1000, 1),
                            "remote_addr": request.remote_addr})
     return response

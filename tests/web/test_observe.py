@@ -193,3 +193,16 @@ def test_every_operations_setting_is_documented():
         names |= set(re.findall(r"\b(?:MINYI|PROMETHEUS)_[A-Z_]+\b", (ROOT / "web" / f"{module}.py").read_text()))
     assert {"MINYI_TRUSTED_PROXIES", "MINYI_METRICS_TOKEN", "MINYI_LOG_FORMAT"} <= names
     assert sorted(name for name in names if f"`{name}" not in docs) == []
+
+
+def test_a_path_with_a_line_break_stays_on_one_log_line(client, log_format, capsys):
+    log_format("text")
+    client.get("/public/x%0AINFO forged line", headers={"X-Request-ID": "req-nl"})
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "minyi.request" in line]
+    assert "[req-nl] GET /public/x\\x0aINFO forged line 404" in line
+
+
+def test_invented_request_methods_share_one_metrics_label(client):
+    client.open("/healthz", method="BREW")
+    assert 'minyi_http_requests_total{method="OTHER",route="(unmatched)",status="405"}' in scrape(client)
+    assert 'method="BREW"' not in scrape(client)
