@@ -12,6 +12,7 @@ start, and prometheus_client's multiprocess mode adds up what every process coun
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterator
 import ipaddress
 import logging
 import os
@@ -20,7 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -65,7 +66,7 @@ class WorkCollector:
     def __init__(self, database: Database):
         self.database = database
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         try:
             found = vitals.figures(self.database)
         except SQLAlchemyError:  # the request figures are still worth reading during an outage

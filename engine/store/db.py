@@ -55,7 +55,10 @@ class Database:
     def pool_status(self) -> PoolStatus:
         """How this process's connection pool stands (SQLite's pool included)."""
         pool = self.engine.pool
-        figure = lambda name: int(getattr(pool, name)()) if hasattr(pool, name) else 0  # noqa: E731
+
+        def figure(name: str) -> int:  # a pool without the figure (e.g. SQLite in memory) has none
+            return int(getattr(pool, name)()) if hasattr(pool, name) else 0
+
         return PoolStatus(size=figure("size"), checked_out=figure("checkedout"), idle=figure("checkedin"),
                           overflow=max(figure("overflow"), 0))
 
