@@ -46,6 +46,9 @@ HEADERS = {
 }
 
 
+ONE_YEAR = 365 * 24 * 3600
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, Secure when configured or when this request came over https."""
 
@@ -67,16 +70,18 @@ def _setting(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
 
 
-def _count(name: str, value: str) -> int:
+def _count(name: str, meaning: str, default: int) -> int:
+    value = _setting(name, str(default))
     if not value.isdigit():
-        raise ValueError(f"{name} 应为非负整数(前面有几层反向代理),现在是 {value!r}")
+        raise ValueError(f"{name} 应为非负整数({meaning}),现在是 {value!r}")
     return int(value)
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("TRUSTED_PROXIES", _count("MINYI_TRUSTED_PROXIES", _setting("MINYI_TRUSTED_PROXIES", "0")))
+    app.config.setdefault("TRUSTED_PROXIES", _count("MINYI_TRUSTED_PROXIES", "前面有几层反向代理", 0))
     app.config.setdefault("HTTPS", _setting("MINYI_HTTPS", "0") in ("1", "true", "yes"))
-    app.config.setdefault("HSTS_SECONDS", _count("MINYI_HSTS_SECONDS", _setting("MINYI_HSTS_SECONDS", "31536000")))
+    app.config.setdefault("HSTS_SECONDS", _count("MINYI_HSTS_SECONDS", "浏览器记住只用 https 的秒数",
+                                                       ONE_YEAR))
     if app.config["HTTPS"]:
         app.config["REMEMBER_COOKIE_SECURE"] = True
     proxies = int(app.config["TRUSTED_PROXIES"])

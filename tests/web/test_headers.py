@@ -129,3 +129,9 @@ def test_a_bad_proxy_count_stops_the_app_with_a_chinese_message(sqlite_db, monke
     monkeypatch.setenv("MINYI_TRUSTED_PROXIES", "two")
     with pytest.raises(ValueError, match="MINYI_TRUSTED_PROXIES 应为非负整数"):
         build_app(sqlite_db)
+
+
+def test_https_from_the_environment_sends_hsts_for_a_year_by_default(sqlite_db, monkeypatch):
+    monkeypatch.setenv("MINYI_HTTPS", "1")
+    assert build_app(sqlite_db).test_client().get("/healthz").headers["Strict-Transport-Security"] == \
+        "max-age=31536000"

@@ -206,3 +206,9 @@ def test_invented_request_methods_share_one_metrics_label(client):
     client.open("/healthz", method="BREW")
     assert 'minyi_http_requests_total{method="OTHER",route="(unmatched)",status="405"}' in scrape(client)
     assert 'method="BREW"' not in scrape(client)
+
+
+def test_a_bad_metrics_network_stops_the_app_with_a_chinese_message(sqlite_db, monkeypatch):
+    monkeypatch.setenv("MINYI_METRICS_ALLOW", "127.0.0.1,intranet")
+    with pytest.raises(ValueError, match="MINYI_METRICS_ALLOW 中的 'intranet' 不是地址或网段"):
+        build_app(sqlite_db)
