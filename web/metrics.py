@@ -1,10 +1,11 @@
 """Prometheus metrics at /metrics: requests by route and status with latency histograms, task
 completions, timer lag and outbox backlog (engine.work.vitals, read at each scrape), the database pool.
 
-Who may read them: a client presenting MINYI_METRICS_TOKEN as `Authorization: Bearer …`, or one whose
-address is in MINYI_METRICS_ALLOW (comma-separated addresses or networks; default this machine only:
-127.0.0.1, ::1; empty: none). A request that came through a proxy (X-Forwarded-For) while no proxy is
-trusted (MINYI_TRUSTED_PROXIES=0) is not let in by its address, which would be the proxy's.
+Who may read them: nobody until configured — a client presenting MINYI_METRICS_TOKEN as
+`Authorization: Bearer …`, or one whose address is in MINYI_METRICS_ALLOW (comma-separated addresses or
+networks). No address is let in by default: behind a reverse proxy on the same machine every visitor comes
+from 127.0.0.1, and a server such as waitress removes the X-Forwarded-For that would tell them apart. A request
+that still carries X-Forwarded-For while no proxy is trusted (MINYI_TRUSTED_PROXIES=0) is not let in by address.
 
 Several server processes (gunicorn): set PROMETHEUS_MULTIPROC_DIR to an empty directory before they
 start, and prometheus_client's multiprocess mode adds up what every process counted (see docs/operations.md).
@@ -129,7 +130,7 @@ def _networks(text: str) -> tuple:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("METRICS_TOKEN", os.environ.get("MINYI_METRICS_TOKEN", ""))
-    allow = app.config.setdefault("METRICS_ALLOW", os.environ.get("MINYI_METRICS_ALLOW", "127.0.0.1,::1"))
+    allow = app.config.setdefault("METRICS_ALLOW", os.environ.get("MINYI_METRICS_ALLOW", ""))
     if isinstance(allow, str):
         app.config["METRICS_ALLOW"] = _networks(allow)
     app.register_blueprint(bp)

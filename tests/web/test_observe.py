@@ -16,7 +16,7 @@ from engine import clock
 from engine.work import heartbeat
 from tests.conftest import ROOT
 from tests.web.conftest import build_app, login
-from web import observe
+from web import metrics, observe
 
 
 def test_a_valid_incoming_request_id_is_kept_and_returned(client):
@@ -102,6 +102,13 @@ def test_readyz_can_leave_the_worker_out(sqlite_db):
     assert response.status_code == 200 and set(response.json["checks"]) == {"database", "migrations"}
 
 
+@pytest.fixture
+def client(app):
+    """A client on an app whose metrics this machine may read (MINYI_METRICS_ALLOW=127.0.0.1)."""
+    app.config["METRICS_ALLOW"] = metrics._networks("127.0.0.1")
+    return app.test_client()
+
+
 def scrape(client, **kwargs) -> str:
     response = client.get("/metrics", **kwargs)
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -140,6 +147,11 @@ def test_metrics_count_requests_completions_and_read_the_work_figures(client, st
     assert value(text, "minyi_database_up") == 1
 
 
+def test_metrics_are_refused_to_everybody_until_configured(sqlite_db):
+    response = build_app(sqlite_db).test_client().get("/metrics")
+    assert response.status_code == 403 and "MINYI_METRICS_ALLOW" in response.get_data(as_text=True)
+
+
 def test_metrics_are_refused_to_other_addresses(client):
     response = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.5"})
     assert response.status_code == 403 and "MINYI_METRICS_TOKEN" in response.get_data(as_text=True)
@@ -172,7 +184,8 @@ def test_several_processes_add_up_in_multiprocess_mode(tmp_path, sqlite_template
     script = (
         "import sys\n"
         "from web import create_app\n"
-        "app = create_app({'TESTING': True, 'SECRET_KEY': 't', 'DATABASE_URL': sys.argv[1]})\n"
+        "app = create_app({'TESTING': True, 'SECRET_KEY': 't', 'DATABASE_URL': sys.argv[1],"
+        " 'METRICS_ALLOW': '127.0.0.1'})\n"
         "client = app.test_client()\n"
         "for _ in range(int(sys.argv[2])): client.get('/healthz')\n"
         "if sys.argv[3] == 'scrape': print(client.get('/metrics').get_data(as_text=True))\n"

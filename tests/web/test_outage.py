@@ -28,7 +28,8 @@ def assert_unavailable_page(response) -> None:
 
 
 def unreachable_app(url: str):
-    return create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "READYZ_CHECK_WORKER": False})
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "READYZ_CHECK_WORKER": False,
+                       "METRICS_ALLOW": "127.0.0.1"})
 
 
 def test_a_closed_database_port_is_a_503_page_and_json_for_the_api():
