@@ -222,7 +222,8 @@ def run(host: str, port: int, with_worker: bool) -> None:
     stop = _start_worker(app.extensions["minyi_db"]) if with_worker else None
     click.echo(f"民议已启动: http://{host}:{port}  (Ctrl+C 停止)")
     try:
-        serve(app, host=host, port=port, threads=8)
+        # waitress drops X-Forwarded-* unless told otherwise; the app's ProxyFix decides which to believe
+        serve(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     finally:
         if stop is not None:
             stop.set()
