@@ -44,21 +44,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, inputs, limits,
-                   notifications, resident, taskpage, tasks)
+    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, headers, inputs,
+                   limits, metrics, notifications, observe, resident, taskpage, tasks)
 
     inputs.init_app(app)  # first: the request class, the id converter and the checks every route relies on
-    for module in (limits, auth, tasks, taskpage, cases, api, errors, filters, resident, designer, board, notifications,
-                   extensions, audit, accounts):
+    for module in (headers, observe, metrics, limits, auth, tasks, taskpage, cases, api, errors, filters, resident,
+                   designer, board, notifications, extensions, audit, accounts):
         module.init_app(app)
 
     @app.get("/")
     def index():
         return redirect(url_for("tasks.list_tasks", which="inbox"))
-
-    @app.get("/healthz")
-    def healthz():
-        return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     return app
 

@@ -16,6 +16,7 @@ from engine.errors import InvalidInput, Unauthorized
 from engine.people import users
 from engine.work import casepages, cases, tasklist
 
+from . import metrics
 from .deps import actor, db
 from .inputs import json_body, page_number
 
@@ -71,6 +72,7 @@ def show_task(task_id: int):
 @bp.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int):
     result = cases.complete_task(db(), actor(), task_id, _json_object())
+    metrics.task_completed("api")
     return jsonable(result)
 
 

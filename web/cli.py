@@ -211,14 +211,31 @@ def run(host: str, port: int, with_worker: bool) -> None:
 
     from web import create_app
 
-    app = create_app({"DATABASE_URL": database_url()})
+    _configure_logging()
+    try:
+        app = create_app({"DATABASE_URL": database_url()})
+    except ValueError as exc:  # a setting in the environment is wrong; the message names it
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     stop = _start_worker(app.extensions["minyi_db"]) if with_worker else None
     click.echo(f"民议已启动: http://{host}:{port}  (Ctrl+C 停止)")
     try:
-        serve(app, host=host, port=port, threads=8)
+        # waitress drops X-Forwarded-* unless told otherwise; the app's ProxyFix decides which to believe
+        serve(app, host=host, port=port, threads=8, clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     finally:
         if stop is not None:
             stop.set()
+
+
+def _configure_logging() -> None:
+    """Log lines as MINYI_LOG_FORMAT says (json or text, see web/observe.py)."""
+    from web.observe import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
 
 
 def _start_worker(database: Database):
@@ -235,20 +252,21 @@ def _start_worker(database: Database):
 
 @main.command(help="定时任务:触发到期的定时器、到期提醒和逾期督办、发送外发通知(可在多台机器上同时运行)")
 @click.option("--once", is_flag=True, help="只扫描一次后退出")
-@click.option("--interval", default=30.0, type=click.FloatRange(min=0.5), help="两次扫描间隔的秒数(默认 30)")
+@click.option("--interval", default=30.0, type=click.FloatRange(min=0.5),
+              help="两次扫描间隔的秒数(默认 30;用 --once 定时运行时填运行间隔,就绪检查据此判断进程是否还活着)")
 def worker(once: bool, interval: float) -> None:
-    import logging
-
     from engine import clock
     from engine.bpmn import calendar
-    from engine.work import timers
+    from engine.work import heartbeat, timers
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging()
     warning = calendar.coverage_warning(clock.today().year + 1) or calendar.coverage_warning(clock.today().year)
     if warning:
         click.echo(f"注意: {warning}", err=True)
     if once:
-        done = timers.sweep(_db())
+        database = _db()
+        heartbeat.beat(database, heartbeat.worker_name(), interval, clock.now())
+        done = timers.sweep(database)
         click.echo(f"已扫描: 定时器 {done['timers']},提醒 {done['reminder']},逾期 {done['overdue']},"
                    f"外发 {done['sent']}")
         return

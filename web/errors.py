@@ -1,17 +1,20 @@
 """The one place where errors become responses: a page in the app's style, or JSON under /api/.
 
-Engine errors carry their HTTP status; anything unexpected becomes a 500 page with
-a request id that is logged with the traceback. A user never sees a traceback.
+Engine errors carry their HTTP status; a database that cannot be reached becomes a 503 with
+Retry-After (it passes by itself: a load balancer or the person tries again); anything unexpected
+becomes a 500 page with the request id, which is logged with the traceback. A user never sees a traceback.
 """
 from __future__ import annotations
 
-import uuid
-
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import MinyiError
+from engine.store.db import is_unreachable
+
+from .observe import request_id
 
 TITLES = {
     400: "请求无效",
@@ -24,6 +27,7 @@ TITLES = {
     422: "填写有误",
     429: "请求过于频繁",
     500: "系统出错",
+    503: "暂时无法服务",
 }
 HTTP_MESSAGES = {
     400: "请求格式不正确。",
@@ -43,9 +47,14 @@ def respond(status: int, message: str, error: str, extra: dict | None = None) ->
         body = {"error": error, "message": message, "status": status, **(extra or {})}
         headers = {"WWW-Authenticate": 'Bearer realm="minyi"'} if status == 401 else {}
         return body, status, headers
-    page = render_template("errors.html", status=status, title=TITLES.get(status, "出错了"),
-                           message=message, fields=(extra or {}).get("fields", {}),
-                           request_id=(extra or {}).get("request_id"))
+    try:
+        page = render_template("errors.html", status=status, title=TITLES.get(status, "出错了"),
+                               message=message, fields=(extra or {}).get("fields", {}),
+                               request_id=(extra or {}).get("request_id"))
+    except DBAPIError as exc:  # the page header needs the signed-in user, and the database went away
+        if not is_unreachable(exc):
+            raise
+        return handle_database_error(exc)
     return page, status
 
 
@@ -65,14 +74,34 @@ def handle_http_error(exc: HTTPException):
 
 
 def handle_unexpected(exc: Exception):
-    request_id = uuid.uuid4().hex
-    current_app.logger.exception("unexpected error, request id %s, %s %s", request_id, request.method, request.path)
+    current_app.logger.exception("unexpected error, request id %s, %s %s", request_id(), request.method, request.path)
     return respond(500, "系统出错了,已记录。如需帮助,请把下面的请求编号告诉管理员。", "InternalError",
-                   {"request_id": request_id})
+                   {"request_id": request_id()})
+
+
+UNAVAILABLE = "数据库暂时无法连接,您的操作没有执行。请稍等片刻后重试;如果一直这样,请把下面的请求编号告诉管理员。"
+
+
+def handle_database_error(exc: DBAPIError):
+    """An unreachable database is a 503 with Retry-After; any other database error is unexpected (500).
+    The page is drawn without the staff header, whose user and unread count would need the database."""
+    if not is_unreachable(exc):
+        return handle_unexpected(exc)
+    current_app.logger.warning("database unreachable, request id %s, %s %s: %s", request_id(), request.method,
+                               request.path, str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+    retry = {"Retry-After": str(current_app.config["RETRY_AFTER_SECONDS"])}
+    if _wants_json():
+        return {"error": "DatabaseUnavailable", "message": UNAVAILABLE, "status": 503,
+                "request_id": request_id()}, 503, retry
+    page = current_app.jinja_env.get_template("unavailable.html").render(
+        title=TITLES[503], message=UNAVAILABLE, request_id=request_id())
+    return page, 503, retry
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(MinyiError, handle_minyi_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.config.setdefault("RETRY_AFTER_SECONDS", 30)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

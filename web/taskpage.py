@@ -8,6 +8,7 @@ from engine.work import cases, tasklist
 from engine.work.cases import StepResult
 
 from .auth import require_login
+from . import metrics
 from .deps import actor, db
 
 bp = Blueprint("task", __name__, url_prefix="/tasks")
@@ -34,6 +35,7 @@ def complete_task(task_id: int):
         view = tasklist.get_task(db(), actor(), task_id)
         return render_template("tasks/task.html", task=view, values=values, errors=exc.fields,
                                message=exc.message), 422
+    metrics.task_completed("web")
     flash(done_message(result), "success")
     return redirect(url_for("tasks.list_tasks", which="inbox"))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import Conflict
@@ -57,6 +58,45 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def pool_status(self) -> PoolStatus:
+        """How this process's connection pool stands (SQLite's pool included)."""
+        pool = self.engine.pool
+
+        def figure(name: str) -> int:  # a pool without the figure (e.g. SQLite in memory) has none
+            return int(getattr(pool, name)()) if hasattr(pool, name) else 0
+
+        return PoolStatus(size=figure("size"), checked_out=figure("checkedout"), idle=figure("checkedin"),
+                          overflow=max(figure("overflow"), 0))
+
+
+@dataclass(frozen=True)
+class PoolStatus:
+    size: int          # connections the pool keeps
+    checked_out: int   # in use by a transaction now
+    idle: int          # open and waiting in the pool
+    overflow: int      # opened beyond `size`, closed again when returned
+
+
+# PostgreSQL SQLSTATEs that mean "the server is not there for us now" (besides class 08, connection
+# exception): shut down by an administrator, crashed, starting up, out of connection slots.
+_UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "53300"}
+_SQLITE_CANTOPEN = 14
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (down, refused, restarting, file missing) —
+    something that passes by itself, so callers answer "try again later" — rather than a mistake
+    in a statement, a constraint or the schema, which waiting does not fix."""
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        return getattr(orig, "sqlite_errorcode", None) == _SQLITE_CANTOPEN
+    state = getattr(orig, "sqlstate", None)  # psycopg: None when no server ever answered
+    return state is None or state.startswith("08") or state in _UNAVAILABLE_STATES
 
 
 # PostgreSQL gave up one of two transactions waiting for each other (deadlock, serialization failure,

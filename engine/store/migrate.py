@@ -5,6 +5,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from .db import Database
 
@@ -31,3 +33,12 @@ def revision(db: Database, message: str) -> None:
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def revisions(db: Database) -> tuple[set[str], set[str]]:
+    """(revisions the database is at, newest revisions of the code): equal when nothing is pending.
+    Raises the database's own error when it cannot be reached."""
+    heads = set(ScriptDirectory.from_config(_config()).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, heads

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -308,3 +308,13 @@ class Attachment(Base):
     uploaded_at: Mapped[datetime]
     uploaded_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of one timer worker process (`minyi worker`), read by the readiness check."""
+
+    __tablename__ = "worker_heartbeats"
+    worker: Mapped[str] = mapped_column(String(160), primary_key=True)  # host:pid
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)

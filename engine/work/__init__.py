@@ -2,7 +2,8 @@
 and saving workflows (`runtime`), gateway decisions (`autosteps`), the task list (`tasklist`),
 deadlines and their sweep (`deadlines`), timers (`timers`), 延期申请 (`extensions`), 监督发现
 (`findings`), publishing as a step completes (`publishing`), a case's page and who may see it
-(`casepages`), the immutable results the web shows (`views`) and the demo data (`demo`).
+(`casepages`), the immutable results the web shows (`views`), the demo data (`demo`), the timer worker's
+sign of life (`heartbeat`) and what operations watch: readiness and figures for metrics (`vitals`).
 
 May import: the root modules, store, bpmn, people.
 """

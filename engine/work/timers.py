@@ -25,7 +25,7 @@ from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import Case
 
-from . import deadlines, runtime
+from . import deadlines, heartbeat, runtime
 from .autosteps import AutoSteps
 
 log = logging.getLogger(__name__)
@@ -179,10 +179,13 @@ def sweep(db: Database) -> dict[str, int]:
 
 def run_worker(db: Database, interval: float = 30.0, once: bool = False,
                stop: threading.Event | None = None) -> None:
-    """Sweep every `interval` seconds until `stop` is set; a failed sweep is logged and retried."""
+    """Sweep every `interval` seconds until `stop` is set; a failed sweep is logged and retried.
+    Each sweep begins with a heartbeat (engine.work.heartbeat), which the readiness check reads."""
     stop = stop or threading.Event()
+    name, started = heartbeat.worker_name(), clock.now()
     while True:
         try:
+            heartbeat.beat(db, name, interval, started)
             done = sweep(db)
             if any(done.values()):
                 log.info("worker sweep: %s", done)

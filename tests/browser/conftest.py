@@ -58,19 +58,43 @@ def live_server(tmp_path, sqlite_template) -> Iterator[str]:
     app.extensions["minyi_db"].dispose()
 
 
+# Reports every Content-Security-Policy violation of a page to the console, where the fixture below hears it
+# (Chromium logs most violations itself; this catches the rest, e.g. a refused inline style).
+REPORT_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+def hear_violations(context, page, violations: list[str]) -> None:
+    """Collect the Content-Security-Policy violations of `page` (opened in `context`) into `violations`."""
+    def _hear(message) -> None:
+        if message.type == "error" and ("Content Security Policy" in message.text or "CSP violation" in message.text):
+            violations.append(f"{message.location.get('url', '')}: {message.text}")
+
+    context.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", _hear)
+
+
 @pytest.fixture
 def new_page(browser):
-    """Pages in fresh contexts (one per user, so sessions do not mix); all closed after the test."""
+    """Pages in fresh contexts (one per user, so sessions do not mix); all closed after the test.
+    Every page the test visits must keep to the Content-Security-Policy: a violation fails the test."""
     contexts = []
+    violations: list[str] = []
 
     def _new(**options):
         context = browser.new_context(locale="zh-CN", **options)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        hear_violations(context, page, violations)
+        return page
 
     yield _new
     for context in contexts:
         context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def screenshot(page, name: str) -> None:

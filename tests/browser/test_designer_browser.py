@@ -98,10 +98,10 @@ def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new
     doc_shot(page, "designer-form-fields")
 
     page.get_by_role("button", name="校验").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('校验通过')")
     page.get_by_label("变更说明").fill("审核结论改名,加联系电话")
     page.get_by_role("button", name="部署新版本").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('第 2 版')")
 
     new = cases.start_case(database, staff["clerk"], "approval", {"title": "新事项"}).case_number
     leader = new_page()
@@ -156,11 +156,11 @@ def test_四单_is_uploaded_deployed_and_run_without_code(workspace, new_page):
     page.get_by_role("button", name="上传并打开").click()
     page.wait_for_selector('#designer[data-ready="true"]')
     page.get_by_role("button", name="校验").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('校验通过')")
     doc_shot(page, "designer-sidan")
     page.get_by_label("变更说明").fill("四单上线")
     page.get_by_role("button", name="部署新版本").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 1 版')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('第 1 版')")
 
     resident_desk = new_page()
     sign_in(resident_desk, base, "xinxiyuan")
