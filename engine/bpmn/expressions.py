@@ -8,11 +8,9 @@ set of functions; attribute access, comprehensions and huge powers are refused.
 from __future__ import annotations
 
 import ast
-import operator
 import re
 import threading
 from datetime import date, datetime, timedelta
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +19,7 @@ import simpleeval
 from engine import clock
 from engine.errors import ExpressionError
 
-from . import calendar
+from . import budget, calendar
 
 _WRAPPED = re.compile(r"^\s*\$\{(.*)\}\s*$", re.S)
 _ISO_LITERAL = re.compile(
@@ -29,7 +27,7 @@ _ISO_LITERAL = re.compile(
     r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)$"
 )
 _MAX_LENGTH = 2000
-_MAX_POWER_EXPONENT = 64
+_MAX_DEPTH = 100
 
 
 def _as_date(value: Any) -> date:
@@ -42,48 +40,38 @@ def _as_date(value: Any) -> date:
             return date.fromisoformat(value[:10])
         except ValueError:
             pass
-    raise ValueError(f"不是日期: {value!r}")
-
-
-def _fraction(value: Any) -> Fraction:
-    try:
-        return Fraction(str(value))
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"不是比例: {value!r}") from exc
+    raise ValueError(f"不是日期: {str(value)[:40]!r}")
 
 
 def _at_least(part: Any, whole: Any, ratio: Any) -> bool:
     """part ≥ ratio × whole, in exact arithmetic (三分之二以上)."""
-    return Fraction(part) >= _fraction(ratio) * Fraction(whole)
+    return budget.fraction(part) >= budget.fraction(ratio) * budget.fraction(whole)
 
 
 def _more_than(part: Any, whole: Any, ratio: Any) -> bool:
     """part > ratio × whole, in exact arithmetic (过半数)."""
-    return Fraction(part) > _fraction(ratio) * Fraction(whole)
-
-
-def _safe_power(base: Any, exponent: Any) -> Any:
-    if abs(exponent) > _MAX_POWER_EXPONENT or (isinstance(base, int) and abs(base) > 10**6):
-        raise ValueError(f"乘方过大: {base} ** {exponent}")
-    return operator.pow(base, exponent)
+    return budget.fraction(part) > budget.fraction(ratio) * budget.fraction(whole)
 
 
 FUNCTIONS: dict[str, Any] = {
     "today": lambda: clock.today().isoformat(),
     "now": lambda: clock.now().isoformat(),
-    "add_days": lambda d, n: (_as_date(d) + timedelta(days=int(n))).isoformat(),
-    "add_workdays": lambda d, n: calendar.add_workdays(_as_date(d), int(n)).isoformat(),
+    "add_days": lambda d, n: (_as_date(d) + timedelta(days=budget.days(n))).isoformat(),
+    "add_workdays": lambda d, n: calendar.add_workdays(_as_date(d), budget.days(n)).isoformat(),
     "at_least": _at_least,
     "more_than": _more_than,
     "len": len,
-    "int": int,
-    "float": float,
-    "str": str,
+    "int": budget.to_int,
+    "float": budget.to_float,
+    "str": budget.to_str,
     "abs": abs,
     "min": min,
     "max": max,
-    "round": round,
+    "round": budget.rounded,
 }
+# Every operator that can build a value larger than its operands is measured before it runs.
+_OPERATORS = {**simpleeval.DEFAULT_OPERATORS, ast.Add: budget.add, ast.Mult: budget.multiply,
+              ast.Mod: budget.modulo, ast.Pow: budget.power}
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -122,6 +110,8 @@ def check(text: str) -> ast.Expression | None:
     except SyntaxError as exc:
         raise ExpressionError(f"表达式语法错误(第 {exc.offset or 0} 个字符): {source}") from None
     nodes = list(ast.walk(tree))
+    if _depth(tree) > _MAX_DEPTH:
+        raise ExpressionError(f"表达式嵌套过深(超过 {_MAX_DEPTH} 层): {source[:80]}…")
     for node in nodes:  # escapes first, so the message names the real danger
         if isinstance(node, ast.Attribute):
             raise ExpressionError(f"表达式不允许访问属性(“.{node.attr}”): {source}")
@@ -138,20 +128,70 @@ def check(text: str) -> ast.Expression | None:
                 )
             if node.keywords:
                 raise ExpressionError(f"表达式不允许关键字参数: {source}")
+    _check_constant_parts(tree, source)
     return tree
+
+
+_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply the expression nests (`-(-(-x))`: 4), counted without recursion, so that
+    neither the evaluator nor a message ever recurses past Python's limit."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
+    """The largest parts of an expression that use no case data (a call's function name is not
+    data): they give the same value on every case, so validation can compute them."""
+    nodes = list(ast.walk(tree))  # parents before children
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    free: dict[int, bool] = {}
+    for node in reversed(nodes):
+        if isinstance(node, ast.Name):
+            free[id(node)] = id(node) in called or node.id in _CONSTANT_NAMES
+        else:
+            free[id(node)] = all(free[id(child)] for child in ast.iter_child_nodes(node))
+    parts, stack = [], [tree.body]
+    while stack:
+        node = stack.pop()
+        if not free[id(node)]:
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        elif not isinstance(node, (ast.Constant, ast.Name)):
+            parts.append(node)
+    return parts
+
+
+def _check_constant_parts(tree: ast.Expression, source: str) -> None:
+    """A part without case data that cannot be computed (too costly, or wrong) is refused at
+    validation rather than failing on a real case."""
+    for part in _constant_parts(tree):
+        try:
+            _run(part, {}, source)
+        except ExpressionError as exc:
+            text = (ast.get_source_segment(source, part) or "")[:80]
+            raise ExpressionError(f"表达式中的 “{text}” 无法计算:{exc.message}") from None
 
 
 class _Evaluator(simpleeval.SimpleEval):
     def __init__(self) -> None:
-        operators = dict(simpleeval.DEFAULT_OPERATORS)
-        operators[ast.Pow] = _safe_power
-        super().__init__(operators=operators, functions=FUNCTIONS, names={})
-        self.nodes[ast.List] = lambda node: [self._eval(x) for x in node.elts]
-        self.nodes[ast.Tuple] = lambda node: tuple(self._eval(x) for x in node.elts)
+        super().__init__(operators=dict(_OPERATORS), functions=FUNCTIONS, names={})
+        self.nodes[ast.List] = lambda node: budget.bounded([self._eval(x) for x in node.elts], "列表")
+        self.nodes[ast.Tuple] = lambda node: budget.bounded(tuple(self._eval(x) for x in node.elts), "元组")
+        self.clock = budget.Clock()
+
+    def _eval(self, node: ast.AST) -> Any:
+        self.clock.check()
+        return super()._eval(node)
 
     def _eval_name(self, node: ast.Name) -> Any:
-        if node.id in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.id]
+        if node.id in _CONSTANT_NAMES:
+            return _CONSTANT_NAMES[node.id]
         if node.id not in self.names:
             raise simpleeval.NameNotDefined(node.id, "")
         return self.names[node.id]
@@ -162,28 +202,33 @@ _evaluators = threading.local()
 
 def _evaluator() -> _Evaluator:
     """This thread's evaluator: building one costs more than most evaluations, and it holds no
-    state between them but the names, which `evaluate` sets and clears around each use."""
+    state between them but the names and the time limit, which `_run` sets around each use."""
     found = getattr(_evaluators, "one", None)
     if found is None:
         found = _evaluators.one = _Evaluator()
     return found
 
 
+def _run(node: ast.expr, names: dict[str, Any], source: str) -> Any:
+    evaluator = _evaluator()
+    outer = evaluator.names, evaluator.clock
+    evaluator.names, evaluator.clock = names, budget.Clock()
+    try:
+        return evaluator._eval(node)
+    except simpleeval.NameNotDefined as exc:
+        raise ExpressionError(f"表达式引用了不存在的字段 “{exc.name}”: {source}") from None
+    except ExpressionError as exc:
+        raise ExpressionError(f"{exc.message}: {source}") from None
+    except Exception as exc:  # a designer's arithmetic on bad data: say which expression
+        raise ExpressionError(f"表达式求值失败({type(exc).__name__}: {str(exc)[:200]}): {source}") from None
+    finally:
+        evaluator.names, evaluator.clock = outer
+
+
 def evaluate(text: str, names: dict[str, Any]) -> Any:
-    """Evaluate a designer expression over case data `names`."""
+    """Evaluate a designer expression over case data `names`, within the budget (`budget`)."""
     tree = check(text)
     source = unwrap(text)
     if tree is None:
         return source
-    evaluator = _evaluator()
-    outer, evaluator.names = evaluator.names, names
-    try:
-        return evaluator._eval(tree.body)
-    except simpleeval.NameNotDefined as exc:
-        raise ExpressionError(f"表达式引用了不存在的字段 “{exc.name}”: {source}") from None
-    except ExpressionError:
-        raise
-    except Exception as exc:  # a designer's arithmetic on bad data: say which expression
-        raise ExpressionError(f"表达式求值失败({type(exc).__name__}: {exc}): {source}") from None
-    finally:
-        evaluator.names = outer
+    return _run(tree.body, names, source)
