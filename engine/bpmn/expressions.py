@@ -167,6 +167,27 @@ def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
     return parts
 
 
+def names_used(text: str) -> frozenset[str]:
+    """The case fields and process properties an expression reads (none for an ISO literal)."""
+    tree = check(text)
+    if tree is None:
+        return frozenset()
+    nodes = list(ast.walk(tree))
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    return frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called
+                     and n.id not in _CONSTANT_NAMES)
+
+
+def constant_value(text: str) -> tuple[bool, Any]:
+    """(True, value) when the expression reads no case data, so validation knows its value; else (False, None)."""
+    tree = check(text)
+    if tree is None:
+        return True, unwrap(text)
+    if names_used(text):
+        return False, None
+    return True, evaluate(text, {})
+
+
 def _check_constant_parts(tree: ast.Expression, source: str) -> None:
     """A part without case data that cannot be computed (too costly, or wrong) is refused at
     validation rather than failing on a real case."""
