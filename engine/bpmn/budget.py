@@ -81,18 +81,23 @@ def bounded(value: Any, what: str) -> Any:
 
 class Clock:
     """The time limit of one evaluation, on the evaluating thread's CPU time (a busy machine
-    slows a wall clock, not this one). Read every few steps: reading it costs a system call, and
-    a few steps, each bounded in size, take far less than the limit."""
+    slows a wall clock, not this one). Read every few steps, starting at the first reading: reading
+    it costs a system call, and a few steps, each bounded in size, take far less than the limit."""
 
     EVERY = 8
 
     def __init__(self) -> None:
-        self.ends = time.thread_time() + TIME_LIMIT
+        self.ends: float | None = None
         self.steps = 0
 
     def check(self) -> None:
         self.steps += 1
-        if self.steps % self.EVERY == 0 and time.thread_time() > self.ends:
+        if self.steps % self.EVERY:
+            return
+        now = time.thread_time()
+        if self.ends is None:
+            self.ends = now + TIME_LIMIT
+        elif now > self.ends:
             raise refuse(f"求值超过 {TIME_LIMIT:g} 秒")
 
 
