@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import operator
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from typing import Any
 
@@ -79,10 +82,27 @@ def bounded(value: Any, what: str) -> Any:
     return value
 
 
+VALIDATION_TIME_LIMIT = 2.0  # seconds of CPU for every expression computed while validating one diagram
+_shared = threading.local()
+
+
+@contextmanager
+def validating() -> Iterator[None]:
+    """One time limit for all the expressions computed at validation of a diagram (their parts that
+    read no case data): a 5 MB file holds thousands of expressions, each within its own limit."""
+    outer = getattr(_shared, "ends", None)
+    _shared.ends = time.thread_time() + VALIDATION_TIME_LIMIT if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared.ends = outer
+
+
 class Clock:
     """The time limit of one evaluation, on the evaluating thread's CPU time (a busy machine
-    slows a wall clock, not this one). Read every few steps, starting at the first reading: reading
-    it costs a system call, and a few steps, each bounded in size, take far less than the limit."""
+    slows a wall clock, not this one). At run time it is read every few steps: reading it costs a
+    system call, and a few steps, each bounded in size, take far less than the limit. At validation
+    it is read at every step, against the diagram's shared limit too."""
 
     EVERY = 8
 
@@ -92,9 +112,12 @@ class Clock:
 
     def check(self) -> None:
         self.steps += 1
-        if self.steps % self.EVERY:
+        shared = getattr(_shared, "ends", None)
+        if self.steps % self.EVERY and shared is None:
             return
         now = time.thread_time()
+        if shared is not None and now > shared:
+            raise refuse(f"流程图中的表达式合计计算超过 {VALIDATION_TIME_LIMIT:g} 秒")
         if self.ends is None:
             self.ends = now + TIME_LIMIT
         elif now > self.ends:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine.errors import DiagramInvalid, ExpressionError, Problem
 
-from . import durations, expressions, forms, sitecheck, sites, spiff
+from . import budget, durations, expressions, forms, sitecheck, sites, spiff
 from .xmlsafe import parse as parse_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -270,6 +270,11 @@ def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.
 
 def inspect(xml: bytes, filename: str) -> Diagram:
     """Validate and build a diagram; raise DiagramInvalid listing every problem."""
+    with budget.validating():
+        return _inspect(xml, filename)
+
+
+def _inspect(xml: bytes, filename: str) -> Diagram:
     tree = parse_xml(xml, filename)
     root = tree.getroot()
     c = _Checker(filename)
