@@ -4,6 +4,9 @@ Designers write conditions such as ``kind == "承诺件"``, also in the ``${...}
 modelers produce. ISO-8601 durations and dates (``P3D``, ``2026-12-01``) may be
 written unquoted. Everything is checked against a whitelist of syntax and a fixed
 set of functions; attribute access, comprehensions and huge powers are refused.
+Every evaluation runs within the cost budget of `budget` (sizes measured before an
+operation runs, a time limit per evaluation), and the parts of an expression that
+read no case data are computed once at validation.
 """
 from __future__ import annotations
 
