@@ -38,7 +38,7 @@ def test_designer_expressions_evaluate(text, names, expected):
     ("title.upper()", "不允许访问属性"),
     ("9 ** 999999999", "乘方过大"),
     ("10 ** 10 ** 10", "乘方过大"),
-    ("'a' * 10 ** 9", "求值失败"),
+    ("'a' * 10 ** 9", "重复(*)的结果超过"),
     ("x := 1", "语法错误"),
     ("f'{title}'", "JoinedStr"),
 ])

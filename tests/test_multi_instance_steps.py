@@ -70,7 +70,7 @@ def test_a_step_over_a_list_gives_one_task_per_item_showing_its_item(multi, staf
 
 
 @pytest.mark.parametrize("values, says", [
-    ({"mode": "并行", "count": ""}, "循环次数(loopCardinality)“count” 应得出 0–500 的整数,这里得到的是空值"),
+    ({"mode": "并行", "count": ""}, "循环次数(loopCardinality)“count” 应得出 0–1000 的整数,这里得到的是空值"),
     ({"mode": "逐项", "topics": ""}, "要逐项处理的列表 “topics” 没有值或不是列表"),
 ])
 def test_a_step_without_a_count_or_items_stops_with_a_message_and_keeps_nothing(multi, staff, values, says):

@@ -1,5 +1,6 @@
 """Diagrams: parsing them safely (`xmlsafe`), validating and building them (`diagram`), forms
-(`forms`), safe expressions (`expressions`), ISO durations and due values (`durations`), the
+(`forms`), safe expressions (`expressions`) and their cost budget (`budget`), every place a diagram
+holds an expression (`sites`) and its validation (`sitecheck`), ISO durations and due values (`durations`), the
 SpiffWorkflow adapter (`spiff`), the flow graph drawn for auditors (`bpmngraph`), the Chinese
 working calendar (`calendar`) and the deployed versions of each diagram (`deployments`).
 

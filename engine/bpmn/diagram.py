@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine.errors import DiagramInvalid, ExpressionError, Problem
 
-from . import durations, expressions, foreign, forms, messages, spiff
+from . import budget, durations, expressions, foreign, forms, messages, sitecheck, sites, spiff
 from .xmlsafe import parse as parse_xml
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -225,14 +225,11 @@ def _check_elements(root: etree._Element, c: _Checker) -> None:
             c.add(_owner(el), REFUSED[local])
         elif el.tag in REFUSED_EXTENSIONS:
             c.add(_owner(el), REFUSED_EXTENSIONS[el.tag])
-    for flow in root.iter(f"{{{BPMN}}}conditionExpression", f"{{{BPMN}}}completionCondition",
-                          f"{{{BPMN}}}loopCardinality", f"{{{BPMN}}}timeDate",
-                          f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle"):
+    for flow in sitecheck.expression_elements(root):
         if flow.get("language") and flow.get("language").lower() not in ("", "python", "simple"):
             c.add(_owner(flow), f"表达式语言 “{flow.get('language')}” 不受支持")
             continue
-        what = {"conditionExpression": "条件", "completionCondition": "完成条件",
-                "loopCardinality": "循环次数"}.get(_local(flow.tag), "定时器")
+        what = sites.ELEMENTS[sitecheck.site(flow)]
         if (flow.text or "").strip():
             c.expression(_owner(flow), flow.text, what, flow.sourceline)
         else:
@@ -340,9 +337,8 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         for fid, line, msg in problems:
             c.add(el, msg, line)
         due = el.get(f"{{{CAMUNDA}}}dueDate")
-        c.expression(el, due, "办理期限(dueDate)")
         properties = _properties(el)
-        c.expression(el, properties.get("answerLinkedCases"), "关联事项一并答复条件(answerLinkedCases)")
+        sitecheck.step_expressions(el, properties, c)
         _check_deadline_properties(el, properties, c)
         steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline)
     return steps
@@ -372,6 +368,11 @@ def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.
 
 def inspect(xml: bytes, filename: str) -> Diagram:
     """Validate and build a diagram; raise DiagramInvalid listing every problem."""
+    with budget.validating():
+        return _inspect(xml, filename)
+
+
+def _inspect(xml: bytes, filename: str) -> Diagram:
     tree = parse_xml(xml, filename)
     root = tree.getroot()
     c = _Checker(filename)
@@ -391,6 +392,7 @@ def inspect(xml: bytes, filename: str) -> Diagram:
     _check_gateways(process, c)
     steps = _human_steps(process, lanes, c)
     start_id, start_form = _start_form(process, c)
+    sitecheck.unknown_names(root, process, _properties(process), steps.values(), start_id, start_form, c)
     if c.problems:
         raise DiagramInvalid(c.problems)
     properties = _properties(process)

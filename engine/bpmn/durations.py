@@ -95,13 +95,17 @@ def lead_time(text: str) -> timedelta | None:
 
 
 def due_moment(value: Any, created: datetime) -> datetime | None:
-    """Turn a dueDate value (date, datetime or ISO duration from `created`) into a moment."""
+    """Turn a dueDate value (date, datetime or ISO duration from `created`) into a moment; None when it is
+    none of these, or lies beyond the calendar (`P99999999D`)."""
     if value in (None, ""):
         return None
     text = str(value).strip()
     duration = parse(text)
     if duration is not None:
-        return duration.after(created)
+        try:
+            return duration.after(created)
+        except (OverflowError, ValueError):
+            return None
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), time(23, 59, 59), CHINA_TZ)

@@ -4,15 +4,16 @@ Designers write conditions such as ``kind == "承诺件"``, also in the ``${...}
 modelers produce. ISO-8601 durations and dates (``P3D``, ``2026-12-01``) may be
 written unquoted. Everything is checked against a whitelist of syntax and a fixed
 set of functions; attribute access, comprehensions and huge powers are refused.
+Every evaluation runs within the cost budget of `budget` (sizes measured before an
+operation runs, a time limit per evaluation), and the parts of an expression that
+read no case data are computed once at validation.
 """
 from __future__ import annotations
 
 import ast
-import operator
 import re
 import threading
 from datetime import date, datetime, timedelta
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -21,7 +22,7 @@ import simpleeval
 from engine import clock
 from engine.errors import ExpressionError
 
-from . import calendar, durations, messages
+from . import budget, calendar, durations, messages
 
 _WRAPPED = re.compile(r"^\s*\$\{(.*)\}\s*$", re.S)
 _ISO_LITERAL = re.compile(
@@ -29,7 +30,7 @@ _ISO_LITERAL = re.compile(
     r"|\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)$"
 )
 _MAX_LENGTH = 2000
-_MAX_POWER_EXPONENT = 64
+_MAX_DEPTH = 100
 
 
 def _as_date(value: Any) -> date:
@@ -42,48 +43,38 @@ def _as_date(value: Any) -> date:
             return date.fromisoformat(value[:10])
         except ValueError:
             pass
-    raise ValueError(f"不是日期: {value!r}")
-
-
-def _fraction(value: Any) -> Fraction:
-    try:
-        return Fraction(str(value))
-    except (ValueError, ZeroDivisionError) as exc:
-        raise ValueError(f"不是比例: {value!r}") from exc
+    raise ValueError(f"不是日期: {str(value)[:40]!r}")
 
 
 def _at_least(part: Any, whole: Any, ratio: Any) -> bool:
     """part ≥ ratio × whole, in exact arithmetic (三分之二以上)."""
-    return Fraction(part) >= _fraction(ratio) * Fraction(whole)
+    return budget.fraction(part) >= budget.fraction(ratio) * budget.fraction(whole)
 
 
 def _more_than(part: Any, whole: Any, ratio: Any) -> bool:
     """part > ratio × whole, in exact arithmetic (过半数)."""
-    return Fraction(part) > _fraction(ratio) * Fraction(whole)
-
-
-def _safe_power(base: Any, exponent: Any) -> Any:
-    if abs(exponent) > _MAX_POWER_EXPONENT or (isinstance(base, int) and abs(base) > 10**6):
-        raise ValueError(f"乘方过大: {base} ** {exponent}")
-    return operator.pow(base, exponent)
+    return budget.fraction(part) > budget.fraction(ratio) * budget.fraction(whole)
 
 
 FUNCTIONS: dict[str, Any] = {
     "today": lambda: clock.today().isoformat(),
     "now": lambda: clock.now().isoformat(),
-    "add_days": lambda d, n: (_as_date(d) + timedelta(days=int(n))).isoformat(),
-    "add_workdays": lambda d, n: calendar.add_workdays(_as_date(d), int(n)).isoformat(),
+    "add_days": lambda d, n: (_as_date(d) + timedelta(days=budget.days(n))).isoformat(),
+    "add_workdays": lambda d, n: calendar.add_workdays(_as_date(d), budget.days(n)).isoformat(),
     "at_least": _at_least,
     "more_than": _more_than,
     "len": len,
-    "int": int,
-    "float": float,
-    "str": str,
+    "int": budget.to_int,
+    "float": budget.to_float,
+    "str": budget.to_str,
     "abs": abs,
     "min": min,
     "max": max,
-    "round": round,
+    "round": budget.rounded,
 }
+# Every operator that can build a value larger than its operands is measured before it runs.
+_OPERATORS = {**simpleeval.DEFAULT_OPERATORS, ast.Add: budget.add, ast.Mult: budget.multiply,
+              ast.Mod: budget.modulo, ast.Pow: budget.power}
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -133,6 +124,8 @@ def check(text: str) -> ast.Expression | None:
     except SyntaxError as exc:
         raise ExpressionError(f"表达式语法错误(第 {exc.offset or 0} 个字符): {source}") from None
     nodes = list(ast.walk(tree))
+    if _depth(tree) > _MAX_DEPTH:
+        raise ExpressionError(f"表达式嵌套过深(超过 {_MAX_DEPTH} 层): {source[:80]}…")
     for node in nodes:  # escapes first, so the message names the real danger
         if isinstance(node, ast.Attribute):
             raise ExpressionError(f"表达式不允许访问属性(“.{node.attr}”): {source}")
@@ -149,20 +142,91 @@ def check(text: str) -> ast.Expression | None:
                 )
             if node.keywords:
                 raise ExpressionError(f"表达式不允许关键字参数: {source}")
+    _check_constant_parts(tree, source)
     return tree
+
+
+_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deeply the expression nests (`-(-(-x))`: 4), counted without recursion, so that
+    neither the evaluator nor a message ever recurses past Python's limit."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
+    """The largest parts of an expression that use no case data (a call's function name is not
+    data): they give the same value on every case, so validation can compute them."""
+    nodes = list(ast.walk(tree))  # parents before children
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    free: dict[int, bool] = {}
+    for node in reversed(nodes):
+        if isinstance(node, ast.Name):
+            free[id(node)] = id(node) in called or node.id in _CONSTANT_NAMES
+        else:
+            free[id(node)] = all(free[id(child)] for child in ast.iter_child_nodes(node))
+    parts, stack = [], [tree.body]
+    while stack:
+        node = stack.pop()
+        if not free[id(node)]:
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        elif not isinstance(node, (ast.Constant, ast.Name)):
+            parts.append(node)
+    return parts
+
+
+def names_used(text: str) -> frozenset[str]:
+    """The case fields and process properties an expression reads (none for an ISO literal)."""
+    tree = check(text)
+    if tree is None:
+        return frozenset()
+    nodes = list(ast.walk(tree))
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    return frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called
+                     and n.id not in _CONSTANT_NAMES)
+
+
+def constant_value(text: str) -> tuple[bool, Any]:
+    """(True, value) when the expression reads no case data, so validation knows its value; else (False, None)."""
+    tree = check(text)
+    if tree is None:
+        return True, unwrap(text)
+    if names_used(text):
+        return False, None
+    return True, evaluate(text, {})
+
+
+def _check_constant_parts(tree: ast.Expression, source: str) -> None:
+    """A part without case data that cannot be computed (too costly, or wrong) is refused at
+    validation rather than failing on a real case."""
+    for part in _constant_parts(tree):
+        try:
+            _run(part, {}, source)
+        except ExpressionError as exc:
+            text = (ast.get_source_segment(source, part) or "")[:80]
+            raise ExpressionError(f"表达式中的 “{text}” 无法计算:{exc.message}") from None
 
 
 class _Evaluator(simpleeval.SimpleEval):
     def __init__(self) -> None:
-        operators = dict(simpleeval.DEFAULT_OPERATORS)
-        operators[ast.Pow] = _safe_power
-        super().__init__(operators=operators, functions=FUNCTIONS, names={})
-        self.nodes[ast.List] = lambda node: [self._eval(x) for x in node.elts]
-        self.nodes[ast.Tuple] = lambda node: tuple(self._eval(x) for x in node.elts)
+        super().__init__(operators=dict(_OPERATORS), functions=FUNCTIONS, names={})
+        self.nodes[ast.List] = lambda node: budget.bounded([self._eval(x) for x in node.elts], "列表")
+        self.nodes[ast.Tuple] = lambda node: budget.bounded(tuple(self._eval(x) for x in node.elts), "元组")
+        self.clock = budget.Clock()
+
+    def _eval(self, node: ast.AST) -> Any:
+        self.clock.check()
+        return super()._eval(node)
 
     def _eval_name(self, node: ast.Name) -> Any:
-        if node.id in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.id]
+        if node.id in _CONSTANT_NAMES:
+            return _CONSTANT_NAMES[node.id]
         if node.id not in self.names:
             raise simpleeval.NameNotDefined(node.id, "")
         return self.names[node.id]
@@ -173,28 +237,33 @@ _evaluators = threading.local()
 
 def _evaluator() -> _Evaluator:
     """This thread's evaluator: building one costs more than most evaluations, and it holds no
-    state between them but the names, which `evaluate` sets and clears around each use."""
+    state between them but the names and the time limit, which `_run` sets around each use."""
     found = getattr(_evaluators, "one", None)
     if found is None:
         found = _evaluators.one = _Evaluator()
     return found
 
 
+def _run(node: ast.expr, names: dict[str, Any], source: str) -> Any:
+    evaluator = _evaluator()
+    outer = evaluator.names, evaluator.clock
+    evaluator.names, evaluator.clock = names, budget.Clock()
+    try:
+        return evaluator._eval(node)
+    except simpleeval.NameNotDefined as exc:
+        raise ExpressionError(f"表达式引用了不存在的字段 “{exc.name}”: {source}") from None
+    except ExpressionError as exc:
+        raise ExpressionError(f"{exc.message}: {source}") from None
+    except Exception as exc:  # a designer's arithmetic on bad data: say which expression
+        raise ExpressionError(f"表达式求值失败({messages.evaluation(exc)}): {source}") from None
+    finally:
+        evaluator.names, evaluator.clock = outer
+
+
 def evaluate(text: str, names: dict[str, Any]) -> Any:
-    """Evaluate a designer expression over case data `names`."""
+    """Evaluate a designer expression over case data `names`, within the budget (`budget`)."""
     tree = check(text)
     source = unwrap(text)
     if tree is None:
         return source
-    evaluator = _evaluator()
-    outer, evaluator.names = evaluator.names, names
-    try:
-        return evaluator._eval(tree.body)
-    except simpleeval.NameNotDefined as exc:
-        raise ExpressionError(f"表达式引用了不存在的字段 “{exc.name}”: {source}") from None
-    except ExpressionError:
-        raise
-    except Exception as exc:  # a designer's arithmetic on bad data: say which expression
-        raise ExpressionError(f"表达式求值失败({messages.evaluation(exc)}): {source}") from None
-    finally:
-        evaluator.names = outer
+    return _run(tree.body, names, source)

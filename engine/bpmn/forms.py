@@ -17,7 +17,7 @@ from lxml import etree
 from engine.errors import ExpressionError, InvalidInput
 from engine.store import text as free_text
 
-from . import expressions
+from . import expressions, sites
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 TYPES = {"string", "long", "double", "boolean", "date", "enum"}
@@ -220,11 +220,13 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
     return None, "未知的字段类型"
 
 
-def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: Mapping[str, Any],
+             failures: sites.Failures | None = None) -> dict[str, Any]:
     """Clean `submitted` against the form; raise InvalidInput with one message per bad field.
 
     Only fields of the form are returned: a caller cannot inject other case variables.
-    A field left out entirely (not sent empty) takes its default value.
+    A field left out entirely (not sent empty) takes its default value. A requiredIf or a default
+    that cannot be computed goes to `failures`, for the caller to record on the case.
     """
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -254,17 +256,22 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
     for f in fields:
         if f.id in errors or f.readonly or cleaned.get(f.id) is not None:
             continue
-        needed = f.required
+        needed, why = f.required, ""
         if not needed and f.required_if:
-            try:
-                needed = bool(expressions.evaluate(f.required_if, names))
-            except ExpressionError:
-                needed = True
+            computed, value = (failures or sites.Failures("")).attempt("requiredIf", f.required_if, names, f.id)
+            needed = bool(value) if computed else True
+            why = "" if computed else f"(条件必填规则 {expressions.unwrap(f.required_if)} 无法计算,按必填处理)"
         if needed:
-            errors[f.id] = "此项为必填项"
+            errors[f.id] = "此项为必填项" + why
     for f in fields:
         if f.valid_if and not f.readonly and f.id not in errors and not _holds(f.valid_if, names):
             errors[f.id] = f.valid_if_message or f"不符合校验条件:{expressions.unwrap(f.valid_if)}"
+    if failures is not None:  # rules this submission did not need, and the defaults the form showed
+        for f in fields:
+            if f.required_if and not f.readonly and cleaned.get(f.id) is not None:
+                failures.attempt("requiredIf", f.required_if, names, f.id)
+            if f.default is not None and expressions.unwrap(f.default) != f.default.strip() and data.get(f.id) is None:
+                failures.attempt("defaultValue", f.default, dict(data), f.id)
     if errors:
         labels = {f.id: f.label for f in fields}
         summary = ";".join(f"{labels[k]}:{v}" for k, v in errors.items())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from functools import lru_cache
 from pathlib import Path
+from time import thread_time
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -58,11 +60,33 @@ class _ClockDatetime(datetime):
 _timer.datetime = _ClockDatetime
 
 
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    """What SpiffWorkflow evaluates without a task (message correlations, ad hoc completion):
+    by `expressions.evaluate` too. The library's default environment would run them with `eval`."""
+
+    def __init__(self, properties: dict[str, str]):
+        super().__init__()
+        self.properties = properties
+
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        try:
+            return expressions.evaluate(expression, {**(external_context or {}), **context, **self.properties})
+        except ExpressionError as exc:
+            raise StepFailed(None, exc.message) from None
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        raise StepFailed(None, "流程图中的脚本不会被执行")
+
+
+# A multi-instance step's count (loopCardinality) creates that many instances at once.
+MAX_INSTANCES = 1000
+
+
 class SafeScriptEngine(PythonScriptEngine):
     """Evaluates designer expressions with `expressions.evaluate`; never runs scripts."""
 
     def __init__(self, properties: dict[str, str]):
-        super().__init__()
+        super().__init__(environment=SafeEnvironment(dict(properties)))
         self.properties = dict(properties)
 
     def validate(self, expression: str) -> None:
@@ -102,8 +126,6 @@ def _cardinality(task: Task, expression: str, value: Any) -> int:
     raise StepFailed(task, f"循环次数(loopCardinality)“{expression}” 应得出 0–{MAX_INSTANCES} 的整数,这里得到的是{shown}")
 
 
-MAX_INSTANCES = 500
-
 
 def _timer_value(value: Any) -> str:
     """A date alone means the end of that day in China; naive times are China time.
@@ -126,6 +148,17 @@ def _timer_value(value: Any) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CHINA_TZ)
     return moment.isoformat()
+
+
+def _where(task: Task) -> str:
+    """The looped element a runaway automatic step belongs to (the subprocess around it, if any)."""
+    workflow = task.workflow
+    parent_id = getattr(workflow, "parent_task_id", None)
+    if parent_id is not None:
+        parent = workflow.top_workflow.get_task_from_id(parent_id)
+        if parent is not None:
+            return getattr(parent.task_spec, "bpmn_id", None) or parent.task_spec.name
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
 class StepFailed(MinyiError):
@@ -195,13 +228,30 @@ def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
     return workflow
 
 
+# Automatic steps one advance may run, and its CPU time: a loop without a way out (a looped subprocess
+# whose condition never ends it) would otherwise run inside the write transaction for ever.
+MAX_AUTOMATIC_STEPS = 1000
+MAX_ADVANCE_SECONDS = 1.0
+
+
 def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> None:
     """Run every automatic step (gateways, events, fired timers) until people are needed;
     `did_complete` hears of each automatic step run, so the caller can audit it."""
+    ran, ends = 0, thread_time() + MAX_ADVANCE_SECONDS
+
+    def counted(task: Task) -> None:
+        nonlocal ran
+        ran += 1
+        if ran > MAX_AUTOMATIC_STEPS or thread_time() > ends:
+            raise StepFailed(None, f"流程连续自动执行了 {ran} 个步骤仍未停下,可能是没有出口的循环;"
+                                   f"请检查 “{_where(task)}” 所在循环的循环条件(loopCondition)和循环次数")
+        if did_complete is not None:
+            did_complete(task)
+
     try:
         for _ in range(100):
             workflow.refresh_timers()
-            workflow.do_engine_steps(did_complete_task=did_complete)
+            workflow.do_engine_steps(did_complete_task=counted)
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
     except StepFailed:
@@ -209,6 +259,8 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
     except SpiffWorkflowException as exc:
         task = getattr(exc, "task", None)
         raise StepFailed(task, f"流程无法继续: {messages.library(str(exc))}") from None
+    except OverflowError as exc:  # a timer or deadline beyond the calendar (P99999999D)
+        raise StepFailed(None, f"流程无法继续:定时器的时间超出日历范围({exc})") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise _library_failure(workflow, exc) from None
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.actor import Actor
-from engine.bpmn import deployments, expressions, forms, spiff
+from engine.bpmn import deployments, forms, sites, spiff
 from engine.bpmn.diagram import Diagram
-from engine.errors import Conflict, ExpressionError, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
 from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
 from engine.store import audit_chain, locks
@@ -109,7 +109,8 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         d = deployments.diagram_of(session, version_id)
         if sandbox_version is None:
             _check_may_start(actor, d)
-        cleaned = forms.validate(d.start_form, values, {})
+        failed = sites.Failures(d.start_id)
+        cleaned = forms.validate(d.start_form, values, {}, failed)
         sandbox = sandbox_version is not None
         prefix = ("试运行-" if sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
         case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id,
@@ -121,6 +122,7 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         audit_chain.append(session, case.id, actor.username, "case_started", step_id=d.start_id,
                      step_name=d.element_names.get(d.start_id, ""), lane=",".join(actor.roles & set(d.lanes)),
                      data={"values": cleaned, "version": d.hash[:12], "number": case.number})
+        runtime.record_failures(session, case.id, failed.found, d.element_names.get(d.start_id, ""), "")
         decided.record(session, case.id, d)
         created = runtime.save(session, case, d, workflow, actor.username)
         if also is not None:
@@ -160,7 +162,8 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
     if step is None:
         raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
     before = {**locked.data, **(row.data or {})}
-    cleaned = forms.validate(step.form, values, before)
+    failed = sites.Failures(step.id)
+    cleaned = forms.validate(step.form, values, before, failed)
     workflow = runtime.load_workflow(session, case, d)
     task = spiff.task_by_id(workflow, row.task_uuid)
     if task is None or not spiff.is_ready(task):
@@ -175,9 +178,12 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
         payload["via"] = via
     audit_chain.append(session, case.id, actor.username, "task_completed", step_id=row.step_id,
                  step_name=row.name, lane=row.lane, data=payload)
+    runtime.record_failures(session, case.id, failed.found, row.name, row.lane)
     decided.record(session, case.id, d)
     created = runtime.save(session, case, d, workflow, actor.username)
-    if not case.sandbox:
+    if case.sandbox:  # a 试运行 publishes nothing, but its publishing expressions must compute as a real case's
+        publishing.plan(case, d, step, dict(task.data))
+    else:
         publishing.on_step_completed(session, case, d, step, dict(task.data), actor.username)
     remembered.append((case.id, case.revision, workflow))
     if via is None:
@@ -191,11 +197,10 @@ def _answer_linked(session: Session, actor: Actor, case: Case, row: HumanTask, p
     rule = properties.get("answerLinkedCases")
     if not rule:
         return
-    try:
-        applies = bool(expressions.evaluate(rule, {**before, **cleaned}))
-    except ExpressionError:
-        applies = False
-    if not applies:
+    failed = sites.Failures(row.step_id)
+    computed, applies = failed.attempt("answerLinkedCases", rule, {**before, **cleaned})
+    runtime.record_failures(session, case.id, failed.found, row.name, row.lane)
+    if not (computed and applies):
         return
     linked_ids = session.scalars(select(CaseLink.linked_case_id).where(CaseLink.case_id == case.id)).all()
     for linked_id in linked_ids:

@@ -21,10 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import calendar, deployments, durations, expressions
+from engine.bpmn import calendar, deployments, durations, expressions, sites
 from engine.bpmn.diagram import Diagram
 from engine.clock import CHINA_TZ
-from engine.errors import ExpressionError
 from engine.people import notifications
 from engine.store import audit_chain
 from engine.store.db import Database
@@ -37,8 +36,11 @@ WORKDAY_START = time(9, 0)
 
 @dataclass(frozen=True)
 class Deadline:
+    """A step's deadline; `failure` when its dueDate could not be computed (the step then has none)."""
+
     due_at: datetime | None
     remind_at: datetime | None
+    failure: sites.Failure | None = None
 
     @property
     def next_check_at(self) -> datetime | None:
@@ -64,16 +66,24 @@ def plan(step: Any, process_properties: dict[str, str], data: dict[str, Any], no
     """The deadline of a step that becomes ready now, from what the diagram says."""
     props = step.properties if step else {}
     due_at = None
+    failed = sites.Failures(step.id if step else "")
     if step and step.due:
-        try:
-            due_at = durations.due_moment(expressions.evaluate(step.due, {**data, **process_properties}), now)
-        except ExpressionError:
-            due_at = None
+        computed, value = failed.attempt("dueDate", step.due, {**data, **process_properties})
+        due_at = _due_moment(value, now, step, failed) if computed else None
     elif props.get("dueWorkingDays", "").strip().isdigit():
         source = props.get("dueFrom", "").strip()
         start = _as_date(data.get(source) if source else None, now)
         due_at = end_of_day(calendar.add_workdays(start, int(props["dueWorkingDays"])))
-    return Deadline(due_at, remind_moment(due_at, props, process_properties, now))
+    return Deadline(due_at, remind_moment(due_at, props, process_properties, now), next(iter(failed.found), None))
+
+
+def _due_moment(value: Any, now: datetime, step: Any, failed: sites.Failures) -> datetime | None:
+    """The moment a computed dueDate names; a value that is no date, moment or duration is a failure."""
+    moment = durations.due_moment(value, now)
+    if moment is None and value not in (None, ""):
+        failed.found.append(sites.Failure(step.id, "dueDate", expressions.unwrap(step.due),
+                                          f"得到 “{str(value)[:40]}”,不是日期、时刻或时长(例如 P7D、2026-12-01)"))
+    return moment
 
 
 def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now: datetime) -> datetime | None:

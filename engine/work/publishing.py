@@ -10,6 +10,7 @@ so residents' names, phones and addresses stay off the board unless a designer m
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import expressions
+from engine.bpmn import sites
 from engine.bpmn.diagram import Diagram, HumanStep
 from engine.bpmn.forms import FormField
 from engine.errors import ExpressionError
@@ -25,28 +26,52 @@ from engine.store import audit_chain
 from engine.store.models import Case, Publication
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a step's completion does to the board: withdraw the case's current publications, and/or
+    publish one (`kind` None: nothing). Computing it evaluates every publishing expression of the step."""
+
+    withdraw: bool
+    kind: str | None
+    title: str = ""
+    body: tuple[tuple[str, str], ...] = ()
+    days: int | None = None
+
+
+def plan(case: Case, d: Diagram, step: HumanStep, data: dict[str, Any]) -> Plan:
+    """The step's publishing, from its properties; an expression that cannot be computed stops the
+    step (422, naming the step and the property). A 试运行 computes it too and publishes nothing."""
+    props = step.properties
+    names = {**data, **d.properties}
+    value = lambda site: sites.evaluate(step.id, site, props[site], names)  # noqa: E731
+    withdraw = bool(props.get("withdrawWhen")) and bool(value("withdrawWhen"))
+    kind = props.get("publishAs")
+    if not kind or (props.get("publishWhen") and not value("publishWhen")):
+        return Plan(withdraw, None)
+    body = [(f.label, _text(data.get(f.id))) for f in _public_fields(d, step) if _text(data.get(f.id))]
+    if props.get("publishResult"):
+        body.append((props.get("publishResultLabel") or "结果", _text(value("publishResult"))))
+    days = _days(step.id, value("publicityDays")) if props.get("publicityDays") else None
+    title = _text(value("publishTitle")) if props.get("publishTitle") else _title(case, d, props)
+    return Plan(withdraw, kind, title[:200], tuple(body), days)
+
+
 def on_step_completed(session: Session, case: Case, d: Diagram, step: HumanStep, data: dict[str, Any],
                       actor: str) -> None:
     """Publish or withdraw as the step's properties say; called inside the completing transaction."""
-    props = step.properties
-    names = {**data, **d.properties}
-    if props.get("withdrawWhen") and _holds(props["withdrawWhen"], names):
+    todo = plan(case, d, step, data)
+    if todo.withdraw:
         _withdraw(session, case, step, actor)
-    kind = props.get("publishAs")
-    if not kind or (props.get("publishWhen") and not _holds(props["publishWhen"], names)):
+    if todo.kind is None:
         return
-    body = [[f.label, _text(data.get(f.id))] for f in _public_fields(d, step) if _text(data.get(f.id))]
-    if props.get("publishResult"):
-        body.append([props.get("publishResultLabel") or "结果", _text(_value(props["publishResult"], names))])
     now = clock.now()
-    days = _value(props["publicityDays"], names) if props.get("publicityDays") else None
-    ends_at = now + timedelta(days=int(days)) if days else None
-    row = Publication(case_id=case.id, kind=kind, title=_title(case, d, props, names)[:200], body=body,
+    ends_at = now + timedelta(days=todo.days) if todo.days else None
+    row = Publication(case_id=case.id, kind=todo.kind, title=todo.title, body=[list(line) for line in todo.body],
                       step_id=step.id, published_at=now, ends_at=ends_at, withdrawn=False)
     session.add(row)
     session.flush()
     audit_chain.append(session, case.id, actor, "published", step_id=step.id, step_name=step.name, lane=step.lane,
-                 data={"kind": kind, "publication": row.id, "ends_at": ends_at.isoformat() if ends_at else None})
+                 data={"kind": todo.kind, "publication": row.id, "ends_at": ends_at.isoformat() if ends_at else None})
 
 
 def _public_fields(d: Diagram, step: HumanStep) -> list[FormField]:
@@ -59,10 +84,15 @@ def _public_fields(d: Diagram, step: HumanStep) -> list[FormField]:
     return fields
 
 
-def _title(case: Case, d: Diagram, props: dict[str, str], names: dict[str, Any]) -> str:
+def _days(step_id: str, value: Any) -> int:
+    try:
+        return sites.publicity_days(value)
+    except ExpressionError as exc:
+        raise ExpressionError(f"“{step_id}” 的{sites.LABELS['publicityDays']}无效:{exc.message}") from None
+
+
+def _title(case: Case, d: Diagram, props: dict[str, str]) -> str:
     """The case title only when its field is public; otherwise the kind and the case number."""
-    if props.get("publishTitle"):
-        return _text(_value(props["publishTitle"], names))
     title_field = d.properties.get("caseTitle", "title")
     if any(f.id == title_field and f.public for f in d.start_form) and case.title:
         return case.title
@@ -76,17 +106,6 @@ def _withdraw(session: Session, case: Case, step: HumanStep, actor: str) -> None
         row.withdrawn = True
         audit_chain.append(session, case.id, actor, "publication_withdrawn", step_id=step.id, step_name=step.name,
                      lane=step.lane, data={"kind": row.kind, "publication": row.id})
-
-
-def _holds(rule: str, names: dict[str, Any]) -> bool:
-    return bool(_value(rule, names))
-
-
-def _value(text: str, names: dict[str, Any]) -> Any:
-    try:
-        return expressions.evaluate(text, names)
-    except ExpressionError as exc:
-        raise ExpressionError(f"公示设置无效: {exc.message}") from None
 
 
 def _text(value: Any) -> str:

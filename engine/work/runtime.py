@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
-from engine.bpmn import deployments, diagram, spiff
+from engine.bpmn import deployments, diagram, sites, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict
 from engine.store import audit_chain, driver, locks
@@ -304,6 +304,8 @@ def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen
         audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
                         lane=rows[-1]["lane"], data={"roles": list(step.roles if step else ()),
                                                      "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
+        if deadline.failure is not None:
+            record_failures(session, case.id, [deadline.failure], name, rows[-1]["lane"])
     if not rows:
         return []
     ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
@@ -313,6 +315,14 @@ def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen
     if role_rows:
         driver.run(conn, _NEW_ROLE, role_rows)
     return created
+
+
+def record_failures(session: Session, case_id: int, failures: list[sites.Failure], step_name: str, lane: str) -> None:
+    """Each expression that could not be computed on the case (a deadline, a default, a requiredIf,
+    专项反馈) becomes an `expression_failed` event: auditors see it in the trace, staff on the case page."""
+    for failure in failures:
+        audit_chain.append(session, case_id, "system", "expression_failed", step_id=failure.element_id,
+                           step_name=step_name, lane=lane, data=failure.audit_data())
 
 
 def _own_data(task: Any, case_data: dict) -> dict | None:

@@ -1,0 +1,142 @@
+"""The cost budget of a designer expression (表达式计算限制, issue #16).
+
+An expression runs inside the write transaction of a case: whatever it costs, every other writer
+waits. So no expression may build or scan a large value, and none may run longer than a fraction of
+a second. Each attack below must end — refused, with a Chinese message saying why — in well under
+one second, whether its large numbers are written in the expression (refused already at validation)
+or come from case data (refused when it runs).
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.bpmn import budget, expressions
+from engine.errors import ExpressionError
+
+
+def _refused_quickly(text: str, names: dict, says: str) -> str:
+    """Refused within one second of this thread's CPU time (what the attack costs the server; a wall
+    clock would also count the other tests sharing the machine)."""
+    started = time.thread_time()
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, names)
+    assert time.thread_time() - started < 1.0
+    assert says in err.value.message
+    return err.value.message
+
+
+# Attacks written into the diagram: refused when the diagram is validated (`check`), before any case runs.
+@pytest.mark.parametrize("attack, says", [
+    ("[0]*20000 in [[0]*20000]*20000", "重复(*)的结果超过"),
+    ("'%0999999999d' % 0", "宽度或精度超过"),
+    ("'%.999999999f' % 1.5", "宽度或精度超过"),
+    ("'%*d' % (999999999, 0)", "不允许用 * 指定宽度"),
+    ("str([[0]*9999]*9999)", "重复(*)的结果超过"),
+    ("'x' * 10**9", "重复(*)的结果超过"),
+    ("['x'] * 4000 * 4000", "重复(*)的结果超过"),
+    ("[[0] * 300] * 300 == [[0] * 300] * 300", "重复(*)的结果超过"),
+    ("(10**6)**64 * (10**6)**64 * (10**6)**64", "整数超过 1000 位"),
+    ("round(5, -10**8)", "round() 的位数超过"),
+    ("add_workdays(today(), 10**8)", "天数 100000000 超过"),
+    ("add_days(today(), 10**12)", "超过"),
+    ("at_least(1, 1, '1e999999999')", "不是数字或比例"),
+    ("int('9' * 5000)", "超过"),
+    ("-" * 500 + "1", "嵌套过深"),
+    ("1" + "+1" * 600, "嵌套过深"),
+])
+def test_a_costly_constant_is_refused_at_validation(attack, says):
+    started = time.thread_time()
+    with pytest.raises(ExpressionError) as err:
+        expressions.check(attack)
+    assert time.thread_time() - started < 1.0
+    assert says in err.value.message
+    assert "表达式" in err.value.message
+
+
+# Attacks whose large numbers come from case data: nothing to see at validation, refused as they run.
+@pytest.mark.parametrize("attack, names, says", [
+    ("'x' * n", {"n": 10**9}, "重复(*)的结果超过"),
+    ("[text] * n", {"text": "长" * 1000, "n": 1000}, "重复(*)的结果超过"),
+    ("[row] * n in [[row] * n] * n", {"row": [0] * 1000, "n": 1000}, "重复(*)的结果超过"),
+    ("str([row] * n)", {"row": [0] * 9999, "n": 9999}, "重复(*)的结果超过"),
+    ("str(rows)", {"rows": [[0] * 1000] * 1000}, "str() 的参数超过"),
+    ("pattern % 0", {"pattern": "%0999999999d"}, "宽度或精度超过"),
+    ("pattern % (n, 0)", {"pattern": "%*d", "n": 10**9}, "不允许用 * 指定宽度"),
+    ("n * n * n * n", {"n": 10**400}, "整数超过 1000 位"),
+    ("b ** e", {"b": 10**7, "e": 2}, "乘方过大"),
+    ("round(5, n)", {"n": -10**8}, "round() 的位数超过"),
+    ("add_workdays(today(), n)", {"n": 10**8}, "天数 100000000 超过"),
+    ("more_than(part, 1, '1/2')", {"part": "1e999999999"}, "不是数字或比例"),
+    ("int(digits)", {"digits": "9" * 100_000}, "int() 的参数超过"),
+    ("[a, a, a, a, a, a, a, a, a, a] * 2", {"a": "x" * 50_000}, "列表的结果超过"),
+    ("a + a + a", {"a": "x" * 40_000}, "连接(+)的结果超过"),
+])
+def test_a_costly_value_from_case_data_is_refused_as_it_runs(attack, names, says):
+    expressions.check(attack)  # nothing wrong to see before the data is known
+    _refused_quickly(attack, names, says)
+
+
+@pytest.mark.parametrize("attack", [
+    "'x'.ljust(10**9)", "'x'.center(10**9)", "'0'.zfill(10**9)", "'\\t'.expandtabs(10**9)",
+    "','.join(['x'] * 10)", "'a'.replace('a', 'aa')", "'{:>999999999}'.format(1)",
+])
+def test_string_methods_are_refused_as_attribute_access(attack):
+    _refused_quickly(attack, {}, "不允许访问属性")
+
+
+@pytest.mark.parametrize("attack, says", [
+    ("sum(range(10**12))", "未知函数 “sum”"),
+    ("sorted(range(10**12))", "未知函数 “sorted”"),
+    ("max(range(10**12))", "未知函数 “range”"),
+    ("format(1, '>999999999')", "未知函数 “format”"),
+])
+def test_functions_that_scan_huge_ranges_do_not_exist(attack, says):
+    _refused_quickly(attack, {}, says)
+
+
+def test_the_time_limit_stops_many_bounded_operations():
+    """Each comparison of two large case values is bounded, but hundreds of them are not cheap:
+    the evaluation stops at the time limit instead of holding the transaction."""
+    a = list(range(1_000_000))
+    b = a[:-1] + [-1]
+    message = _refused_quickly(" or ".join(["a == b"] * 200), {"a": a, "b": b}, "求值超过")
+    assert f"{budget.TIME_LIMIT:g} 秒" in message
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("'-' * 20", {}, "-" * 20),
+    ("[0] * n", {"n": 3}, [0, 0, 0]),
+    ("'%05d号' % n", {"n": 12}, "00012号"),
+    ("'%s:%s' % (a, b)", {"a": "甲", "b": 2}, "甲:2"),
+    ("str(votes) + '票'", {"votes": 31}, "31票"),
+    ("len(description) > 1000", {"description": "很长" * 40_000}, True),
+    ("description == other", {"description": "字" * 200_000, "other": "字" * 200_000}, True),
+    ("add_workdays('2026-09-30', 3)", {}, "2026-10-10"),
+    ("at_least(present, members, '2/3')", {"present": "20", "members": 30}, True),
+    ("round(ratio * 100, 1)", {"ratio": 2 / 3}, 66.7),
+    ("2 ** 10", {}, 1024),
+])
+def test_ordinary_expressions_stay_within_the_budget(text, names, expected):
+    """The limits are far above what a procedure needs: large case values may still be read and compared."""
+    assert expressions.evaluate(text, names) == expected
+
+
+def test_a_budget_error_leaves_the_evaluator_usable():
+    with pytest.raises(ExpressionError):
+        expressions.evaluate("'x' * n", {"n": 10**9})
+    assert expressions.evaluate("n + 1", {"n": 1}) == 2
+
+
+def test_validating_a_diagram_has_one_time_limit_for_all_its_expressions(monkeypatch):
+    """A 5 MB diagram holds thousands of expressions, each just within its own limit; computing their
+    constant parts at validation stops at one shared limit (lowered here to keep the test fast)."""
+    monkeypatch.setattr(budget, "VALIDATION_TIME_LIMIT", 0.3)
+    started = time.thread_time()
+    with budget.validating(), pytest.raises(ExpressionError) as err:
+        for n in range(1000):  # distinct texts: `check` caches what it has seen
+            expressions.check(" or ".join([f"[{n}] * 12000 == [0] * 12000"] * 10))
+    assert "流程图中的表达式合计计算超过 0.3 秒" in err.value.message
+    assert time.thread_time() - started < 1.0
+    expressions.check("[7] * 12000 == [0] * 12000")  # outside a validation, each expression has its own limit
