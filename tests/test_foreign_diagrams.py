@@ -211,13 +211,21 @@ def test_every_schema_message_comes_out_in_chinese(original):
 @pytest.mark.parametrize("expression, says", [
     ("1 / zero", "除数为零"),
     ("title + 1", "数据类型不匹配"),
-    ('int("十")', "取值无效"),
+    ('int(word)', "取值无效"),
 ])
 def test_an_expression_failing_on_real_data_says_why_in_chinese(expression, says):
     with pytest.raises(ExpressionError) as failed:
-        expressions.evaluate(expression, {"zero": 0, "title": "路灯"})
+        expressions.evaluate(expression, {"zero": 0, "title": "路灯", "word": "十"})
     assert failed.value.message == f"表达式求值失败({says}" + failed.value.message.split(says, 1)[1]
     assert failed.value.message.endswith(f"): {expression}") and not english(failed.value.message)
+
+
+def test_an_expression_that_fails_without_case_data_is_refused_before_it_runs_in_chinese():
+    """A constant part that cannot be computed is known at validation: the message names the part."""
+    with pytest.raises(ExpressionError) as failed:
+        expressions.check('int("十") + count')
+    assert failed.value.message.startswith("表达式中的 “int(\"十\")” 无法计算:表达式求值失败(取值无效")
+    assert not english(failed.value.message)
 
 
 # --- drawings written with prefixed references --------------------------------------------------

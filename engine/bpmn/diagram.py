@@ -291,10 +291,8 @@ def _check_reference(el: etree._Element, what: str, value: str | None, ids: set[
 def _check_quoted_durations(root: etree._Element, c: _Checker) -> None:
     """A deadline or timer written as a quoted duration ("P1W2D") is a string to the expression checker;
     the engine would read it with `durations.parse` and refuse it only when the step runs."""
-    texts = [(el, el.get(f"{{{CAMUNDA}}}dueDate"), "办理期限(dueDate)", el.sourceline)
-             for el in root.iter() if isinstance(el.tag, str) and el.get(f"{{{CAMUNDA}}}dueDate")]
-    texts += [(_owner(t), t.text, "定时器", t.sourceline)
-              for t in root.iter(f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle") if t.text]
+    texts = [(_owner(t), t.text, "定时器", t.sourceline)  # a dueDate's constant value: `sitecheck`
+             for t in root.iter(f"{{{BPMN}}}timeDuration", f"{{{BPMN}}}timeCycle") if t.text]
     for el, text, what, line in texts:
         inner = expressions.unwrap(text).strip("'\"")
         if inner != expressions.unwrap(text) and durations.meant(inner) and not expressions.is_iso_literal(inner):

@@ -56,6 +56,8 @@ def step_expressions(el: etree._Element, properties: dict[str, str], checker: An
             known, value = expressions.constant_value(text)
             if known and name == "dueDate" and value not in (None, "") \
                     and durations.due_moment(value, clock.now()) is None:
+                if isinstance(value, str) and durations.meant(value):
+                    raise ExpressionError(durations.problem(value))
                 raise ExpressionError(f"得到 “{str(value)[:40]}”,不是日期、时刻或时长(例如 P7D、2026-12-01)")
             if known and name == "publicityDays":
                 sites.publicity_days(value)
