@@ -223,6 +223,38 @@ def run(host: str, port: int, with_worker: bool) -> None:
             stop.set()
 
 
+@main.command(help="生产环境的网页服务(gunicorn,多个进程):需要 MINYI_SECRET_KEY;SIGHUP 平滑重启,SIGTERM 停止")
+@click.option("--bind", "-b", multiple=True, default=["127.0.0.1:8000"], show_default=True,
+              help="监听地址 HOST:PORT 或 unix:/路径,可多次")
+@click.option("--workers", "-w", default=max(2, os.cpu_count() or 1), show_default=True,
+              type=click.IntRange(min=1), help="工作进程数(默认 CPU 核数,至少 2)")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="每个进程的线程数")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(min=5),
+              help="一个请求最长的秒数,超过则替换该进程")
+@click.option("--keepalive", default=5, show_default=True, type=click.IntRange(min=1),
+              help="空闲连接保持的秒数")
+@click.option("--max-connections", default=2000, show_default=True, type=click.IntRange(min=10),
+              help="每个进程最多同时打开的连接;更多的连接立即得到 503")
+@click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="写入主进程号的文件")
+def serve(bind: tuple[str, ...], workers: int, threads: int, timeout: int, keepalive: int, max_connections: int,
+          pidfile: str | None) -> None:
+    from web import production
+    from web.server import MinyiServer, ServeOptions
+
+    problem = production.secret_key_problem(os.environ)
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+    os.environ["MINYI_ENV"] = "production"  # the workers check the key again when they build the app
+    if workers > 1 and not os.environ.get("MINYI_RATELIMIT_STORAGE"):
+        click.echo("注意: 未设置 MINYI_RATELIMIT_STORAGE,限流计数只在各进程内存中;"
+                   "多进程或多台服务器请设置 MINYI_RATELIMIT_STORAGE=redis://127.0.0.1:6379/0", err=True)
+    options = ServeOptions(bind=bind, workers=workers, threads=threads, timeout=timeout, keepalive=keepalive,
+                           worker_connections=max_connections, pidfile=pidfile)
+    click.echo(f"民议生产服务启动: {', '.join(bind)}({workers} 个进程 × {threads} 个线程)", err=True)
+    MinyiServer(options, {"DATABASE_URL": database_url()}).run()
+
+
 def _start_worker(database: Database):
     """The timer worker as a daemon thread of the web process; it stops when the server stops."""
     import threading
