@@ -56,14 +56,12 @@ def db_backup(target: Path) -> None:
 
     database = _db()
     try:
-        done = backup.backup(database, target, Path(os.environ.get("MINYI_UPLOAD_DIR") or ROOT / "instance" / "uploads"))
+        done = backup.backup(database, target)
     except MinyiError as exc:
         _fail(exc)
     finally:
         database.dispose()
     click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录)")
-    if done.uploads is not None:
-        click.echo(f"附件已复制到 {done.uploads}")
     click.echo("恢复:停止应用后,用备份文件替换数据库文件(及附件目录),再运行 minyi db upgrade")
 
 

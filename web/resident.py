@@ -6,7 +6,6 @@ Submitting, following, rating and uploading are rate-limited per IP address.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,7 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.public import attachments, procedures_page, residents
-from engine.public.attachments import AttachmentFile, FileStore, Upload
+from engine.public.attachments import AttachmentFile, Upload
 
 from .auth import require_login
 from .deps import actor, db
@@ -36,10 +35,6 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"
 def limit(name: str):
     """A limit read from the app config at request time (RESIDENT_RATE_LIMITS), so tests and sites tune it."""
     return lambda: current_app.config["RESIDENT_RATE_LIMITS"].get(name, DEFAULT_LIMITS[name])
-
-
-def store() -> FileStore:
-    return FileStore(current_app.config["UPLOAD_DIR"])
 
 
 def uploads(field: str = "files") -> list[Upload]:
@@ -64,7 +59,7 @@ def show_submit():
 def submit():
     values = posted()
     try:
-        receipt = residents.submit(db(), store(), values, uploads())
+        receipt = residents.submit(db(), values, uploads())
     except InvalidInput as exc:
         return render_template("resident/submit.html", form=residents.submit_form(db()), values=values,
                                errors=exc.fields, message=exc.message), 422
@@ -124,7 +119,7 @@ def rate(number: str):
 def supplement(number: str):
     code = request.form.get("code", "")
     try:
-        residents.supplement(db(), store(), number, code, request.form.get("note", ""), uploads())
+        residents.supplement(db(), number, code, request.form.get("note", ""), uploads())
     except (InvalidInput, Conflict) as exc:
         fields = exc.fields if isinstance(exc, InvalidInput) else {}
         return _with_problem(number, code, exc.message, fields, exc.status, note=request.form.get("note", ""))
@@ -144,12 +139,12 @@ def _with_problem(number: str, code: str, message: str, fields: dict, status: in
 @bp.get("/follow/<number>/files/<int:attachment_id>")
 @follow_limit
 def download(number: str, attachment_id: int):
-    return send(residents.read_file(db(), store(), number, request.args.get("c", ""), attachment_id))
+    return send(residents.read_file(db(), number, request.args.get("c", ""), attachment_id))
 
 
 @staff_files.get("/<number>/<int:attachment_id>")
 def staff_download(number: str, attachment_id: int):
-    return send(attachments.read_for_staff(db(), store(), actor(), number, attachment_id))
+    return send(attachments.read_for_staff(db(), actor(), number, attachment_id))
 
 
 def send(file: AttachmentFile) -> Response:
@@ -173,7 +168,6 @@ def show_procedures():
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RESIDENT_RATE_LIMITS", dict(DEFAULT_LIMITS))
-    app.config.setdefault("UPLOAD_DIR", os.environ.get("MINYI_UPLOAD_DIR") or str(Path(app.instance_path) / "uploads"))
     # every file may reach the per-file limit; anything beyond is refused before it is read
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is None: no limit at all
         app.config["MAX_CONTENT_LENGTH"] = attachments.MAX_FILES * attachments.MAX_BYTES + 1024 * 1024

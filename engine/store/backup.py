@@ -3,13 +3,12 @@
 SQLite's online backup copies the database page by page under its own locks, so writers may go on; the
 copy is written next to the target under a temporary name, checked (`PRAGMA integrity_check`, the number
 of cases and audit events), and only then renamed to the target, so a failed backup never leaves a
-half-written file behind. Uploaded files (附件) live outside the database and are copied with it.
+half-written file behind. Uploaded files (附件) are in the database, so the copy holds them.
 PostgreSQL has its own tools (`pg_dump`); this module says so instead of guessing.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +24,15 @@ class BackupResult:
     bytes: int
     cases: int
     audit_events: int
-    uploads: Path | None
 
 
-def backup(db: Database, target: Path, uploads: Path | None = None) -> BackupResult:
-    """Copy the SQLite database to `target` (which must not exist yet) and `uploads`, when it exists,
-    to `<target>.uploads/`."""
+def backup(db: Database, target: Path) -> BackupResult:
+    """Copy the SQLite database to `target`, which must not exist yet."""
     if not db.is_sqlite:
         raise InvalidInput("PostgreSQL 数据库请用 pg_dump 备份,例如: pg_dump --format=custom --file=minyi.dump \"$DATABASE_URL\"",
                            {"database": "不是 SQLite"})
     target = Path(target)
-    copied_uploads = target.with_name(target.name + ".uploads")
-    if target.exists() or copied_uploads.exists():
+    if target.exists():
         raise InvalidInput(f"{target} 已存在,不会覆盖;请换一个文件名", {"target": "已存在"})
     if not target.parent.is_dir():
         raise InvalidInput(f"目录 {target.parent} 不存在", {"target": "目录不存在"})
@@ -59,8 +55,4 @@ def backup(db: Database, target: Path, uploads: Path | None = None) -> BackupRes
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    copied = None
-    if uploads is not None and Path(uploads).is_dir():
-        shutil.copytree(uploads, copied_uploads)
-        copied = copied_uploads
-    return BackupResult(target, target.stat().st_size, cases, events, copied)
+    return BackupResult(target, target.stat().st_size, cases, events)

@@ -31,3 +31,11 @@ def revision(db: Database, message: str) -> None:
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to `revision` (each migration says what its downgrade keeps)."""
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
