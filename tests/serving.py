@@ -38,13 +38,20 @@ class Served:
         return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_all([self])
+
+
+def stop_all(servers: list[Served]) -> None:
+    """SIGTERM to every master first (each takes a few seconds to wind down), then wait for all."""
+    for served in servers:
+        if served.process.poll() is None:
+            served.process.send_signal(signal.SIGTERM)
+    for served in servers:
+        try:
+            served.process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            served.process.kill()
+            served.process.wait()
 
 
 def serve(log: Path, env: dict[str, str], *args: str, port: int | None = None) -> Served:

@@ -45,7 +45,12 @@ def db() -> None:
 @db.command("upgrade", help="创建或升级数据库结构(Alembic 迁移)")
 def db_upgrade() -> None:
     database = _db()
-    migrate.upgrade(database)
+    try:
+        migrate.upgrade(database)
+    except MinyiError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
     click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
 
 
