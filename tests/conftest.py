@@ -82,22 +82,34 @@ def pg_url() -> str | None:
 
 
 @pytest.fixture
-def fresh_pg_url() -> str:
-    """A new, empty PostgreSQL database (no tables) for this test alone, dropped afterwards."""
-    name = f"minyi_fresh_{uuid.uuid4().hex[:10]}"
+def new_pg_database():
+    """Make new, empty PostgreSQL databases (no tables) for this test alone; all dropped afterwards."""
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
+    made: list[str] = []
+
+    def _make() -> str:
+        name = f"minyi_fresh_{uuid.uuid4().hex[:10]}"
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001
+            if IN_CI:
+                pytest.fail(f"PostgreSQL is required under CI but not reachable at {PG_ADMIN_URL}: {exc}")
+            pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+        made.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    yield _make
+    for name in made:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001
-        admin.dispose()
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI but not reachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def fresh_pg_url(new_pg_database) -> str:
+    """A new, empty PostgreSQL database for this test alone."""
+    return new_pg_database()
 
 
 @pytest.fixture(scope="session")

@@ -108,9 +108,3 @@ def test_a_backup_is_a_checked_copy_that_the_app_can_run_on(runner, tmp_path, mo
         copy.dispose()
     again = runner.invoke(main, ["db", "backup", str(target)])
     assert again.exit_code == 1 and "已存在,不会覆盖" in again.output
-
-
-def test_postgresql_is_backed_up_with_its_own_tools(runner, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    result = runner.invoke(main, ["db", "backup", "somewhere.db"])
-    assert result.exit_code == 1 and "pg_dump" in result.output and "Traceback" not in result.output

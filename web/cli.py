@@ -54,20 +54,39 @@ def db_upgrade() -> None:
     click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
 
 
-@db.command("backup", help="备份 SQLite 数据库(运行中也可),连同上传的附件;例如: minyi db backup backups/minyi-2026-11-22.db")
+@db.command("backup", help="备份数据库(运行中也可;含上传的附件),经恢复校验和审计哈希链校验后才保留。"
+                           "SQLite: 数据库文件副本;PostgreSQL: pg_dump 自定义格式。例如: minyi db backup backups/minyi-2026-11-29.dump")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
-    from engine.store import backup
+    from engine.audit import backups
 
     database = _db()
     try:
-        done = backup.backup(database, target)
+        done = backups.backup(database, target)
     except MinyiError as exc:
         _fail(exc)
     finally:
         database.dispose()
-    click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录)")
-    click.echo("恢复:停止应用后,用备份文件替换数据库文件(及附件目录),再运行 minyi db upgrade")
+    click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录;"
+               "已恢复到临时副本校验,审计哈希链完整)")
+    click.echo(f"恢复: minyi db restore {done.path}")
+
+
+@db.command("restore", help="从 minyi db backup 的备份恢复(先校验备份);目标数据库有数据时需加 --force,并先停止应用")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="目标数据库已有数据时,用备份替换其全部内容")
+def db_restore(source: Path, force: bool) -> None:
+    from engine.audit import backups
+
+    database = _db()
+    try:
+        done = backups.restore(database, source, force)
+    except MinyiError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"已从 {source} 恢复({done.cases} 个事项,{done.audit_events} 条审计记录,审计哈希链完整);"
+               "接着运行 minyi db upgrade")
 
 
 @main.group(help="用户")
@@ -147,11 +166,14 @@ def deploy(directory: Path | None) -> None:
 def demo() -> None:
     from engine.work import demo as demo_data
 
+    database = _db()
     try:
-        for line in demo_data.load(_db(), PROCESSES):
+        for line in demo_data.load(database, PROCESSES):
             click.echo(line)
     except MinyiError as exc:
         _fail(exc)
+    finally:
+        database.dispose()
     click.echo(f"演示用户的密码都是: {demo_data.PASSWORD}")
 
 
