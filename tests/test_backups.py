@@ -6,8 +6,6 @@ chains verified; it holds the uploaded files; a restore refuses a database that 
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -147,19 +145,3 @@ def test_a_sqlite_backup_restores_into_an_empty_file_and_only_by_force_over_data
     assert bad.exit_code == 1 and "不是民议的 SQLite 数据库" in bad.output
     assert sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name or "restore-" in p.name) == []
 
-
-def test_every_command_of_the_deployment_guide_exists():
-    """docs/deployment.md names only `minyi` commands and options that exist."""
-    guide = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text(encoding="utf-8")
-    import re
-
-    for line in re.findall(r"^\s*(?:sudo -u minyi \S+ )?(?:\S*/)?minyi ([a-z].*)$", guide, flags=re.M):
-        words = [w for w in line.split("#")[0].split() if not w.startswith("$")]
-        command, index = main, 0
-        while index < len(words) and hasattr(command, "commands") and words[index] in command.commands:
-            command, index = command.commands[words[index]], index + 1
-        assert command is not main and not hasattr(command, "commands"), f"not a minyi command: minyi {line}"
-        known = {opt for param in command.params for opt in getattr(param, "opts", [])}
-        for word in words[index:]:
-            if word.startswith("--"):
-                assert word.split("=")[0] in known, f"minyi {line}: no option {word}"
