@@ -10,7 +10,9 @@ poller too, so a thread is taken only when a request has arrived; a socket that 
 the keep-alive time-out. Past `worker_connections` open sockets a worker answers 503 at once instead of
 letting the visitor hang. Graceful restarts (SIGHUP: new workers first, the old ones finish their
 requests), worker recycling and time-outs are gunicorn's own. In production nginx sits in front (TLS,
-buffering slow clients); the server is also safe on its own.
+buffering slow clients); the server is also safe on its own. The worker uses gthread's own pending-socket
+queue (`pending_conns`, `on_pending_socket_readable`) of the pinned gunicorn 27.0.1: before upgrading
+gunicorn, tests/test_serve.py must pass (it fails with the stock gthread worker).
 """
 from __future__ import annotations
 
@@ -32,6 +34,11 @@ BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=
 class IdleSafeThreadWorker(ThreadWorker):
     """gunicorn's gthread worker whose threads only ever serve sockets that have a request to read."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the base loop stops accepting at worker_connections; keep accepting so the surplus hears 503
+        self.worker_connections = self.cfg.worker_connections + 1
+
     def accept(self, listener) -> None:  # noqa: ANN001
         try:
             client, address = listener.accept()
@@ -48,11 +55,6 @@ class IdleSafeThreadWorker(ThreadWorker):
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # the base loop stops accepting at worker_connections; keep accepting so the surplus hears 503
-        self.worker_connections = self.cfg.worker_connections + 1
 
 
 def refuse_busy(client) -> None:  # noqa: ANN001
