@@ -37,6 +37,23 @@ class Served:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
 
+    def connections(self) -> int:
+        """Sockets its workers hold open, besides each worker's listening socket (read from /proc)."""
+        held = 0
+        for pid in self.worker_pids():
+            try:
+                fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            except OSError:
+                continue
+            held += sum(1 for target in fds if target.startswith("socket:")) - 1
+        return held
+
+    def wait_for_connections(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while self.connections() != count:
+            assert time.monotonic() < deadline, f"the workers hold {self.connections()} connections, not {count}"
+            time.sleep(0.05)
+
     def stop(self) -> None:
         stop_all([self])
 

@@ -93,17 +93,43 @@ def test_a_new_visitor_is_answered_within_a_second_while_1000_idle_connections_a
         served.stop()
 
 
+def test_clients_that_keep_their_closed_connections_open_hold_up_no_one(tmp_path, sqlite_env):
+    """After a `Connection: close` answer the server drains what the client still sends for up to 2 s
+    before closing; it does so in its event loop, so 20 clients that never close their side cost a new
+    visitor nothing (gunicorn's own close waited 2 s on each in turn: 14 s here)."""
+    served = serve(tmp_path / "serve.log", sqlite_env, "--workers", "2", "--threads", "4")
+    held: list[socket.socket] = []
+    try:
+        for _ in range(20):
+            sock = socket.create_connection(("127.0.0.1", served.port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            held.append(sock)
+        time.sleep(0.3)
+        status, seconds, _ = timed_get(served.port, "/healthz")
+        assert status == 200 and seconds < 1.0, f"answered {status} after {seconds:.2f} s"
+        for sock in held:  # each got its whole answer, then the server closed within the linger time
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
+    finally:
+        for sock in held:
+            sock.close()
+        served.stop()
+
+
 def test_past_the_connection_limit_a_visitor_hears_503_at_once(tmp_path, sqlite_env):
     """Truly saturated (every allowed socket held open), the next visitor gets 503 with Retry-After, in
     Chinese, at once — not a hang until a time-out."""
     served = serve(tmp_path / "serve.log", sqlite_env, "--workers", "1", "--threads", "2",
                    "--max-connections", "10", "--keepalive", "20")
     idle: list[socket.socket] = []
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
     try:
+        served.wait_for_connections(0)  # the start-up probe's connection is closed
         idle = open_idle(served.port, silent=10, kept_alive=0)
-        time.sleep(0.3)
+        served.wait_for_connections(10)
         started = time.monotonic()
-        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
         conn.request("GET", "/login")
         answer = conn.getresponse()
         body = answer.read().decode()
@@ -111,9 +137,10 @@ def test_past_the_connection_limit_a_visitor_hears_503_at_once(tmp_path, sqlite_
         assert answer.getheader("Retry-After") == "5" and "服务器繁忙" in body
         for sock in idle[:5]:
             sock.close()
-        time.sleep(0.3)
+        served.wait_for_connections(5)
         assert timed_get(served.port, "/healthz")[0] == 200  # room again: served as usual
     finally:
+        conn.close()
         for sock in idle:
             sock.close()
         served.stop()

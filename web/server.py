@@ -8,7 +8,8 @@ hands each *new* socket to a thread at once, which then waits up to five seconds
 silent sockets are enough to stall 2 workers × 8 threads. `IdleSafeThreadWorker` puts a new socket in the
 poller too, so a thread is taken only when a request has arrived; a socket that stays silent is closed after
 the keep-alive time-out. Past `worker_connections` open sockets a worker answers 503 at once instead of
-letting the visitor hang. Graceful restarts (SIGHUP: new workers first, the old ones finish their
+letting the visitor hang. Closing a connection after its response never waits on the client either.
+Graceful restarts (SIGHUP: new workers first, the old ones finish their
 requests), worker recycling and time-outs are gunicorn's own. In production nginx sits in front (TLS,
 buffering slow clients); the server is also safe on its own. The worker uses gthread's own pending-socket
 queue (`pending_conns`, `on_pending_socket_readable`) of the pinned gunicorn 27.0.1: before upgrading
@@ -19,6 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import selectors
+import socket
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -31,13 +33,74 @@ BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=
         b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(BUSY_BODY)) + BUSY_BODY
 
 
+LINGER_SECONDS = 2.0       # how long a closed connection's unread bytes are drained (RFC 9112 section 9.6)
+LINGER_BYTES = 64 * 1024
+
+
+class LingeringConn(TConn):
+    """A connection whose graceful close is left to the worker's event loop instead of blocking it."""
+
+    def __init__(self, worker: IdleSafeThreadWorker, *args):  # noqa: ANN002
+        super().__init__(*args)
+        self.worker = worker
+
+    def close(self, graceful: bool = False) -> None:
+        if graceful:
+            self.worker.linger(self.sock)
+        else:
+            super().close()
+
+
 class IdleSafeThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker whose threads only ever serve sockets that have a request to read."""
+    """gunicorn's gthread worker whose threads only ever serve sockets that have a request to read, and whose
+    event loop never waits on one client."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # the base loop stops accepting at worker_connections; keep accepting so the surplus hears 503
         self.worker_connections = self.cfg.worker_connections + 1
+        self.lingering: dict[socket.socket, list[float]] = {}
+
+    def linger(self, sock: socket.socket) -> None:
+        """Close after the response like gunicorn's `close_graceful` — send FIN, read what the client still
+        sends until it closes or 2 s pass — but in the event loop: gunicorn does it in the loop's own thread,
+        blocking it up to 2 s for each client that keeps its socket open (20 such clients held a new visitor
+        for 14 s)."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ, partial(self._drain, sock))
+        except (OSError, ValueError, KeyError):
+            sock.close()
+            return
+        self.lingering[sock] = [time.monotonic() + LINGER_SECONDS, 0]
+
+    def _drain(self, sock: socket.socket, _fileobj=None) -> None:  # noqa: ANN001
+        try:
+            data = sock.recv(16384)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        state = self.lingering[sock]
+        state[1] += len(data)
+        if not data or state[1] >= LINGER_BYTES:
+            self._forget(sock)
+
+    def _forget(self, sock: socket.socket) -> None:
+        del self.lingering[sock]
+        try:
+            self.poller.unregister(sock)
+        except (OSError, ValueError, KeyError):
+            pass
+        sock.close()
+
+    def murder_pending(self) -> None:
+        """Called by the loop once a round: also close the lingering sockets whose time is up."""
+        super().murder_pending()
+        now = time.monotonic()
+        for sock in [s for s, (deadline, _) in self.lingering.items() if deadline <= now]:
+            self._forget(sock)
 
     def accept(self, listener) -> None:  # noqa: ANN001
         try:
@@ -50,7 +113,7 @@ class IdleSafeThreadWorker(ThreadWorker):
             refuse_busy(client)
             return
         self.nr_conns += 1
-        conn = TConn(self.cfg, client, address, listener.getsockname())
+        conn = LingeringConn(self, self.cfg, client, address, listener.getsockname())
         # wait in the poller, like a kept-alive socket, until the request arrives (or the time-out closes it)
         conn.timeout = time.monotonic() + self.cfg.keepalive
         self.pending_conns.append(conn)
