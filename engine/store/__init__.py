@@ -1,6 +1,6 @@
 """How things are kept: the database and its sessions (`db`), the tables (`models`), plain
 statements on the driver connection (`driver`), schema migrations (`migrate`, `migrations/`),
-backups (`backup`), a page of a list (`paging`) and the hash-chained audit log that every
+backups and restores (`backup` for SQLite, `pgdump` for PostgreSQL), a page of a list (`paging`) and the hash-chained audit log that every
 change appends to in its own transaction (`audit_chain`).
 
 Nothing here knows about diagrams, people or cases' procedures.
