@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONTEND := web/static/vendor/.built
 
-.PHONY: run test setup browser postgres clean
+.PHONY: run test setup browser servers postgres clean
 
 ## Set up everything and run the app on SQLite with demo users and data.
 run: setup
@@ -13,8 +13,8 @@ run: setup
 	$(BIN)/minyi demo
 	$(BIN)/minyi run --with-worker
 
-## Set up everything and run the whole test suite (SQLite, PostgreSQL, headless Chromium).
-test: setup browser postgres
+## Set up everything and run the whole test suite (SQLite, PostgreSQL, Redis, headless Chromium).
+test: setup browser servers postgres
 	$(BIN)/python -m pytest
 
 setup: $(STAMP) $(FRONTEND)
@@ -37,6 +37,15 @@ browser:
 	  echo "Installing Debian's chromium and fonts-noto-cjk for browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+## Debian's redis-server (the tests start their own on a free port), nginx and systemd-analyze (the deployment
+## files are checked with `nginx -t` and `systemd-analyze verify`) and openssl (a test certificate).
+servers:
+	@{ command -v redis-server && { command -v nginx || test -x /usr/sbin/nginx; } && command -v systemd-analyze \
+	   && command -v openssl; } >/dev/null 2>&1 || { \
+	  echo "Installing Debian's redis-server, nginx, systemd and openssl for the server and deployment tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server nginx systemd openssl >/dev/null; }
 
 ## Start the local PostgreSQL server when one is installed but not running; fail when it cannot be reached
 ## (MINYI_TEST_WITHOUT_PG=1, ignored under CI=true: go on, and pytest skips and counts the PostgreSQL tests).

@@ -9,7 +9,6 @@ import pytest
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.public import residents
-from engine.public.attachments import FileStore
 from engine.work import casepages, cases, timers
 from tests.conftest import PROCESSES
 
@@ -28,7 +27,7 @@ def do(db, staff, number: str, step_id: str, who: str, **values) -> None:
 
 
 def test_history_and_comments_carry_display_names(line, staff, frozen_clock, tmp_path):
-    number = residents.submit(line, FileStore(tmp_path), MATTER, []).number
+    number = residents.submit(line, MATTER, []).number
     do(line, staff, number, "UserTask_verify_online", "clerk", verified="受理")
     do(line, staff, number, "UserTask_classify", "leader", kind="补办件")
     do(line, staff, number, "UserTask_notify_missing", "handler", missing_documents="住院证明")

@@ -15,7 +15,6 @@ from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.public import procedures_page, residents
-from engine.public.attachments import FileStore
 from engine.work import casepages, cases, tasklist
 from tests.conftest import PROCESSES
 
@@ -32,7 +31,7 @@ def line(db, staff, frozen_clock):
 
 @pytest.fixture
 def submitted(line, tmp_path) -> residents.Receipt:
-    return residents.submit(line, FileStore(tmp_path / "uploads"), MATTER, [])
+    return residents.submit(line, MATTER, [])
 
 
 def waiting(db, staff, number: str) -> list[str]:

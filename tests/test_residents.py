@@ -14,7 +14,7 @@ from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.public import residents
-from engine.public.attachments import FileStore, Upload
+from engine.public.attachments import Upload
 from engine.work import casepages, cases, tasklist
 from tests.conftest import PROCESSES
 
@@ -32,13 +32,14 @@ def line(db, staff, frozen_clock):
     return db
 
 
-@pytest.fixture
-def store(tmp_path) -> FileStore:
-    return FileStore(tmp_path / "uploads")
+def stored_files(db) -> list[bytes]:
+    """The bytes of every attachment kept in the database."""
+    from sqlalchemy import select
 
+    from engine.store.models import AttachmentContent
 
-def stored_files(store: FileStore) -> list:
-    return sorted(store.directory.iterdir()) if store.directory.exists() else []
+    with db.read() as session:
+        return [bytes(data) for data in session.scalars(select(AttachmentContent.data))]
 
 
 def do(db, staff, number: str, step_id: str, who: str, **values: Any) -> None:
@@ -58,32 +59,32 @@ def answered(db, staff, number: str, kind: str = "即办件") -> None:
     do(db, staff, number, "UserTask_feedback", "handler", **FEEDBACK)
 
 
-def test_online_submission_starts_the_same_case_a_clerk_would(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [Upload("现场.png", PNG)])
+def test_online_submission_starts_the_same_case_a_clerk_would(line, staff):
+    receipt = residents.submit(line, MATTER, [Upload("现场.png", PNG)])
     view = casepages.get_case(line, staff["auditor"], receipt.number)
     assert receipt.number.startswith("MQ-20261123-")
     assert view.process_id == "minqing_liushuixian" and view.started_by == "resident"
     assert view.data["channel"] == "构筑平台及时受理" and view.data["channel_way"] == "电子信箱/网站"
     assert view.data["received_at"] == "2026-11-23" and view.data["reporter_name"] == "周阿姨"
     assert [r.case_number for r in tasklist.tasks(line, staff["clerk"], "queue").items] == [receipt.number]
-    assert len(stored_files(store)) == 1
+    assert stored_files(line) == [PNG]
 
 
-def test_the_resident_cannot_choose_the_channel(line, staff, store):
-    receipt = residents.submit(line, store, {**MATTER, "channel": "政务大厅集中受理", "channel_way": "投诉室",
+def test_the_resident_cannot_choose_the_channel(line, staff):
+    receipt = residents.submit(line, {**MATTER, "channel": "政务大厅集中受理", "channel_way": "投诉室",
                                             "received_at": "2020-01-01"}, [])
     data = casepages.get_case(line, staff["auditor"], receipt.number).data
     assert (data["channel"], data["channel_way"], data["received_at"]) == ("构筑平台及时受理", "电子信箱/网站", "2026-11-23")
 
 
-def test_an_anonymous_submission_is_accepted(line, staff, store):
-    receipt = residents.submit(line, store, {"topic": "其他", "title": "路灯坏了", "description": "东门路灯不亮"}, [])
+def test_an_anonymous_submission_is_accepted(line, staff):
+    receipt = residents.submit(line, {"topic": "其他", "title": "路灯坏了", "description": "东门路灯不亮"}, [])
     assert residents.follow(line, receipt.number, receipt.code).title == "路灯坏了"
 
 
-def test_only_a_hash_of_the_long_random_code_is_kept(line, staff, store):
-    first = residents.submit(line, store, MATTER, [])
-    second = residents.submit(line, store, MATTER, [])
+def test_only_a_hash_of_the_long_random_code_is_kept(line, staff):
+    first = residents.submit(line, MATTER, [])
+    second = residents.submit(line, MATTER, [])
     assert len(first.code) >= 32 and first.code != second.code
     from sqlalchemy import select
 
@@ -94,16 +95,16 @@ def test_only_a_hash_of_the_long_random_code_is_kept(line, staff, store):
     assert stored == hashlib.sha256(first.code.encode()).hexdigest() and first.code not in stored
 
 
-def test_a_submission_with_missing_fields_names_them_and_saves_nothing(line, staff, store):
+def test_a_submission_with_missing_fields_names_them_and_saves_nothing(line, staff):
     with pytest.raises(InvalidInput) as err:
-        residents.submit(line, store, {"topic": "火星", "description": ""}, [Upload("a.png", PNG)])
+        residents.submit(line, {"topic": "火星", "description": ""}, [Upload("a.png", PNG)])
     assert set(err.value.fields) == {"topic", "title", "description"}
     assert tasklist.tasks(line, staff["leader"], "queue").total == 0
-    assert stored_files(store) == []
+    assert stored_files(line) == []
 
 
-def test_a_wrong_code_and_an_unknown_number_get_the_same_message(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_a_wrong_code_and_an_unknown_number_get_the_same_message(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     wrong = receipt.code[:-1] + ("y" if receipt.code.endswith("x") else "x")  # never the code itself
     messages = set()
     for number, code in ((receipt.number, wrong), ("MQ-20261123-999999", receipt.code),
@@ -114,15 +115,15 @@ def test_a_wrong_code_and_an_unknown_number_get_the_same_message(line, staff, st
     assert messages == {residents.WRONG_CODE}
 
 
-def test_a_case_registered_by_a_clerk_cannot_be_followed_without_a_code(line, staff, store):
+def test_a_case_registered_by_a_clerk_cannot_be_followed_without_a_code(line, staff):
     started = cases.start_case(line, staff["clerk"], "minqing_liushuixian",
                                {**MATTER, "channel": "政务大厅集中受理"})
     with pytest.raises(NotFound):
         residents.follow(line, started.case_number, "")
 
 
-def test_follow_shows_stage_kind_and_promised_date_but_no_staff_or_internal_text(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_follow_shows_stage_kind_and_promised_date_but_no_staff_or_internal_text(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="承诺件", promised_date="2026-12-03",
        assign_note="内部:请张承办尽快处理")
@@ -140,8 +141,8 @@ def test_follow_shows_stage_kind_and_promised_date_but_no_staff_or_internal_text
         assert secret not in shown
 
 
-def test_rating_is_allowed_once_per_answer_and_不满意_goes_to_the_supervisor(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_rating_is_allowed_once_per_answer_and_不满意_goes_to_the_supervisor(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     with pytest.raises(Conflict, match="答复后才能评价"):
         residents.rate(line, receipt.number, receipt.code, "满意", "")
     accepted(line, staff, receipt.number)
@@ -158,8 +159,8 @@ def test_rating_is_allowed_once_per_answer_and_不满意_goes_to_the_supervisor(
     assert view.stage == "评价" and not view.can_rate
 
 
-def test_after_a_reopen_and_a_new_answer_the_resident_rates_again(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_after_a_reopen_and_a_new_answer_the_resident_rates_again(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     accepted(line, staff, receipt.number)
     answered(line, staff, receipt.number)
     residents.rate(line, receipt.number, receipt.code, "不满意", "没解决")
@@ -174,14 +175,14 @@ def test_after_a_reopen_and_a_new_answer_the_resident_rates_again(line, staff, s
     assert casepages.get_case(line, staff["auditor"], receipt.number).status == "completed"
 
 
-def test_补办件_resident_supplements_documents_and_the_waiting_step_completes(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_补办件_resident_supplements_documents_and_the_waiting_step_completes(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="补办件")
     do(line, staff, receipt.number, "UserTask_notify_missing", "handler", missing_documents="房产证复印件")
     view = residents.follow(line, receipt.number, receipt.code)
     assert view.can_supplement and view.missing_documents == "房产证复印件"
-    residents.supplement(line, store, receipt.number, receipt.code, "已上传房产证复印件",
+    residents.supplement(line, receipt.number, receipt.code, "已上传房产证复印件",
                          [Upload("房产证.pdf", PDF), Upload("照片.jpg", JPEG)])
     case = casepages.get_case(line, staff["auditor"], receipt.number)
     assert [s.step_id for s in case.open_steps] == ["UserTask_handle_supplemented"]
@@ -190,34 +191,34 @@ def test_补办件_resident_supplements_documents_and_the_waiting_step_completes
     assert not view.can_supplement
     assert [(a.filename, a.content_type) for a in view.attachments] == [
         ("房产证.pdf", "application/pdf"), ("照片.jpg", "image/jpeg")]
-    assert residents.read_file(line, store, receipt.number, receipt.code, view.attachments[0].id).data == PDF
+    assert residents.read_file(line, receipt.number, receipt.code, view.attachments[0].id).data == PDF
     with pytest.raises(Conflict, match="不需要补充材料"):
-        residents.supplement(line, store, receipt.number, receipt.code, "再补一份", [])
+        residents.supplement(line, receipt.number, receipt.code, "再补一份", [])
 
 
-def test_a_supplement_that_fails_in_the_engine_leaves_no_file_behind(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_a_supplement_that_fails_in_the_engine_leaves_no_file_behind(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     accepted(line, staff, receipt.number)
     do(line, staff, receipt.number, "UserTask_classify", "leader", kind="补办件")
     do(line, staff, receipt.number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     step = next(s for s in casepages.get_case(line, staff["auditor"], receipt.number).open_steps)
     cases.claim(line, staff["clerk"], step.task_id)
     with pytest.raises(Conflict) as err:
-        residents.supplement(line, store, receipt.number, receipt.code, "身份证", [Upload("id.png", PNG)])
+        residents.supplement(line, receipt.number, receipt.code, "身份证", [Upload("id.png", PNG)])
     assert "王受理" not in err.value.message
-    assert stored_files(store) == [] and residents.follow(line, receipt.number, receipt.code).attachments == ()
+    assert stored_files(line) == [] and residents.follow(line, receipt.number, receipt.code).attachments == ()
 
 
-def test_a_supplement_needs_a_note(line, staff, store):
-    receipt = residents.submit(line, store, MATTER, [])
+def test_a_supplement_needs_a_note(line, staff):
+    receipt = residents.submit(line, MATTER, [])
     with pytest.raises(InvalidInput) as err:
-        residents.supplement(line, store, receipt.number, receipt.code, "  ", [Upload("id.png", PNG)])
-    assert set(err.value.fields) == {"note"} and stored_files(store) == []
+        residents.supplement(line, receipt.number, receipt.code, "  ", [Upload("id.png", PNG)])
+    assert set(err.value.fields) == {"note"} and stored_files(line) == []
 
 
-def test_another_cases_file_cannot_be_read_with_ones_own_code(line, staff, store):
-    mine = residents.submit(line, store, MATTER, [])
-    other = residents.submit(line, store, MATTER, [Upload("别人的.png", PNG)])
+def test_another_cases_file_cannot_be_read_with_ones_own_code(line, staff):
+    mine = residents.submit(line, MATTER, [])
+    other = residents.submit(line, MATTER, [Upload("别人的.png", PNG)])
     file_id = residents.follow(line, other.number, other.code).attachments[0].id
     with pytest.raises(NotFound):
-        residents.read_file(line, store, mine.number, mine.code, file_id)
+        residents.read_file(line, mine.number, mine.code, file_id)

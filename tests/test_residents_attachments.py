@@ -1,14 +1,32 @@
-"""Residents' files: the type is told by the content, sizes and counts are limited, names are made safe."""
+"""Residents' files: the type is told by the content, sizes and counts are limited, names are made safe, and the
+bytes are kept in the database (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import pytest
+import shutil
 
+import pytest
+from sqlalchemy import select
+
+from engine.actor import SYSTEM
+from engine.bpmn import deployments
 from engine.errors import InvalidInput, NotFound
-from engine.public import attachments
-from engine.public.attachments import FileStore, Upload
+from engine.public import attachments, residents
+from engine.public.attachments import Upload
+from engine.store import migrate
+from engine.store.models import Attachment, AttachmentContent, Case
+from tests.conftest import PROCESSES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 16
+PDF = b"%PDF-1.7\n" + b"0" * 64
+MATTER = {"topic": "水电气暖", "title": "5号楼停水", "description": "5号楼从昨天起停水。"}
+BEFORE_0008 = "5b7f3c9e2d41"
+
+
+@pytest.fixture
+def line(db, frozen_clock):
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    return db
 
 
 @pytest.mark.parametrize("data, content_type", [
@@ -64,32 +82,52 @@ def test_exactly_the_allowed_number_of_files_each_of_exactly_the_allowed_size_is
         attachments.check([Upload("big.png", full + b"\x00")])
 
 
-def test_the_store_uses_random_keys_and_refuses_path_tricks(tmp_path):
-    store = FileStore(tmp_path / "up")
-    key = store.write(PNG)
-    assert len(key) >= 32 and store.read(key) == PNG
-    assert [p.name for p in (tmp_path / "up").iterdir()] == [key]
-    for bad in ("../secret_key", "a/b", "short"):
-        with pytest.raises(NotFound):
-            store.read(bad)
+def test_a_file_is_kept_in_the_database_with_its_case(line):
+    """Every app server reads every file: the bytes are in the database, not on one server's disk."""
+    number = residents.submit(line, MATTER, [Upload("现场.png", PNG)]).number
+    with line.read() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+        [info] = attachments.list_for_case(session, case_id)
+        assert attachments.read_in(session, case_id, info.id).data == PNG
+        with pytest.raises(NotFound, match="附件不存在"):
+            attachments.read_in(session, case_id + 1, info.id)
 
 
-def test_files_written_in_a_failed_transaction_are_removed(tmp_path):
-    store = FileStore(tmp_path / "up")
-
-    class FakeSession:
-        def add(self, row) -> None:
-            self.row = row
-
-    with pytest.raises(RuntimeError), attachments.staged(store) as stage:
-        stage.add(FakeSession(), 1, attachments.check([Upload("a.png", PNG)]), "resident")
-        assert len(list((tmp_path / "up").iterdir())) == 1
+def test_files_of_a_failed_transaction_are_not_kept(line):
+    """A refused or failed step leaves no file behind: the file is a row of the same transaction."""
+    number = residents.submit(line, MATTER, []).number
+    with pytest.raises(RuntimeError), line.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+        attachments.add(session, case_id, attachments.check([Upload("a.png", PNG)]), "resident")
         raise RuntimeError("commit failed")
-    assert list((tmp_path / "up").iterdir()) == []
+    with line.read() as session:
+        assert session.scalars(select(AttachmentContent.attachment_id)).all() == []
+        assert session.scalars(select(Attachment.id)).all() == []
 
 
-def test_the_store_defaults_to_the_instance_folder_or_the_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("MINYI_UPLOAD_DIR", raising=False)
-    assert str(FileStore().directory) == "instance/uploads"
-    monkeypatch.setenv("MINYI_UPLOAD_DIR", str(tmp_path))
-    assert FileStore().directory == tmp_path
+def test_upgrading_moves_the_files_of_the_upload_folder_into_the_database(line, tmp_path, monkeypatch):
+    """Migration 0008 reads each file of MINYI_UPLOAD_DIR into the database (its downgrade writes them back);
+    a file already lost stays lost; a missing folder stops the upgrade and changes nothing."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setenv("MINYI_UPLOAD_DIR", str(folder))
+    receipt = residents.submit(line, MATTER, [Upload("现场.png", PNG), Upload("材料.pdf", PDF)])
+    photo, pdf = residents.follow(line, receipt.number, receipt.code).attachments
+    try:
+        migrate.downgrade(line, BEFORE_0008)
+        assert sorted(p.read_bytes() for p in folder.iterdir()) == sorted([PNG, PDF])
+        migrate.upgrade(line)
+        assert residents.read_file(line, receipt.number, receipt.code, photo.id).data == PNG
+        assert residents.read_file(line, receipt.number, receipt.code, pdf.id).data == PDF
+
+        migrate.downgrade(line, BEFORE_0008)
+        shutil.rmtree(folder)
+        with pytest.raises(InvalidInput, match="MINYI_UPLOAD_DIR") as refused:
+            migrate.upgrade(line)
+        assert "2 个附件" in refused.value.message and str(folder) in refused.value.message
+        folder.mkdir()
+        migrate.upgrade(line)  # the folder is there but the files were lost before the upgrade
+        with pytest.raises(NotFound, match="附件文件已不存在"):
+            residents.read_file(line, receipt.number, receipt.code, photo.id)
+    finally:
+        folder.mkdir(exist_ok=True)
+        migrate.upgrade(line)

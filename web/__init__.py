@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.store.db import Database
 
+from . import production
+
 csrf = CSRFProtect()
 
 
@@ -35,6 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if os.environ.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     app.config.update(test_config or {})
+    if production.is_production(os.environ) and not (test_config or {}).get("SECRET_KEY"):
+        problem = production.secret_key_problem(os.environ)  # never a key of this machine's own
+        if problem:
+            raise RuntimeError(problem)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(Path(app.instance_path))
     if not app.config.get("DATABASE_URL"):

@@ -45,26 +45,48 @@ def db() -> None:
 @db.command("upgrade", help="创建或升级数据库结构(Alembic 迁移)")
 def db_upgrade() -> None:
     database = _db()
-    migrate.upgrade(database)
-    click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
-
-
-@db.command("backup", help="备份 SQLite 数据库(运行中也可),连同上传的附件;例如: minyi db backup backups/minyi-2026-11-22.db")
-@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-def db_backup(target: Path) -> None:
-    from engine.store import backup
-
-    database = _db()
     try:
-        done = backup.backup(database, target, Path(os.environ.get("MINYI_UPLOAD_DIR") or ROOT / "instance" / "uploads"))
+        migrate.upgrade(database)
     except MinyiError as exc:
         _fail(exc)
     finally:
         database.dispose()
-    click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录)")
-    if done.uploads is not None:
-        click.echo(f"附件已复制到 {done.uploads}")
-    click.echo("恢复:停止应用后,用备份文件替换数据库文件(及附件目录),再运行 minyi db upgrade")
+    click.echo(f"数据库已是最新结构: {database.url.split('@')[-1]}")
+
+
+@db.command("backup", help="备份数据库(运行中也可;含上传的附件),经恢复校验和审计哈希链校验后才保留。"
+                           "SQLite: 数据库文件副本;PostgreSQL: pg_dump 自定义格式。例如: minyi db backup backups/minyi-2026-11-29.dump")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def db_backup(target: Path) -> None:
+    from engine.audit import backups
+
+    database = _db()
+    try:
+        done = backups.backup(database, target)
+    except MinyiError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"已备份到 {done.path}({done.bytes:,} 字节,{done.cases} 个事项,{done.audit_events} 条审计记录;"
+               "已恢复到临时副本校验,审计哈希链完整)")
+    click.echo(f"恢复: minyi db restore {done.path}")
+
+
+@db.command("restore", help="从 minyi db backup 的备份恢复(先校验备份);目标数据库有数据时需加 --force,并先停止应用")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="目标数据库已有数据时,用备份替换其全部内容")
+def db_restore(source: Path, force: bool) -> None:
+    from engine.audit import backups
+
+    database = _db()
+    try:
+        done = backups.restore(database, source, force)
+    except MinyiError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"已从 {source} 恢复({done.cases} 个事项,{done.audit_events} 条审计记录,审计哈希链完整);"
+               "接着运行 minyi db upgrade")
 
 
 @main.group(help="用户")
@@ -142,11 +164,14 @@ def deploy(directory: Path | None) -> None:
 def demo() -> None:
     from engine.work import demo as demo_data
 
+    database = _db()
     try:
-        for line in demo_data.load(_db(), PROCESSES):
+        for line in demo_data.load(database, PROCESSES):
             click.echo(line)
     except MinyiError as exc:
         _fail(exc)
+    finally:
+        database.dispose()
     click.echo(f"演示用户的密码都是: {demo_data.PASSWORD}")
 
 
@@ -236,6 +261,40 @@ def _configure_logging() -> None:
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+
+
+@main.command(help="生产环境的网页服务(gunicorn,多个进程):需要 MINYI_SECRET_KEY;SIGHUP 平滑重启,SIGTERM 停止")
+@click.option("--bind", "-b", multiple=True, default=["127.0.0.1:8000"], show_default=True,
+              help="监听地址 HOST:PORT 或 unix:/路径,可多次")
+@click.option("--workers", "-w", default=max(2, os.cpu_count() or 1), show_default=True,
+              type=click.IntRange(min=1), help="工作进程数(默认 CPU 核数,至少 2)")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="每个进程的线程数")
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(min=5),
+              help="一个请求最长的秒数,超过则替换该进程")
+@click.option("--keepalive", default=5, show_default=True, type=click.IntRange(min=1),
+              help="空闲连接保持的秒数")
+@click.option("--max-connections", default=2000, show_default=True, type=click.IntRange(min=10),
+              help="每个进程最多同时打开的连接;更多的连接立即得到 503")
+@click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="写入主进程号的文件")
+def serve(bind: tuple[str, ...], workers: int, threads: int, timeout: int, keepalive: int, max_connections: int,
+          pidfile: str | None) -> None:
+    from web import production
+    from web.server import MinyiServer, ServeOptions
+
+    _configure_logging()
+
+    problem = production.secret_key_problem(os.environ)
+    if problem:
+        click.echo(problem, err=True)
+        sys.exit(1)
+    os.environ["MINYI_ENV"] = "production"  # the workers check the key again when they build the app
+    if workers > 1 and not os.environ.get("MINYI_RATELIMIT_STORAGE"):
+        click.echo("注意: 未设置 MINYI_RATELIMIT_STORAGE,限流计数只在各进程内存中;"
+                   "多进程或多台服务器请设置 MINYI_RATELIMIT_STORAGE=redis://127.0.0.1:6379/0", err=True)
+    options = ServeOptions(bind=bind, workers=workers, threads=threads, timeout=timeout, keepalive=keepalive,
+                           worker_connections=max_connections, pidfile=pidfile)
+    click.echo(f"民议生产服务启动: {', '.join(bind)}({workers} 个进程 × {threads} 个线程)", err=True)
+    MinyiServer(options, {"DATABASE_URL": database_url()}).run()
 
 
 def _start_worker(database: Database):

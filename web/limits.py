@@ -1,7 +1,9 @@
 """Rate limits per IP address: the residents' forms (see `resident.py`), and staff sign-in and password
 changes, where only failed attempts count (a 401 or a 422), so guessing a password is slowed down while
 a colleague who types correctly is never held up. Limits are read from the app config at request time,
-so tests and sites tune them; storage is in memory unless MINYI_RATELIMIT_STORAGE names a shared one."""
+so tests and sites tune them; storage is in memory unless MINYI_RATELIMIT_STORAGE names a shared one (Redis, for
+several worker processes or servers). While that store is unreachable each process counts in its own memory
+instead, so a Redis outage loosens the limits for a while but never turns a sign-in into an error page."""
 from __future__ import annotations
 
 import os
@@ -28,4 +30,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("STAFF_RATE_LIMITS", dict(STAFF_LIMITS))
     app.config.setdefault("RATELIMIT_ENABLED", True)
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("MINYI_RATELIMIT_STORAGE", "memory://"))
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)

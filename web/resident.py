@@ -6,14 +6,13 @@ Submitting, following, rating and uploading are rate-limited per IP address.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.public import attachments, procedures_page, residents
-from engine.public.attachments import AttachmentFile, FileStore, Upload
+from engine.public.attachments import AttachmentFile, Upload
 
 from .auth import require_login
 from .deps import actor, db
@@ -39,10 +38,6 @@ def limit(name: str):
     return lambda: current_app.config["RESIDENT_RATE_LIMITS"].get(name, DEFAULT_LIMITS[name])
 
 
-def store() -> FileStore:
-    return FileStore(current_app.config["UPLOAD_DIR"])
-
-
 def uploads(field: str = "files") -> list[Upload]:
     """The posted files, each read to at most one byte past the limit (enough to refuse it)."""
     return [Upload(f.filename or "", f.stream.read(attachments.MAX_BYTES + 1))
@@ -66,7 +61,7 @@ def show_submit():
 def submit():
     values = posted()
     try:
-        receipt = residents.submit(db(), store(), values, uploads())
+        receipt = residents.submit(db(), values, uploads())
     except InvalidInput as exc:
         return render_template("resident/submit.html", form=residents.submit_form(db()), values=values,
                                errors=exc.fields, message=exc.message), 422
@@ -127,7 +122,7 @@ def rate(number: str):
 def supplement(number: str):
     code = request.form.get("code", "")
     try:
-        residents.supplement(db(), store(), number, code, request.form.get("note", ""), uploads())
+        residents.supplement(db(), number, code, request.form.get("note", ""), uploads())
     except (InvalidInput, Conflict) as exc:
         fields = exc.fields if isinstance(exc, InvalidInput) else {}
         return _with_problem(number, code, exc.message, fields, exc.status, note=request.form.get("note", ""))
@@ -147,12 +142,12 @@ def _with_problem(number: str, code: str, message: str, fields: dict, status: in
 @bp.get("/follow/<number>/files/<int:attachment_id>")
 @follow_limit
 def download(number: str, attachment_id: int):
-    return send(residents.read_file(db(), store(), number, request.args.get("c", ""), attachment_id))
+    return send(residents.read_file(db(), number, request.args.get("c", ""), attachment_id))
 
 
 @staff_files.get("/<number>/<int:attachment_id>")
 def staff_download(number: str, attachment_id: int):
-    return send(attachments.read_for_staff(db(), store(), actor(), number, attachment_id))
+    return send(attachments.read_for_staff(db(), actor(), number, attachment_id))
 
 
 def send(file: AttachmentFile) -> Response:
@@ -173,6 +168,5 @@ def show_procedures():
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RESIDENT_RATE_LIMITS", dict(DEFAULT_LIMITS))
-    app.config.setdefault("UPLOAD_DIR", os.environ.get("MINYI_UPLOAD_DIR") or str(Path(app.instance_path) / "uploads"))
     app.register_blueprint(bp)
     app.register_blueprint(staff_files)

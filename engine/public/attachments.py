@@ -1,22 +1,18 @@
-"""Files handed in for a case (附件): checked, stored outside the web root, read back safely.
+"""Files handed in for a case (附件): checked, kept in the database, read back safely.
 
 A file's type is decided by its first bytes, never by its name, and only a few
-harmless types are accepted. Files are stored under random keys; the database row
-and the file are written in one engine call, and the file is removed again when
-the transaction fails, so a refused or failed upload leaves nothing behind.
+harmless types are accepted. The bytes are stored in the database, in the same
+transaction as the step that brings them: a refused or failed upload leaves nothing
+behind, every app server reads every file, and a database backup holds them all
+(at most 3 × 5 MB a submission; docs/deployment.md says why not a shared disk).
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import secrets
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +21,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.errors import InvalidInput, NotFound
 from engine.store.db import Database
-from engine.store.models import Attachment, Case
+from engine.store.models import Attachment, AttachmentContent, Case
 from engine.work.casepages import check_can_view
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -118,62 +114,16 @@ def check(uploads: list[Upload], max_bytes: int = MAX_BYTES, max_files: int = MA
     return checked
 
 
-class FileStore:
-    """A directory outside the web root; file names are random keys, never the sender's name."""
-
-    def __init__(self, directory: str | Path | None = None):
-        self.directory = Path(directory or os.environ.get("MINYI_UPLOAD_DIR") or "instance/uploads")
-
-    def _path(self, key: str) -> Path:
-        if not re.fullmatch(r"[A-Za-z0-9_-]{20,100}", key):
-            raise NotFound("附件不存在")
-        return self.directory / key
-
-    def write(self, data: bytes) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(24)
-        fd = os.open(self._path(key), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return key
-
-    def read(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
-        except FileNotFoundError:
-            raise NotFound("附件文件已不存在") from None
-
-    def remove(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
-
-
-@dataclass
-class Staged:
-    """Files written during one transaction, to be removed if it does not commit."""
-
-    store: FileStore
-    keys: list[str] = field(default_factory=list)
-
-    def add(self, session: Session, case_id: int, files: list[CheckedFile], uploaded_by: str, note: str = "") -> None:
-        now = clock.now()
-        for f in files:
-            key = self.store.write(f.data)
-            self.keys.append(key)
-            session.add(Attachment(case_id=case_id, filename=f.filename, content_type=f.content_type,
-                                   size=len(f.data), sha256=hashlib.sha256(f.data).hexdigest(), storage_key=key,
-                                   uploaded_at=now, uploaded_by=uploaded_by, note=note[:2000]))
-
-
-@contextmanager
-def staged(store: FileStore) -> Iterator[Staged]:
-    """Wrap `db.write()` in this: files written inside are removed when anything fails, commit included."""
-    stage = Staged(store)
-    try:
-        yield stage
-    except BaseException:
-        for key in stage.keys:
-            store.remove(key)
-        raise
+def add(session: Session, case_id: int, files: list[CheckedFile], uploaded_by: str, note: str = "") -> None:
+    """Record the files of a case in the caller's transaction: they exist exactly when it commits."""
+    now = clock.now()
+    for f in files:
+        row = Attachment(case_id=case_id, filename=f.filename, content_type=f.content_type, size=len(f.data),
+                         sha256=hashlib.sha256(f.data).hexdigest(), uploaded_at=now, uploaded_by=uploaded_by,
+                         note=note[:2000])
+        session.add(row)
+        session.flush()
+        session.add(AttachmentContent(attachment_id=row.id, data=f.data))
 
 
 def list_for_case(session: Session, case_id: int) -> tuple[AttachmentInfo, ...]:
@@ -181,22 +131,25 @@ def list_for_case(session: Session, case_id: int) -> tuple[AttachmentInfo, ...]:
     return tuple(AttachmentInfo(a.id, a.filename, a.content_type, a.size, a.uploaded_at, a.note) for a in rows)
 
 
-def read_in(session: Session, store: FileStore, case_id: int, attachment_id: int) -> AttachmentFile:
+def read_in(session: Session, case_id: int, attachment_id: int) -> AttachmentFile:
     """One attachment of the given case (a wrong case id is the same as a missing file)."""
     row = session.get(Attachment, attachment_id)
     if row is None or row.case_id != case_id:
         raise NotFound("附件不存在")
-    return AttachmentFile(row.filename, row.content_type, store.read(row.storage_key))
+    data = session.scalar(select(AttachmentContent.data).where(AttachmentContent.attachment_id == row.id))
+    if data is None:  # a file already lost on disk before uploads moved into the database (migration 0007)
+        raise NotFound("附件文件已不存在")
+    return AttachmentFile(row.filename, row.content_type, bytes(data))
 
 
-def read_for_staff(db: Database, store: FileStore, actor: Actor, number: str, attachment_id: int) -> AttachmentFile:
+def read_for_staff(db: Database, actor: Actor, number: str, attachment_id: int) -> AttachmentFile:
     """Staff download a case's file only when they may see the case itself."""
     with db.read() as session:
         case = session.scalar(select(Case).where(Case.number == number))
         if case is None:
             raise NotFound(f"事项 {number} 不存在")
         check_can_view(session, actor, case)
-        return read_in(session, store, case.id, attachment_id)
+        return read_in(session, case.id, attachment_id)
 
 
 def list_for_staff(db: Database, actor: Actor, number: str) -> tuple[AttachmentInfo, ...]:

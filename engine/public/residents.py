@@ -30,7 +30,7 @@ from engine.store.models import AuditEvent, Case, CaseState, HumanTask, HumanTas
 from engine.work import cases
 
 from . import attachments
-from .attachments import AttachmentFile, AttachmentInfo, FileStore, Upload
+from .attachments import AttachmentFile, AttachmentInfo, Upload
 
 RESIDENT = Actor(None, "resident", "居民", frozenset({"居民"}))
 ROLE = "居民"
@@ -114,19 +114,18 @@ def submit_form(db: Database) -> SubmitForm:
         return SubmitForm(d.name, tuple(f for f in d.start_form if f.id not in SYSTEM_FIELDS))
 
 
-def submit(db: Database, store: FileStore, values: dict[str, Any], uploads: list[Upload]) -> Receipt:
+def submit(db: Database, values: dict[str, Any], uploads: list[Upload]) -> Receipt:
     """民情受理 online: start the same case a clerk would, with the code and photos in the same transaction."""
     files = attachments.check(uploads)
     values = {k: v for k, v in values.items() if k not in SYSTEM_FIELDS} | ONLINE
     code = secrets.token_urlsafe(24)
 
-    with attachments.staged(store) as stage:
-        def also(session: Session, case: Case) -> None:
-            session.connection().execute(update(Case.__table__).where(Case.id == case.id)
-                                         .values(followup_code_hash=code_hash(code)))
-            stage.add(session, case.id, files, RESIDENT.username, "随事项提交")
+    def also(session: Session, case: Case) -> None:
+        session.connection().execute(update(Case.__table__).where(Case.id == case.id)
+                                     .values(followup_code_hash=code_hash(code)))
+        attachments.add(session, case.id, files, RESIDENT.username, "随事项提交")
 
-        result = cases.start_case(db, RESIDENT, PROCESS, values, also)
+    result = cases.start_case(db, RESIDENT, PROCESS, values, also)
     return Receipt(result.case_number, code)
 
 
@@ -156,7 +155,7 @@ def follow(db: Database, number: str, code: str) -> FollowView:
         )
 
 
-def supplement(db: Database, store: FileStore, number: str, code: str, note: str, uploads: list[Upload]) -> None:
+def supplement(db: Database, number: str, code: str, note: str, uploads: list[Upload]) -> None:
     """补办件: the resident hands in the missing documents, which completes the waiting step."""
     note = free_text.clean(note, "note", "补充说明", free_text.TEXT)
     if not note:
@@ -165,9 +164,8 @@ def supplement(db: Database, store: FileStore, number: str, code: str, note: str
     task_id = _task_for(db, number, code, "supplied")
     if task_id is None:
         raise Conflict("该事项现在不需要补充材料")
-    with attachments.staged(store) as stage:
-        _complete(db, task_id, {"supplied": True, "supplied_documents": note},
-                  lambda session, case: stage.add(session, case.id, files, RESIDENT.username, note))
+    _complete(db, task_id, {"supplied": True, "supplied_documents": note},
+              lambda session, case: attachments.add(session, case.id, files, RESIDENT.username, note))
 
 
 def rate(db: Database, number: str, code: str, rating: str, comment: str) -> None:
@@ -178,10 +176,10 @@ def rate(db: Database, number: str, code: str, rating: str, comment: str) -> Non
     _complete(db, task_id, {"rating": rating, "rating_comment": (comment or "").strip()}, None)
 
 
-def read_file(db: Database, store: FileStore, number: str, code: str, attachment_id: int) -> AttachmentFile:
+def read_file(db: Database, number: str, code: str, attachment_id: int) -> AttachmentFile:
     with db.read() as session:
         case = _case_with_code(session, number, code)
-        return attachments.read_in(session, store, case.id, attachment_id)
+        return attachments.read_in(session, case.id, attachment_id)
 
 
 def _complete(db: Database, task_id: int, values: dict[str, Any], also: cases.InTransaction | None) -> None:

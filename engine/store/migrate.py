@@ -42,3 +42,11 @@ def revisions(db: Database) -> tuple[set[str], set[str]]:
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     return current, heads
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to `revision` (each migration says what its downgrade keeps)."""
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -295,7 +295,7 @@ class ExtensionRequest(Base):
 
 
 class Attachment(Base):
-    """A file handed in for a case (e.g. a resident's supplement); stored outside the web root."""
+    """A file handed in for a case (e.g. a resident's supplement); its bytes are in `AttachmentContent`."""
 
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,7 +304,6 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
     uploaded_at: Mapped[datetime]
     uploaded_by: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -318,3 +317,12 @@ class WorkerHeartbeat(Base):
     interval_seconds: Mapped[float] = mapped_column(Float)
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AttachmentContent(Base):
+    """The bytes of an attachment, in the database: every app server reads them, the one transaction that
+    starts or completes the step writes them, and a database backup holds them (docs/deployment.md)."""
+
+    __tablename__ = "attachment_contents"
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

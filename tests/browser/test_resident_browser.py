@@ -20,10 +20,21 @@ PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touc
 
 
 @pytest.fixture
-def upload_dir(tmp_path, monkeypatch):
-    """Uploads of this test go to a temporary folder (set before the server starts)."""
-    monkeypatch.setenv("MINYI_UPLOAD_DIR", str(tmp_path / "uploads"))
-    return tmp_path / "uploads"
+def stored_uploads(tmp_path):
+    """The bytes of the files the live server keeps (in its database, tmp_path/minyi.db)."""
+    from sqlalchemy import select
+
+    from engine.store.db import Database
+    from engine.store.models import AttachmentContent
+
+    def _read() -> list[bytes]:
+        database = Database(f"sqlite:///{tmp_path / 'minyi.db'}")
+        try:
+            with database.read() as session:
+                return [bytes(data) for data in session.scalars(select(AttachmentContent.data))]
+        finally:
+            database.dispose()
+    return _read
 
 
 def fits_the_phone(page) -> bool:
@@ -41,7 +52,7 @@ def answer_as_handler(handler, base: str, number: str, step: str, result: str, t
     assert "一事一评" in flash(handler)
 
 
-def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(upload_dir, live_server, new_page):
+def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_uploads, live_server, new_page):
     base = live_server
     resident = new_page(**PHONE)
 
@@ -62,7 +73,7 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(upload_
     code = resident.locator(".followup-code").inner_text()
     link = resident.locator(".followup-link").get_attribute("href")
     assert number.startswith("MQ-") and len(code) >= 32 and link.endswith(f"?c={code}")
-    assert len(list(upload_dir.iterdir())) == 1
+    assert stored_uploads() == [PHOTO]
     screenshot(resident, "20-resident-receipt")
 
     # an online submission first waits in the clerk's queue (网上受理核实); the leader does not see it yet

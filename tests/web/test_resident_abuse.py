@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.test import EnvironBuilder
 
 from engine.people import users
 from engine.public import attachments
+from engine.store.models import AttachmentContent
 from engine.work import tasklist
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app
@@ -28,11 +29,11 @@ from web.resident import DEFAULT_LIMITS
 
 
 @pytest.fixture
-def strict_app(sqlite_db, tmp_path) -> Flask:
+def strict_app(sqlite_db) -> Flask:
     """Small limits, as a site would set them, to see floods stopped."""
     limits = {**DEFAULT_LIMITS, "submit": "3 per minute", "follow": "5 per minute", "rate": "2 per minute",
               "upload": "2 per minute"}
-    app = build_app(sqlite_db, UPLOAD_DIR=str(tmp_path / "uploads"), RESIDENT_RATE_LIMITS=limits)
+    app = build_app(sqlite_db, RESIDENT_RATE_LIMITS=limits)
     deploy_file(sqlite_db, PROCESSES / "minqing_liushuixian.bpmn")
     yield app
     app.extensions["minyi_db"].dispose()
@@ -59,9 +60,10 @@ def post_files(client, path: str, data: dict):
         builder.close()
 
 
-def uploaded(app: Flask) -> list[Path]:
-    folder = Path(app.config["UPLOAD_DIR"])
-    return list(folder.iterdir()) if folder.exists() else []
+def uploaded(app: Flask) -> list[bytes]:
+    """The bytes of every file kept (in the database)."""
+    with app.extensions["minyi_db"].read() as session:
+        return [bytes(data) for data in session.scalars(select(AttachmentContent.data))]
 
 
 def test_a_submission_flood_is_stopped_per_ip_with_the_error_page(strict_app):

@@ -24,10 +24,9 @@ FEEDBACK = {"feedback_method": "分散式答复", "answer": "已安排清运,今
 
 
 @pytest.fixture
-def resident_app(sqlite_db, tmp_path) -> Flask:
-    """The app with 民情流水线 deployed, uploads in a temporary folder and generous rate limits."""
-    app = build_app(sqlite_db, UPLOAD_DIR=str(tmp_path / "uploads"),
-                    RESIDENT_RATE_LIMITS={name: "1000 per minute" for name in DEFAULT_LIMITS})
+def resident_app(sqlite_db) -> Flask:
+    """The app with 民情流水线 deployed and generous rate limits."""
+    app = build_app(sqlite_db, RESIDENT_RATE_LIMITS={name: "1000 per minute" for name in DEFAULT_LIMITS})
     deploy_file(sqlite_db, PROCESSES / "minqing_liushuixian.bpmn")
     yield app
     app.extensions["minyi_db"].dispose()
