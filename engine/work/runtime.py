@@ -276,36 +276,54 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 
 def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
                 now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
-    data = seen.data
+    """Bring the human-task index in line with the workflow: an open row whose step is no longer ready
+    is cancelled, and each step that became ready gets its row, its deadline and a row per role that
+    may do it. Each change is an audit event, in that order."""
     ready = {str(t.id): t for t in seen.ready_human}
     if open_rows is None:
         open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
-    gone = [row for row in open_rows if row.task_uuid not in ready]
+    _cancel(session, conn, case.id, [row for row in open_rows if row.task_uuid not in ready], now)
+    known = {row.task_uuid for row in open_rows}
+    rows = []
+    for uuid, task in ready.items():
+        if uuid not in known:
+            rows.append(_ready_row(session, case.id, d, uuid, task, seen.data, now))
+    return _insert_ready(conn, d, rows)
+
+
+def _cancel(session: Session, conn: Connection, case_id: int, gone: list[Any], now: datetime) -> None:
+    """Open rows whose step the workflow left without a person (a boundary timer fired, a branch was
+    cancelled) leave every queue as CANCELLED, each with a `task_cancelled` event."""
     if gone:
         driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,
                                       "completed_by_id": None} for row in gone])
         driver.run(conn, _CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
     for row in gone:
-        audit_chain.append(session, case.id, "system", "task_cancelled", step_id=row.step_id,
-                        step_name=row.name, lane=row.lane, data={})
-    known = {row.task_uuid for row in open_rows}
-    rows: list[dict[str, Any]] = []
-    for uuid, task in ready.items():
-        if uuid in known:
-            continue
-        step_id = spiff.spec_name(task)
-        step = d.steps.get(step_id)
-        name = step.name if step else step_id
-        deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
-        rows.append(dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
-                         lane=step.lane if step else "", status="READY", assignee_id=None, created_at=now,
-                         completed_at=None, completed_by_id=None, data=_own_data(task, data),
-                         **deadlines.columns(deadline)))
-        audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
-                        lane=rows[-1]["lane"], data={"roles": list(step.roles if step else ()),
-                                                     "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
-        if deadline.failure is not None:
-            record_failures(session, case.id, [deadline.failure], name, rows[-1]["lane"])
+        audit_chain.append(session, case_id, "system", "task_cancelled", step_id=row.step_id,
+                           step_name=row.name, lane=row.lane, data={})
+
+
+def _ready_row(session: Session, case_id: int, d: Diagram, uuid: str, task: Any, case_data: dict[str, Any],
+               now: datetime) -> dict[str, Any]:
+    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`). Its
+    `task_ready` event is appended, and an `expression_failed` one when the deadline could not be computed."""
+    step_id = spiff.spec_name(task)
+    step = d.steps.get(step_id)
+    name, lane = (step.name, step.lane) if step else (step_id, "")
+    deadline = deadlines.plan(step, d.properties, {**case_data, **task.data}, now)
+    row = dict(case_id=case_id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
+               assignee_id=None, created_at=now, completed_at=None, completed_by_id=None,
+               data=_own_data(task, case_data), **deadlines.columns(deadline))
+    audit_chain.append(session, case_id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,
+                       data={"roles": list(step.roles if step else ()),
+                             "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
+    if deadline.failure is not None:
+        record_failures(session, case_id, [deadline.failure], name, lane)
+    return row
+
+
+def _insert_ready(conn: Connection, d: Diagram, rows: list[dict[str, Any]]) -> list[ReadyTask]:
+    """Insert the new index rows and, for each, one row per role of its step (what the queues read)."""
     if not rows:
         return []
     ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
