@@ -31,7 +31,7 @@ from engine.bpmn import deployments, forms, spiff  # noqa: E402
 from engine.people import users  # noqa: E402
 from engine.store import audit_chain, migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
-from engine.work import autosteps, cases, runtime  # noqa: E402
+from engine.work import autosteps, cases, runtime, taskindex  # noqa: E402
 from pinned import pin_clock  # noqa: E402
 
 # (label, owner, attribute): what is timed, in the order printed
@@ -45,7 +45,7 @@ PHASES = [
     ("save: all of it", runtime, "save"),
     ("save: snapshot of the workflow", spiff, "snapshot"),
     ("save: serialize the state", spiff, "dump"),
-    ("save: task index, deadlines", runtime, "_sync_tasks"),
+    ("save: task index, deadlines", taskindex, "sync_tasks"),
     ("commit: all of it", Session, "commit"),
     ("commit: SQLite/PostgreSQL COMMIT", DefaultDialect, "do_commit"),
 ]

@@ -1,6 +1,6 @@
 """The stored workflow state reads back as exactly what SpiffWorkflow's own serializer writes.
 
-The engine converts a workflow's tasks itself (`spiff._task_dicts`, a third of the library's time)
+The engine converts a workflow's tasks itself (`spiffstate._task_dicts`, a third of the library's time)
 and encodes with orjson (a quarter of the standard library's); these tests, and `MINYI_VERIFY_STATE=1`
 for every save the rest of the suite makes, hold the stored JSON to the library's, value for value
 and type for type."""
@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from engine.bpmn import diagram, forms, spiff
+from engine.bpmn import diagram, forms, spiff, spiffstate
 from tests.conftest import PROCESSES
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
@@ -34,12 +34,12 @@ PATHS = {
 
 def library_value(workflow) -> dict:
     """The workflow as SpiffWorkflow's own serializer writes it, read back."""
-    token = spiff._library.set(True)
+    token = spiffstate._library.set(True)
     try:
-        with spiff._registry(True) as registry:
-            return json.loads(spiff._standard_text(registry.convert(workflow)))
+        with spiffstate._registry(True) as registry:
+            return json.loads(spiffstate._standard_text(registry.convert(workflow)))
     finally:
-        spiff._library.reset(token)
+        spiffstate._library.reset(token)
 
 
 def start_minqing():
@@ -61,7 +61,7 @@ def test_each_step_stores_the_librarys_text_and_reads_back(path):
         spiff.complete(workflow, task, forms.validate(d.steps[step].form, values, {}))
         stored = spiff.dump(workflow)
         text = zlib.decompress(stored).decode("utf-8")
-        assert spiff._same(json.loads(text), library_value(workflow))
+        assert spiffstate._same(json.loads(text), library_value(workflow))
         restored = spiff.restore(d.engine, stored)
         assert spiff.dump(restored) == stored  # the restored workflow stores the same state again
         workflow = restored  # and the case goes on from what was read back
@@ -70,35 +70,35 @@ def test_each_step_stores_the_librarys_text_and_reads_back(path):
 
 def test_a_conversion_that_drifts_from_the_library_is_caught(monkeypatch):
     _d, workflow = start_minqing()
-    convert = spiff._task_dicts
+    convert = spiffstate._task_dicts
 
     def drifting(workflow, registry):
         found = convert(workflow, registry)
         next(iter(found.values()))["triggered"] = "drifted"
         return found
 
-    monkeypatch.setattr(spiff, "_task_dicts", drifting)
+    monkeypatch.setattr(spiffstate, "_task_dicts", drifting)
     with pytest.raises(AssertionError, match="differs from SpiffWorkflow's own"):
         spiff.dump(workflow)
 
 
 def test_numbers_keep_their_type_through_a_save():
     """True, 1 and 1.0 are equal in Python; the check and the stored state keep them apart."""
-    assert not spiff._same({"n": 1}, {"n": True}) and not spiff._same([1.0], [1])
+    assert not spiffstate._same({"n": 1}, {"n": True}) and not spiffstate._same([1.0], [1])
     d, workflow = start_minqing()
     workflow.data.update(flag=True, count=3, share=0.5, big=2**70, nested={"n": [1, 2.5, False]})
     restored = spiff.restore(d.engine, spiff.dump(workflow))
-    assert spiff._same(restored.data, workflow.data)  # 2**70 is beyond orjson: the standard encoder writes it
+    assert spiffstate._same(restored.data, workflow.data)  # 2**70 is beyond orjson: the standard encoder writes it
 
 
 def test_a_state_written_by_the_standard_library_reads_back():
     """States stored before orjson, or holding NaN (which orjson writes as null), read back as written."""
     d, workflow = start_minqing()
     workflow.data["ratio"] = float("nan")
-    registry = spiff._serializer.registry
+    registry = spiffstate._serializer.registry
     registry._encoder_mode = True
     try:
-        text = spiff._standard_text(registry.convert(workflow))
+        text = spiffstate._standard_text(registry.convert(workflow))
     finally:
         registry._encoder_mode = False
     assert "NaN" in text
@@ -113,7 +113,7 @@ def test_a_dump_waits_while_another_thread_has_the_serializer_in_the_other_mode(
     _d, workflow = start_minqing()
     expected = spiff.dump(workflow)
     done: list[bytes] = []
-    with spiff._registry(False) as registry:
+    with spiffstate._registry(False) as registry:
         other = threading.Thread(target=lambda: done.append(spiff.dump(workflow)))
         other.start()
         other.join(timeout=0.3)

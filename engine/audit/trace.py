@@ -8,6 +8,7 @@ cancelled) plus the audit events (which way each gateway went).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -180,26 +181,48 @@ def _labels(d: Diagram, step_id: str) -> dict[str, str]:
     return {}
 
 
-def _timeline(events: list[AuditEvent], rows: list[HumanTask], d: Diagram, names: dict[str, str]):
-    done_rows: dict[str, list[HumanTask]] = defaultdict(list)
-    for row in rows:
-        if row.status == "COMPLETED":
-            done_rows[row.step_id].append(row)
+def _timeline(events: list[AuditEvent], rows: list[HumanTask], d: Diagram,
+              names: dict[str, str]) -> Iterator[TimelineEntry]:
+    """Each audit event as a timeline entry: who did it (by display name), what was entered, and for a
+    completed step how long it waited and whether it met its deadline."""
+    done = _completed_rows(rows)
     for e in events:
         data = dict(e.data or {})
-        fields: tuple[FieldValue, ...] = ()
-        waited = due = on_time = None
-        if e.kind in ("task_completed", "case_started"):
-            labels, changes = _labels(d, e.step_id), data.get("changes") or {}
-            fields = tuple(FieldValue(k, labels.get(k, k), v, (changes.get(k) or [None])[0], k in changes)
-                           for k, v in (data.get("values") or {}).items() if v not in (None, ""))
-        if e.kind == "task_completed" and done_rows.get(e.step_id):
-            row = done_rows[e.step_id].pop(0)
-            waited = row.completed_at - row.created_at if row.completed_at else None
-            due = row.due_at
-            on_time = (row.completed_at <= row.due_at) if (row.due_at and row.completed_at) else None
-        if e.kind == "task_ready" and data.get("due_at"):
-            due = datetime.fromisoformat(data["due_at"])
-        yield TimelineEntry(e.seq, e.at, e.kind, e.actor, names.get(e.actor, "系统" if e.actor == "system" else e.actor),
-                            e.step_id, e.step_name, e.lane, fields, waited, due, on_time,
+        waited, due, on_time = _timing(e, data, done)
+        actor_name = names.get(e.actor, "系统" if e.actor == "system" else e.actor)
+        yield TimelineEntry(e.seq, e.at, e.kind, e.actor, actor_name, e.step_id, e.step_name, e.lane,
+                            _entered(e, data, d), waited, due, on_time,
                             tuple(data.get("flows") or ()), str(data.get("text") or ""), data)
+
+
+def _completed_rows(rows: list[HumanTask]) -> dict[str, list[HumanTask]]:
+    """Step id → its completed index rows, oldest first: the n-th completion event of a step is its n-th row."""
+    done: dict[str, list[HumanTask]] = defaultdict(list)
+    for row in rows:
+        if row.status == "COMPLETED":
+            done[row.step_id].append(row)
+    return done
+
+
+def _entered(e: AuditEvent, data: dict, d: Diagram) -> tuple[FieldValue, ...]:
+    """The non-empty values entered at a step or the start, labelled from the form, each with its previous
+    value when the entry changed it."""
+    if e.kind not in ("task_completed", "case_started"):
+        return ()
+    labels, changes = _labels(d, e.step_id), data.get("changes") or {}
+    return tuple(FieldValue(k, labels.get(k, k), v, (changes.get(k) or [None])[0], k in changes)
+                 for k, v in (data.get("values") or {}).items() if v not in (None, ""))
+
+
+def _timing(e: AuditEvent, data: dict,
+            done: dict[str, list[HumanTask]]) -> tuple[timedelta | None, datetime | None, bool | None]:
+    """(waited, due, on time) of an event: a completion takes its step's next completed row (so
+    `done` is consumed in event order); a step becoming ready shows the deadline it was given."""
+    if e.kind == "task_completed" and done.get(e.step_id):
+        row = done[e.step_id].pop(0)
+        waited = row.completed_at - row.created_at if row.completed_at else None
+        on_time = (row.completed_at <= row.due_at) if (row.due_at and row.completed_at) else None
+        return waited, row.due_at, on_time
+    if e.kind == "task_ready" and data.get("due_at"):
+        return None, datetime.fromisoformat(data["due_at"]), None
+    return None, None, None

@@ -1,8 +1,10 @@
 """Diagrams: parsing them safely (`xmlsafe`), validating and building them (`diagram`), forms
-(`forms`), safe expressions (`expressions`) and their cost budget (`budget`), every place a diagram
-holds an expression (`sites`) and its validation (`sitecheck`), ISO durations and due values (`durations`), the
-SpiffWorkflow adapter (`spiff`), the flow graph drawn for auditors (`bpmngraph`), the Chinese
-working calendar (`calendar`) and the deployed versions of each diagram (`deployments`).
+(`forms`: what a form is, `formfields`, and what is entered into it, `formvalues`), safe expressions
+(`expressions`) and their cost budget (`budget`), every place a diagram holds an expression (`sites`)
+and its validation (`sitecheck`), ISO durations and due values (`durations`), the SpiffWorkflow
+adapter (`spiff`, with `spiffscript`, `spiffbuild`, `spiffstate` and `spiffmigrate` beside it), the
+flow graph drawn for auditors (`bpmngraph`), the Chinese working calendar (`calendar`) and the
+deployed versions of each diagram (`deployments`).
 
 May import: the root modules, store.
 """

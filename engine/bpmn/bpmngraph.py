@@ -117,25 +117,51 @@ def _plain(ref: str | None, known: dict) -> str | None:
 
 
 def parse(xml: bytes, filename: str = "diagram.bpmn") -> Graph:
+    """The graph of one diagram: its nodes and flows from the process, its shapes and edges from the
+    BPMNDI layout (a shape or edge of an element the graph does not hold is left out)."""
     root = parse_xml(xml, filename).getroot()
+    nodes, flows = _nodes_and_flows(root)
+    shapes = sorted(_shapes(root, nodes), key=lambda s: _LAYER.get(s.type, 2))
+    return Graph(nodes, flows, tuple(shapes), tuple(_edges(root, flows)))
+
+
+# Pools and lanes are drawn first, under everything else.
+_LAYER = {"participant": 0, "lane": 1, "group": 2, "textAnnotation": 2}
+
+
+def _nodes_and_flows(root: etree._Element) -> tuple[dict[str, Node], dict[str, Flow]]:
+    """Every drawn BPMN element (`DRAWN`) with an id, with the lane it sits in, and every sequence flow."""
+    defaults = {el.get("default") for el in root.iter() if isinstance(el.tag, str) and el.get("default")}
+    lanes = _lanes(root)
     nodes: dict[str, Node] = {}
     flows: dict[str, Flow] = {}
-    defaults = {el.get("default") for el in root.iter() if isinstance(el.tag, str) and el.get("default")}
-    lanes = {ref.text.strip(): lane.get("name") or lane.get("id") or ""
-             for lane in root.iter(f"{{{BPMN}}}lane") for ref in lane.iterfind("bpmn:flowNodeRef", NS) if ref.text}
     for el in root.iter():
         if not isinstance(el.tag, str) or etree.QName(el.tag).namespace != BPMN:
             continue
-        local = _local(el.tag)
-        el_id = el.get("id")
+        local, el_id = _local(el.tag), el.get("id")
         if local == "sequenceFlow":
-            cond = el.find("bpmn:conditionExpression", NS)
-            flows[el_id] = Flow(el_id, el.get("name") or "", el.get("sourceRef"), el.get("targetRef"),
-                                (cond.text or "").strip() if cond is not None else "", el_id in defaults)
+            flows[el_id] = _flow(el, el_id in defaults)
         elif local in DRAWN and el_id:
             timer = el.find("bpmn:timerEventDefinition", NS) is not None
             nodes[el_id] = Node(el_id, local, el.get("name") or "", timer, lanes.get(el_id, ""))
-    shapes, edges = [], []
+    return nodes, flows
+
+
+def _lanes(root: etree._Element) -> dict[str, str]:
+    """Element id → the name (else the id) of the lane that lists it."""
+    return {ref.text.strip(): lane.get("name") or lane.get("id") or ""
+            for lane in root.iter(f"{{{BPMN}}}lane") for ref in lane.iterfind("bpmn:flowNodeRef", NS) if ref.text}
+
+
+def _flow(el: etree._Element, is_default: bool) -> Flow:
+    cond = el.find("bpmn:conditionExpression", NS)
+    condition = (cond.text or "").strip() if cond is not None else ""
+    return Flow(el.get("id"), el.get("name") or "", el.get("sourceRef"), el.get("targetRef"), condition, is_default)
+
+
+def _shapes(root: etree._Element, nodes: dict[str, Node]) -> list[Shape]:
+    """The layout's shapes of known nodes that have bounds, in document order."""
+    shapes = []
     for shape in root.iter(f"{{{BPMNDI}}}BPMNShape"):
         ref = _plain(shape.get("bpmnElement"), nodes)
         box = shape.find("dc:Bounds", NS)
@@ -143,12 +169,16 @@ def parse(xml: bytes, filename: str = "diagram.bpmn") -> Graph:
             continue
         node = nodes[ref]
         shapes.append(Shape(ref, node.type, node.name, *(float(box.get(k, 0)) for k in ("x", "y", "width", "height"))))
+    return shapes
+
+
+def _edges(root: etree._Element, flows: dict[str, Flow]) -> list[Edge]:
+    """The layout's edges of known sequence flows, with their waypoints."""
+    edges = []
     for edge in root.iter(f"{{{BPMNDI}}}BPMNEdge"):
         ref = _plain(edge.get("bpmnElement"), flows)
         if ref not in flows:
             continue
         points = tuple((float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.iterfind("di:waypoint", NS))
         edges.append(Edge(ref, flows[ref].name, points))
-    order = {"participant": 0, "lane": 1, "group": 2, "textAnnotation": 2}
-    shapes.sort(key=lambda s: order.get(s.type, 2))
-    return Graph(nodes, flows, tuple(shapes), tuple(edges))
+    return edges

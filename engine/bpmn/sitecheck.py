@@ -72,24 +72,39 @@ def unknown_names(root: etree._Element, process: etree._Element, process_propert
     default or 专项反馈 would be silently missing). Form rules and `answerLinkedCases` see the case's
     fields only; deadlines and publishing also the process properties."""
     steps = list(steps)
-    fields = {f.id for step in steps for f in step.form} | {f.id for f in start_form}
-    fields |= {f.append_to for step in steps for f in step.form if f.append_to}
-    for el in root.iter():
-        if isinstance(el.tag, str) and _local(el.tag) in _DATA_ITEMS:
-            fields |= {el.get("id") or "", el.get("name") or ""}
+    fields = _case_fields(root, steps, start_form)
     with_properties = fields | set(process_properties)
     by_id = {el.get("id"): el for el in process.iter() if isinstance(el.tag, str) and el.get("id")}
     for step_id, form in ((start_id, start_form), *((s.id, s.form) for s in steps)):
         for f in form:
-            for name, text in (("requiredIf", f.required_if), ("validIf", f.valid_if), ("defaultValue", f.default)):
-                if text and (name != "defaultValue" or expressions.unwrap(text) != text.strip()):
-                    what = f"表单字段 “{f.id}” 的{sites.LABELS[name]}"
-                    _name_problem(by_id.get(step_id), text, fields, what, checker, f.line)
+            for name, text in _field_expressions(f):
+                what = f"表单字段 “{f.id}” 的{sites.LABELS[name]}"
+                _name_problem(by_id.get(step_id), text, fields, what, checker, f.line)
     for step in steps:
         texts = {"dueDate": step.due, **{name: step.properties.get(name) for name in sites.STEP_PROPERTIES}}
         for name, text in texts.items():
             known = fields if name == "answerLinkedCases" else with_properties
             _name_problem(by_id.get(step.id), text, known, sites.LABELS[name], checker)
+
+
+def _case_fields(root: etree._Element, steps: list[Any], start_form: tuple[forms.FormField, ...]) -> set[str]:
+    """The names a case's data may hold: every form field, every `appendTo` list, and the id and name
+    of every data item (`_DATA_ITEMS`)."""
+    fields = {f.id for step in steps for f in step.form} | {f.id for f in start_form}
+    fields |= {f.append_to for step in steps for f in step.form if f.append_to}
+    for el in root.iter():
+        if isinstance(el.tag, str) and _local(el.tag) in _DATA_ITEMS:
+            fields |= {el.get("id") or "", el.get("name") or ""}
+    return fields
+
+
+def _field_expressions(f: forms.FormField) -> list[tuple[str, str]]:
+    """(site, text) of each expression of a form field: its rules, and its default when that is an
+    expression rather than a plain value."""
+    found = [("requiredIf", f.required_if), ("validIf", f.valid_if)]
+    if f.default and expressions.unwrap(f.default) != f.default.strip():
+        found.append(("defaultValue", f.default))
+    return [(name, text) for name, text in found if text]
 
 
 def _name_problem(el: etree._Element | None, text: str | None, known: set[str], what: str, checker: Any,

@@ -1,7 +1,7 @@
 """Every place a diagram holds an expression (表达式位置): the one list validation checks and the
 runtime evaluates by, so no expression can reach a case without having been checked.
 
-- `ELEMENTS`: BPMN elements whose text SpiffWorkflow evaluates (through `spiff.SafeScriptEngine`);
+- `ELEMENTS`: BPMN elements whose text SpiffWorkflow evaluates (through `spiffscript.SafeScriptEngine`);
 - `STEP_ATTRIBUTES`: attributes of a user task the engine evaluates (the deadline);
 - `STEP_PROPERTIES`: step properties (camunda:property) the engine evaluates (publishing, 专项反馈);
 - `FORM_CONSTRAINTS` and `FORM_DEFAULT`: expressions in a form field (`forms`).

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.actor import Actor
-from engine.bpmn import deployments, spiff
+from engine.bpmn import deployments, spiff, spiffmigrate
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, MinyiError, NotFound
 from engine.store import audit_chain
@@ -88,7 +88,7 @@ def _plan(session: Session, case: Case, to_version: int) -> tuple[MigrationPrevi
     if case.version_id == to_version:
         reasons.append("事项已在该版本上运行")
     workflow = spiff.restore(old.engine, session.get(CaseState, case.id).state)
-    changes, has_subprocesses = spiff.migration_changes(workflow, new.engine)
+    changes, has_subprocesses = spiffmigrate.migration_changes(workflow, new.engine)
     if has_subprocesses:
         reasons.append("事项正在子流程中运行,引擎不能安全迁移子流程")
     for change in changes:
@@ -111,7 +111,7 @@ def _plan(session: Session, case: Case, to_version: int) -> tuple[MigrationPrevi
     migrated, open_after = None, ()
     if not reasons:
         try:
-            migrated = spiff.migrate(workflow, new.engine)
+            migrated = spiffmigrate.migrate(workflow, new.engine)
             open_after = tuple(_name(new, spiff.spec_name(t)) for t in spiff.ready_human_tasks(migrated))
         except MinyiError as exc:
             reasons.append(exc.message)

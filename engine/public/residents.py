@@ -130,29 +130,47 @@ def submit(db: Database, values: dict[str, Any], uploads: list[Upload]) -> Recei
 
 
 def follow(db: Database, number: str, code: str) -> FollowView:
+    """A matter as its resident sees it, after checking the code: where it stands, the answers and
+    ratings so far, and whether the resident may rate it or supplement it now."""
     with db.read() as session:
         case = _case_with_code(session, number, code)
         d = deployments.diagram_of(session, case.version_id)
         data = session.get(CaseState, case.id).data
-        open_steps = [d.steps[s] for s in _open_step_ids(session, case) if s in d.steps]
+        stage = _stage([d.steps[s] for s in _open_step_ids(session, case) if s in d.steps])
         mine = [step for _, step in _resident_steps(session, case, d)]
         rate_step = next((s for s in mine if _has_field(s, "rating")), None)
         supplement_step = next((s for s in mine if _has_field(s, "supplied")), None)
         answers, ratings = _answers_and_ratings(session, case)
-        stages = [STAGES[s.stage] for s in open_steps if s.stage in STAGES]
         kind = case.kind or ""
         return FollowView(
             number=case.number, title=case.title, topic=case.topic or "",
             received_at=str(data.get("received_at") or _day(case.started_at)),
-            completed=case.status == "completed",
-            stage=min(stages, key=STAGE_ORDER.index) if stages else STAGE_ORDER[0],
-            kind=kind, promised_date=str(data.get("promised_date") or "") if kind == "承诺件" else "",
+            completed=case.status == "completed", stage=stage,
+            kind=kind, promised_date=_text(data, "promised_date") if kind == "承诺件" else "",
             answers=answers, ratings=ratings, can_rate=rate_step is not None,
-            rating_choices=next((f.choices for f in rate_step.form if f.id == "rating"), ()) if rate_step else (),
+            rating_choices=_choices(rate_step, "rating"),
             can_supplement=supplement_step is not None,
-            missing_documents=str(data.get("missing_documents") or "") if supplement_step else "",
+            missing_documents=_text(data, "missing_documents") if supplement_step else "",
             attachments=attachments.list_for_case(session, case.id),
         )
+
+
+def _stage(open_steps: list[HumanStep]) -> str:
+    """The earliest of the stages the open steps belong to; 受理 when none has one."""
+    stages = [STAGES[s.stage] for s in open_steps if s.stage in STAGES]
+    return min(stages, key=STAGE_ORDER.index) if stages else STAGE_ORDER[0]
+
+
+def _choices(step: HumanStep | None, field_id: str) -> tuple[Choice, ...]:
+    """The options of the step's field `field_id`; none without the step or the field."""
+    if step is None:
+        return ()
+    return next((f.choices for f in step.form if f.id == field_id), ())
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    """A case value shown as text; nothing when it is missing or empty."""
+    return str(data.get(name) or "")
 
 
 def supplement(db: Database, number: str, code: str, note: str, uploads: list[Upload]) -> None:

@@ -1,5 +1,5 @@
 """A case inside one engine call: locking it with its step, loading its workflow, and writing back
-its state, its columns and its human-task index.
+its state, its columns and its human-task index (`taskindex`).
 
 Everything runs inside the caller's transaction. The hot statements are plain SQL on the driver
 (`engine/driver.py`); the locked rows come back as plain model objects the session does not track,
@@ -17,18 +17,18 @@ from typing import Any
 from uuid import uuid4
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import clock
-from engine.bpmn import deployments, diagram, sites, spiff
+from engine.bpmn import deployments, diagram, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict
 from engine.store import audit_chain, driver, locks
-from engine.store.models import SORT_LAST, Case, CaseState, HumanTask
+from engine.store.models import Case, CaseState, HumanTask
 
-from . import deadlines
+from . import taskindex
+from .taskindex import ReadyTask, mark_completed, record_failures  # noqa: F401 (others use them from here)
 
 _CACHE_SIZE = 256
 _STATE = driver.Statement("SELECT state FROM case_states WHERE case_id = :cid")
@@ -106,17 +106,6 @@ class Locked:
     case: Any
     data: dict[str, Any]
     diagram: Diagram
-
-
-@dataclass(frozen=True)
-class ReadyTask:
-    """A human step that became ready in this transaction (its index row is written)."""
-
-    id: int
-    step_id: str
-    name: str
-    lane: str
-    due_at: datetime | None
 
 
 _TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
@@ -197,28 +186,6 @@ def _update_case(columns: tuple[str, ...]) -> driver.Statement:
                             + " WHERE id = :cid AND revision = :old_revision")
 
 
-_END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
-                             "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
-_OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
-                               "WHERE case_id = :cid AND status = 'READY'")
-_CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
-_NEW_TASK_COLUMNS = _TASKS.names(exclude=("id",))
-_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "
-                             f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
-_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
-                             "VALUES (:human_task_id, :role, :open, :due_at)")
-
-
-def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime) -> None:
-    """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict)."""
-    conn = session.connection()
-    if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
-                                    "completed_by_id": user_id}).rowcount != 1:
-        raise Conflict("该任务已不在待办状态")
-    driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
-    task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
-
-
 def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str,
          open_steps: list[Any] | None = None) -> list[ReadyTask]:
     """Write state, case columns and the human-task index; return the newly ready steps.
@@ -233,10 +200,29 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
     seen = spiff.snapshot(workflow)
     data = seen.data
     conn = session.connection()
-    state = {"cid": case.id, "state": spiff.dump(workflow), "data": _jsonable(data)}
+    state = {"cid": case.id, "state": spiff.dump(workflow), "data": taskindex.jsonable(data)}
     if not driver.run(conn, _UPDATE_STATE, state).rowcount:
         driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
-    props = d.properties
+    values = _case_values(session, case, d, workflow, seen, now)
+    changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
+    if driver.run(conn, _update_case(changed), {"cid": case.id, "old_revision": case.revision,
+                                                 **{c: values[c] for c in changed}}).rowcount != 1:
+        raise Conflict("该事项刚被他人更新,请刷新后重试")
+    tracked = isinstance(case, Case)
+    for key, value in values.items():
+        if tracked:
+            set_committed_value(case, key, value)
+        else:
+            setattr(case, key, value)
+    return taskindex.sync_tasks(session, conn, case, d, seen, now, open_steps)
+
+
+def _case_values(session: Session, case: Any, d: Diagram, workflow: Any, seen: spiff.Snapshot,
+                 now: datetime) -> dict[str, Any]:
+    """The case row's columns after this save: the title and the columns the task list filters on, read
+    from the case's data through the diagram's properties (`caseTitle`, `topicField` …). A workflow
+    that has just ended completes the case, with its outcome, and a `case_completed` event."""
+    props, data = d.properties, seen.data
     values = {
         "updated_at": now,
         "title": str(data.get(props.get("caseTitle", "title")) or case.title or "")[:200],
@@ -253,82 +239,8 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
         outcome = "、".join(d.element_names.get(e) or e for e in ends)[:100] or None
         values.update(status="completed", completed_at=now, outcome=outcome)
         audit_chain.append(session, case.id, "system", "case_completed", data={"outcome": outcome, "ends": ends})
-    changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
-    if driver.run(conn, _update_case(changed), {"cid": case.id, "old_revision": case.revision,
-                                                 **{c: values[c] for c in changed}}).rowcount != 1:
-        raise Conflict("该事项刚被他人更新,请刷新后重试")
-    tracked = isinstance(case, Case)
-    for key, value in values.items():
-        if tracked:
-            set_committed_value(case, key, value)
-        else:
-            setattr(case, key, value)
-    return _sync_tasks(session, conn, case, d, seen, now, open_steps)
+    return values
 
 
 def _short(value: Any) -> str | None:
     return str(value)[:40] if value not in (None, "") else None
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
-
-
-def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
-                now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
-    data = seen.data
-    ready = {str(t.id): t for t in seen.ready_human}
-    if open_rows is None:
-        open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
-    gone = [row for row in open_rows if row.task_uuid not in ready]
-    if gone:
-        driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,
-                                      "completed_by_id": None} for row in gone])
-        driver.run(conn, _CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
-    for row in gone:
-        audit_chain.append(session, case.id, "system", "task_cancelled", step_id=row.step_id,
-                        step_name=row.name, lane=row.lane, data={})
-    known = {row.task_uuid for row in open_rows}
-    rows: list[dict[str, Any]] = []
-    for uuid, task in ready.items():
-        if uuid in known:
-            continue
-        step_id = spiff.spec_name(task)
-        step = d.steps.get(step_id)
-        name = step.name if step else step_id
-        deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
-        rows.append(dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
-                         lane=step.lane if step else "", status="READY", assignee_id=None, created_at=now,
-                         completed_at=None, completed_by_id=None, data=_own_data(task, data),
-                         **deadlines.columns(deadline)))
-        audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
-                        lane=rows[-1]["lane"], data={"roles": list(step.roles if step else ()),
-                                                     "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
-        if deadline.failure is not None:
-            record_failures(session, case.id, [deadline.failure], name, rows[-1]["lane"])
-    if not rows:
-        return []
-    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
-    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
-    role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
-                 for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
-    if role_rows:
-        driver.run(conn, _NEW_ROLE, role_rows)
-    return created
-
-
-def record_failures(session: Session, case_id: int, failures: list[sites.Failure], step_name: str, lane: str) -> None:
-    """Each expression that could not be computed on the case (a deadline, a default, a requiredIf,
-    专项反馈) becomes an `expression_failed` event: auditors see it in the trace, staff on the case page."""
-    for failure in failures:
-        audit_chain.append(session, case_id, "system", "expression_failed", step_id=failure.element_id,
-                           step_name=step_name, lane=lane, data=failure.audit_data())
-
-
-def _own_data(task: Any, case_data: dict) -> dict | None:
-    """What a ready step sees that the case as a whole does not: its values that differ from the
-    case's now, and always a multi-instance step's own item (the case's data changes as other
-    items are done, so an item equal to the case's value today is not equal tomorrow)."""
-    own = _jsonable({k: v for k, v in task.data.items() if case_data.get(k) != v})
-    own.update(_jsonable(spiff.instance_item(task)))
-    return own or None

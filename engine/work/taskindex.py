@@ -1,0 +1,136 @@
+"""The human-task index (待办索引): a row for each human step that is or was ready, and a row for each
+role that may do it, which every task list, queue and deadline sweep reads instead of the workflows.
+`runtime.save` keeps it in line with the workflow; completing a step takes it out of every queue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from engine.bpmn import sites, spiff
+from engine.bpmn.diagram import Diagram
+from engine.errors import Conflict
+from engine.store import audit_chain, driver
+from engine.store.models import SORT_LAST, Case, HumanTask
+
+from . import deadlines
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A human step that became ready in this transaction (its index row is written)."""
+
+    id: int
+    step_id: str
+    name: str
+    lane: str
+    due_at: datetime | None
+
+
+_END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
+                             "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
+_OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
+                               "WHERE case_id = :cid AND status = 'READY'")
+_CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
+_NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
+_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "
+                             f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
+_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
+                             "VALUES (:human_task_id, :role, :open, :due_at)")
+
+
+def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime) -> None:
+    """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict)."""
+    conn = session.connection()
+    if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
+                                    "completed_by_id": user_id}).rowcount != 1:
+        raise Conflict("该任务已不在待办状态")
+    driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
+    task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
+
+
+def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
+               now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
+    """Bring the human-task index in line with the workflow: an open row whose step is no longer ready
+    is cancelled, and each step that became ready gets its row, its deadline and a row per role that
+    may do it. Each change is an audit event, in that order."""
+    ready = {str(t.id): t for t in seen.ready_human}
+    if open_rows is None:
+        open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
+    _cancel(session, conn, case.id, [row for row in open_rows if row.task_uuid not in ready], now)
+    known = {row.task_uuid for row in open_rows}
+    rows = []
+    for uuid, task in ready.items():
+        if uuid not in known:
+            rows.append(_ready_row(session, case.id, d, uuid, task, seen.data, now))
+    return _insert_ready(conn, d, rows)
+
+
+def _cancel(session: Session, conn: Connection, case_id: int, gone: list[Any], now: datetime) -> None:
+    """Open rows whose step the workflow left without a person (a boundary timer fired, a branch was
+    cancelled) leave every queue as CANCELLED, each with a `task_cancelled` event."""
+    if gone:
+        driver.run(conn, _END_TASK, [{"tid": row.id, "status": "CANCELLED", "completed_at": now,
+                                      "completed_by_id": None} for row in gone])
+        driver.run(conn, _CLOSE_ROLES, [{"tid": row.id, "open": False} for row in gone])
+    for row in gone:
+        audit_chain.append(session, case_id, "system", "task_cancelled", step_id=row.step_id,
+                           step_name=row.name, lane=row.lane, data={})
+
+
+def _ready_row(session: Session, case_id: int, d: Diagram, uuid: str, task: Any, case_data: dict[str, Any],
+               now: datetime) -> dict[str, Any]:
+    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`). Its
+    `task_ready` event is appended, and an `expression_failed` one when the deadline could not be computed."""
+    step_id = spiff.spec_name(task)
+    step = d.steps.get(step_id)
+    name, lane = (step.name, step.lane) if step else (step_id, "")
+    deadline = deadlines.plan(step, d.properties, {**case_data, **task.data}, now)
+    row = dict(case_id=case_id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
+               assignee_id=None, created_at=now, completed_at=None, completed_by_id=None,
+               data=_own_data(task, case_data), **deadlines.columns(deadline))
+    audit_chain.append(session, case_id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,
+                       data={"roles": list(step.roles if step else ()),
+                             "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
+    if deadline.failure is not None:
+        record_failures(session, case_id, [deadline.failure], name, lane)
+    return row
+
+
+def _insert_ready(conn: Connection, d: Diagram, rows: list[dict[str, Any]]) -> list[ReadyTask]:
+    """Insert the new index rows and, for each, one row per role of its step (what the queues read)."""
+    if not rows:
+        return []
+    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
+    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
+    role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
+                 for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
+    if role_rows:
+        driver.run(conn, _NEW_ROLE, role_rows)
+    return created
+
+
+def record_failures(session: Session, case_id: int, failures: list[sites.Failure], step_name: str, lane: str) -> None:
+    """Each expression that could not be computed on the case (a deadline, a default, a requiredIf,
+    专项反馈) becomes an `expression_failed` event: auditors see it in the trace, staff on the case page."""
+    for failure in failures:
+        audit_chain.append(session, case_id, "system", "expression_failed", step_id=failure.element_id,
+                           step_name=step_name, lane=lane, data=failure.audit_data())
+
+
+def _own_data(task: Any, case_data: dict) -> dict | None:
+    """What a ready step sees that the case as a whole does not: its values that differ from the
+    case's now, and always a multi-instance step's own item (the case's data changes as other
+    items are done, so an item equal to the case's value today is not equal tomorrow)."""
+    own = jsonable({k: v for k, v in task.data.items() if case_data.get(k) != v})
+    own.update(jsonable(spiff.instance_item(task)))
+    return own or None
+
+
+def jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """The values of `data` JSON can hold (the rest stays in the workflow's own state)."""
+    return {k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))}
