@@ -87,20 +87,41 @@ def _due_moment(value: Any, now: datetime, step: Any, failed: sites.Failures) ->
 
 
 def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now: datetime) -> datetime | None:
-    """`remindBefore` ahead of the due time, moved back onto a working day (09:00) when it
-    falls on a day off, so the reminder reaches people at work. None when already too late."""
+    """When to remind: `remindBefore` ahead of the due time, always on a working day.
+
+    A deadline at the end of a day (working days, a date) counts a lead of whole days in working
+    days and reminds at the start of work (09:00): P1D is 09:00 of the last working day on or
+    before the due day, P2D the working day before that. Any other lead is subtracted from the
+    due time and, when that lands on a day off, moved back to 09:00 of the working day before.
+    None when the deadline has already passed."""
     if due_at is None:
         return None
     lead = durations.lead_time(props.get("remindBefore") or process_props.get("remindBefore") or DEFAULT_REMIND_BEFORE)
-    moment = due_at - (lead if lead is not None else timedelta(days=1))
-    day = moment.astimezone(CHINA_TZ).date()
-    if not calendar.is_workday(day):
-        while not calendar.is_workday(day):
-            day -= timedelta(days=1)
+    lead = lead if lead is not None else timedelta(days=1)
+    if _ends_a_day(due_at) and lead >= timedelta(days=1) and lead % timedelta(days=1) == timedelta(0):
+        day = _working_day_on_or_before(due_at.astimezone(CHINA_TZ).date())
+        for _ in range(lead.days - 1):
+            day = _working_day_on_or_before(day - timedelta(days=1))
         moment = datetime.combine(day, WORKDAY_START, CHINA_TZ)
+    else:
+        moment = due_at - lead
+        day = moment.astimezone(CHINA_TZ).date()
+        if not calendar.is_workday(day):
+            moment = datetime.combine(_working_day_on_or_before(day), WORKDAY_START, CHINA_TZ)
     if due_at <= now:
         return None
     return max(moment, now)
+
+
+def _ends_a_day(moment: datetime) -> bool:
+    """A deadline given as a day (working days, a date field) is due at 23:59:59 China time."""
+    return moment.astimezone(CHINA_TZ).time().replace(microsecond=0) == time(23, 59, 59)
+
+
+def _working_day_on_or_before(day: date) -> date:
+    while not calendar.is_workday(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def columns(deadline: Deadline) -> dict[str, datetime | None]:
