@@ -56,6 +56,21 @@ def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
     assert users.authenticate(db, "wangge1", "first-password").roles == frozenset({"承办人"})
 
 
+def test_a_deactivated_account_is_told_to_ask_the_administrator_only_with_the_right_password(db, admin):
+    """停用: with the right password the person learns the account is deactivated and whom to ask;
+    with a wrong one the message is the same as for a name that does not exist (no probing)."""
+    created = accounts.create_account(db, admin, new_values())
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员", "roles": ["承办人"], "active": ""})
+    with pytest.raises(Unauthorized) as right:
+        users.authenticate(db, "wangge1", "first-password")
+    assert "已停用" in right.value.message and "联系管理员" in right.value.message
+    with pytest.raises(Unauthorized) as wrong:
+        users.authenticate(db, "wangge1", "not-the-password")
+    with pytest.raises(Unauthorized) as unknown:
+        users.authenticate(db, "nobody-here", "first-password")
+    assert wrong.value.message == unknown.value.message == "用户名或密码错误"
+
+
 def test_a_deactivated_accounts_api_token_stops_working_until_it_is_reactivated(db, admin):
     """停用 ends the API too: the account's token is refused while it is deactivated, and works again
     (with the account's roles) once an administrator reactivates it."""
