@@ -267,3 +267,68 @@ def sweep(db: Database, limit: int = 500, batch: int = BATCH) -> dict[str, int]:
         for outcome, count in check_tasks(db, due[i:i + batch]).items():
             done[outcome] += count
     return done
+
+
+# --- a new 放假/调休 notice (engine.work.calendar_notices) --------------------------------
+
+@dataclass(frozen=True)
+class Moved:
+    """An open deadline or timer a calendar notice moved, as the administrator's list shows it."""
+
+    case_number: str
+    case_title: str
+    what: str          # the step's or the timer's name
+    kind: str          # 办理期限 / 定时器
+    old: datetime
+    new: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"case_number": self.case_number, "case_title": self.case_title, "what": self.what,
+                "kind": self.kind, "old": china_iso(self.old), "new": china_iso(self.new)}
+
+
+def china_iso(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TZ).isoformat()
+
+
+def _on_working_days(step: Any) -> bool:
+    return bool(step.properties.get("dueWorkingDays", "").strip().isdigit()
+                or (step.due and "add_workdays" in step.due))
+
+
+def recompute(session: Session, cases: dict[int, Case], case_data: dict[int, dict], old: calendar.Overrides,
+              new: calendar.Overrides, since: datetime, actor: str, now: datetime) -> list[Moved]:
+    """Move the open deadlines counted in working days that the notice changes. A deadline is moved
+    only when it still is what the diagram gives on the old calendar (one granted by 延期申请 stays);
+    a reminder already sent is not sent again. Steps already marked overdue keep their record.
+    The caller holds the locks of `cases`."""
+    rows = session.scalars(select(HumanTask).where(
+        HumanTask.case_id.in_(list(cases)), HumanTask.status == "READY", HumanTask.due_at >= since,
+        HumanTask.overdue_at.is_(None)).order_by(HumanTask.case_id, HumanTask.id)).all()
+    diagrams: dict[int, Diagram] = {}
+    moved = []
+    for row in rows:
+        case = cases[row.case_id]
+        if case.version_id not in diagrams:
+            diagrams[case.version_id] = deployments.diagram_of(session, case.version_id)
+        d = diagrams[case.version_id]
+        step = d.steps.get(row.step_id)
+        if step is None or not _on_working_days(step):
+            continue
+        data = {**case_data.get(case.id, {}), **(row.data or {})}
+        with calendar.assuming(old):
+            before = plan(step, d.properties, data, row.created_at).due_at
+        if before is None or abs(before - row.due_at) > timedelta(seconds=1):
+            continue
+        with calendar.assuming(new):
+            after = plan(step, d.properties, data, row.created_at).due_at
+            remind = remind_moment(after, step.properties, d.properties, now)
+        if after is None or after == before:
+            continue
+        row.due_at, row.remind_at = after, remind
+        row.next_check_at = remind if row.reminded_at is None and remind is not None else after
+        session.execute(update(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id).values(due_at=after))
+        audit_chain.append(session, case.id, actor, "deadline_recomputed", step_id=row.step_id, step_name=row.name,
+                           lane=row.lane, data={"old": china_iso(before), "new": china_iso(after)})
+        moved.append(Moved(case.number, case.title or "", row.name, "办理期限", before, after))
+    return moved
