@@ -110,6 +110,7 @@ def test_a_corrected_notice_replaces_the_years_earlier_one_and_both_stay_in_the_
     assert not calendar.is_workday(date(2027, 2, 20))      # a Saturday again
     page = calendar_notices.calendar_page(db, admin)
     assert len(page.notices) == 1 and len(page.history) == 2
+    assert page.notices[0].lines("days_off") == "2027-01-01 元旦\n2027-02-05 至 2027-02-12 春节"
 
 
 @pytest.mark.parametrize(("change", "field", "words"), [

@@ -45,11 +45,36 @@ class Notice:
     entered_at: datetime
 
 
+    def lines(self, which: str) -> str:
+        """The days as the form takes them: consecutive days with one note as a range."""
+        days = self.days_off if which == "days_off" else self.workdays
+        runs: list[list] = []
+        for day, note in days:
+            if runs and runs[-1][2] == note and (day - runs[-1][1]).days == 1:
+                runs[-1][1] = day
+            else:
+                runs.append([day, day, note])
+        return "\n".join(f"{a}{f' 至 {b}' if b != a else ''}{f' {n}' if n else ''}" for a, b, n in runs)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One notice as entered: which year, by whom (a name), when, and what it moved."""
+
+    year: int
+    entered_by: str
+    entered_at: datetime
+    moved: tuple[deadlines.Moved, ...]
+
+
 @dataclass(frozen=True)
 class CalendarPage:
     notices: tuple[Notice, ...]               # newest year first
     missing_years: tuple[int, ...]            # this year (and from November the next) with no notice
-    history: tuple[tuple[int, str, datetime, int], ...]   # year, by whom, when, how many moves
+    history: tuple[Entry, ...]                # newest first
+
+    def notice(self, year: int | None) -> Notice | None:
+        return next((n for n in self.notices if n.year == year), None)
 
 
 @dataclass(frozen=True)
@@ -138,8 +163,14 @@ def calendar_page(db: Database, actor: Actor) -> CalendarPage:
     today = clock.today()
     years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
     missing = tuple(y for y in years if calendar.coverage_warning(y))
-    return CalendarPage(shown, missing, tuple((h.year, names.get(h.actor, h.actor), h.at, len(h.changes or []))
+    return CalendarPage(shown, missing, tuple(Entry(h.year, names.get(h.actor, h.actor), h.at, _moved(h.changes))
                                               for h in history))
+
+
+def _moved(changes: list | None) -> tuple[deadlines.Moved, ...]:
+    return tuple(deadlines.Moved(c["case_number"], c["case_title"], c["what"], c["kind"],
+                                 datetime.fromisoformat(c["old"]), datetime.fromisoformat(c["new"]))
+                 for c in changes or [])
 
 
 def _days(stored: dict) -> tuple[tuple[date, str], ...]:
