@@ -121,6 +121,32 @@ def test_the_role_choices_are_the_lanes_and_the_applications_roles(db, admin, st
     assert len(choices) == len(set(choices))
 
 
+def test_the_role_choices_are_grouped_by_procedure_each_role_once(db, admin, staff):
+    """用户管理 groups the roles: the application's, then each deployed procedure's lanes in the
+    diagram's order (by procedure name), then roles held that no diagram uses. A role two procedures
+    share is offered once, under the first, which names the other."""
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
+    from tests.conftest import PROCESSES
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    accounts.create_account(db, admin, new_values(roles=[], other_roles="网格长"))
+    groups = {g.title: g for g in accounts.role_groups(db, admin)}
+    titles = list(groups)
+    assert titles[0] == "系统角色" and titles[-1] == "其他角色(流程图中未使用)"
+    assert groups["系统角色"].roles == users.APP_ROLES
+    assert "网格长" in groups["其他角色(流程图中未使用)"].roles
+    minqing = next(g for g in groups.values() if g.title.startswith("民情流水线"))
+    assert {"上级部门", "民情监督员"} <= set(minqing.roles)
+    first = next(g for g in groups.values() if "受理员" in g.roles)
+    assert first is minqing or minqing.title in first.also["受理员"]
+    offered = [r for g in groups.values() for r in g.roles]
+    assert len(offered) == len(set(offered))
+    shared = [(g.title, r, also) for g in groups.values() for r, also in g.also.items()]
+    assert shared and all(r not in groups[t].roles and r in groups[t].elsewhere
+                          for _, r, others in shared for t in others)
+
+
 @pytest.mark.parametrize("call", [
     lambda db, who: accounts.list_accounts(db, who),
     lambda db, who: accounts.get_account(db, who, who.id),
