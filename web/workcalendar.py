@@ -48,6 +48,10 @@ def enter_notice():
 
 
 def _keep_fresh() -> None:
+    """Before every page and API call (not static files or the probes, which must answer
+    without the database when it is down)."""
+    if request.endpoint in (None, "static") or request.blueprint == "observe":
+        return
     calendar_days.keep_fresh(db())
 
 

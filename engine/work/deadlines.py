@@ -5,7 +5,10 @@ a moment, or a calendar duration such as `P7D`) or as working days on the Chines
 calendar with step properties `dueWorkingDays` (e.g. 3) and `dueFrom` (a case field
 such as `reply_date` or `received_at`; default: when the step became ready). The
 reminder lead time is the property `remindBefore` (ISO duration, on the step or the
-process; default P1D). The role told when a step is overdue is `escalateTo`.
+process; default P1D); before a deadline that is a whole day, whole days of it are working days
+and the reminder comes at 09:00 (`remind_moment`). The role told when a step is overdue is
+`escalateTo`. When an administrator enters a year's 放假/调休 notice, `recompute` moves the open
+working-day deadlines it changes.
 
 The deadline worker visits only rows whose indexed `next_check_at` has passed, a batch of them
 per transaction.
