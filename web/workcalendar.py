@@ -50,7 +50,7 @@ def enter_notice():
 def _keep_fresh() -> None:
     """Before every page and API call (not static files or the probes, which must answer
     without the database when it is down)."""
-    if request.endpoint in (None, "static") or request.blueprint == "observe":
+    if request.endpoint in (None, "static") or request.blueprint in ("observe", "metrics"):
         return
     calendar_days.keep_fresh(db())
 
