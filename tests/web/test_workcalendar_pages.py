@@ -63,6 +63,8 @@ def test_an_entered_notice_ends_the_warning_and_lists_the_deadlines_it_moved(
     assert "答复群众(办理期限)" in page and "2027-02-12 23:59" in page and "2027-02-15 23:59" in page
     assert "calendar-warning" not in client.get("/tasks/inbox").get_data(as_text=True)
     assert calendar.is_workday(datetime(2027, 2, 14, tzinfo=CHINA_TZ).date())
+    trail = client.get(f"/audit/cases/{started.case_number}").get_data(as_text=True)
+    assert "期限按新的放假通知重算" in trail and "由 2027-02-12 23:59 改为 2027-02-15 23:59" in trail
 
 
 def test_a_mistake_comes_back_next_to_its_field_and_nothing_is_kept(client, admin):
