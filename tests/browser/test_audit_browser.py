@@ -107,8 +107,10 @@ def test_the_trace_diagram_fits_the_screen_and_zooms_and_pans(live_server, new_p
     page.get_by_role("button", name="适合屏幕").click()
     assert svg_box(page) == whole
     assert_accessible(page)
+    page.get_by_role("button", name="放大").click()
     page.locator('[data-element="UserTask_classify"]').click()
     page.wait_for_url("**step=UserTask_classify**")
+    assert svg_box(page) == zoomed                                  # the step's page keeps the view
     screenshot(page, "audit-trace-zoom")
 
 

@@ -2,7 +2,8 @@
 // and which scrolls in its box without JavaScript; this script turns the box into a viewport —
 // buttons 放大 / 缩小 / 适合屏幕 / 原始大小, dragging (one finger or the mouse) to move, two fingers or
 // Ctrl + wheel to zoom, and on the focused box the arrow keys to move, + / - to zoom, 0 to fit.
-// The labels stay sharp at any size: only the SVG's viewBox changes.
+// The labels stay sharp at any size: only the SVG's viewBox changes. Clicking a step keeps the view
+// (for this tab), so the page it opens shows the diagram as it was.
 (function () {
   'use strict';
   var MIN = 0.1, MAX = 8, STEP = 1.25, KEY_MOVE = 60;
@@ -135,6 +136,16 @@
       else { return; }
       event.preventDefault();
     });
+    var memory = 'trace-view:' + location.pathname;
+    box.addEventListener('click', function (event) {
+      if (event.target.closest && event.target.closest('a')) {
+        try { sessionStorage.setItem(memory, JSON.stringify(view)); } catch (e) { /* storage off: start fitted */ }
+      }
+    });
+    try {
+      var kept = JSON.parse(sessionStorage.getItem(memory) || 'null');
+      if (kept && [kept.x, kept.y, kept.w, kept.h].every(isFinite) && kept.w > 0 && kept.h > 0) { view = kept; }
+    } catch (e) { /* nothing kept */ }
     window.addEventListener('resize', show);
     show();
   }
