@@ -56,6 +56,21 @@ def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
     assert users.authenticate(db, "wangge1", "first-password").roles == frozenset({"承办人"})
 
 
+def test_a_deactivated_account_is_told_to_ask_the_administrator_only_with_the_right_password(db, admin):
+    """停用: with the right password the person learns the account is deactivated and whom to ask;
+    with a wrong one the message is the same as for a name that does not exist (no probing)."""
+    created = accounts.create_account(db, admin, new_values())
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员", "roles": ["承办人"], "active": ""})
+    with pytest.raises(Unauthorized) as right:
+        users.authenticate(db, "wangge1", "first-password")
+    assert "已停用" in right.value.message and "联系管理员" in right.value.message
+    with pytest.raises(Unauthorized) as wrong:
+        users.authenticate(db, "wangge1", "not-the-password")
+    with pytest.raises(Unauthorized) as unknown:
+        users.authenticate(db, "nobody-here", "first-password")
+    assert wrong.value.message == unknown.value.message == "用户名或密码错误"
+
+
 def test_a_deactivated_accounts_api_token_stops_working_until_it_is_reactivated(db, admin):
     """停用 ends the API too: the account's token is refused while it is deactivated, and works again
     (with the account's roles) once an administrator reactivates it."""
@@ -104,6 +119,32 @@ def test_the_role_choices_are_the_lanes_and_the_applications_roles(db, admin, st
     assert choices[:3] == users.APP_ROLES
     assert {"受理员", "社区负责人", "承办人", "上级部门", "民情监督员", "居务监督委员会"} <= set(choices)
     assert len(choices) == len(set(choices))
+
+
+def test_the_role_choices_are_grouped_by_procedure_each_role_once(db, admin, staff):
+    """用户管理 groups the roles: the application's, then each deployed procedure's lanes in the
+    diagram's order (by procedure name), then roles held that no diagram uses. A role two procedures
+    share is offered once, under the first, which names the other."""
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
+    from tests.conftest import PROCESSES
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    accounts.create_account(db, admin, new_values(roles=[], other_roles="网格长"))
+    groups = {g.title: g for g in accounts.role_groups(db, admin)}
+    titles = list(groups)
+    assert titles[0] == "系统角色" and titles[-1] == "其他角色(流程图中未使用)"
+    assert groups["系统角色"].roles == users.APP_ROLES
+    assert "网格长" in groups["其他角色(流程图中未使用)"].roles
+    minqing = next(g for g in groups.values() if g.title.startswith("民情流水线"))
+    assert {"上级部门", "民情监督员"} <= set(minqing.roles)
+    first = next(g for g in groups.values() if "受理员" in g.roles)
+    assert first is minqing or minqing.title in first.also["受理员"]
+    offered = [r for g in groups.values() for r in g.roles]
+    assert len(offered) == len(set(offered))
+    shared = [(g.title, r, also) for g in groups.values() for r, also in g.also.items()]
+    assert shared and all(r not in groups[t].roles and r in groups[t].elsewhere
+                          for _, r, others in shared for t in others)
 
 
 @pytest.mark.parametrize("call", [

@@ -61,6 +61,32 @@ def test_working_day_deadline_without_dueFrom_counts_from_when_the_step_became_r
     assert timers.sweep(workday)["reminder"] == 1
 
 
+def test_working_day_deadline_is_reminded_at_nine_on_its_last_working_day(workday, staff, frozen_clock):
+    """remindBefore P1D on a working-day deadline: 09:00 of the due day, not 23:59:59 the evening before."""
+    frozen_clock.set(china(2026, 11, 23, 10, 0))                       # a Monday; due Thursday 11-26
+    cases.start_case(workday, staff["clerk"], "workday_deadline", {"reply_date": "2026-11-23"})
+    frozen_clock.set(china(2026, 11, 26, 8, 59))
+    assert timers.sweep(workday)["reminder"] == 0
+    frozen_clock.set(china(2026, 11, 26, 9, 0))
+    assert timers.sweep(workday)["reminder"] == 1
+
+
+@pytest.mark.parametrize(("due_day", "lead", "reminded"), [
+    (date(2026, 11, 30), "P1D", datetime(2026, 11, 30, 9, 0)),         # Monday: that morning
+    (date(2026, 11, 30), "P2D", datetime(2026, 11, 27, 9, 0)),         # the working day before: Friday, not Sunday
+    (date(2026, 10, 4), "P1D", datetime(2026, 9, 30, 9, 0)),           # a National Day holiday: the last working day
+    (date(2026, 10, 12), "PT4H", datetime(2026, 10, 12, 19, 59, 59)),  # hours are counted on the clock
+])
+def test_a_day_deadline_counts_whole_reminder_days_in_working_days_from_nine(due_day, lead, reminded):
+    """Whole days of remindBefore before a deadline at the end of a day are working days, and the
+    reminder comes at the start of work (09:00) — never on a day off."""
+    from engine.work import deadlines
+
+    due = deadlines.end_of_day(due_day)
+    moment = deadlines.remind_moment(due, {"remindBefore": lead}, {}, china(2026, 9, 1, 0, 0))
+    assert local(moment) == reminded
+
+
 def test_overdue_step_is_escalated_to_the_role_the_diagram_names(workday, staff, frozen_clock):
     frozen_clock.set(china(2026, 11, 23, 10, 0))
     started = cases.start_case(workday, staff["clerk"], "workday_deadline", {"reply_date": "2026-11-23"})

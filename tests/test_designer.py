@@ -9,7 +9,7 @@ from engine.errors import DiagramInvalid, Forbidden, InvalidInput
 from engine.people import users
 from engine.store.models import Case, DiagramVersion
 from engine.work import casepages, cases, tasklist
-from tests.conftest import DATA, PASSWORD
+from tests.conftest import DATA, PASSWORD, PROCESSES
 
 APPROVAL = (DATA / "approval.bpmn").read_bytes()
 NEW_FIELD = '<camunda:formField id="phone" label="联系电话" type="string"/></camunda:formData>'
@@ -118,7 +118,30 @@ def test_diff_names_the_changed_step_and_its_form(db, staff, designer_actor):
     comparison = diff.compare(db, designer_actor, first.id, second.id)
     assert comparison.added == () and comparison.removed == ()
     assert [(c.element_id, c.details) for c in comparison.changed] == [
-        ("Review", ("修改表单字段 decision", "新增表单字段 phone"))]
+        ("Review", ("修改表单字段 decision:标签: “结论” → “审核结论”", "新增表单字段 phone(“联系电话”)"))]
+
+
+def test_diff_compares_meaning_so_a_modeler_rewriting_the_xml_shows_only_the_real_change():
+    """A modeler that saves with other namespace prefixes, other indentation and attributes in
+    another order changes nothing a designer meant: the one label changed is the one difference."""
+    original = (PROCESSES / "minqing_liushuixian.bpmn").read_bytes()
+    rewritten = (original.decode().replace("xmlns:camunda=", "xmlns:cam=").replace("camunda:", "cam:")
+                 .replace("><", ">\n    <").replace('label="核实结果" type="enum"', 'type="enum" label="核实结果"')
+                 .replace('label="所属网格"', 'label="所属网格(小网格)"', 1))
+    added, removed, changed = diff.differences(original, rewritten.encode())
+    assert added == removed == ()
+    assert [(c.element_id, c.details) for c in changed] == [
+        ("StartEvent_intake", ("修改表单字段 grid:标签: “所属网格” → “所属网格(小网格)”",))]
+    assert diff.differences(original, original.decode().replace("camunda:", "c:").replace(
+        "xmlns:camunda=", "xmlns:c=").encode()) == ((), (), ())
+
+
+def test_diff_names_what_changed_inside_a_form_field():
+    original = (PROCESSES / "minqing_liushuixian.bpmn").read_bytes()
+    changed = original.replace('<camunda:value id="不予受理" name="不予受理" />'.encode(),
+                               '<camunda:value id="不予受理" name="不予受理(书面告知)" />'.encode(), 1)
+    details = [d for c in diff.differences(original, changed)[2] for d in c.details]
+    assert details == ["修改表单字段 verified:选项: “受理、不予受理” → “受理、不予受理(书面告知)”"]
 
 
 def test_a_draft_is_never_the_latest_version(db, staff, designer_actor):

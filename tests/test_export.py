@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timezone
 
 import pytest
 from click.testing import CliRunner
@@ -45,7 +46,8 @@ def test_xes_validates_against_the_ieee_schema_and_has_one_trace_per_case(db, st
     assert schema.validate(doc), schema.error_log
     traces = {t.find("string[@key='concept:name']").get("value"): t for t in doc.findall("trace")}
     assert set(traces) == {done.number, running.number}
-    events = traces[done.number].findall("event")
+    events = [e for e in traces[done.number].findall("event")
+              if e.find("string[@key='lifecycle:transition']").get("value") == "complete"]
     activity = [e.find("string[@key='concept:name']").get("value") for e in events]
     assert activity == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
     second = {a.get("key"): a.get("value") for a in events[1]}
@@ -55,11 +57,39 @@ def test_xes_validates_against_the_ieee_schema_and_has_one_trace_per_case(db, st
     assert [c.get("keys") for c in doc.findall("classifier")][0] == "concept:name"
 
 
+def test_each_step_is_exported_when_ready_claimed_and_done_so_waiting_and_working_time_can_be_mined(
+        db, staff, frozen_clock):
+    """A step's life in the XES: `schedule` when it became ready, `start` when someone claimed it,
+    `complete` when it was done — with their times (the log still validates against the XSD)."""
+    from datetime import timedelta
+
+    from engine.work import cases
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    matter = Matter(db, staff)
+    ready_at = frozen_clock.value
+    frozen_clock.set(ready_at + timedelta(hours=1))
+    cases.claim(db, staff["leader"], matter.task_id("UserTask_classify"))
+    frozen_clock.set(ready_at + timedelta(hours=3))
+    matter.do("UserTask_classify", "leader", kind="即办件")
+    xml = export.export_log(db, staff["auditor"], search.CaseQuery(number=matter.number), "xes")
+    doc = etree.fromstring(xml)
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(doc)
+    life = [(values["lifecycle:transition"], values["time:timestamp"][11:16], values["org:resource"])
+            for values in ({a.get("key"): a.get("value") for a in e} for e in doc.iter("event"))
+            if values["concept:name"] == "分类交办"]
+    start = ready_at.astimezone(timezone.utc)
+    assert life == [("schedule", f"{start:%H:%M}", "system"),
+                    ("start", f"{start + timedelta(hours=1):%H:%M}", "leader"),
+                    ("complete", f"{start + timedelta(hours=3):%H:%M}", "leader")]
+
+
 def test_csv_has_one_row_per_event_with_case_activity_time_resource(db, staff, two_cases):
     done, running = two_cases
     data = export.export_log(db, staff["auditor"], search.CaseQuery(number=done.number), "csv")
     assert data.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    rows = [r for r in rows if r["lifecycle"] == "complete"]
     assert [r["activity"] for r in rows] == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
     assert {r["case_id"] for r in rows} == {done.number}
     assert rows[4]["resource"] == "clerk" and rows[4]["lifecycle"] == "complete"

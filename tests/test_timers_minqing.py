@@ -55,12 +55,14 @@ def test_承诺件_overdue_is_escalated(line, staff, frozen_clock):
     assert any("已超过办理期限" in t for t in inbox_texts(line, staff["handler2"]))
 
 
-def test_承诺件_handler_is_reminded_the_day_before(line, staff, frozen_clock):
+def test_承诺件_handler_is_reminded_at_the_start_of_the_promised_day(line, staff, frozen_clock):
+    """A promised date is a whole day: the reminder (remindBefore P1D) comes at 09:00 of that
+    day, not at midnight or the evening before."""
     m = Matter(line, staff)
     m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-27")
-    frozen_clock.set(china(2026, 11, 26, 23, 0))
+    frozen_clock.set(china(2026, 11, 27, 8, 59))
     assert timers.sweep(line)["reminder"] == 0
-    frozen_clock.set(china(2026, 11, 27, 0, 0))               # 24 hours before the end of the 27th
+    frozen_clock.set(china(2026, 11, 27, 9, 0))
     assert timers.sweep(line)["reminder"] == 1
     assert timers.sweep(line)["reminder"] == 0                # once
     assert kinds_of(m).count("reminder") == 1

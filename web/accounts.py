@@ -78,7 +78,7 @@ def _edit(account: accounts.Account | None, values: dict, errors: dict, message:
     """The account form; every role someone holds is among the choices, so 其他角色 only ever shows
     what was typed into it."""
     return render_template("accounts/edit.html", account=account, values={"other_roles": "", **values},
-                           errors=errors, message=message, choices=accounts.role_choices(db(), actor())), status
+                           errors=errors, message=message, groups=accounts.role_groups(db(), actor())), status
 
 
 @bp.get("/admin/users/new")

@@ -316,14 +316,15 @@ def _start_worker(database: Database):
 def worker(once: bool, interval: float) -> None:
     from engine import clock
     from engine.bpmn import calendar
-    from engine.work import heartbeat, timers
+    from engine.work import calendar_days, heartbeat, timers
 
     _configure_logging()
+    database = _db()
+    calendar_days.refresh(database)  # the notices an administrator entered in 工作日历
     warning = calendar.coverage_warning(clock.today().year + 1) or calendar.coverage_warning(clock.today().year)
     if warning:
         click.echo(f"注意: {warning}", err=True)
     if once:
-        database = _db()
         heartbeat.beat(database, heartbeat.worker_name(), interval, clock.now())
         done = timers.sweep(database)
         click.echo(f"已扫描: 定时器 {done['timers']},提醒 {done['reminder']},逾期 {done['overdue']},"
@@ -331,7 +332,7 @@ def worker(once: bool, interval: float) -> None:
         return
     click.echo(f"定时任务已启动,每 {interval:g} 秒扫描一次(Ctrl+C 停止)")
     try:
-        timers.run_worker(_db(), interval=interval)
+        timers.run_worker(database, interval=interval)
     except KeyboardInterrupt:
         click.echo("定时任务已停止")
 

@@ -25,6 +25,8 @@ EVENT_NAMES = {
     "gateway_decided": "流程分支",
     "timer_fired": "定时器触发",
     "timer_failed": "定时器触发失败(稍后重试)",
+    "timer_recomputed": "定时器按新的放假通知重算",
+    "deadline_recomputed": "期限按新的放假通知重算",
     "reminder": "到期提醒",
     "overdue": "逾期",
     "escalated": "逾期督办通知",

@@ -1,7 +1,9 @@
 """Event logs for process-mining tools: CSV and XES (IEEE 1849-2016), one trace per case.
 
-Events are the case's start and each completed step (who, which lane, when) plus timers fired,
-all with lifecycle `complete`. The XES is written without a default namespace, so it validates
+Events are the case's start, every step's life — ready (`schedule`), assigned by a leader
+(`assign`), claimed (`start`), done (`complete`) — and timers fired, each with its XES
+`lifecycle:transition` (standard model), so waiting time (schedule → start) and working time
+(start → complete) can be mined. The XES is written without a default namespace, so it validates
 against the IEEE XSD as published (which declares no target namespace).
 """
 from __future__ import annotations
@@ -22,7 +24,10 @@ from engine.store.models import AuditEvent, Case
 from . import csvfile
 from .search import CaseQuery, apply
 
-EXPORTED = ("case_started", "task_completed", "timer_fired")
+# audit event kind → XES lifecycle transition (the standard lifecycle model of IEEE 1849-2016)
+LIFECYCLE = {"case_started": "complete", "task_ready": "schedule", "task_assigned": "assign",
+             "task_claimed": "start", "task_completed": "complete", "timer_fired": "complete"}
+EXPORTED = tuple(LIFECYCLE)
 CSV_COLUMNS = ("case_id", "activity", "timestamp", "resource", "role", "lifecycle", "event_kind", "process", "seq")
 EXTENSIONS = (("Concept", "concept"), ("Time", "time"), ("Organizational", "org"), ("Lifecycle", "lifecycle"))
 
@@ -49,7 +54,7 @@ def _stamp(at: datetime) -> str:
 def to_csv(db: Database, q: CaseQuery) -> bytes:
     """Through `csvfile`: UTF-8 with a BOM, and designers' names never read as formulas."""
     return csvfile.csv_bytes(CSV_COLUMNS, (
-        (number, _activity(e), _stamp(e.at), e.actor, e.lane, "complete", e.kind, process_id, e.seq)
+        (number, _activity(e), _stamp(e.at), e.actor, e.lane, LIFECYCLE[e.kind], e.kind, process_id, e.seq)
         for number, process_id, e in _events(db, q)))
 
 
@@ -80,7 +85,7 @@ def to_xes(db: Database, q: CaseQuery) -> bytes:
             _attr(event, "string", "org:resource", e.actor)
             if e.lane:
                 _attr(event, "string", "org:role", e.lane)
-            _attr(event, "string", "lifecycle:transition", "complete")
+            _attr(event, "string", "lifecycle:transition", LIFECYCLE[e.kind])
             _attr(event, "string", "minyi:process", process_id)
     return etree.tostring(log, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 

@@ -4,17 +4,26 @@ Weekends and statutory holidays are days off; the adjusted working weekends (调
 are working days. The `holidays` package carries both for China, up to the last
 year whose official notice (国务院办公厅关于…部分节假日安排的通知) it has. The
 notice for a year often arrives late in the previous year, so an administrator
-can enter it in `processes/calendar-overrides.toml`, which takes precedence.
+enters it in the browser (管理 › 工作日历; kept in the database by
+`engine.work.calendar_notices`, which `install`s it here) or, at deployment, in
+`processes/calendar-overrides.toml`. Both take precedence over the library; a day
+the database names wins over the file.
 
-A year neither source covers is never silently treated as all-weekdays: it is
+A year no source covers is never silently treated as all-weekdays: it is
 computed from the library's rule-based holidays, and `coverage_warning(year)`
-says so (logged once, shown to staff in the web banner).
+says so (logged once, shown to administrators in the web banner).
+
+`assuming(stored)` computes, in the current thread only, as if `stored` were the
+database's notices: how a deadline recomputation compares the old calendar with the new.
 """
 from __future__ import annotations
 
 import logging
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -82,7 +91,7 @@ def _dates(section: object, name: str, source: str) -> set[date]:
 
 
 @lru_cache(maxsize=1)
-def overrides() -> Overrides:
+def file_overrides() -> Overrides:
     """The overrides file, read once (`reload()` after an administrator edits it)."""
     path = overrides_path()
     if not path.exists():
@@ -90,11 +99,55 @@ def overrides() -> Overrides:
     return parse_overrides(path.read_text(encoding="utf-8"), str(path))
 
 
-def reload() -> None:
-    """Forget cached years and overrides (after editing the file, or in tests)."""
-    overrides.cache_clear()
-    _year.cache_clear()
+def merged(file: Overrides, stored: Overrides) -> Overrides:
+    """The file's corrections with the database's on top: a day the database names wins."""
+    return Overrides((file.days_off - stored.workdays) | stored.days_off,
+                     (file.workdays - stored.days_off) | stored.workdays,
+                     file.covered_years | stored.covered_years)
+
+
+_stored = Overrides()  # the database's notices, as last installed in this process
+_merged: Overrides | None = None
+_assumed: ContextVar[Overrides | None] = ContextVar("assumed_calendar", default=None)
+
+
+def install(stored: Overrides) -> None:
+    """Use `stored` (the notices kept in the database) from now on, in this whole process."""
+    global _stored, _merged
+    _stored, _merged = stored, None
     _warned.clear()
+
+
+def stored_overrides() -> Overrides:
+    return _stored
+
+
+@contextmanager
+def assuming(stored: Overrides) -> Iterator[None]:
+    """Within the block, and in this thread only, compute as if `stored` were installed."""
+    token = _assumed.set(merged(file_overrides(), stored))
+    try:
+        yield
+    finally:
+        _assumed.reset(token)
+
+
+def overrides() -> Overrides:
+    """Every local correction in force: the file's and the database's."""
+    global _merged
+    assumed = _assumed.get()
+    if assumed is not None:
+        return assumed
+    if _merged is None:
+        _merged = merged(file_overrides(), _stored)
+    return _merged
+
+
+def reload() -> None:
+    """Forget cached years, the file and the installed notices (after editing the file, or in tests)."""
+    file_overrides.cache_clear()
+    _year.cache_clear()
+    install(Overrides())
 
 
 @lru_cache(maxsize=64)
@@ -114,11 +167,11 @@ def library_covers(year: int) -> bool:
 
 
 def coverage_warning(year: int) -> str | None:
-    """A warning for staff when `year`'s official holiday notice is in neither source."""
+    """A warning for the administrator when `year`'s official holiday notice is in neither source."""
     if library_covers(year) or year in overrides().covered_years:
         return None
     return (f"{year} 年的法定节假日安排(含调休上班日)尚未录入:工作日按周末和固定节日估算,"
-            f"可能不准确。请管理员在 {overrides_path().name} 中录入当年的放假通知。")
+            f"可能不准确。请在“工作日历”中录入国务院办公厅发布的 {year} 年放假通知。")
 
 
 def warnings_for(today: date) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
@@ -273,6 +273,23 @@ def timer_moment(task: Task) -> datetime | None:
 def move_timer(task: Task, moment: datetime) -> None:
     """A deadline extended (延期) moves the drawn timer with it."""
     task.internal_data["event_value"] = moment.isoformat()
+
+
+def recomputed_timer(task: Task, expression_part: str) -> str | None:
+    """A waiting date timer whose expression contains `expression_part` (e.g. `add_workdays`),
+    evaluated again on its data: the value SpiffWorkflow would store now; None for any other
+    timer, or when the expression no longer computes."""
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, TimeDateEventDefinition) or expression_part not in (event.expression or ""):
+        return None
+    try:
+        return task.workflow.script_engine.evaluate(task, event.expression)
+    except Exception:  # noqa: BLE001 — StepFailed or a library error: the timer keeps its moment
+        return None
+
+
+def timer_value(task: Task) -> Any:
+    return task.internal_data.get("event_value")
 
 
 def is_waiting(task: Task) -> bool:

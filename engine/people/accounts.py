@@ -70,16 +70,47 @@ def my_account(db: Database, actor: Actor) -> Account:
         return _account(session, _user(session, actor.id))
 
 
-def role_choices(db: Database, actor: Actor) -> tuple[str, ...]:
-    """The roles an administrator picks from: the newest version of every procedure's lanes and
-    candidate groups, the application's roles, and any role someone holds today."""
+@dataclass(frozen=True)
+class RoleGroup:
+    """The roles of one procedure (its lanes, in the diagram's order, then its candidate groups), of
+    the application, or held by someone though no diagram uses them; `also` names the other
+    procedures a role appears in (each role is offered once, under the first), `elsewhere` the
+    procedure's roles offered under an earlier group."""
+
+    title: str
+    roles: tuple[str, ...]
+    also: Mapping[str, tuple[str, ...]]
+    elsewhere: tuple[str, ...] = ()
+
+
+def role_groups(db: Database, actor: Actor) -> tuple[RoleGroup, ...]:
+    """The roles an administrator picks from, grouped by procedure (newest version of each, by name):
+    the application's roles first, then each procedure's, then roles held today that no diagram uses."""
     _require_admin(actor)
     with db.read() as session:
-        found: list[str] = list(users.APP_ROLES)
-        for row in deployments.latest_versions(session):
-            found.extend(sorted(deployments.diagram_of(session, row.id).roles))
-        found.extend(sorted(session.scalars(select(UserRole.role).distinct())))
-    return tuple(dict.fromkeys(r for r in found if r))
+        procedures: list[tuple[str, list[str]]] = []
+        for row in sorted(deployments.latest_versions(session), key=lambda r: (r.name, r.process_id)):
+            d = deployments.diagram_of(session, row.id)
+            procedures.append((d.name or row.process_id, list(dict.fromkeys(
+                [lane for lane in d.lanes if lane] + sorted(r for r in d.roles if r not in d.lanes)))))
+        held = sorted(session.scalars(select(UserRole.role).distinct()))
+    shown = set(users.APP_ROLES)
+    groups = [RoleGroup("系统角色", users.APP_ROLES, {})]
+    for title, roles in procedures:
+        own = tuple(r for r in roles if r not in shown)
+        also = {r: tuple(t for t, others in procedures if t != title and r in others) for r in own}
+        elsewhere = tuple(r for r in roles if r in shown)
+        shown.update(own)
+        groups.append(RoleGroup(title, own, {r: a for r, a in also.items() if a}, elsewhere))
+    others = tuple(r for r in held if r and r not in shown)
+    if others:
+        groups.append(RoleGroup("其他角色(流程图中未使用)", others, {}))
+    return tuple(groups)
+
+
+def role_choices(db: Database, actor: Actor) -> tuple[str, ...]:
+    """Every role an administrator may pick, in the order of `role_groups`."""
+    return tuple(r for group in role_groups(db, actor) for r in group.roles)
 
 
 def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Account:

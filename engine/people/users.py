@@ -125,17 +125,25 @@ def set_password(db: Database, username: str, password: str) -> None:
         record(session, SYSTEM.username, username, "password_reset", {"via": "命令行"})
 
 
+WRONG_LOGIN = "用户名或密码错误"
+DEACTIVATED = "您的账户已停用,不能登录。如需继续使用,请联系管理员重新启用。"
+
+
 def authenticate(db: Database, username: str, password: str) -> Actor:
-    """The actor for a correct password; one message for every failure (no user probing)."""
+    """The actor for a correct password. A wrong name or password gets one message, so nobody can
+    probe which accounts exist; only someone who knows the password learns that the account is
+    deactivated and whom to ask."""
     with db.read() as session:
         user = session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
+        if user is None:
             _hasher.hash(password)  # same time as a real check
-            raise Unauthorized("用户名或密码错误")
+            raise Unauthorized(WRONG_LOGIN)
         try:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            raise Unauthorized("用户名或密码错误") from None
+            raise Unauthorized(WRONG_LOGIN) from None
+        if not user.active:
+            raise Unauthorized(DEACTIVATED)
         return actor_of(session, user)
 
 

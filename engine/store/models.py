@@ -216,6 +216,21 @@ class AccountEvent(Base):
     data: Mapped[dict] = mapped_column(JSON)
 
 
+class CalendarNotice(Base):
+    """A year's 放假/调休 notice as an administrator entered it (管理 › 工作日历). Append-only: the
+    newest row of a year is in force, the older ones are its history; `changes` lists the open
+    deadlines and timers the notice moved."""
+
+    __tablename__ = "calendar_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    days_off: Mapped[dict] = mapped_column(JSON)   # {"YYYY-MM-DD": "说明"}
+    workdays: Mapped[dict] = mapped_column(JSON)   # {"YYYY-MM-DD": "说明"}
+    changes: Mapped[list] = mapped_column(JSON)
+
+
 class Comment(Base):
     __tablename__ = "comments"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,10 @@ a moment, or a calendar duration such as `P7D`) or as working days on the Chines
 calendar with step properties `dueWorkingDays` (e.g. 3) and `dueFrom` (a case field
 such as `reply_date` or `received_at`; default: when the step became ready). The
 reminder lead time is the property `remindBefore` (ISO duration, on the step or the
-process; default P1D). The role told when a step is overdue is `escalateTo`.
+process; default P1D); before a deadline that is a whole day, whole days of it are working days
+and the reminder comes at 09:00 (`remind_moment`). The role told when a step is overdue is
+`escalateTo`. When an administrator enters a year's 放假/调休 notice, `recompute` moves the open
+working-day deadlines it changes.
 
 The deadline worker visits only rows whose indexed `next_check_at` has passed, a batch of them
 per transaction.
@@ -87,20 +90,41 @@ def _due_moment(value: Any, now: datetime, step: Any, failed: sites.Failures) ->
 
 
 def remind_moment(due_at: datetime | None, props: dict, process_props: dict, now: datetime) -> datetime | None:
-    """`remindBefore` ahead of the due time, moved back onto a working day (09:00) when it
-    falls on a day off, so the reminder reaches people at work. None when already too late."""
+    """When to remind: `remindBefore` ahead of the due time, always on a working day.
+
+    A deadline at the end of a day (working days, a date) counts a lead of whole days in working
+    days and reminds at the start of work (09:00): P1D is 09:00 of the last working day on or
+    before the due day, P2D the working day before that. Any other lead is subtracted from the
+    due time and, when that lands on a day off, moved back to 09:00 of the working day before.
+    None when the deadline has already passed."""
     if due_at is None:
         return None
     lead = durations.lead_time(props.get("remindBefore") or process_props.get("remindBefore") or DEFAULT_REMIND_BEFORE)
-    moment = due_at - (lead if lead is not None else timedelta(days=1))
-    day = moment.astimezone(CHINA_TZ).date()
-    if not calendar.is_workday(day):
-        while not calendar.is_workday(day):
-            day -= timedelta(days=1)
+    lead = lead if lead is not None else timedelta(days=1)
+    if _ends_a_day(due_at) and lead >= timedelta(days=1) and lead % timedelta(days=1) == timedelta(0):
+        day = _working_day_on_or_before(due_at.astimezone(CHINA_TZ).date())
+        for _ in range(lead.days - 1):
+            day = _working_day_on_or_before(day - timedelta(days=1))
         moment = datetime.combine(day, WORKDAY_START, CHINA_TZ)
+    else:
+        moment = due_at - lead
+        day = moment.astimezone(CHINA_TZ).date()
+        if not calendar.is_workday(day):
+            moment = datetime.combine(_working_day_on_or_before(day), WORKDAY_START, CHINA_TZ)
     if due_at <= now:
         return None
     return max(moment, now)
+
+
+def _ends_a_day(moment: datetime) -> bool:
+    """A deadline given as a day (working days, a date field) is due at 23:59:59 China time."""
+    return moment.astimezone(CHINA_TZ).time().replace(microsecond=0) == time(23, 59, 59)
+
+
+def _working_day_on_or_before(day: date) -> date:
+    while not calendar.is_workday(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def columns(deadline: Deadline) -> dict[str, datetime | None]:
@@ -246,3 +270,68 @@ def sweep(db: Database, limit: int = 500, batch: int = BATCH) -> dict[str, int]:
         for outcome, count in check_tasks(db, due[i:i + batch]).items():
             done[outcome] += count
     return done
+
+
+# --- a new 放假/调休 notice (engine.work.calendar_notices) --------------------------------
+
+@dataclass(frozen=True)
+class Moved:
+    """An open deadline or timer a calendar notice moved, as the administrator's list shows it."""
+
+    case_number: str
+    case_title: str
+    what: str          # the step's or the timer's name
+    kind: str          # 办理期限 / 定时器
+    old: datetime
+    new: datetime
+
+    def as_json(self) -> dict[str, str]:
+        return {"case_number": self.case_number, "case_title": self.case_title, "what": self.what,
+                "kind": self.kind, "old": china_iso(self.old), "new": china_iso(self.new)}
+
+
+def china_iso(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TZ).isoformat()
+
+
+def _on_working_days(step: Any) -> bool:
+    return bool(step.properties.get("dueWorkingDays", "").strip().isdigit()
+                or (step.due and "add_workdays" in step.due))
+
+
+def recompute(session: Session, cases: dict[int, Case], case_data: dict[int, dict], old: calendar.Overrides,
+              new: calendar.Overrides, since: datetime, actor: str, now: datetime) -> list[Moved]:
+    """Move the open deadlines counted in working days that the notice changes. A deadline is moved
+    only when it still is what the diagram gives on the old calendar (one granted by 延期申请 stays);
+    a reminder already sent is not sent again. Steps already marked overdue keep their record.
+    The caller holds the locks of `cases`."""
+    rows = session.scalars(select(HumanTask).where(
+        HumanTask.case_id.in_(list(cases)), HumanTask.status == "READY", HumanTask.due_at >= since,
+        HumanTask.overdue_at.is_(None)).order_by(HumanTask.case_id, HumanTask.id)).all()
+    diagrams: dict[int, Diagram] = {}
+    moved = []
+    for row in rows:
+        case = cases[row.case_id]
+        if case.version_id not in diagrams:
+            diagrams[case.version_id] = deployments.diagram_of(session, case.version_id)
+        d = diagrams[case.version_id]
+        step = d.steps.get(row.step_id)
+        if step is None or not _on_working_days(step):
+            continue
+        data = {**case_data.get(case.id, {}), **(row.data or {})}
+        with calendar.assuming(old):
+            before = plan(step, d.properties, data, row.created_at).due_at
+        if before is None or abs(before - row.due_at) > timedelta(seconds=1):
+            continue
+        with calendar.assuming(new):
+            after = plan(step, d.properties, data, row.created_at).due_at
+            remind = remind_moment(after, step.properties, d.properties, now)
+        if after is None or after == before:
+            continue
+        row.due_at, row.remind_at = after, remind
+        row.next_check_at = remind if row.reminded_at is None and remind is not None else after
+        session.execute(update(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id).values(due_at=after))
+        audit_chain.append(session, case.id, actor, "deadline_recomputed", step_id=row.step_id, step_name=row.name,
+                           lane=row.lane, data={"old": china_iso(before), "new": china_iso(after)})
+        moved.append(Moved(case.number, case.title or "", row.name, "办理期限", before, after))
+    return moved

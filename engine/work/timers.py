@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.bpmn import deployments, spiff
+from engine.bpmn import calendar, deployments, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import MinyiError
 from engine.people import notifications, outbox
@@ -25,7 +25,7 @@ from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import Case
 
-from . import deadlines, heartbeat, runtime
+from . import calendar_days, deadlines, heartbeat, runtime
 from .autosteps import AutoSteps
 
 log = logging.getLogger(__name__)
@@ -166,11 +166,60 @@ def _postpone(db: Database, case_id: int, message: str) -> None:
                      data={"message": message, "retry_at": case.next_timer_at.isoformat()})
 
 
+# --- a new 放假/调休 notice (engine.work.calendar_notices) --------------------------------
+
+def recompute(session: Session, cases: dict[int, Case], old: calendar.Overrides, new: calendar.Overrides,
+              actor: str) -> tuple[list[deadlines.Moved], list[tuple[int, int, Any]]]:
+    """Move the waiting date timers computed in working days (`add_workdays(…)`) that the notice
+    changes, when they still hold what their expression gives on the old calendar (a timer moved
+    by 延期 stays). Returns what moved and, for each changed case, what `runtime.remember` needs
+    after the commit. The caller holds the locks of `cases`."""
+    moved: list[deadlines.Moved] = []
+    remembered = []
+    diagrams: dict[int, Diagram] = {}
+    for case in cases.values():
+        if case.status != "running" or case.next_timer_at is None:
+            continue
+        if case.version_id not in diagrams:
+            diagrams[case.version_id] = deployments.diagram_of(session, case.version_id)
+        d = diagrams[case.version_id]
+        if b"add_workdays" not in d.xml:
+            continue
+        workflow = runtime.load_workflow(session, case, d)
+        changed = False
+        for task in spiff.waiting_timers(workflow):
+            with calendar.assuming(old):
+                before = spiff.recomputed_timer(task, "add_workdays")
+            if before is None or before != spiff.timer_value(task):
+                continue
+            with calendar.assuming(new):
+                after = spiff.recomputed_timer(task, "add_workdays")
+            old_moment = spiff.timer_moment(task)
+            if after is None or after == before or old_moment is None:
+                continue
+            task.internal_data["event_value"] = after
+            new_moment = spiff.timer_moment(task)
+            if new_moment is None:
+                task.internal_data["event_value"] = before
+                continue
+            changed = True
+            name = d.element_names.get(spiff.spec_name(task)) or spiff.spec_name(task)
+            audit_chain.append(session, case.id, actor, "timer_recomputed", step_id=spiff.spec_name(task),
+                               step_name=name, data={"old": deadlines.china_iso(old_moment), "new": deadlines.china_iso(new_moment)})
+            moved.append(deadlines.Moved(case.number, case.title or "", name, "定时器", old_moment, new_moment))
+        if changed:
+            runtime.save(session, case, d, workflow, actor)
+            session.flush()
+            remembered.append((case.id, case.revision, workflow))
+    return moved, remembered
+
+
 # --- the worker (minyi worker) ------------------------------------------------------
 
 def sweep(db: Database) -> dict[str, int]:
     """Everything time-driven, once: due timers, reminders and overdue steps, outbound messages.
     Each unit of work commits on its own, so a crash loses at most the unit in flight."""
+    calendar_days.keep_fresh(db, max_age=0)  # a notice entered in the web since the last sweep
     done = {"timers": fire_due(db)}
     done.update(deadlines.sweep(db))
     done["sent"] = outbox.deliver(db)

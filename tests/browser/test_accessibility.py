@@ -14,7 +14,8 @@ pytestmark = pytest.mark.browser
 STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/cases/new", "/cases/{number}",
                "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new",
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
-               "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/no-such-page")
+               "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
+               "/no-such-page")
 PUBLIC_PAGES = ("/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
 
 

@@ -7,6 +7,7 @@ import pytest
 from engine.people import users
 from engine.store.db import Database
 from engine.work import runtime
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import sign_in
 from tests.minqing import Matter
@@ -74,3 +75,52 @@ def test_the_trace_reads_on_a_phone(live_server, new_page, worked_case):
     page.goto(f"{live_server}/audit/statistics")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "audit-statistics-phone")
+
+
+def svg_box(page) -> list[float]:
+    return [float(v) for v in page.locator(".trace-diagram svg").get_attribute("viewBox").split()]
+
+
+def test_the_trace_diagram_fits_the_screen_and_zooms_and_pans(live_server, new_page, worked_case):
+    """The whole path fits the box at first (no 2,000-px image); 放大 / 缩小 / 适合屏幕, dragging and the
+    keyboard change only the view, and the steps stay links (without JavaScript the box scrolls)."""
+    page = new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, live_server, "auditor")
+    page.goto(f"{live_server}/audit/cases/{worked_case}")
+    box = page.locator(".diagram-scroll")
+    assert box.bounding_box()["width"] <= 1280 and "显示比例" in page.locator(".diagram-level").inner_text()
+    whole = svg_box(page)
+    page.get_by_role("button", name="放大").click()
+    zoomed = svg_box(page)
+    assert zoomed[2] < whole[2] and zoomed[3] < whole[3]
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    keyed = svg_box(page)
+    assert keyed[0] > zoomed[0]
+    area = box.bounding_box()
+    page.mouse.move(area["x"] + 200, area["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(area["x"] + 300, area["y"] + 260, steps=5)
+    page.mouse.up()
+    dragged = svg_box(page)
+    assert dragged[0] < keyed[0] and dragged[1] < keyed[1]          # dragged right and down: the view moves left and up
+    page.get_by_role("button", name="适合屏幕").click()
+    assert svg_box(page) == whole
+    assert_accessible(page)
+    page.get_by_role("button", name="放大").click()
+    page.locator('[data-element="UserTask_classify"]').click()
+    page.wait_for_url("**step=UserTask_classify**")
+    assert svg_box(page) == zoomed                                  # the step's page keeps the view
+    screenshot(page, "audit-trace-zoom")
+
+
+def test_without_javascript_the_trace_diagram_scrolls_and_its_steps_are_links(live_server, browser, worked_case):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, live_server, "auditor")
+    page.goto(f"{live_server}/audit/cases/{worked_case}")
+    assert page.locator(".diagram-tools").count() == 0
+    assert page.locator(".diagram-scroll").evaluate("b => b.scrollWidth > b.clientWidth")
+    page.locator('[data-element="UserTask_classify"]').click()
+    page.wait_for_url("**step=UserTask_classify**")
+    context.close()

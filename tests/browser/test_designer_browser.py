@@ -14,6 +14,7 @@ import pytest
 from engine.people import users
 from engine.store.db import Database
 from engine.work import casepages, cases
+from tests.browser.axe import assert_accessible
 from tests.browser.test_minqing_flow import sign_in
 from tests.conftest import DATA, PASSWORD, PROCESSES, ROOT, deploy_file
 
@@ -242,10 +243,10 @@ def test_简易程序_renamed_in_the_modeler_still_validates_and_deploys(workspa
     saved = page.evaluate("async () => (await window.minyiModeler.saveXML()).xml")
     assert "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>" in saved
     page.get_by_role("button", name="校验").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('校验通过')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('校验通过')")
     page.get_by_label("变更说明").fill("审议步骤改名")
     page.get_by_role("button", name="部署新版本").click()
-    page.wait_for_function("document.querySelector('#designer-status').textContent.includes('第 2 版')")
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('第 2 版')")
 
 
 def test_warnings_of_several_kinds_each_say_what_happens(workspace, new_page, tmp_path):
@@ -291,3 +292,47 @@ def test_a_genmymodel_export_opens_with_its_drawing(workspace, new_page):
         .map(e => e.id)""")
     assert {"_sSUQUh8nEeW9keBtFZy97Q", "_sSUQVB8nEeW9keBtFZy97Q", "_sSUQVh8nEeW9keBtFZy97Q",
             "_sSUQWB8nEeW9keBtFZy97Q", "_sSUQWh8nEeW9keBtFZy97Q", "_sSUQUx8nEeW9keBtFZy97Q"} <= set(drawn)
+
+
+DEADLINE = """() => {
+    const step = window.minyiModeler.get('elementRegistry').get('Review').businessObject;
+    const props = ((step.extensionElements && step.extensionElements.values) || [])
+        .find(v => v.$type === 'camunda:Properties');
+    const value = name => { const p = ((props && props.values) || []).find(p => p.name === name); return p && p.value; };
+    return {dueDate: step.get('camunda:dueDate') || null, dueWorkingDays: value('dueWorkingDays') || null};
+}"""
+
+
+def test_the_panel_sets_a_deadline_in_working_days_without_iso_durations(workspace, new_page):
+    """办理时限 in the properties panel: N 天 reads the diagram's P2D; N 个工作日 writes the step
+    property the engine reads (and drops the duration); the listener groups validation would refuse
+    are not offered; the panel's own buttons speak Chinese."""
+    base, _ = workspace
+    page = new_page()
+    sign_in(page, base, "designer")
+    open_modeler(page, base, "简单审批")
+    page.locator('[data-element-id="Review"]').first.click()
+    headings = page.locator(".bio-properties-panel-group-header-title").all_inner_texts()
+    assert "办理时限" in headings and not {"任务监听器", "执行监听器", "输入", "输出"} & set(headings)
+    titles = page.locator(".bio-properties-panel-group-header-button").evaluate_all(
+        "buttons => buttons.map(b => b.title)")
+    assert titles and not any(t in ("Toggle section", "Create new list item") for t in titles), titles
+    group = page.locator(".bio-properties-panel-group", has=page.locator(
+        ".bio-properties-panel-group-header", has_text="办理时限"))
+    group.locator(".bio-properties-panel-group-header").click()
+    kind = group.get_by_label("办理时限", exact=True)
+    assert kind.input_value() == "days" and group.get_by_label("天数").input_value() == "2"
+    kind.select_option("workdays")
+    page.wait_for_function(f"() => ({DEADLINE})().dueWorkingDays === '2'")
+    group.get_by_label("工作日数").fill("5")
+    page.wait_for_function(f"() => ({DEADLINE})().dueWorkingDays === '5'")
+    assert page.evaluate(DEADLINE) == {"dueDate": None, "dueWorkingDays": "5"}
+    group.get_by_label("工作日数").fill("0")
+    assert "请填写 1–365 的整数" in group.inner_text()
+    assert page.evaluate(DEADLINE)["dueWorkingDays"] == "5"
+    group.get_by_label("工作日数").fill("3")
+    page.wait_for_function(f"() => ({DEADLINE})().dueWorkingDays === '3'")
+    assert_accessible(page)
+    page.get_by_role("button", name="校验").click()
+    page.wait_for_function("() => document.querySelector('#designer-status').textContent.includes('校验通过')")
+    doc_shot(page, "designer-deadline")

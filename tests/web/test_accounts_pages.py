@@ -48,6 +48,7 @@ def test_an_administrator_creates_an_account_through_the_form(client, minyi_db, 
     assert "用户管理" in listing and "王受理" in listing
     form = client.get("/admin/users/new").get_data(as_text=True)
     assert 'value="受理员"' in form and 'value="审计"' in form  # the diagram's lanes and the app's roles
+    assert "<legend>系统角色</legend>" in form and "<legend>简单审批</legend>" in form   # grouped by procedure
     response = client.post("/admin/users/new", data={
         "username": "wangge1", "display_name": "网格员一", "email": "wg1@example.org", "password": "first-password",
         "roles": ["受理员", "社区负责人"], "other_roles": "网格员"})

@@ -34,6 +34,21 @@ def test_wrong_password_shows_one_message_and_no_session(client):
     assert client.get("/tasks/inbox").status_code == 302
 
 
+def test_a_deactivated_account_with_the_right_password_is_told_to_contact_the_administrator(client, minyi_db):
+    from sqlalchemy import update
+
+    from engine.store.models import User
+
+    with minyi_db.write() as session:
+        session.execute(update(User).where(User.username == "clerk").values(active=False))
+    response = client.post("/login", data={"username": "clerk", "password": PASSWORD})
+    assert response.status_code == 401
+    assert "账户已停用" in response.get_data(as_text=True) and "联系管理员" in response.get_data(as_text=True)
+    assert client.get("/tasks/inbox").status_code == 302
+    wrong = client.post("/login", data={"username": "clerk", "password": "wrong-password"})
+    assert "用户名或密码错误" in wrong.get_data(as_text=True) and "停用" not in wrong.get_data(as_text=True)
+
+
 def test_login_then_logout(client):
     login(client, "clerk")
     page = client.get("/tasks/inbox")

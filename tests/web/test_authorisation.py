@@ -147,6 +147,7 @@ AUDITOR_REFUSED = {
     "accounts.create": ("/admin/users/new", {"username": "x1", "password": "long-enough-1", "roles": "审计"}),
     "accounts.update": ("/admin/users/1", {"display_name": "改", "roles": "审计"}),
     "accounts.reset_password": ("/admin/users/1/password", {"password": "long-enough-1"}),
+    "workcalendar.enter_notice": ("/admin/calendar", {"year": "2027", "days_off": "2027-02-05 至 2027-02-12 春节"}),
     "api.complete_task": ("/api/tasks/{task}/complete", {"decision": "同意"}),
     "api.start_case": ("/api/cases", {"process_id": "approval", "values": {"title": "审计发起"}}),
 }

@@ -1,7 +1,7 @@
 """Notifications, 催办, 延期申请 and the working-calendar warning on the web."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -93,13 +93,3 @@ def test_overdue_is_marked_in_the_list_and_the_leader_is_told(client, review_tas
     login(client, "leader")
     assert "已逾期" in client.get("/tasks/queue").get_data(as_text=True)
     assert "已超过办理期限" in client.get("/notifications").get_data(as_text=True)
-
-
-def test_staff_see_a_warning_when_next_years_holidays_are_not_entered(client, review_task, frozen_clock):
-    frozen_clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
-    assert "calendar-warning" not in client.get("/login").get_data(as_text=True)
-    login(client, "clerk")
-    html = client.get("/tasks/inbox").get_data(as_text=True)
-    assert 'class="calendar-warning" role="alert">2027 年的法定节假日安排' in html
-    frozen_clock.set(datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc))
-    assert "calendar-warning" not in client.get("/tasks/inbox").get_data(as_text=True)

@@ -16,6 +16,7 @@ import { layoutProcess } from 'bpmn-auto-layout';
 
 import lintConfig from './lint/config.js';
 import translateModule from './translate.js';
+import minyiPanelModule from './deadline.js';
 import { markProblems, showProblems } from './problems.js';
 import { describeWarning } from './warnings.js';
 
@@ -81,7 +82,8 @@ async function start(root) {
       CamundaPlatformPropertiesProviderModule,
       CamundaBehaviorsModule,
       lintModule,
-      translateModule
+      translateModule,
+      minyiPanelModule
     ],
     moddleExtensions: { camunda: camundaModdle }
   });

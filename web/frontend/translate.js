@@ -81,6 +81,7 @@ const PANEL = {
   'date': '日期',
   'enum': '下拉选项',
   'custom type': '自定义类型',
+  '<custom type>': '<自定义类型>',
   'Custom type': '自定义类型',
   'Name (Validation)': '规则名',
   'Select an element to edit its properties.': '选择一个元素以编辑其属性。',
