@@ -41,6 +41,7 @@ STAGES = {"民情受理": "受理", "限期办理": "办理", "公示反馈": "�
 STAGE_ORDER = ("受理", "办理", "反馈", "评价")
 # what a resident reads as 状态 while staff work a stage; in 评价 only supervisors can be at work
 STATE_OF_STAGE = {"受理": "受理中", "办理": "办理中", "反馈": "答复中", "评价": "监督复核中"}
+SUPPLEMENT_FIELD = "supplied"  # the 补办件 step a resident completes by handing in the documents
 WRONG_CODE = "受理编号或查询码不正确,请核对后重试"
 _NO_CASE_HASH = followup.legacy_hash("no such case")
 
@@ -187,7 +188,7 @@ def follow(db: Database, number: str, code: str) -> FollowView:
         open_steps = [d.steps[s] for s in _open_step_ids(session, case) if s in d.steps]
         mine = [step for _, step in _resident_steps(session, case, d)]
         rate_step = next((s for s in mine if _has_field(s, "rating")), None)
-        supplement_step = next((s for s in mine if _has_field(s, "supplied")), None)
+        supplement_step = next((s for s in mine if _has_field(s, SUPPLEMENT_FIELD)), None)
         answers, ratings = _answers_and_ratings(session, case)
         stage, state = _where(case, open_steps, rate_step is not None, supplement_step is not None)
         kind = case.kind or ""
@@ -227,7 +228,7 @@ def supplement(db: Database, store: FileStore, number: str, code: str, note: str
     if not note:
         raise InvalidInput("请说明补充了哪些材料", {"note": "请填写补充说明"})
     files = attachments.check(uploads)
-    task_id = _task_for(db, number, code, "supplied")
+    task_id = _task_for(db, number, code, SUPPLEMENT_FIELD)
     if task_id is None:
         raise Conflict("该事项现在不需要补充材料")
     with attachments.staged(store) as stage:
