@@ -33,6 +33,7 @@ DEFAULT_LIMITS = {
     "follow": "20 per minute;200 per day",
     "rate": "5 per minute",
     "upload": "5 per minute;30 per day",
+    "objection": "5 per minute;30 per day",  # 异议 on the public board (web/board.py)
 }
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

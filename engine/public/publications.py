@@ -3,7 +3,7 @@ first; withdrawn entries and sandbox cases never show."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -13,6 +13,8 @@ from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, Publication
 from engine.store.paging import Page
+
+from .objections import HowToObject, how_to_object
 
 KINDS = ("决议公开", "实施结果公开", "集中式公示")
 
@@ -30,6 +32,7 @@ class PublicationView:
     published_at: datetime
     ends_at: datetime | None
     remaining_days: int | None
+    how_to_object: HowToObject | None = None  # a 决议公开 in its publicity period (detail page only)
 
     @property
     def in_publicity(self) -> bool:
@@ -74,7 +77,9 @@ def publication(db: Database, publication_id: int) -> PublicationView:
         found = session.execute(_visible().where(Publication.id == publication_id)).first()
         if found is None:
             raise NotFound(f"公示 {publication_id} 不存在或已撤回")
-        return _view(*found, clock.now())
+        now = clock.now()
+        case = session.get(Case, found[0].case_id)
+        return replace(_view(*found, now), how_to_object=how_to_object(session, found[0], case, now))
 
 
 def of_case(db: Database, case_number: str, include_withdrawn: bool = False) -> list[PublicationView]:
