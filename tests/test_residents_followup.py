@@ -5,6 +5,8 @@ Run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+# ruff: noqa: F811  (fixtures imported from the module that defines them, then used as arguments)
+
 import secrets
 from datetime import datetime, timezone
 

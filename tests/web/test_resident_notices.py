@@ -2,6 +2,8 @@
 happens next) and, for a 补办件, the 书面告知书 listing the missing documents — both from the case page."""
 from __future__ import annotations
 
+# ruff: noqa: F811  (fixtures imported from the module that defines them, then used as arguments)
+
 import re
 
 from engine.people import users
