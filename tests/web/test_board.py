@@ -99,7 +99,7 @@ def resolution_id(published) -> int:
 
 def test_a_resolution_in_publicity_says_how_to_object_and_offers_the_form(client, published):
     listed = client.get("/public/board").get_data(as_text=True)
-    assert "有异议?公示期内可提出" in listed
+    assert listed.count("有异议?公示期内可提出") == 1  # the resolution, not the 集中式公示 of an answer
     html = client.get(f"/public/board/{resolution_id(published)}").get_data(as_text=True)
     assert "对公示内容有异议?" in html and "社区“两委”" in html and "2026-11-30" in html
     assert f'action="/public/board/{resolution_id(published)}/objection"' in html and 'name="csrf_token"' in html
