@@ -100,9 +100,11 @@ def test_a_clerk_prints_the_receipt_and_the_written_notice_of_a_window_case(live
     text = clerk.locator(".written-notice").inner_text()
     assert "孙大妈" in text and "户口本复印件;低保证明" in text and "15 天内" in text and "2026-11-30" in text
     assert_accessible(clerk)
+    assert not clerk.locator(".receipt-sign").first.is_visible()
     screenshot(clerk, "27-written-notice")
     clerk.emulate_media(media="print")
     assert not clerk.locator(".site-header").is_visible() and clerk.locator(".written-notice").is_visible()
+    assert clerk.locator(".receipt-sign").first.is_visible()  # lines to sign and stamp, on paper only
 
     # the resident follows with the code from the printed receipt
     resident = new_page(**PHONE)
