@@ -13,7 +13,7 @@ import pytest
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.public import residents
+from engine.public import followup, residents
 from engine.public.attachments import Upload
 from engine.work import casepages, cases, tasklist
 from tests.conftest import PROCESSES
@@ -82,17 +82,20 @@ def test_an_anonymous_submission_is_accepted(line, staff):
     assert residents.follow(line, receipt.number, receipt.code).title == "路灯坏了"
 
 
-def test_only_a_hash_of_the_long_random_code_is_kept(line, staff):
+def test_only_a_hash_of_the_short_code_and_its_case_number_is_kept(line, staff):
+    """The code is 10 characters without look-alikes; the case keeps SHA-256 of number and code, never the code."""
     first = residents.submit(line, MATTER, [])
     second = residents.submit(line, MATTER, [])
-    assert len(first.code) >= 32 and first.code != second.code
+    assert len(first.code) == 10 and set(first.code) <= set(followup.ALPHABET) and first.code != second.code
+    assert not set(first.code) & set("01OILU")
     from sqlalchemy import select
 
     from engine.store.models import Case
 
     with line.read() as session:
         stored = session.scalar(select(Case.followup_code_hash).where(Case.number == first.number))
-    assert stored == hashlib.sha256(first.code.encode()).hexdigest() and first.code not in stored
+    assert stored == hashlib.sha256(f"{first.number}\n{first.code}".encode()).hexdigest()
+    assert first.code not in stored
 
 
 def test_a_submission_with_missing_fields_names_them_and_saves_nothing(line, staff):
@@ -105,7 +108,7 @@ def test_a_submission_with_missing_fields_names_them_and_saves_nothing(line, sta
 
 def test_a_wrong_code_and_an_unknown_number_get_the_same_message(line, staff):
     receipt = residents.submit(line, MATTER, [])
-    wrong = receipt.code[:-1] + ("y" if receipt.code.endswith("x") else "x")  # never the code itself
+    wrong = receipt.code[:-1] + ("Y" if receipt.code.upper().endswith("X") else "X")  # never the code itself
     messages = set()
     for number, code in ((receipt.number, wrong), ("MQ-20261123-999999", receipt.code),
                          (receipt.number, ""), ("", receipt.code)):

@@ -10,7 +10,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from engine.store.db import Database
@@ -60,7 +61,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/")
     def index():
-        return redirect(url_for("tasks.list_tasks", which="inbox"))
+        """Residents land on 居民服务 (a resident on a phone has no account); signed-in staff on their inbox."""
+        if current_user.is_authenticated:
+            return redirect(url_for("tasks.list_tasks", which="inbox"))
+        return render_template("public/home.html")
 
     return app
 

@@ -1,17 +1,21 @@
 """The public board (公示栏): what the procedures published, for residents, without login.
 
 Everything shown comes from `engine.public.publications`, which only ever stores fields a designer
-marked public; the views add nothing from the cases themselves.
+marked public; the views add nothing from the cases themselves. A 决议公开 in its publicity period
+says how to object and takes an objection online (`engine.public.objections`), rate-limited per IP
+like the residents' other forms.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Flask, render_template, request
 
-from engine.errors import InvalidInput
-from engine.public import publications
+from engine.errors import Conflict, InvalidInput
+from engine.public import objections, publications
 
 from .deps import db
 from .inputs import page_number
+from .limits import limiter
+from .resident import PRIVATE_HEADERS, limit
 
 bp = Blueprint("board", __name__, url_prefix="/public/board")
 PER_PAGE = 20
@@ -28,7 +32,22 @@ def list_publications():
 
 @bp.get("/<int:publication_id>")
 def show_publication(publication_id: int):
-    return render_template("board/detail.html", entry=publications.publication(db(), publication_id))
+    return render_template("board/detail.html", entry=publications.publication(db(), publication_id), errors={},
+                           values={})
+
+
+@bp.post("/<int:publication_id>/objection")
+@limiter.limit(limit("objection"))
+def object_to(publication_id: int):
+    values = {key: request.form.get(key, "") for key in ("name", "contact", objections.CONTENT)}
+    try:
+        received = objections.raise_objection(db(), publication_id, values["name"], values["contact"],
+                                              values[objections.CONTENT])
+    except (InvalidInput, Conflict) as exc:
+        return (render_template("board/detail.html", entry=publications.publication(db(), publication_id),
+                                errors=getattr(exc, "fields", {}), values=values, message=exc.message),
+                exc.status, PRIVATE_HEADERS)
+    return render_template("board/objection_received.html", received=received), 200, PRIVATE_HEADERS
 
 
 def init_app(app: Flask) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine.errors import InvalidInput
+from engine.public import notices
 from engine.work import casepages, cases, findings
 
 from .auth import require_login
 from .deps import actor, db
+from .resident import PRIVATE_HEADERS, follow_link, qr_code
 from .taskpage import submitted
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -80,6 +82,21 @@ def link_case(number: str):
         return _rerender(number, exc, other=other)
     flash(f"已与 {other} 关联", "success")
     return redirect(url_for("cases.show_case", number=number) + "#links")
+
+
+# --- for the resident on paper: 受理回执 (a new 查询码) and 书面告知书 of a 补办件, printable on A4 ---------
+
+@bp.post("/<number>/receipt")
+def print_receipt(number: str):
+    receipt = notices.issue_receipt(db(), actor(), number)
+    link = follow_link(receipt.number, receipt.code)
+    return (render_template("public/case_receipt.html", receipt=receipt, link=link,
+                            qr=qr_code(link, f"{receipt.number} 的查询链接二维码")), 200, PRIVATE_HEADERS)
+
+
+@bp.get("/<number>/notice")
+def show_written_notice(number: str):
+    return render_template("public/written_notice.html", notice=notices.written_notice(db(), actor(), number))
 
 
 def init_app(app: Flask) -> None:

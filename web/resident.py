@@ -6,9 +6,11 @@ Submitting, following, rating and uploading are rate-limited per IP address.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
+import segno
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from markupsafe import Markup
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.public import attachments, procedures_page, residents
@@ -29,6 +31,7 @@ DEFAULT_LIMITS = {
     "follow": "20 per minute;200 per day",
     "rate": "5 per minute",
     "upload": "5 per minute;30 per day",
+    "objection": "5 per minute;30 per day",  # 异议 on the public board (web/board.py)
 }
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -44,8 +47,29 @@ def uploads(field: str = "files") -> list[Upload]:
             for f in request.files.getlist(field) if f.filename or f.content_length]
 
 
+def qr_code(link: str, label: str) -> Markup:
+    """The link as a QR code in inline SVG (no script, no style attribute: the CSP allows it), so a
+    phone camera opens it; `label` is its accessible name."""
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="svg", xmldecl=False, svgns=True, omitsize=True, border=2,
+                                    svgclass="qr", title=label, nl=False)
+    return Markup(out.getvalue().decode("utf-8").replace("<svg ", '<svg role="img" ', 1))
+
+
+def follow_link(number: str, code: str) -> str:
+    return url_for("resident.show_follow", number=number, c=code, _external=True)
+
+
 def posted() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key not in ("csrf_token", "files")}
+
+
+# --- 居民服务首页: the way in for a resident ------------------------------------------
+
+@bp.get("/")
+@bp.get("")
+def home():
+    return render_template("public/home.html")
 
 
 # --- 反映问题: submit a matter ----------------------------------------------------
@@ -65,8 +89,9 @@ def submit():
     except InvalidInput as exc:
         return render_template("resident/submit.html", form=residents.submit_form(db()), values=values,
                                errors=exc.fields, message=exc.message), 422
-    link = url_for("resident.show_follow", number=receipt.number, c=receipt.code, _external=True)
-    return render_template("resident/receipt.html", receipt=receipt, link=link), 200, PRIVATE_HEADERS
+    link = follow_link(receipt.number, receipt.code)
+    return (render_template("resident/receipt.html", receipt=receipt, link=link,
+                            qr=qr_code(link, f"{receipt.number} 的查询链接二维码")), 200, PRIVATE_HEADERS)
 
 
 # --- 查询进度: follow, supplement, rate -----------------------------------------------

@@ -30,6 +30,7 @@ KINDS = {
     "urge": "催办",
     "extension": "延期申请",
     "account": "账户",
+    "objection": "居民异议",
 }
 
 

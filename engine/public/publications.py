@@ -3,16 +3,19 @@ first; withdrawn entries and sandbox cases never show."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, Publication
 from engine.store.paging import Page
+
+from .objections import OBJECTED_KIND, HowToObject, how_to_object
 
 KINDS = ("决议公开", "实施结果公开", "集中式公示")
 
@@ -30,6 +33,7 @@ class PublicationView:
     published_at: datetime
     ends_at: datetime | None
     remaining_days: int | None
+    how_to_object: HowToObject | None = None  # a 决议公开 in its publicity period whose diagram takes 异议
 
     @property
     def in_publicity(self) -> bool:
@@ -46,6 +50,13 @@ def _remaining(ends_at: datetime | None, now: datetime) -> int | None:
 def _view(row: Publication, number: str, procedure: str, now: datetime) -> PublicationView:
     return PublicationView(row.id, row.kind, row.title, tuple((str(k), str(v)) for k, v in row.body),
                            procedure, number, row.published_at, row.ends_at, _remaining(row.ends_at, now))
+
+
+def _with_objection(session: Session, view: PublicationView, row: Publication, now: datetime) -> PublicationView:
+    """A 决议公开 in its publicity period says how to object (only those: the others need no case read)."""
+    if not view.in_publicity or row.kind != OBJECTED_KIND:
+        return view
+    return replace(view, how_to_object=how_to_object(session, row, session.get(Case, row.case_id), now))
 
 
 def _visible():
@@ -66,7 +77,8 @@ def board(db: Database, kind: str | None = None, page: int = 1, per_page: int = 
         rows = session.execute(query.order_by(Publication.published_at.desc(), Publication.id.desc())
                                .limit(per_page).offset((page - 1) * per_page)).all()
         now = clock.now()
-        return Page(tuple(_view(p, n, name, now) for p, n, name in rows), total, page, per_page)
+        return Page(tuple(_with_objection(session, _view(p, n, name, now), p, now) for p, n, name in rows), total,
+                    page, per_page)
 
 
 def publication(db: Database, publication_id: int) -> PublicationView:
@@ -74,7 +86,8 @@ def publication(db: Database, publication_id: int) -> PublicationView:
         found = session.execute(_visible().where(Publication.id == publication_id)).first()
         if found is None:
             raise NotFound(f"公示 {publication_id} 不存在或已撤回")
-        return _view(*found, clock.now())
+        now = clock.now()
+        return _with_objection(session, _view(*found, now), found[0], now)
 
 
 def of_case(db: Database, case_number: str, include_withdrawn: bool = False) -> list[PublicationView]:

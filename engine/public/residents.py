@@ -1,16 +1,13 @@
 """What a resident (居民) does without an account: raise a matter, follow it, supplement it, rate it.
 
-A resident is not a user: they hold a case number and a follow-up code (查询码)
-shown once at submission; only its SHA-256 is stored. Every step goes through
+A resident is not a user: they hold a case number and a follow-up code (查询码, see
+`followup`) shown once at submission; only its hash is stored. Every step goes through
 the same engine calls as staff, with the resident actor, so the diagram decides
 what a resident may do (the 居民 lane / candidateGroups). Results carry only what
 a resident may see: never staff names, comments or internal fields.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,8 +26,9 @@ from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, HumanTask, HumanTaskRole
 from engine.work import cases
 
-from . import attachments
+from . import attachments, followup
 from .attachments import AttachmentFile, AttachmentInfo, Upload
+from .procedures_page import readable_limit
 
 RESIDENT = Actor(None, "resident", "居民", frozenset({"居民"}))
 ROLE = "居民"
@@ -41,8 +39,11 @@ SYSTEM_FIELDS = frozenset({*ONLINE, "received_at"})
 # a step's `stage` property (seed 002) → the four words a resident reads
 STAGES = {"民情受理": "受理", "限期办理": "办理", "公示反馈": "反馈", "跟踪监督": "评价"}
 STAGE_ORDER = ("受理", "办理", "反馈", "评价")
+# what a resident reads as 状态 while staff work a stage; in 评价 only supervisors can be at work
+STATE_OF_STAGE = {"受理": "受理中", "办理": "办理中", "反馈": "答复中", "评价": "监督复核中"}
+SUPPLEMENT_FIELD = "supplied"  # the 补办件 step a resident completes by handing in the documents
 WRONG_CODE = "受理编号或查询码不正确,请核对后重试"
-_NO_CASE_HASH = hashlib.sha256(b"no such case").hexdigest()
+_NO_CASE_HASH = followup.legacy_hash("no such case")
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,30 @@ class SubmitForm:
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """What happens next and by when, as the office promises it (e.g. 网上受理核实, 1 个工作日内)."""
+
+    name: str
+    limit: str
+    due: str
+
+
+@dataclass(frozen=True)
 class Receipt:
-    """Shown once: the case number and the follow-up code (only its hash is kept)."""
+    """Shown once: the case number and the follow-up code (only its hash is kept), with what was
+    submitted and what happens next, so the resident can print it or save it as a picture."""
 
     number: str
     code: str
+    received_at: str
+    submitted: tuple[tuple[str, str], ...]
+    withheld: tuple[str, ...]
+    files: tuple[str, ...]
+    next_steps: tuple[NextStep, ...]
+
+    @property
+    def shown_code(self) -> str:
+        return followup.grouped(self.code)
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,7 @@ class FollowView:
     received_at: str
     completed: bool
     stage: str
+    state: str
     kind: str
     promised_date: str
     answers: tuple[Answer, ...]
@@ -104,10 +125,6 @@ class FollowView:
         return tuple((s, "done" if i < at else "current" if i == at else "todo") for i, s in enumerate(STAGE_ORDER))
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
-
-
 def submit_form(db: Database) -> SubmitForm:
     with db.read() as session:
         d = _latest(session)
@@ -118,34 +135,66 @@ def submit(db: Database, values: dict[str, Any], uploads: list[Upload]) -> Recei
     """民情受理 online: start the same case a clerk would, with the code and photos in the same transaction."""
     files = attachments.check(uploads)
     values = {k: v for k, v in values.items() if k not in SYSTEM_FIELDS} | ONLINE
-    code = secrets.token_urlsafe(24)
+    code = followup.new_code()
+    made: list[Receipt] = []
 
     def also(session: Session, case: Case) -> None:
         session.connection().execute(update(Case.__table__).where(Case.id == case.id)
-                                     .values(followup_code_hash=code_hash(code)))
+                                     .values(followup_code_hash=followup.stored_hash(case.number, code)))
         attachments.add(session, case.id, files, RESIDENT.username, "随事项提交")
+        made.append(receipt_of(session, case, code, tuple(f.filename for f in files)))
 
-    result = cases.start_case(db, RESIDENT, PROCESS, values, also)
-    return Receipt(result.case_number, code)
+    cases.start_case(db, RESIDENT, PROCESS, values, also)
+    return made[0]
+
+
+def receipt_of(session: Session, case: Case, code: str, files: tuple[str, ...] = ()) -> Receipt:
+    """The receipt of a case as it stands: what was registered and the steps now waiting with their time
+    limits. A receipt gets lost or left on a counter, so it shows only what the follow page shows (the
+    topic and the fields the diagram marks public, e.g. the title); of the rest it names the fields given."""
+    d = deployments.diagram_of(session, case.version_id)
+    data = session.get(CaseState, case.id).data
+    given = [f for f in d.start_form if f.id not in SYSTEM_FIELDS and data.get(f.id) not in (None, "")]
+    shown = {f.id for f in given if f.public} | {d.properties.get("topicField", "topic")}
+    waiting = session.execute(select(HumanTask.step_id, HumanTask.due_at).where(
+        HumanTask.case_id == case.id, HumanTask.status == "READY").order_by(HumanTask.id)).all()
+    next_steps = tuple(NextStep(d.steps[step_id].name, _limit(d.steps[step_id]), _day(due) if due else "")
+                       for step_id, due in waiting if step_id in d.steps)
+    return Receipt(case.number, code, f"{case.started_at.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}",
+                   tuple((f.label, _shown(f, data[f.id])) for f in given if f.id in shown),
+                   tuple(f.label for f in given if f.id not in shown), files, next_steps)
+
+
+def _shown(field: FormField, value: Any) -> str:
+    names = {c.id: c.name for c in field.choices}
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return names.get(str(value), str(value))
+
+
+def _limit(step: HumanStep) -> str:
+    """The step's time limit in words ("1 个工作日"), "" when the diagram promises none."""
+    if step.properties.get("dueWorkingDays"):
+        return f"{step.properties['dueWorkingDays']} 个工作日"
+    return readable_limit(step.due, {}) if step.due else ""
 
 
 def follow(db: Database, number: str, code: str) -> FollowView:
-    """A matter as its resident sees it, after checking the code: where it stands, the answers and
-    ratings so far, and whether the resident may rate it or supplement it now."""
     with db.read() as session:
         case = _case_with_code(session, number, code)
         d = deployments.diagram_of(session, case.version_id)
         data = session.get(CaseState, case.id).data
-        stage = _stage([d.steps[s] for s in _open_step_ids(session, case) if s in d.steps])
+        open_steps = [d.steps[s] for s in _open_step_ids(session, case) if s in d.steps]
         mine = [step for _, step in _resident_steps(session, case, d)]
         rate_step = next((s for s in mine if _has_field(s, "rating")), None)
-        supplement_step = next((s for s in mine if _has_field(s, "supplied")), None)
+        supplement_step = next((s for s in mine if _has_field(s, SUPPLEMENT_FIELD)), None)
         answers, ratings = _answers_and_ratings(session, case)
+        stage, state = _where(case, open_steps, rate_step is not None, supplement_step is not None)
         kind = case.kind or ""
         return FollowView(
             number=case.number, title=case.title, topic=case.topic or "",
             received_at=str(data.get("received_at") or _day(case.started_at)),
-            completed=case.status == "completed", stage=stage,
+            completed=case.status == "completed", stage=stage, state=state,
             kind=kind, promised_date=_text(data, "promised_date") if kind == "承诺件" else "",
             answers=answers, ratings=ratings, can_rate=rate_step is not None,
             rating_choices=_choices(rate_step, "rating"),
@@ -153,12 +202,6 @@ def follow(db: Database, number: str, code: str) -> FollowView:
             missing_documents=_text(data, "missing_documents") if supplement_step else "",
             attachments=attachments.list_for_case(session, case.id),
         )
-
-
-def _stage(open_steps: list[HumanStep]) -> str:
-    """The earliest of the stages the open steps belong to; 受理 when none has one."""
-    stages = [STAGES[s.stage] for s in open_steps if s.stage in STAGES]
-    return min(stages, key=STAGE_ORDER.index) if stages else STAGE_ORDER[0]
 
 
 def _choices(step: HumanStep | None, field_id: str) -> tuple[Choice, ...]:
@@ -173,13 +216,30 @@ def _text(data: dict[str, Any], name: str) -> str:
     return str(data.get(name) or "")
 
 
+def _where(case: Case, open_steps: list[HumanStep], may_rate: bool, may_supplement: bool) -> tuple[str, str]:
+    """The stage and the 状态 a resident reads, from the case's actual open steps or its end.
+
+    The earliest stage with an open step is where the matter is: a 逾期督办 that runs beside the
+    handling does not move it on. Once only supervision steps are open (督办复核 after 不满意, or a
+    逾期督办 still open after 满意) the resident reads 监督复核中, not 评价中."""
+    if case.status == "completed":
+        return STAGE_ORDER[-1], "已办结"
+    if may_rate:
+        return "评价", "待您评价"
+    if may_supplement:
+        return "办理", "待您补充材料"
+    stages = [STAGES[s.stage] for s in open_steps if s.stage in STAGES]
+    stage = min(stages, key=STAGE_ORDER.index) if stages else "办理"
+    return stage, STATE_OF_STAGE[stage]
+
+
 def supplement(db: Database, number: str, code: str, note: str, uploads: list[Upload]) -> None:
     """补办件: the resident hands in the missing documents, which completes the waiting step."""
     note = free_text.clean(note, "note", "补充说明", free_text.TEXT)
     if not note:
         raise InvalidInput("请说明补充了哪些材料", {"note": "请填写补充说明"})
     files = attachments.check(uploads)
-    task_id = _task_for(db, number, code, "supplied")
+    task_id = _task_for(db, number, code, SUPPLEMENT_FIELD)
     if task_id is None:
         raise Conflict("该事项现在不需要补充材料")
     _complete(db, task_id, {"supplied": True, "supplied_documents": note},
@@ -220,8 +280,8 @@ def _case_with_code(session: Session, number: str, code: str) -> Case:
     number, code = (number or "").strip()[:40], (code or "").strip()[:200]
     case = session.scalar(select(Case).where(Case.number == number)) if number else None
     expected = case.followup_code_hash if case is not None and case.followup_code_hash else _NO_CASE_HASH
-    matches = hmac.compare_digest(code_hash(code), expected)
-    if case is None or not case.followup_code_hash or not matches or not code:
+    matches = followup.matches(number, code, expected)
+    if case is None or not case.followup_code_hash or not matches:
         raise NotFound(WRONG_CODE)
     return case
 

@@ -16,7 +16,7 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/cases/new", "
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
                "/no-such-page")
-PUBLIC_PAGES = ("/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
+PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
 
 
 def test_the_check_finds_a_violation(live_server, new_page):

@@ -124,7 +124,7 @@ def test_handler_may_not_start_a_procedure_of_the_clerk(client):
 OWN_SESSION_AND_ACCOUNT = {"auth.login", "auth.logout", "accounts.update_mine", "accounts.change_password",
                            "notifications.mark_read", "notifications.mark_all_read"}
 RESIDENTS_WITHOUT_ACCOUNT = {"resident.submit", "resident.follow", "resident.show_follow", "resident.rate",
-                             "resident.supplement"}
+                             "resident.supplement", "board.object_to"}
 AUDITOR_REFUSED = {
     "tasks.claim": ("/tasks/{task}/claim", {}),
     "tasks.unclaim": ("/tasks/{task}/unclaim", {}),
@@ -134,6 +134,7 @@ AUDITOR_REFUSED = {
     "cases.add_comment": ("/cases/{number}/comments", {"text": "审计的意见"}),
     "cases.record_finding": ("/cases/{number}/findings", {"finding": "审计的发现"}),
     "cases.link_case": ("/cases/{number}/links", {"other": "{number}"}),
+    "cases.print_receipt": ("/cases/{number}/receipt", {}),  # issues a new 查询码
     "extensions.request_extension": ("/tasks/{task}/extension", {"reason": "来不及", "requested_due": "2030-01-01"}),
     "extensions.decide": ("/extensions/{extension}/decide", {"decision": "approve"}),
     "extensions.urge": ("/tasks/{task}/urge", {"note": "快"}),

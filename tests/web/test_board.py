@@ -89,3 +89,46 @@ def test_a_试运行_cases_entry_is_neither_listed_nor_opened(client, minyi_db, 
     assert link not in html and "幸福小区环境综合整治" not in html and "3号楼暖气不热" in html
     assert "幸福小区环境综合整治" not in client.get("/public/board?kind=决议公开").get_data(as_text=True)
     assert client.get(f"/public/board/{entry.id}").status_code == 404
+
+
+# --- 异议: how to object, and the online form, while a 决议公开 is in its publicity period -----------------
+
+def resolution_id(published) -> int:
+    return published.published()[0].id
+
+
+def test_a_resolution_in_publicity_says_how_to_object_and_offers_the_form(client, published):
+    listed = client.get("/public/board").get_data(as_text=True)
+    assert listed.count("有异议?公示期内可提出") == 1  # the resolution, not the 集中式公示 of an answer
+    html = client.get(f"/public/board/{resolution_id(published)}").get_data(as_text=True)
+    assert "对公示内容有异议?" in html and "社区“两委”" in html and "2026-11-30" in html
+    assert f'action="/public/board/{resolution_id(published)}/objection"' in html and 'name="csrf_token"' in html
+
+
+def test_an_objection_is_received_and_reaches_the_两委s_step(client, published, staff_actors):
+    from engine.work import tasklist
+
+    page = client.post(f"/public/board/{resolution_id(published)}/objection",
+                       data={"objection_content": "请公布车位分配细则。", "name": "", "contact": ""})
+    assert page.status_code == 200 and "异议已提交" in page.get_data(as_text=True)
+    task_id = published.task_ids("UserTask_objection")[0]
+    values = tasklist.get_task(published.db, staff_actors["liangwei"], task_id).values
+    assert values["objection_content"].endswith("匿名居民(网上提交):请公布车位分配细则。")
+
+
+def test_an_empty_objection_is_refused_in_chinese_next_to_the_field(client, published):
+    page = client.post(f"/public/board/{resolution_id(published)}/objection",
+                       data={"objection_content": "", "name": "赵", "contact": ""})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="err-objection_content"' in html and "请填写异议内容" in html
+    assert 'value="赵"' in html  # what was typed is kept
+
+
+def test_an_entry_that_takes_no_objection_refuses_one_in_chinese(client, published):
+    """A 集中式公示 of a 民情 answer has no objection step: the page says so, nothing else happens."""
+    from engine.public import publications
+
+    [answer] = publications.board(published.db, "集中式公示").items
+    page = client.post(f"/public/board/{answer.id}/objection", data={"objection_content": "有意见"})
+    assert page.status_code == 409 and "“集中式公示”不受理异议" in page.get_data(as_text=True)
+    assert "对公示内容有异议?" not in client.get(f"/public/board/{answer.id}").get_data(as_text=True)

@@ -32,7 +32,7 @@ from web.resident import DEFAULT_LIMITS
 def strict_app(sqlite_db) -> Flask:
     """Small limits, as a site would set them, to see floods stopped."""
     limits = {**DEFAULT_LIMITS, "submit": "3 per minute", "follow": "5 per minute", "rate": "2 per minute",
-              "upload": "2 per minute"}
+              "upload": "2 per minute", "objection": "2 per minute"}
     app = build_app(sqlite_db, RESIDENT_RATE_LIMITS=limits)
     deploy_file(sqlite_db, PROCESSES / "minqing_liushuixian.bpmn")
     yield app
@@ -149,3 +149,11 @@ def test_a_bad_supplement_upload_leaves_the_step_waiting(resident, resident_app)
     assert response.status_code == 422 and "类型不允许" in html and 'value="' in html
     assert "提交补充材料" in html and "身份证" in html
     assert uploaded(resident_app) == []
+
+
+def test_an_objection_flood_on_the_board_is_stopped(strict_app):
+    """异议 on the public board draw on their own per-address budget, refused or not."""
+    client = strict_app.test_client()
+    codes = [client.post("/public/board/9999/objection", data={"objection_content": "异议"},
+                         **ip("10.0.0.9")).status_code for _ in range(3)]
+    assert codes == [404, 404, 429]

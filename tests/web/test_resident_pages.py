@@ -57,7 +57,7 @@ def receipt_of(response) -> tuple[str, str]:
     assert response.status_code == 200, html
     number = re.search(r'class="case-number">([^<]+)<', html).group(1)
     code = re.search(r'class="followup-code">([^<]+)<', html).group(1)
-    return number, code
+    return number, code.replace("-", "")  # shown in two groups of five
 
 
 def database(app: Flask) -> Database:
@@ -98,7 +98,8 @@ def test_a_resident_submits_and_gets_the_number_and_the_code_once(resident, resi
     response = submit(resident, files=[(PNG, "现场.png")])
     number, code = receipt_of(response)
     html = response.get_data(as_text=True)
-    assert len(code) >= 32 and f"/public/follow/{number}?c={code}" in html and "只显示这一次" in html
+    assert len(code) == 10 and f"/public/follow/{number}?c={code}" in html and "只显示这一次" in html
+    assert f"{code[:5]}-{code[5:]}" in html and '<svg role="img"' in html  # grouped, and a QR code of the link
     assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
     assert number in staff_client("clerk").get("/tasks/queue").get_data(as_text=True)  # 网上受理核实 first
     assert number not in staff_client("leader").get("/tasks/queue").get_data(as_text=True)
