@@ -66,7 +66,7 @@ def test_a_title_of_exactly_maxlength_is_accepted_and_one_more_is_refused(line, 
     assert m.data()["title"] == exact and m.view().title == exact
     with pytest.raises(InvalidInput) as err:
         Matter(line, staff, title=exact + "气")
-    assert err.value.fields == {"title": f"不能超过 {limit} 个字"}
+    assert err.value.fields == {"title": f"不能超过 {limit} 个字(现有 {limit + 1} 个)"}
     assert [r.case_number for r in tasklist.tasks(line, staff["leader"], "queue").items] == [m.number]
 
 
