@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine.errors import InvalidInput
-from engine.work import casepages, cases, findings
+from engine.public import casefiles
+from engine.work import cases, findings
 
 from .auth import require_login
+from . import downloads
 from .deps import actor, db
+from .resident import PRIVATE_HEADERS, store
 from .taskpage import submitted
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -40,11 +43,21 @@ def start_case(process_id: str):
 
 @bp.get("/<number>")
 def show_case(number: str):
-    return render_template("cases/case.html", case=casepages.get_case(db(), actor(), number), errors={})
+    return render_template("cases/case.html", case=casefiles.case_page(db(), actor(), number), errors={})
+
+
+@bp.get("/<number>/files/<int:attachment_id>/preview")
+def preview_file(number: str, attachment_id: int):
+    """A picture handed in for the case, shown on its pages to whoever may see the case."""
+    file = casefiles.preview(db(), store(), actor(), number, attachment_id)
+    response = downloads.inline(file.data, file.filename, file.content_type)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers.update(PRIVATE_HEADERS)
+    return response
 
 
 def _rerender(number: str, exc: InvalidInput, **kept: str):
-    view = casepages.get_case(db(), actor(), number)
+    view = casefiles.case_page(db(), actor(), number)
     return render_template("cases/case.html", case=view, errors=exc.fields, message=exc.message,
                            kept=kept), 422
 

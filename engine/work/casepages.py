@@ -44,12 +44,17 @@ def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = Fa
 
 def get_case(db: Database, actor: Actor, number: str) -> CaseView:
     with db.read() as session:
-        case = session.scalar(select(Case).where(Case.number == number))
-        if case is None:
-            raise NotFound(f"事项 {number} 不存在")
-        check_can_view(session, actor, case)
-        view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
-        return replace(view, may_comment=may_act(session, actor, case))
+        return case_page(session, actor, number)
+
+
+def case_page(session: Session, actor: Actor, number: str) -> CaseView:
+    """The case page as the actor may see it (inside the caller's read transaction)."""
+    case = session.scalar(select(Case).where(Case.number == number))
+    if case is None:
+        raise NotFound(f"事项 {number} 不存在")
+    check_can_view(session, actor, case)
+    view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+    return replace(view, may_comment=may_act(session, actor, case))
 
 
 def may_act(session: Session, actor: Actor, case: Case) -> bool:

@@ -215,34 +215,39 @@ def counts(db: Database, actor: Actor) -> Counts:
 def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
     """A task page; its form values come from the case's stored data (no workflow load)."""
     with db.read() as session:
-        row = session.get(HumanTask, task_id)
-        if row is None:
-            raise NotFound(f"任务 {task_id} 不存在")
-        roles = task_roles(session, row)
-        case = session.get(Case, row.case_id)
-        can_complete = True
-        try:
-            check_can_work(session, actor, row)
-        except (Forbidden, Conflict) as refused:
-            # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
-            # oversee (催办, 督办, audit) any step of a case they may see
-            can_complete = False
-            if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
-                if not actor.has_role(*URGERS, *AUDIT_ROLES):
-                    if isinstance(refused, Forbidden):
-                        raise
-                    raise Forbidden("您无权查看该任务") from None
-                check_can_view(session, actor, case)
-        if row.assignee_id not in (None, actor.id):
-            can_complete = False
-        d = deployments.diagram_of(session, case.version_id)
-        step = d.steps.get(row.step_id)
-        form = step.form if step else ()
-        data = {**session.get(CaseState, case.id).data, **(row.data or {})}
-        holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
-        return TaskView(
-            id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
-            assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
-            case=case_view(session, case), can_complete=can_complete,
-        )
+        return task_page(session, actor, task_id)
+
+
+def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
+    """The task page as the actor may see it (inside the caller's read transaction)."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    roles = task_roles(session, row)
+    case = session.get(Case, row.case_id)
+    can_complete = True
+    try:
+        check_can_work(session, actor, row)
+    except (Forbidden, Conflict) as refused:
+        # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
+        # oversee (催办, 督办, audit) any step of a case they may see
+        can_complete = False
+        if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
+            if not actor.has_role(*URGERS, *AUDIT_ROLES):
+                if isinstance(refused, Forbidden):
+                    raise
+                raise Forbidden("您无权查看该任务") from None
+            check_can_view(session, actor, case)
+    if row.assignee_id not in (None, actor.id):
+        can_complete = False
+    d = deployments.diagram_of(session, case.version_id)
+    step = d.steps.get(row.step_id)
+    form = step.form if step else ()
+    data = {**session.get(CaseState, case.id).data, **(row.data or {})}
+    holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
+    return TaskView(
+        id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
+        assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
+        case=case_view(session, case), can_complete=can_complete,
+    )
 

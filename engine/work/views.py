@@ -93,6 +93,8 @@ class CaseView:
     started_by_name: str = ""
     supervisor_role: str | None = None  # the diagram's supervisorRole: who may record 监督发现
     may_comment: bool = False  # the reader may add 意见 (they see the case through a role that acts)
+    # the files handed in (附件), as engine.public.attachments.AttachmentInfo; filled by engine.public.casefiles
+    files: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
