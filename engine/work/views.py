@@ -30,6 +30,7 @@ class TaskRow:
     assignee: str | None
     completed_at: datetime | None = None
     roles: tuple[str, ...] = ()
+    due_soon: bool = False  # 即将到期: its reminder time has come, its deadline not yet
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,4 @@ class Counts:
     inbox: int
     queue: int
     archive: int
+    team: int | None = None  # 本组待办, for leaders only (None: the tab is not shown)
