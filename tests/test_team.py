@@ -156,3 +156,10 @@ def test_the_leader_is_told_once_when_a_step_of_their_team_goes_overdue(db, staf
     assert [n.kind for n in notifications.notifications_for(db, staff["handler"])].count("overdue") == 1
     [event] = [e for e in promised.view().history if e.kind == "overdue"]
     assert event.data["notified"] == ["handler"] and event.data["leaders"] == ["leader"]
+
+
+def test_the_leader_may_open_every_step_of_their_team_read_only(db, staff, team):
+    """The team list's 查看 opens: a leader sees every case of the procedures they lead."""
+    promised, _ = team
+    task = tasklist.get_task(db, staff["leader"], promised.task_id("UserTask_handle_promised"))
+    assert (task.step_name, task.assignee, task.can_complete) == ("承诺件办理", "张承办", False)

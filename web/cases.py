@@ -1,15 +1,17 @@
-"""Cases (事项): registering a new one (受理), its page, comments (意见) and links (关联)."""
+"""Cases (事项): registering a new one (受理), finding them (查找事项), its page with its files (附件),
+comments (意见) and links (关联)."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine.errors import InvalidInput
 from engine.public import casefiles
-from engine.work import cases, findings
+from engine.work import cases, casesearch, findings
 
 from .auth import require_login
 from . import downloads
 from .deps import actor, db
+from .inputs import page_number
 from .resident import PRIVATE_HEADERS, store
 from .taskpage import submitted
 
@@ -39,6 +41,18 @@ def start_case(process_id: str):
                                message=exc.message), 422
     flash(f"已受理,受理编号:{result.case_number}", "success")
     return redirect(url_for("cases.show_case", number=result.case_number))
+
+
+@bp.get("/search")
+def search_cases():
+    """查找事项: the cases the searcher may see that match the form (nothing before a first search)."""
+    try:
+        q, errors, message = casesearch.parse(request.args), {}, None
+    except InvalidInput as exc:
+        q, errors, message = casesearch.StaffQuery(), exc.fields, exc.message
+    found = casesearch.search(db(), actor(), q, page_number())
+    return render_template("cases/search.html", q=q, found=found, errors=errors, message=message,
+                           labels=casesearch.LABELS, statuses=casesearch.STATUSES), 422 if errors else 200
 
 
 @bp.get("/<number>")

@@ -43,12 +43,14 @@ def test_a_case_without_files_says_so(resident, staff_client):
     assert "没有附件" in staff_client("clerk").get(f"/cases/{number}").get_data(as_text=True)
 
 
-def test_the_leader_sees_the_files_once_the_case_reaches_their_step(resident, resident_app, staff_client):
-    """Every role that may see the case sees its files — here 社区负责人 at 分类交办."""
+def test_every_role_that_may_see_the_case_sees_its_files(resident, resident_app, staff_client):
+    """社区负责人 leads 民情流水线 and sees its cases from intake on; 承办人 once a step is theirs."""
     number = _submitted_with_files(resident)
-    assert staff_client("leader").get(f"/cases/{number}").status_code == 403
+    assert "下载 现场照片.png" in staff_client("leader").get(f"/cases/{number}").get_data(as_text=True)
+    assert staff_client("handler").get(f"/cases/{number}").status_code == 403
     accept(resident_app, number)
-    html = staff_client("leader").get(f"/cases/{number}").get_data(as_text=True)
+    pages.do(resident_app, number, "UserTask_classify", "leader", kind="即办件", assign_note="请处理")
+    html = staff_client("handler").get(f"/cases/{number}").get_data(as_text=True)
     assert "下载 现场照片.png" in html and "下载 证明材料.pdf" in html
 
 
