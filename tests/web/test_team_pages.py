@@ -108,3 +108,14 @@ def test_bulk_without_the_csrf_token_changes_nothing(sqlite_db):
     done = client.post("/tasks/queue/bulk", data={"action": "claim", "task": ids, "csrf_token": token})
     assert done.status_code == 302 and _ids(client.get("/tasks/queue").get_data(as_text=True)) == []
     app.extensions["minyi_db"].dispose()
+
+
+def test_the_api_lists_the_team_for_leaders_only(client, minyi_db, start_approval):
+    from engine.people import users
+
+    number = start_approval().case_number
+    leader = client.get("/api/tasks?list=team", headers={"Authorization": f"Bearer {users.create_token(minyi_db, 'leader')}"})
+    assert leader.status_code == 200 and [t["case_number"] for t in leader.json["items"]] == [number]
+    handler = client.get("/api/tasks?list=team",
+                         headers={"Authorization": f"Bearer {users.create_token(minyi_db, 'handler')}"})
+    assert handler.status_code == 403 and "只有社区负责人" in handler.json["message"]
