@@ -1,7 +1,8 @@
 """A street office's first week, in a browser: staff see the photo and the PDF a resident handed in
 (a thumbnail and download links on the task and case pages), the 社区负责人 works their team's open
 steps in 本组待办 (ticks a step and 指派 it to a colleague in one go) and finds a matter by the
-reporter's phone number in 查找事项 — at desktop and phone width, each state checked with axe-core."""
+reporter's phone number in 查找事项 — at desktop and phone width, each state checked with axe-core.
+Its screenshots illustrate docs/staff-guide.md (into docs/images/ with MINYI_UPDATE_DOC_IMAGES=1)."""
 from __future__ import annotations
 
 import struct
@@ -13,6 +14,7 @@ import pytest
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, sign_in
+from tests.browser.test_designer_browser import DOC_IMAGES
 from tests.browser.test_resident_browser import upload_dir  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -27,6 +29,13 @@ def photo(width: int = 96, height: int = 64) -> bytes:
     rows = b"".join(b"\x00" + b"\x2e\x8b\x57" * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def shot(page, name: str) -> None:
+    """A screenshot for the run (test-output/screenshots) and, when asked, for the staff guide."""
+    screenshot(page, name)
+    DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOC_IMAGES / f"staff-{name[3:]}.png"))
 
 
 def fits(page) -> bool:
@@ -59,7 +68,7 @@ def test_files_team_view_and_search_for_a_street_offices_staff(upload_dir, live_
     assert clerk.evaluate("img => img.complete && img.naturalWidth", thumb.element_handle()) == 96
     assert clerk.get_by_role("link", name="下载 业主签名.pdf").is_visible()
     assert_accessible(clerk)
-    screenshot(clerk, "30-task-with-files")
+    shot(clerk, "30-task-with-files")
     with clerk.expect_download() as download:
         clerk.get_by_role("link", name="下载 业主签名.pdf").click()
     assert download.value.suggested_filename == "业主签名.pdf"
@@ -86,7 +95,7 @@ def test_files_team_view_and_search_for_a_street_offices_staff(upload_dir, live_
     leader.get_by_label(f"勾选 {number} 承诺件办理").check()
     leader.get_by_label("操作").select_option("assign")
     leader.get_by_label("指派给(选“指派给同事”时)").select_option(label="张承办(承办人)")
-    screenshot(leader, "31-team-bulk-assign")
+    shot(leader, "31-team-bulk-assign")
     leader.get_by_role("button", name="对勾选的步骤执行").click()
     assert f"已指派给 张承办 1 项:{number} 承诺件办理" in flash(leader)
     assert leader.locator("tr", has_text=number).locator('td[data-label="办理人"]').inner_text() == "张承办"
@@ -97,11 +106,11 @@ def test_files_team_view_and_search_for_a_street_offices_staff(upload_dir, live_
     leader.get_by_role("button", name="查找").click()
     leader.get_by_role("link", name=number).wait_for()
     assert_accessible(leader)
-    screenshot(leader, "32-case-search")
+    shot(leader, "32-case-search")
     leader.get_by_role("link", name=number).click()
     leader.get_by_role("heading", name="附件").wait_for()
     assert leader.get_by_role("img", name="查看图片 绿地.png").is_visible()
-    screenshot(leader, "33-case-files")
+    shot(leader, "33-case-files")
 
     # the same pages on a phone
     phone = new_page(**PHONE)
