@@ -5,8 +5,9 @@ The reporter's name, phone, address and 网格 are personal data. Every staff me
 reads them on its page (the intake values in 办理经过), so they may search by them — and the search only
 ever looks inside the cases they may open, so it reveals nothing the case pages would not. These four
 are read from the case's data under the field names of 民情流水线 (`PERSONAL_FIELDS`); a procedure
-without such a field simply never matches. The number, status and date filters use the cases'
-indexes; the text filters narrow what those select. Counting stops at `COUNT_CAP` ("999+").
+without such a field simply never matches. The status and date filters use the cases' indexes; the
+text filters (number and title included) match any part, which no B-tree index serves, so they narrow
+what the others select. Counting stops at `COUNT_CAP` ("999+").
 """
 from __future__ import annotations
 
