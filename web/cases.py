@@ -1,14 +1,17 @@
-"""Cases (事项): registering a new one (受理), its page, comments (意见) and links (关联)."""
+"""Cases (事项): registering a new one (受理), finding them (查找事项), its page with its files (附件),
+comments (意见) and links (关联)."""
 from __future__ import annotations
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine.errors import InvalidInput
-from engine.public import notices
-from engine.work import casepages, cases, findings
+from engine.public import casefiles, notices
+from engine.work import cases, casesearch, findings
 
 from .auth import require_login
+from . import downloads
 from .deps import actor, db
+from .inputs import page_number
 from .resident import PRIVATE_HEADERS, follow_link, qr_code
 from .taskpage import submitted
 
@@ -40,13 +43,35 @@ def start_case(process_id: str):
     return redirect(url_for("cases.show_case", number=result.case_number))
 
 
+@bp.get("/search")
+def search_cases():
+    """查找事项: the cases the searcher may see that match the form (nothing before a first search)."""
+    try:
+        q, errors, message = casesearch.parse(request.args), {}, None
+    except InvalidInput as exc:
+        q, errors, message = casesearch.StaffQuery(), exc.fields, exc.message
+    found = casesearch.search(db(), actor(), q, page_number())
+    return render_template("cases/search.html", q=q, found=found, errors=errors, message=message,
+                           labels=casesearch.LABELS, statuses=casesearch.STATUSES), 422 if errors else 200
+
+
 @bp.get("/<number>")
 def show_case(number: str):
-    return render_template("cases/case.html", case=casepages.get_case(db(), actor(), number), errors={})
+    return render_template("cases/case.html", case=casefiles.case_page(db(), actor(), number), errors={})
+
+
+@bp.get("/<number>/files/<int:attachment_id>/preview")
+def preview_file(number: str, attachment_id: int):
+    """A picture handed in for the case, shown on its pages to whoever may see the case."""
+    file = casefiles.preview(db(), actor(), number, attachment_id)
+    response = downloads.inline(file.data, file.filename, file.content_type)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers.update(PRIVATE_HEADERS)
+    return response
 
 
 def _rerender(number: str, exc: InvalidInput, **kept: str):
-    view = casepages.get_case(db(), actor(), number)
+    view = casefiles.case_page(db(), actor(), number)
     return render_template("cases/case.html", case=view, errors=exc.fields, message=exc.message,
                            kept=kept), 422
 

@@ -8,6 +8,7 @@ from flask import Flask
 
 from engine import clock
 from engine.clock import CHINA_TZ
+from engine.public import attachments
 
 EVENT_NAMES = {
     "case_started": "登记受理",
@@ -69,6 +70,15 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: 820 字节, 34 KB, 2.5 MB."""
+    if size < 1024:
+        return f"{size} 字节"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
 def checked(value: Any) -> bool:
     return value is True or str(value).strip().lower() in {"true", "on", "1", "yes", "是"}
 
@@ -79,6 +89,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(shown)
     app.add_template_filter(checked)
+    app.add_template_filter(filesize)
+    app.add_template_global({kind: label for kind, (_, label) in attachments.TYPES.items()}, "file_kinds")
     app.add_template_global(EVENT_NAMES, "event_names")
     app.add_template_global(STATUS_NAMES, "status_names")
     app.context_processor(lambda: {"now": clock.now()})

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from engine.errors import InvalidInput
-from engine.work import cases, tasklist
+from engine.public import casefiles
+from engine.work import cases
 from engine.work.cases import StepResult
 
 from .auth import require_login
@@ -22,7 +23,7 @@ def submitted() -> dict[str, str]:
 
 @bp.get("/<int:task_id>")
 def show_task(task_id: int):
-    view = tasklist.get_task(db(), actor(), task_id)
+    view = casefiles.task_page(db(), actor(), task_id)
     return render_template("tasks/task.html", task=view, values=view.values, errors={})
 
 
@@ -32,7 +33,7 @@ def complete_task(task_id: int):
     try:
         result = cases.complete_task(db(), actor(), task_id, values)
     except InvalidInput as exc:
-        view = tasklist.get_task(db(), actor(), task_id)
+        view = casefiles.task_page(db(), actor(), task_id)
         return render_template("tasks/task.html", task=view, values=values, errors=exc.fields,
                                message=exc.message), 422
     metrics.task_completed("web")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM, Actor
@@ -15,6 +15,7 @@ from engine.store.db import Database
 from engine.store.models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask,
                                  HumanTaskRole, User, UserRole)
 
+from . import leaders
 from .views import CaseView, CommentView, HistoryEntry, OpenStep
 
 SUPERVISOR_ROLES = ("社区负责人", "管理员")  # who may 指派 a step to a colleague
@@ -23,13 +24,17 @@ NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
 
 def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = False) -> None:
-    """Staff see a case when one of its steps belongs to one of their roles, or they started it.
+    """Staff see a case when one of its steps belongs to one of their roles, they started it, or their
+    role supervises (supervisorRole) or leads (`leaders`) its procedure; `visible` is the same rule in SQL.
     `acting`: to write on it (意见, 关联) — 审计 reads every case but acts on none."""
     oversight = tuple(r for r in AUDIT_ROLES if not (acting and r in READ_ONLY_ROLES))
     if actor.has_role(*oversight) or case.started_by == actor.username:
         return
-    supervisor = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
+    d = deployments.diagram_of(session, case.version_id)
+    supervisor = d.properties.get("supervisorRole")
     if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
+        return
+    if actor.has_role(*leaders.leading_roles(d)):  # 社区负责人: every case of the procedures they lead
         return
     involved = session.scalar(select(exists().where(
         HumanTask.case_id == case.id,
@@ -42,14 +47,39 @@ def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = Fa
         raise Forbidden(READ_ONLY_MESSAGE if acting and actor.has_role(*READ_ONLY_ROLES) else "您无权查看该事项")
 
 
+def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
+    """`check_can_view` as a condition on `Case` for lists of cases (None: every case)."""
+    if actor.has_role(*AUDIT_ROLES):
+        return None
+    versions = session.scalars(select(DiagramVersion.id).where(DiagramVersion.draft.is_(False))).all()
+    overseen = []
+    for version_id in versions:
+        d = deployments.diagram_of(session, version_id)
+        if actor.has_role(d.properties.get("supervisorRole") or "", *leaders.leading_roles(d)):
+            overseen.append(version_id)
+    involved = exists().where(HumanTask.case_id == Case.id, HumanTaskRole.human_task_id == HumanTask.id,
+                              HumanTaskRole.role.in_(sorted(actor.roles) or [""])).correlate(Case)
+    ways = [Case.started_by == actor.username, involved]
+    if actor.id:
+        ways.append(exists().where(HumanTask.case_id == Case.id, HumanTask.assignee_id == actor.id).correlate(Case))
+    if overseen:
+        ways.append(Case.version_id.in_(overseen))
+    return or_(*ways)
+
+
 def get_case(db: Database, actor: Actor, number: str) -> CaseView:
     with db.read() as session:
-        case = session.scalar(select(Case).where(Case.number == number))
-        if case is None:
-            raise NotFound(f"事项 {number} 不存在")
-        check_can_view(session, actor, case)
-        view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
-        return replace(view, may_comment=may_act(session, actor, case))
+        return case_page(session, actor, number)
+
+
+def case_page(session: Session, actor: Actor, number: str) -> CaseView:
+    """The case page as the actor may see it (inside the caller's read transaction)."""
+    case = session.scalar(select(Case).where(Case.number == number))
+    if case is None:
+        raise NotFound(f"事项 {number} 不存在")
+    check_can_view(session, actor, case)
+    view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+    return replace(view, may_comment=may_act(session, actor, case))
 
 
 def may_act(session: Session, actor: Actor, case: Case) -> bool:

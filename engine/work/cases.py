@@ -264,14 +264,19 @@ def _result(case: Case, created: list[runtime.ReadyTask], d: Diagram) -> StepRes
 
 def claim(db: Database, actor: Actor, task_id: int) -> None:
     with db.write() as session:
-        row, case = _lock(session, task_id)
-        check_can_work(session, actor, row)
-        if row.assignee_id not in (None, actor.id):
-            holder = session.get(User, row.assignee_id)
-            raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领")
-        row.assignee_id = actor.id
-        audit_chain.append(session, case.id, actor.username, "task_claimed", step_id=row.step_id,
-                     step_name=row.name, lane=row.lane, data={})
+        claim_in(session, actor, task_id)
+
+
+def claim_in(session: Session, actor: Actor, task_id: int) -> None:
+    """认领 inside the caller's write transaction; every check comes before the first write."""
+    row, case = _lock(session, task_id)
+    check_can_work(session, actor, row)
+    if row.assignee_id not in (None, actor.id):
+        holder = session.get(User, row.assignee_id)
+        raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领")
+    row.assignee_id = actor.id
+    audit_chain.append(session, case.id, actor.username, "task_claimed", step_id=row.step_id,
+                 step_name=row.name, lane=row.lane, data={})
 
 
 def unclaim(db: Database, actor: Actor, task_id: int) -> None:
@@ -285,31 +290,37 @@ def unclaim(db: Database, actor: Actor, task_id: int) -> None:
                      step_name=row.name, lane=row.lane, data={})
 
 
-def assign(db: Database, actor: Actor, task_id: int, username: str) -> None:
-    """A leader assigns an open step to a named colleague who holds one of its roles."""
+def assign(db: Database, actor: Actor, task_id: int, username: str) -> str:
+    """A leader assigns an open step to a named colleague who holds one of its roles; their name."""
     with db.write() as session:
-        row, case = _lock(session, task_id)
-        if not actor.has_role(*SUPERVISOR_ROLES):
-            raise Forbidden("只有社区负责人可以指派任务")
-        if row.status != "READY":
-            raise Conflict("该任务已不在待办状态")
-        user = session.scalar(select(User).where(User.username == username, User.active))
-        if user is None:
-            raise InvalidInput(f"用户 “{username}” 不存在", {"username": "用户不存在"})
-        from engine.store.models import UserRole
+        return assign_in(session, actor, task_id, username)
 
-        roles = set(task_roles(session, row))
-        user_roles = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-        if not roles & user_roles:
-            raise InvalidInput(f"{user.display_name} 没有“{'、'.join(roles)}”角色,不能指派",
-                               {"username": "该用户没有此任务的角色"})
-        row.assignee_id = user.id
-        audit_chain.append(session, case.id, actor.username, "task_assigned", step_id=row.step_id,
-                     step_name=row.name, lane=row.lane, data={"assignee": user.username})
-        if user.id != actor.id:
-            notifications.notify(session, [user.id], "assignment",
-                                 f"{actor.display_name}把“{row.name}”({case.number} {case.title})指派给您。",
-                                 case_id=case.id, task_id=row.id)
+
+def assign_in(session: Session, actor: Actor, task_id: int, username: str) -> str:
+    """指派 inside the caller's write transaction; every check comes before the first write."""
+    row, case = _lock(session, task_id)
+    if not actor.has_role(*SUPERVISOR_ROLES):
+        raise Forbidden("只有社区负责人可以指派任务")
+    if row.status != "READY":
+        raise Conflict("该任务已不在待办状态")
+    user = session.scalar(select(User).where(User.username == username, User.active))
+    if user is None:
+        raise InvalidInput(f"用户 “{username}” 不存在", {"username": "用户不存在"})
+    from engine.store.models import UserRole
+
+    roles = set(task_roles(session, row))
+    user_roles = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
+    if not roles & user_roles:
+        raise InvalidInput(f"{user.display_name} 没有“{'、'.join(roles)}”角色,不能指派",
+                           {"username": "该用户没有此任务的角色"})
+    row.assignee_id = user.id
+    audit_chain.append(session, case.id, actor.username, "task_assigned", step_id=row.step_id,
+                 step_name=row.name, lane=row.lane, data={"assignee": user.username})
+    if user.id != actor.id:
+        notifications.notify(session, [user.id], "assignment",
+                             f"{actor.display_name}把“{row.name}”({case.number} {case.title})指派给您。",
+                             case_id=case.id, task_id=row.id)
+    return user.display_name
 
 
 # --- comments and links -----------------------------------------------------------

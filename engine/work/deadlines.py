@@ -7,7 +7,8 @@ such as `reply_date` or `received_at`; default: when the step became ready). The
 reminder lead time is the property `remindBefore` (ISO duration, on the step or the
 process; default P1D); before a deadline that is a whole day, whole days of it are working days
 and the reminder comes at 09:00 (`remind_moment`). The role told when a step is overdue is
-`escalateTo`. When an administrator enters a year's 放假/调休 notice, `recompute` moves the open
+`escalateTo`; the leaders of the procedure (`leaders`: 社区负责人) are told too, once per step, with
+who holds it. When an administrator enters a year's 放假/调休 notice, `recompute` moves the open
 working-day deadlines it changes.
 
 The deadline worker visits only rows whose indexed `next_check_at` has passed, a batch of them
@@ -31,6 +32,8 @@ from engine.people import notifications
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import Case, HumanTask, HumanTaskRole, User
+
+from . import leaders
 
 log = logging.getLogger(__name__)
 DEFAULT_REMIND_BEFORE = "P1D"
@@ -226,6 +229,9 @@ class _Batch:
             self.members[key] = notifications.role_members(self.session, key)
         return self.members[key]
 
+    def display_name(self, user_id: int) -> str:
+        return self.session.scalar(select(User.display_name).where(User.id == user_id)) or "?"
+
     def names(self, user_ids: list[int]) -> list[str]:
         missing = [u for u in user_ids if u not in self.usernames]
         if missing:
@@ -248,9 +254,16 @@ def _overdue(session: Session, case: Case, row: HumanTask, now: datetime, batch:
     told = batch.people(row)
     text = f"“{row.name}”({case.number} {case.title})已超过办理期限 {when_text(row.due_at)},已记为逾期。"
     notifications.notify(session, told, "overdue", text, case_id=case.id, task_id=row.id)
-    audit_chain.append(session, case.id, "system", "overdue", step_id=row.step_id, step_name=row.name,
-                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": batch.names(told)})
     d = batch.diagram(case.version_id)
+    # the leaders of the procedure (本组逾期), once per step: this runs once, as overdue_at is set here
+    team = [u for u in batch.holding(list(leaders.leading_roles(d))) if u not in told]
+    holder = batch.display_name(row.assignee_id) if row.assignee_id is not None else "未认领"
+    notifications.notify(session, team, "overdue",
+                         f"本组步骤“{row.name}”({case.number} {case.title})已超过办理期限 {when_text(row.due_at)},"
+                         f"办理人:{holder}。", case_id=case.id, task_id=row.id)
+    audit_chain.append(session, case.id, "system", "overdue", step_id=row.step_id, step_name=row.name,
+                 lane=row.lane, data={"due_at": row.due_at.isoformat(), "notified": batch.names(told),
+                                      **({"leaders": batch.names(team)} if team else {})})
     step = d.steps.get(row.step_id)
     role = ((step.properties if step else {}).get("escalateTo") or d.properties.get("escalateTo") or "").strip()
     if not role:

@@ -1,4 +1,5 @@
-"""The task lists: inbox (assigned to me), queue (I may claim), archive (done by me).
+"""The task lists: inbox (assigned to me), queue (I may claim), archive (done by me), and a leader's
+team (本组待办: every open step of the procedures they lead, see `leaders`).
 
 Lists read only the human-task index and case columns — never a workflow.
 """
@@ -22,10 +23,12 @@ from engine.store.paging import Page
 
 from .casepages import SUPERVISOR_ROLES, case_view, check_can_view
 from .cases import check_can_work, task_roles
+from . import leaders
 from .extensions import URGERS
 from .views import Counts, TaskRow, TaskView
 
-LISTS = ("inbox", "queue", "archive")
+LISTS = ("inbox", "queue", "archive", "team")
+SORTS = ("due", "due_desc")  # the team list by deadline: earliest first (default) or latest first
 COUNT_CAP = 999  # tabs and totals stop counting here ("999+"): a list never costs more to count
 
 
@@ -37,6 +40,8 @@ class Filters:
     topic: str | None = None
     overdue: bool = False
     q: str | None = None
+    due_soon: bool = False  # 即将到期: the step's reminder (催办) time has come, its deadline not yet
+    sort: str = "due"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class TaskList:
     counts: Counts
     choices: Choices
     colleagues: tuple[Colleague, ...]
+    # with 只看已逾期 ticked on inbox/queue: how many of the leader's team's steps are overdue (None: not asked)
+    team_overdue: int | None = None
 
 
 def _columns() -> tuple[Select, Any]:
@@ -73,10 +80,18 @@ def _columns() -> tuple[Select, Any]:
     return query, holder
 
 
-def _base(actor: Actor, which: str) -> Select:
+def _base(session: Session, actor: Actor, which: str, sort: str = "due") -> Select:
     """The rows of one list, in the order an index can deliver them."""
     query, holder = _columns()
-    if which == "queue":
+    if which == "team":
+        leaders.require_leader(actor)
+        versions = leaders.led_versions(session, actor)
+        due = HumanTask.due_at.desc() if sort == "due_desc" else HumanTask.due_at.asc()
+        query = (query.select_from(HumanTask).where(HumanTask.status == "READY")
+                 .order_by(due.nulls_last(), HumanTask.id))
+        if versions is not None:
+            query = query.where(Case.version_id.in_(versions or [-1]))
+    elif which == "queue":
         roles = sorted(actor.roles) or [""]
         mine = aliased(HumanTaskRole)
         query = (
@@ -118,6 +133,9 @@ def _filtered(query: Select, f: Filters) -> Select:
         query = query.where(Case.topic == f.topic)
     if f.overdue:
         query = query.where(HumanTask.due_at < clock.now(), HumanTask.status == "READY")
+    if f.due_soon:
+        now = clock.now()
+        query = query.where(HumanTask.remind_at <= now, HumanTask.due_at >= now, HumanTask.status == "READY")
     if f.q:
         text = f.q.strip()
         query = query.where(or_(Case.number == text, Case.title.contains(text, autoescape=True)))
@@ -133,7 +151,7 @@ def _count(session: Session, query: Select) -> tuple[int, bool]:
 
 def _page(session: Session, actor: Actor, which: str, filters: Filters, page: int, per_page: int) -> Page[TaskRow]:
     page = max(1, page)
-    query = _filtered(_base(actor, which), filters)
+    query = _filtered(_base(session, actor, which, filters.sort), filters)
     rows = session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
     if filters == Filters():
         total, more = _count(session, query)
@@ -152,6 +170,7 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
             step_name=t.name, case_title=c.title, kind=c.kind, topic=c.topic, received_at=c.started_at,
             created_at=t.created_at, due_at=t.due_at,
             overdue=bool(t.due_at and t.status == "READY" and t.due_at < now),
+            due_soon=bool(t.due_at and t.remind_at and t.status == "READY" and t.remind_at <= now <= t.due_at),
             status=t.status, assignee=holder, completed_at=t.completed_at, roles=tuple(sorted(roles.get(t.id, ()))),
         )
         for t, c, proc, holder in rows
@@ -160,8 +179,17 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
 
 
 def _counts(session: Session, actor: Actor) -> Counts:
-    """Tab counts; a count above COUNT_CAP is reported as COUNT_CAP + 1 ("999+")."""
-    return Counts(*(sum(_count(session, _base(actor, which))) for which in LISTS))
+    """Tab counts; a count above COUNT_CAP is reported as COUNT_CAP + 1 ("999+"). No team count
+    (and no team tab) for someone who leads no team."""
+    lists = LISTS if leaders.is_leader(actor) else LISTS[:-1]
+    return Counts(*(sum(_count(session, _base(session, actor, which))) for which in lists))
+
+
+def _team_overdue(session: Session, actor: Actor, which: str, filters: Filters) -> int | None:
+    """只看已逾期 on the leader's own lists also says how many steps of their team are overdue."""
+    if not filters.overdue or which == "team" or not leaders.is_leader(actor):
+        return None
+    return sum(_count(session, _filtered(_base(session, actor, "team"), Filters(overdue=True))))
 
 
 def _choices(session: Session, actor: Actor) -> Choices:
@@ -198,7 +226,8 @@ def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(
     """A task-list page: its rows, the tab counts, the filter choices and the colleagues to assign to."""
     with db.read() as session:
         return TaskList(which, _page(session, actor, which, filters, page, per_page), _counts(session, actor),
-                        _choices(session, actor), _colleagues(session, actor, which))
+                        _choices(session, actor), _colleagues(session, actor, which),
+                        _team_overdue(session, actor, which, filters))
 
 
 def tasks(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
@@ -215,34 +244,39 @@ def counts(db: Database, actor: Actor) -> Counts:
 def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
     """A task page; its form values come from the case's stored data (no workflow load)."""
     with db.read() as session:
-        row = session.get(HumanTask, task_id)
-        if row is None:
-            raise NotFound(f"任务 {task_id} 不存在")
-        roles = task_roles(session, row)
-        case = session.get(Case, row.case_id)
-        can_complete = True
-        try:
-            check_can_work(session, actor, row)
-        except (Forbidden, Conflict) as refused:
-            # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
-            # oversee (催办, 督办, audit) any step of a case they may see
-            can_complete = False
-            if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
-                if not actor.has_role(*URGERS, *AUDIT_ROLES):
-                    if isinstance(refused, Forbidden):
-                        raise
-                    raise Forbidden("您无权查看该任务") from None
-                check_can_view(session, actor, case)
-        if row.assignee_id not in (None, actor.id):
-            can_complete = False
-        d = deployments.diagram_of(session, case.version_id)
-        step = d.steps.get(row.step_id)
-        form = step.form if step else ()
-        data = {**session.get(CaseState, case.id).data, **(row.data or {})}
-        holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
-        return TaskView(
-            id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
-            assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
-            case=case_view(session, case), can_complete=can_complete,
-        )
+        return task_page(session, actor, task_id)
+
+
+def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
+    """The task page as the actor may see it (inside the caller's read transaction)."""
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    roles = task_roles(session, row)
+    case = session.get(Case, row.case_id)
+    can_complete = True
+    try:
+        check_can_work(session, actor, row)
+    except (Forbidden, Conflict) as refused:
+        # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
+        # oversee (催办, 督办, audit) any step of a case they may see
+        can_complete = False
+        if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
+            if not actor.has_role(*URGERS, *AUDIT_ROLES):
+                if isinstance(refused, Forbidden):
+                    raise
+                raise Forbidden("您无权查看该任务") from None
+            check_can_view(session, actor, case)
+    if row.assignee_id not in (None, actor.id):
+        can_complete = False
+    d = deployments.diagram_of(session, case.version_id)
+    step = d.steps.get(row.step_id)
+    form = step.form if step else ()
+    data = {**session.get(CaseState, case.id).data, **(row.data or {})}
+    holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
+    return TaskView(
+        id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
+        assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
+        case=case_view(session, case), can_complete=can_complete,
+    )
 

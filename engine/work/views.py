@@ -30,6 +30,7 @@ class TaskRow:
     assignee: str | None
     completed_at: datetime | None = None
     roles: tuple[str, ...] = ()
+    due_soon: bool = False  # 即将到期: its reminder time has come, its deadline not yet
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class CaseView:
     started_by_name: str = ""
     supervisor_role: str | None = None  # the diagram's supervisorRole: who may record 监督发现
     may_comment: bool = False  # the reader may add 意见 (they see the case through a role that acts)
+    # the files handed in (附件), as engine.public.attachments.AttachmentInfo; filled by engine.public.casefiles
+    files: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,4 @@ class Counts:
     inbox: int
     queue: int
     archive: int
+    team: int | None = None  # 本组待办, for leaders only (None: the tab is not shown)

@@ -11,7 +11,9 @@ from tests.browser.test_minqing_flow import sign_in
 
 pytestmark = pytest.mark.browser
 
-STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/cases/new", "/cases/{number}",
+STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", "/tasks/team?overdue=1",
+               "/tasks/queue?overdue=1", "/cases/new", "/cases/{number}", "/cases/search",
+               "/cases/search?title=暖气", "/cases/search?from=2026-02-30",
                "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new",
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",

@@ -129,6 +129,7 @@ AUDITOR_REFUSED = {
     "tasks.claim": ("/tasks/{task}/claim", {}),
     "tasks.unclaim": ("/tasks/{task}/unclaim", {}),
     "tasks.assign": ("/tasks/{task}/assign", {"username": "leader"}),
+    "tasks.bulk_action": ("/tasks/queue/bulk", {"action": "claim", "task": "{task}"}),
     "task.complete_task": ("/tasks/{task}/complete", {"decision": "同意"}),
     "cases.start_case": ("/cases/new/approval", {"title": "审计发起"}),
     "cases.add_comment": ("/cases/{number}/comments", {"text": "审计的意见"}),
@@ -170,7 +171,7 @@ def test_an_auditor_changes_nothing_through_any_route(client, minyi_db, start_ap
     events = verify.verify_database(minyi_db).events
     path, data = AUDITOR_REFUSED[endpoint]
     url = path.format(task=task, number=result.case_number, extension=extension)
-    data = {k: v.format(number=result.case_number) if isinstance(v, str) else v for k, v in data.items()}
+    data = {k: v.format(number=result.case_number, task=task) if isinstance(v, str) else v for k, v in data.items()}
     if url.startswith("/api/") and not url.startswith("/api/designer/"):
         token = users.create_token(minyi_db, "auditor")
         response = client.post(url, json=data, headers={"Authorization": f"Bearer {token}"})

@@ -45,7 +45,7 @@ def test_one_log_line_per_request_with_id_user_status_and_duration(client, caplo
         client.get("/tasks/inbox", headers={"X-Request-ID": "req-1"})
     [line] = [r for r in caplog.records if r.name == "minyi.request" and r.path == "/tasks/inbox"]
     assert (line.request_id, line.user, line.method, line.route, line.status) == \
-        ("req-1", "clerk", "GET", "/tasks/<any(inbox, queue, archive):which>", 200)
+        ("req-1", "clerk", "GET", "/tasks/<any(inbox, queue, archive, team):which>", 200)
     assert line.duration_ms >= 0 and line.path == "/tasks/inbox"
 
 
