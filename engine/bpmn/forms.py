@@ -7,25 +7,28 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from lxml import etree
 
+from engine import clock
 from engine.errors import ExpressionError, InvalidInput
 from engine.store import text as free_text
 
 from . import expressions, sites
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-TYPES = {"string", "long", "double", "boolean", "date", "enum"}
+TYPES = {"string", "long", "double", "boolean", "date", "enum", "user"}
 CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
 _IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
 LONG_RANGE = 2**63  # a `long` is 64 bits, as in Camunda
 _TRUE = {"true", "on", "1", "yes", "是"}
 _FALSE = {"false", "off", "0", "no", "否", ""}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TODAY = re.compile(r"^today\s*(?:([+-])\s*(\d{1,5}))?$")
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,30 @@ class FormField:
     append_to: str | None = None
     line: int | None = None
     properties: tuple[tuple[str, str], ...] = field(default=())
+    date_min: str | None = None
+    date_max: str | None = None
+    limit_labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def html_min(self) -> str | None:
+        """The earliest date as a browser's date input takes it, once `resolve_dates` made it concrete."""
+        return self.date_min if _ISO_DATE.match(self.date_min or "") else None
+
+    @property
+    def html_max(self) -> str | None:
+        return self.date_max if _ISO_DATE.match(self.date_max or "") else None
 
     @property
     def widget(self) -> str:
         if self.type == "string":
             return "textarea" if self.multiline or self.lines else "text"
         return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
-                "enum": "select"}[self.type]
+                "enum": "select", "user": "select"}[self.type]
+
+    @property
+    def role(self) -> str | None:
+        """A `user` field's role: its choices are the people who hold it now (`with_people`)."""
+        return dict(self.properties).get("role", "").strip() or None
 
 
 def _c(tag: str) -> str:
@@ -104,6 +124,11 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
                     kw["required_if" if name == "requiredIf" else "valid_if"] = config
                 except ExpressionError as exc:
                     problem(f"表单字段 “{fid}” 的 {name} 条件无效: {exc.message}")
+            elif name in ("min", "max") and ftype == "date":
+                if found := date_limit_problem(config):
+                    problem(f"表单字段 “{fid}” 的校验规则 {name}:{found}")
+                else:
+                    kw["date_" + name] = (config or "").strip()
             else:
                 try:
                     number = float(config or "")
@@ -127,6 +152,8 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
         elif "list" in named and ftype != "string":
             problem(f"表单字段 “{fid}” 的 list 属性只用于文本字段")
         choices = tuple(Choice(v.get("id", ""), v.get("name") or v.get("id", "")) for v in node.iterfind(_c("value")))
+        if found := people_field_problem(fid, ftype, named):
+            problem(found)
         if ftype == "enum" and not choices:
             problem(f"下拉字段 “{fid}” 没有任何选项")
         if ftype == "string":  # every text field has a maximum; the diagram may only lower it
@@ -185,6 +212,8 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
         return None, "须为单个值,不能是列表或对象"
     if f.type == "string":
         return (raw.strip() if isinstance(raw, str) else str(raw)), None
+    if f.type == "user":
+        return _convert_person(f, str(raw))
     if f.type == "enum":
         value = str(raw)
         if value not in {c.id for c in f.choices}:
@@ -252,6 +281,8 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
             if f.lines:
                 value = [text.strip() for text in value.splitlines() if text.strip()] or None
         cleaned[f.id] = value
+    for fid, message in date_limit_errors(fields, cleaned, data, clock.today()).items():
+        errors.setdefault(fid, message)
     names = {**dict(data), **cleaned}
     for f in fields:
         if f.id in errors or f.readonly or cleaned.get(f.id) is not None:
@@ -300,3 +331,112 @@ def appended(fields: tuple[FormField, ...], cleaned: Mapping[str, Any], data: Ma
         if any(v not in (None, "", False) for v in record.values()):
             lists[target] = [*(data.get(target) or []), record]
     return lists
+
+
+# --- people: a `user` field lists the holders of a role ----------------------------------------
+# 分类交办 names the 承办人 who will do the work: a field of type `user` with the property
+# `role` = 承办人. Its choices are filled from the accounts that hold the role when a page shows it
+# or a submission is checked (engine.work.formpages), so the value is always a current holder's username.
+
+def people_field_problem(fid: str, ftype: str, named: Mapping[str, str]) -> str | None:
+    if ftype == "user" and not named.get("role", "").strip():
+        return f"人员字段 “{fid}” 须有属性 role(从哪个角色的人员中选择),例如 role = 承办人"
+    if ftype != "user" and "role" in named:
+        return f"表单字段 “{fid}” 的属性 role 只用于人员字段(type = user)"
+    return None
+
+
+def with_people(fields: tuple[FormField, ...], holders: Callable[[str], tuple[Choice, ...]]) -> tuple[FormField, ...]:
+    """The form with each `user` field's choices: `holders(role)` gives (username, display name)."""
+    return tuple(replace(f, choices=holders(f.role or "")) if f.type == "user" else f for f in fields)
+
+
+def _convert_person(f: FormField, value: str) -> tuple[Any, str | None]:
+    if any(c.id == value for c in f.choices):
+        return value, None
+    if not f.choices:
+        return None, f"目前没有担任“{f.role}”的在职人员可选"
+    return None, f"请从担任“{f.role}”的人员中选择:{'、'.join(c.name for c in f.choices)}"
+
+
+# --- date limits: `min` / `max` on a date field ----------------------------------------------
+# A rule is `today`, `today+N` / `today-N` (days), a date (`2026-01-01`) or the id of another date
+# field of the diagram (`received_at`): 承诺办结日期 not before today, 批复日期 not after today and not
+# before the matter was received. A rule naming a field that is still empty limits nothing.
+
+def date_limit_problem(config: str | None) -> str | None:
+    """Why a date field's min/max rule cannot be read (whether a named field exists is the diagram's check)."""
+    text = (config or "").strip()
+    if _TODAY.match(text) or (_IDENTIFIER.match(text) and text != "today"):
+        return None
+    if _ISO_DATE.match(text):
+        try:
+            date.fromisoformat(text)
+            return None
+        except ValueError:
+            return f"“{text}” 不是有效的日期"
+    return (f"“{text[:40]}” 无法识别;请写 today、today+天数、today-天数、日期(如 2026-01-01)"
+            "或另一个日期字段的 id")
+
+
+def limit_fields(f: FormField) -> tuple[str, ...]:
+    """The ids of the fields a date field's min/max rules name."""
+    return tuple(rule for rule in (f.date_min, f.date_max)
+                 if rule and not _TODAY.match(rule) and not _ISO_DATE.match(rule))
+
+
+def with_limit_labels(fields: tuple[FormField, ...], labels: Mapping[str, str]) -> tuple[FormField, ...]:
+    """Fields whose rules name other fields learn those fields' labels, for the messages a person reads."""
+    return tuple(replace(f, limit_labels=tuple((ref, labels.get(ref, ref)) for ref in limit_fields(f)))
+                 if limit_fields(f) else f for f in fields)
+
+
+def _limit(rule: str, values: Mapping[str, Any], today: date, labels: Mapping[str, str]) -> tuple[date, str] | None:
+    """The date a rule names now, and how a message says it; None when the named field is empty."""
+    if m := _TODAY.match(rule):
+        days = int(m[2] or 0) * (-1 if m[1] == "-" else 1)
+        bound = today + timedelta(days=days)
+        return bound, ("今天" if days == 0 else f"今天{'之后' if days > 0 else '之前'} {abs(days)} 天") + f"({bound})"
+    if _ISO_DATE.match(rule):
+        return date.fromisoformat(rule), rule
+    try:
+        bound = date.fromisoformat(str(values.get(rule) or "")[:10])
+    except ValueError:
+        return None
+    return bound, f"“{labels.get(rule, rule)}”({bound})"
+
+
+def date_limit_errors(fields: tuple[FormField, ...], cleaned: Mapping[str, Any], data: Mapping[str, Any],
+                      today: date) -> dict[str, str]:
+    """One message per date field whose value lies outside its min/max, e.g. “不能早于今天(2026-11-23)”."""
+    names = {**dict(data), **{k: v for k, v in cleaned.items() if v is not None}}
+    labels = {f.id: f.label for f in fields}
+    errors: dict[str, str] = {}
+    for f in fields:
+        if f.type != "date" or f.readonly or not cleaned.get(f.id):
+            continue
+        value = date.fromisoformat(cleaned[f.id])
+        known = {**dict(f.limit_labels), **labels}
+        low = _limit(f.date_min, names, today, known) if f.date_min else None
+        high = _limit(f.date_max, names, today, known) if f.date_max else None
+        if low and value < low[0]:
+            errors[f.id] = f"不能早于{low[1]}"
+        elif high and value > high[0]:
+            errors[f.id] = f"不能晚于{high[1]}"
+    return errors
+
+
+def resolve_dates(fields: tuple[FormField, ...], values: Mapping[str, Any], today: date) -> tuple[FormField, ...]:
+    """The form as a page shows it: each min/max that is known now becomes a date, for the browser's
+    date picker (`html_min`, `html_max`). A rule naming a field of the same form stays as it is, since
+    that value may still change; the server checks every rule again on submit."""
+    own = {f.id for f in fields}
+    resolved = []
+    for f in fields:
+        bounds = {}
+        for key in ("date_min", "date_max"):
+            rule = getattr(f, key)
+            if rule and rule not in own and (found := _limit(rule, values, today, {})):
+                bounds[key] = found[0].isoformat()
+        resolved.append(replace(f, **bounds) if bounds else f)
+    return tuple(resolved)

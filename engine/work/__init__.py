@@ -1,7 +1,7 @@
 """The daily work on cases: starting them and completing their steps (`cases`), loading, running
 and saving workflows (`runtime`), gateway decisions (`autosteps`), the task list (`tasklist`),
 deadlines and their sweep (`deadlines`), timers (`timers`), 延期申请 (`extensions`), 监督发现
-(`findings`), publishing as a step completes (`publishing`), a case's page and who may see it
+(`findings`), forms as shown and checked today — people to choose, date limits (`formpages`), publishing as a step completes (`publishing`), a case's page and who may see it
 (`casepages`), the immutable results the web shows (`views`), the demo data (`demo`), the timer worker's
 sign of life (`heartbeat`) and what operations watch: readiness and figures for metrics (`vitals`).
 

@@ -28,7 +28,7 @@ from engine.errors import Conflict
 from engine.store import audit_chain, driver, locks
 from engine.store.models import SORT_LAST, Case, CaseState, HumanTask
 
-from . import deadlines
+from . import deadlines, routing
 
 _CACHE_SIZE = 256
 _STATE = driver.Statement("SELECT state FROM case_states WHERE case_id = :cid")
@@ -297,8 +297,11 @@ def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen
         step = d.steps.get(step_id)
         name = step.name if step else step_id
         deadline = deadlines.plan(step, d.properties, {**data, **task.data}, now)
+        failed = sites.Failures(step_id)
+        assignee = None if case.sandbox else routing.assignee_for(session, case.id, step, {**data, **task.data}, failed)
         rows.append(dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name,
-                         lane=step.lane if step else "", status="READY", assignee_id=None, created_at=now,
+                         lane=step.lane if step else "", status="READY",
+                         assignee_id=assignee.user_id if assignee else None, created_at=now,
                          completed_at=None, completed_by_id=None, data=_own_data(task, data),
                          **deadlines.columns(deadline)))
         audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name,
@@ -306,6 +309,12 @@ def _sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen
                                                      "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
         if deadline.failure is not None:
             record_failures(session, case.id, [deadline.failure], name, rows[-1]["lane"])
+        record_failures(session, case.id, failed.found, name, rows[-1]["lane"])
+        if assignee is not None:
+            audit_chain.append(session, case.id, "system", "task_assigned", step_id=step_id, step_name=name,
+                               lane=rows[-1]["lane"], data={"assignee": assignee.username,
+                                                            "assignee_name": assignee.display_name,
+                                                            "rule": assignee.rule})
     if not rows:
         return []
     ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]

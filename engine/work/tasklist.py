@@ -22,6 +22,7 @@ from engine.store.paging import Page
 
 from .casepages import SUPERVISOR_ROLES, case_view, check_can_view
 from .cases import check_can_work, task_roles
+from . import formpages
 from .extensions import URGERS
 from .views import Counts, TaskRow, TaskView
 
@@ -237,8 +238,8 @@ def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
             can_complete = False
         d = deployments.diagram_of(session, case.version_id)
         step = d.steps.get(row.step_id)
-        form = step.form if step else ()
         data = {**session.get(CaseState, case.id).data, **(row.data or {})}
+        form = formpages.shown(session, step.form, data) if step else ()
         holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
         return TaskView(
             id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
