@@ -20,7 +20,7 @@ from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
 from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
-from engine.store import audit_chain, locks
+from engine.store import audit_chain, locks, sequences
 from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
@@ -114,9 +114,10 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         cleaned = forms.validate(formpages.checked(session, d.start_form), values, {}, failed)
         sandbox = sandbox_version is not None
         prefix = ("试运行-" if sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
+        serial = sequences.next_number(session, prefix)  # each procedure, and its 试运行, counts on its own
         case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id,
                                    started_by=actor.username, now=clock.now(), sandbox=sandbox,
-                                   number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{case_id:06d}")
+                                   number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{serial:06d}")
         workflow = spiff.new_workflow(d.engine, cleaned)
         decided = AutoSteps()
         spiff.advance(workflow, decided)
