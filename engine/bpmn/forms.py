@@ -64,6 +64,12 @@ class FormField:
     date_min: str | None = None
     date_max: str | None = None
     limit_labels: tuple[tuple[str, str], ...] = ()
+    depends_on: str | None = None
+    option_parents: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def offered_for(self, choice: str) -> tuple[str, ...]:
+        """The values of `depends_on` under which the option `choice` is offered (empty: no dependency)."""
+        return dict(self.option_parents).get(choice, ())
 
     @property
     def html_min(self) -> str | None:
@@ -154,6 +160,7 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
         choices = tuple(Choice(v.get("id", ""), v.get("name") or v.get("id", "")) for v in node.iterfind(_c("value")))
         if found := people_field_problem(fid, ftype, named):
             problem(found)
+        kw.update(dependent_options(fid, ftype, named, props, problem))
         if ftype == "enum" and not choices:
             problem(f"下拉字段 “{fid}” 没有任何选项")
         if ftype == "string":  # every text field has a maximum; the diagram may only lower it
@@ -171,6 +178,7 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
             valid_if_message=named.get("validIfMessage") or None, lines="list" in named,
             append_to=append_to, properties=props, **kw,
         ))
+    problems.extend(dependency_problems(tuple(fields)))
     ids = {f.id for f in fields}
     for f in fields:
         if f.append_to in ids:
@@ -281,7 +289,8 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
             if f.lines:
                 value = [text.strip() for text in value.splitlines() if text.strip()] or None
         cleaned[f.id] = value
-    for fid, message in date_limit_errors(fields, cleaned, data, clock.today()).items():
+    for fid, message in {**dependency_errors(fields, cleaned, data),
+                         **date_limit_errors(fields, cleaned, data, clock.today())}.items():
         errors.setdefault(fid, message)
     names = {**dict(data), **cleaned}
     for f in fields:
@@ -357,6 +366,69 @@ def _convert_person(f: FormField, value: str) -> tuple[Any, str | None]:
     if not f.choices:
         return None, f"目前没有担任“{f.role}”的在职人员可选"
     return None, f"请从担任“{f.role}”的人员中选择:{'、'.join(c.name for c in f.choices)}"
+
+
+# --- options that depend on another field: 具体途径 within the chosen 受理渠道 ---------------------
+# The field's property `dependsOn` = the id of an enum field of the same form; one property
+# `when:<that field's option>` = this field's options offered then, separated by commas.
+
+def dependent_options(fid: str, ftype: str, named: Mapping[str, str], props: tuple[tuple[str, str], ...],
+                      problem: Callable[[str], None]) -> dict[str, Any]:
+    parent = named.get("dependsOn", "").strip()
+    whens = [(key[len("when:"):].strip(), value) for key, value in props if key.startswith("when:")]
+    if not parent:
+        if whens:
+            problem(f"表单字段 “{fid}” 有 when: 属性,但没有写 dependsOn(依据哪个字段)")
+        return {}
+    if ftype != "enum":
+        problem(f"表单字段 “{fid}” 的 dependsOn 只用于下拉字段(enum)")
+        return {}
+    parents: dict[str, list[str]] = {}
+    for parent_value, options in whens:
+        for option in (o.strip() for o in options.replace(",", ",").split(",") if o.strip()):
+            parents.setdefault(option, []).append(parent_value)
+    return {"depends_on": parent, "option_parents": tuple((k, tuple(v)) for k, v in parents.items())}
+
+
+def dependency_problems(fields: tuple[FormField, ...]) -> list[tuple[str, int | None, str]]:
+    """A `dependsOn` names an enum field of the same form; its `when:` values and options exist."""
+    by_id = {f.id: f for f in fields}
+    found = []
+    for f in fields:
+        if not f.depends_on:
+            continue
+        parent = by_id.get(f.depends_on)
+        if parent is None or parent.type != "enum":
+            found.append((f.id, f.line, f"表单字段 “{f.id}” 的 dependsOn “{f.depends_on}” 不是同一表单中的下拉字段"))
+            continue
+        own, theirs = {c.id for c in f.choices}, {c.id for c in parent.choices}
+        for option, values in f.option_parents:
+            if option not in own:
+                found.append((f.id, f.line, f"表单字段 “{f.id}” 的 when: 属性列出的 “{option}” 不是它的选项"))
+            for value in values:
+                if value not in theirs:
+                    found.append((f.id, f.line, f"表单字段 “{f.id}” 的属性 when:{value} 中的 “{value}” "
+                                                f"不是 “{parent.label}” 的选项"))
+        for option in sorted(own - dict(f.option_parents).keys()):
+            found.append((f.id, f.line, f"表单字段 “{f.id}” 的选项 “{option}” 没有列在任何 when: 属性中,永远不会出现"))
+    return found
+
+
+def dependency_errors(fields: tuple[FormField, ...], cleaned: Mapping[str, Any],
+                      data: Mapping[str, Any]) -> dict[str, str]:
+    """An option chosen outside the parent's current value, e.g. 电子信箱/网站 under 走家入户上门受理."""
+    names = {**dict(data), **{k: v for k, v in cleaned.items() if v is not None}}
+    labels = {f.id: f.label for f in fields}
+    errors = {}
+    for f in fields:
+        value, parent = cleaned.get(f.id), names.get(f.depends_on or "")
+        if not f.depends_on or f.readonly or value is None or parent is None:
+            continue
+        if parent not in f.offered_for(value):
+            allowed = [c.name for c in f.choices if parent in f.offered_for(c.id)]
+            errors[f.id] = (f"“{value}” 不属于{labels.get(f.depends_on, f.depends_on)}“{parent}”;"
+                            f"可选:{'、'.join(allowed) or '无'}")
+    return errors
 
 
 # --- date limits: `min` / `max` on a date field ----------------------------------------------
