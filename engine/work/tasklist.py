@@ -16,15 +16,15 @@ from engine.bpmn import deployments, forms
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.people.oversight import AUDIT_ROLES
 from engine.store.db import Database
-from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole, User,
-                                 UserRole)
+from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, ExtensionRequest, HumanTask,
+                                 HumanTaskRole, User, UserRole)
 from engine.store.paging import Page
 
-from .casepages import SUPERVISOR_ROLES, case_view, check_can_view
+from .casepages import SUPERVISOR_ROLES, case_view, check_can_view, display_names
 from .cases import check_can_work, task_roles
 from . import formpages
 from .extensions import URGERS
-from .views import Counts, TaskRow, TaskView
+from .views import Counts, PendingExtension, TaskRow, TaskView
 
 LISTS = ("inbox", "queue", "archive")
 COUNT_CAP = 999  # tabs and totals stop counting here ("999+"): a list never costs more to count
@@ -245,5 +245,17 @@ def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:
             id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
             assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
             case=case_view(session, case), can_complete=can_complete,
+            pending_extension=_pending_extension(session, row.id),
         )
+
+
+def _pending_extension(session: Session, task_id: int) -> PendingExtension | None:
+    """The step's 延期申请 still waiting for a decision, so the page says so after the flash is gone."""
+    found = session.scalars(select(ExtensionRequest).where(
+        ExtensionRequest.human_task_id == task_id, ExtensionRequest.status == "pending")
+        .order_by(ExtensionRequest.id.desc()).limit(1)).first()
+    if found is None:
+        return None
+    name = display_names(session, {found.requested_by})[found.requested_by]
+    return PendingExtension(name, found.requested_at, found.requested_due)
 
