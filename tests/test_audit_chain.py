@@ -23,7 +23,7 @@ from tests.conftest import PROCESSES
 from tests.minqing import Matter
 from web.cli import main
 
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理"}
 
 
 @pytest.fixture

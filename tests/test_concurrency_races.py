@@ -23,7 +23,7 @@ from engine.work import casepages, cases, extensions, runtime
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 
 ROUNDS = 3
-VOTE = dict(meeting_date="2026-12-01", members="30", present="24", votes_for="20", votes_against="4",
+VOTE = dict(members="30", present="24", votes_for="20", votes_against="4",  # 会议日期: today, its default
             abstain="0", signed_by="与会代表")
 
 

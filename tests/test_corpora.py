@@ -38,12 +38,13 @@ ACCEPTED = [p for p in FILES if not deployments.problems_of_file(p.read_bytes(),
 @pytest.mark.parametrize("path", ACCEPTED, ids=lambda p: str(p.relative_to(CORPORA)))
 def test_accepted_corpus_diagram_starts_a_case(sqlite_db, frozen_clock, path: Path):
     """A diagram that passes validation runs: the case gets its number at once — the diagram's
-    caseNumberPrefix (default AJ), the day (China time) and the case id — and can be read back."""
+    caseNumberPrefix (default AJ), the day (China time) and the first number of its sequence — and can be
+    read back."""
     version, _ = deployments.deploy(sqlite_db, path.read_bytes(), path.name, ANYONE)
     with sqlite_db.read() as session:
         prefix = deployments.diagram_of(session, version.id).properties.get("caseNumberPrefix", "AJ")
     result = cases.start_case(sqlite_db, ANYONE, version.process_id, {})
-    assert result.case_number == f"{prefix}-20261123-{result.case_id:06d}"
+    assert result.case_number == f"{prefix}-20261123-000001"
     assert result.case_status in ("running", "completed")
     view = casepages.get_case(sqlite_db, AUDITOR, result.case_number)
     assert (view.number, view.status, view.process_id) == (result.case_number, result.case_status, version.process_id)

@@ -17,7 +17,7 @@ from engine.work import cases, tasklist, timers
 from tests.conftest import PROCESSES
 from tests.minqing import PROCESS, Matter
 
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理完毕,请查看。", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理完毕,请查看。"}  # 答复日期: today, its default
 
 
 @pytest.fixture
@@ -153,6 +153,7 @@ def test_上报件_approved_answer_due_three_working_days_after_the_reply(line, 
     m.do("UserTask_classify", "leader", kind="上报件")
     m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="需更换主管道")
     assert m.waiting == ["UserTask_superior_reply"]
+    frozen_clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=timezone.utc))  # the superior replies the next day
     with pytest.raises(Forbidden):
         m.do("UserTask_superior_reply", "handler", superior_decision="批准", reply="同意", reply_date="2026-09-30")
     m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意更换", reply_date="2026-09-30")
@@ -168,7 +169,7 @@ def test_上报件_rejected_by_the_superior_is_still_answered(line, staff):
     m = Matter(line, staff)
     m.do("UserTask_classify", "leader", kind="上报件")
     m.do("UserTask_report_up", "handler", report_department="街道城管科", report_content="申请增设垃圾桶")
-    m.do("UserTask_superior_reply", "superior", superior_decision="不批准", reply="不符合规划", reply_date="2026-11-24")
+    m.do("UserTask_superior_reply", "superior", superior_decision="不批准", reply="不符合规划", reply_date="2026-11-23")
     assert m.waiting == ["UserTask_feedback"]
     assert m.data()["superior_decision"] == "不批准"
     finish_with_rating(m, "不满意")

@@ -19,7 +19,7 @@ from tests.minqing import INTAKE
 from tests.minqing import Matter as MinqingMatter
 from tests.yizheng import PUBLISH, Matter
 
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已联系热力公司,暖气已恢复。", "answered_at": "2026-11-24"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已联系热力公司,暖气已恢复。", "answered_at": "2026-11-23"}
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 64
 MATTER = {"topic": "水电气暖", "title": "5号楼停水", "description": "5号楼从昨天起停水。",
           "reporter_name": "周阿姨", "reporter_contact": "13911112222", "address": "幸福小区5号楼"}
-FEEDBACK = {"feedback_method": "分散式答复", "answer": "水管已修复,今日起恢复供水。", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "分散式答复", "answer": "水管已修复,今日起恢复供水。", "answered_at": "2026-11-23"}
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_follow_shows_stage_kind_and_promised_date_but_no_staff_or_internal_text
     do(line, staff, receipt.number, "UserTask_feedback", "handler", **FEEDBACK)
     view = residents.follow(line, receipt.number, receipt.code)
     assert view.stage == "评价" and view.can_rate and [c.id for c in view.rating_choices] == ["满意", "基本满意", "不满意"]
-    assert [(a.text, a.answered_at) for a in view.answers] == [(FEEDBACK["answer"], "2026-11-25")]
+    assert [(a.text, a.answered_at) for a in view.answers] == [(FEEDBACK["answer"], "2026-11-23")]
     shown = repr(view)
     for secret in ("内部", "张承办", "李主任", "handler", "leader", "周阿姨", "13911112222", "幸福小区5号楼"):
         assert secret not in shown

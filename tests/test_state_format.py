@@ -25,9 +25,9 @@ PATHS = {
     "上报件 rated 不满意": [("UserTask_classify", {"kind": "上报件"}),
                        ("UserTask_report_up", {"report_department": "区住建局", "report_content": "上报"}),
                        ("UserTask_superior_reply", {"superior_decision": "批准", "reply": "同意",
-                                                    "reply_date": "2026-11-24"}),
+                                                    "reply_date": "2026-11-23"}),
                        ("UserTask_feedback", {"feedback_method": "单项式反馈", "answer": "已处理",
-                                              "answered_at": "2026-11-25"}),
+                                              "answered_at": "2026-11-23"}),
                        ("UserTask_rate", {"rating": "不满意"})],
 }
 

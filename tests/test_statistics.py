@@ -24,19 +24,22 @@ def at(clock, hours: float) -> None:
     clock.set(T0 + timedelta(hours=hours))
 
 
+WAYS = {"构筑平台及时受理": "民情热线", "走家入户上门受理": "民情信息员走访", "政务大厅集中受理": "投诉室"}
+
+
 @pytest.fixture
 def known(db, staff, frozen_clock):
     """Seven cases (one before the range) and one sandbox case; see the numbers in the tests."""
     deployments.deploy_directory(db, PROCESSES, SYSTEM)
     frozen_clock.set(T0 - timedelta(days=3))
-    Matter(db, staff, channel="政务大厅集中受理")  # G: started 11-20, outside the range
+    Matter(db, staff, channel="政务大厅集中受理", channel_way="投诉室")  # G: started 11-20, outside the range
     at(frozen_clock, 0)
     made = {}
     for name, channel, topic in (("A", "构筑平台及时受理", "水电气暖"), ("A2", "走家入户上门受理", "环境绿化"),
                                  ("B", "构筑平台及时受理", "水电气暖"), ("C", "政务大厅集中受理", "社区治安"),
                                  ("D", "构筑平台及时受理", "政策咨询"), ("F", "政务大厅集中受理", "水电气暖"),
                                  ("S", "构筑平台及时受理", "水电气暖")):
-        made[name] = Matter(db, staff, channel=channel, topic=topic)
+        made[name] = Matter(db, staff, channel=channel, channel_way=WAYS[channel], topic=topic)
     for name in ("A", "A2", "C", "S"):
         made[name].do("UserTask_classify", "leader", kind="即办件")
     made["B"].do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")

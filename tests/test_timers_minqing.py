@@ -120,6 +120,7 @@ def test_上报件_answer_not_given_within_3_working_days_is_escalated(line, sta
 def test_上报件_answered_in_time_fires_nothing(line, staff, frozen_clock):
     frozen_clock.set(china(2026, 9, 30, 10, 0))
     m = reported(line, staff, frozen_clock, "2026-09-30")
+    frozen_clock.set(china(2026, 10, 9, 10, 0))               # answered on the 2nd working day
     m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已答复", answered_at="2026-10-09")
     frozen_clock.set(china(2026, 10, 20, 0, 0))
     assert timers.fire_due(line) == 0

@@ -15,7 +15,7 @@ from engine.work import timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理完毕", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理完毕", "answered_at": "2026-11-23"}
 INTAKE_PATH = {"Flow_intake", "Flow_registered_by_clerk", "Flow_to_classify", "Flow_classified"}
 CLOSING_PATH = {"Flow_to_feedback", "Flow_to_rate", "Flow_rated", "Flow_satisfied"}
 
@@ -85,7 +85,7 @@ def test_上报件_path_goes_through_the_superior(line, staff):
     m = Matter(line, staff)
     m.do("UserTask_classify", "leader", kind="上报件")
     m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="更换主管道")
-    m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date="2026-11-24")
+    m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date="2026-11-23")
     states, flows, _ = drawn(line, staff, m)
     assert {"Flow_shangbao", "Flow_report_done", "Flow_report_sent", "Flow_superior_replied", "Flow_to_feedback"} <= flows
     assert states["UserTask_superior_reply"] == "done" and states["UserTask_feedback"] == "current"

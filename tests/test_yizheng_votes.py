@@ -91,7 +91,7 @@ def test_简易程序_three_items_reviewed_together_and_voted_one_by_one(db, sta
     outcomes = {"复核 A-01": "20", "复核 A-02": "10", "复核 A-03": "22"}
     for task_id in votes:
         item = _item_of(m, task_id)
-        m.do("UserTask_item_vote", "daibiao", task_id=task_id, meeting_date="2026-12-01", members="30",
+        m.do("UserTask_item_vote", "daibiao", task_id=task_id, meeting_date="2026-11-23", members="30",
              present="24", votes_for=outcomes[item], votes_against=str(24 - int(outcomes[item])), abstain="0",
              signed_by="与会代表")
     assert m.waiting == ["UserTask_signoff"]
@@ -110,7 +110,7 @@ def test_简易程序_an_item_without_quorum_is_voted_again_and_published_once(d
                opinion_summary="无异议", proposal="按户发放")
     m.do("UserTask_review", "yishihui", review_decision="同意提交表决")
     first = m.task_ids("UserTask_item_vote")[0]
-    vote = dict(meeting_date="2026-12-01", members="30", votes_against="0", abstain="0", signed_by="与会代表")
+    vote = dict(meeting_date="2026-11-23", members="30", votes_against="0", abstain="0", signed_by="与会代表")
     m.do("UserTask_item_vote", "daibiao", task_id=first, present="10", votes_for="10", **vote)
     assert len(m.task_ids("UserTask_item_vote")) == 2 and m.published() == []
     again = [t for t in m.task_ids("UserTask_item_vote")]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine import clock
 from engine.actor import Actor
 from engine.public import publications
 from engine.store.db import Database
@@ -18,10 +19,11 @@ CONSULTATION = {
     "way_survey": "true",
     "way_forum": "true",
 }
-OPINION = {"opinion_way": "座谈会", "opinion_date": "2026-11-24", "opinion_by": "刘大爷",
+# dates of what happened (意见日期, 会议日期) default to today, the day the tests record them
+OPINION = {"opinion_way": "座谈会", "opinion_by": "刘大爷",
            "opinion_stance": "建议", "opinion_content": "车位优先规划给老年住户。"}
 PROPOSAL = {"proposal": "硬化主路,拆除废弃煤池,新划车位 40 个,补种绿化。", "opinions_adopted": "采纳车位优先意见。"}
-VOTE = {"meeting_date": "2026-12-02", "members": "30", "present": "24", "votes_for": "20",
+VOTE = {"members": "30", "present": "24", "votes_for": "20",
         "votes_against": "3", "abstain": "1", "signed_by": "全体与会代表"}
 PUBLISH = {"resolution": "同意实施幸福小区环境综合整治方案。", "publish_channel": "公开栏"}
 SIGNOFF = {"signoff_complete": "true", "signoff_timely": "true", "signoff_true": "true"}
@@ -64,9 +66,14 @@ class Matter:
 
     # the usual stretches of the procedure
     def consult(self, *opinions: dict[str, Any]) -> None:
+        """Register the opinions; the last one ends the 征集 — before its announced end, with a reason."""
         for i, opinion in enumerate(opinions):
-            last = "true" if i == len(opinions) - 1 else "false"
-            self.do("UserTask_opinion", "liangwei", **{**OPINION, **opinion, "last_opinion": last})
+            last = {"last_opinion": "false"}
+            if i == len(opinions) - 1:
+                last = {"last_opinion": "true"}
+                if clock.today().isoformat() < self.data()["consult_until"]:
+                    last["early_close_reason"] = "意见已充分,居民代表同意提前结束征集。"
+            self.do("UserTask_opinion", "liangwei", **{**OPINION, **opinion, **last})
         self.do("UserTask_summary", "liangwei", opinion_summary="多数赞成整治,建议车位优先老年住户。")
 
     def propose_and_review(self, **proposal: Any) -> None:

@@ -135,9 +135,10 @@ def search(db: Database, actor: Actor, q: CaseQuery, page: int = 1, per_page: in
     return Page(items, total or 0, page, per_page)
 
 
-def choices(db: Database, actor: Actor) -> dict[str, list[str]]:
+def choices(db: Database, actor: Actor) -> dict[str, Any]:
     """The values seen so far for each filter with a fixed vocabulary (for the search form). The
-    five case columns come from one pass over ix_cases_statistics (their distinct combinations)."""
+    five case columns come from one pass over ix_cases_statistics (their distinct combinations);
+    `process_names` gives each procedure's name, which the form shows instead of its id."""
     require_auditor(actor)
     with db.read() as session:
         found = {"process": sorted(v for v in session.scalars(
@@ -148,4 +149,6 @@ def choices(db: Database, actor: Actor) -> dict[str, list[str]]:
         for key in ("kind", "topic", "channel", "rating", "status"):
             at = list(columns).index(key)
             found[key] = sorted({row[at] for row in seen if row[at]})
+        found["process_names"] = dict(session.execute(
+            select(DiagramVersion.process_id, DiagramVersion.name).order_by(DiagramVersion.id)).all())
         return found

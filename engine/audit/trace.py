@@ -25,7 +25,7 @@ from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, DiagramVersion, HumanTask, User
 from engine.work import runtime
 
-from . import verify
+from . import details, verify
 
 DONE, CURRENT, CANCELLED = "done", "current", "cancelled"
 
@@ -58,6 +58,7 @@ class TimelineEntry:
     flows: tuple[dict, ...] = ()
     text: str = ""
     data: dict | None = None
+    details: tuple[tuple[str, str], ...] = ()  # what else was recorded, worded for people (`details`)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def build(session: Session, case: Case) -> Trace:
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     rows = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.id)).all()
     names = dict(session.execute(select(User.username, User.display_name).where(
-        User.username.in_({e.actor for e in events}))).all())
+        User.username.in_({e.actor for e in events} | details.people_in(e.data or {} for e in events)))).all())
     _, broken = verify.check_case(case.number, [verify.event_dict(e) for e in events])
     states = _node_states(session, case, d, rows)
     taken = _taken_flows(graph, states, events)
@@ -192,7 +193,8 @@ def _timeline(events: list[AuditEvent], rows: list[HumanTask], d: Diagram,
         actor_name = names.get(e.actor, "系统" if e.actor == "system" else e.actor)
         yield TimelineEntry(e.seq, e.at, e.kind, e.actor, actor_name, e.step_id, e.step_name, e.lane,
                             _entered(e, data, d), waited, due, on_time,
-                            tuple(data.get("flows") or ()), str(data.get("text") or ""), data)
+                            tuple(data.get("flows") or ()), str(data.get("text") or ""), data,
+                            details.describe(data, names))
 
 
 def _completed_rows(rows: list[HumanTask]) -> dict[str, list[HumanTask]]:

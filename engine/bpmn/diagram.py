@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
@@ -72,6 +72,12 @@ class HumanStep:
     due: str | None
     properties: dict[str, str]
     line: int | None
+    assignee: str | None = None
+
+    @property
+    def same_assignee_as(self) -> tuple[str, ...]:
+        """`sameAssigneeAs`: steps whose last completer does this step too (反馈答复 by who did 办理)."""
+        return _split(self.properties.get("sameAssigneeAs"))
 
     @property
     def stage(self) -> str:
@@ -338,8 +344,23 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         properties = _properties(el)
         sitecheck.step_expressions(el, properties, c)
         _check_deadline_properties(el, properties, c)
-        steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline)
+        assignee = el.get(f"{{{CAMUNDA}}}assignee")
+        steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline,
+                                 assignee)
+    _check_same_assignee(process, steps, c)
     return steps
+
+
+def _check_same_assignee(process: etree._Element, steps: dict[str, HumanStep], c: _Checker) -> None:
+    """`sameAssigneeAs` names human steps of this diagram that share a role with the step."""
+    for step in steps.values():
+        for other in step.same_assignee_as:
+            element = next((el for el in process.iter() if el.get("id") == step.id), None)
+            if other not in steps:
+                c.add(element, f"属性 sameAssigneeAs 引用的 “{other}” 不是本流程中由人办理的步骤")
+            elif not set(steps[other].roles) & set(step.roles):
+                c.add(element, f"属性 sameAssigneeAs 引用的步骤 “{other}” 与本步骤没有共同的办理角色,"
+                               "其办理人不能办理本步骤")
 
 
 def _check_deadline_properties(el: etree._Element, properties: dict[str, str], c: _Checker) -> None:
@@ -349,6 +370,26 @@ def _check_deadline_properties(el: etree._Element, properties: dict[str, str], c
     lead = properties.get("remindBefore")
     if lead is not None and durations.lead_time(lead) is None:
         c.add(el, f"提前提醒时间(remindBefore)应为 ISO 时长,例如 P1D 或 PT4H,而不是 “{lead}”")
+
+
+def _date_limits(process: etree._Element, steps: dict[str, HumanStep], start_id: str,
+                 start_form: tuple[forms.FormField, ...], c: _Checker
+                 ) -> tuple[dict[str, HumanStep], tuple[forms.FormField, ...]]:
+    """A date field's min/max naming another field must name a date field of this diagram; the forms
+    then carry that field's label, so a message says “不能早于“受理日期”” rather than an id."""
+    forms_by_owner = {start_id: start_form, **{sid: s.form for sid, s in steps.items()}}
+    dates = {f.id: f.label for form in forms_by_owner.values() for f in form if f.type == "date"}
+    every = {f.id for form in forms_by_owner.values() for f in form}
+    for owner, form in forms_by_owner.items():
+        element = next((el for el in process.iter() if el.get("id") == owner), None) if owner else None
+        for f in form:
+            for ref in forms.limit_fields(f):
+                if ref not in every:
+                    c.add(element, f"日期字段 “{f.id}” 的 min/max 引用了流程图中没有的字段 “{ref}”", f.line)
+                elif ref not in dates:
+                    c.add(element, f"日期字段 “{f.id}” 的 min/max 引用的字段 “{ref}” 不是日期字段", f.line)
+    labelled = {sid: replace(s, form=forms.with_limit_labels(s.form, dates)) for sid, s in steps.items()}
+    return labelled, forms.with_limit_labels(start_form, dates)
 
 
 def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.FormField, ...]]:
@@ -390,6 +431,7 @@ def _inspect(xml: bytes, filename: str) -> Diagram:
     _check_gateways(process, c)
     steps = _human_steps(process, lanes, c)
     start_id, start_form = _start_form(process, c)
+    steps, start_form = _date_limits(process, steps, start_id, start_form, c)
     sitecheck.unknown_names(root, process, _properties(process), steps.values(), start_id, start_form, c)
     if c.problems:
         raise DiagramInvalid(c.problems)

@@ -4,7 +4,6 @@ packages use both through `forms`.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,12 +13,12 @@ from lxml import etree
 from engine.errors import ExpressionError
 from engine.store import text as free_text
 
-from . import expressions
+from . import expressions, formrules
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-TYPES = {"string", "long", "double", "boolean", "date", "enum"}
+TYPES = {"string", "long", "double", "boolean", "date", "enum", "user"}
 CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
-_IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
+_IDENTIFIER = formrules.IDENTIFIER
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,36 @@ class FormField:
     append_to: str | None = None
     line: int | None = None
     properties: tuple[tuple[str, str], ...] = field(default=())
+    date_min: str | None = None
+    date_max: str | None = None
+    limit_labels: tuple[tuple[str, str], ...] = ()
+    depends_on: str | None = None
+    option_parents: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def offered_for(self, choice: str) -> tuple[str, ...]:
+        """The values of `depends_on` under which the option `choice` is offered (empty: no dependency)."""
+        return dict(self.option_parents).get(choice, ())
+
+    @property
+    def html_min(self) -> str | None:
+        """The earliest date as a browser's date input takes it, once `resolve_dates` made it concrete."""
+        return self.date_min if formrules.ISO_DATE.match(self.date_min or "") else None
+
+    @property
+    def html_max(self) -> str | None:
+        return self.date_max if formrules.ISO_DATE.match(self.date_max or "") else None
 
     @property
     def widget(self) -> str:
         if self.type == "string":
             return "textarea" if self.multiline or self.lines else "text"
         return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
-                "enum": "select"}[self.type]
+                "enum": "select", "user": "select"}[self.type]
+
+    @property
+    def role(self) -> str | None:
+        """A `user` field's role: its choices are the people who hold it now (`with_people`)."""
+        return dict(self.properties).get("role", "").strip() or None
 
 
 def _c(tag: str) -> str:
@@ -77,6 +99,7 @@ def parse_form(element: etree._Element) -> tuple[tuple[FormField, ...], list[tup
         found = _parse_field(node, seen, problems)
         if found is not None:
             fields.append(found)
+    problems += formrules.dependency_problems(tuple(fields))
     problems += _append_to_clashes(fields)
     return tuple(fields), problems
 
@@ -91,7 +114,7 @@ def _parse_field(node: etree._Element, seen: set[str], problems: list[tuple[str,
     if refused := _unusable(fid, ftype, seen):
         problem(refused)
         return None
-    kw = _constraints(node, fid, problem)
+    kw = _constraints(node, fid, ftype, problem)
     props = _properties(node)
     flags = {k: v.strip().lower() == "true" for k, v in props}
     named = dict(props)
@@ -99,6 +122,9 @@ def _parse_field(node: etree._Element, seen: set[str], problems: list[tuple[str,
     for message in _property_problems(fid, ftype, named, append_to):
         problem(message)
     choices = _choices(node)
+    if found := formrules.people_field_problem(fid, ftype, named):
+        problem(found)
+    kw.update(formrules.dependent_options(fid, ftype, named, props, problem))
     if ftype == "enum" and not choices:
         problem(f"下拉字段 “{fid}” 没有任何选项")
     if ftype == "string":  # every text field has a maximum; the diagram may only lower it
@@ -129,19 +155,19 @@ def _unusable(fid: str, ftype: str, seen: set[str]) -> str | None:
     return None
 
 
-def _constraints(node: etree._Element, fid: str, problem: Callable[[str], None]) -> dict[str, Any]:
+def _constraints(node: etree._Element, fid: str, ftype: str, problem: Callable[[str], None]) -> dict[str, Any]:
     """The field's `camunda:validation` constraints as `FormField` keywords, in the order drawn (a later
     one of the same name wins); a constraint that is unknown or malformed is a problem and left out."""
     kw: dict[str, Any] = {}
     for c in node.iterfind(f"./{_c('validation')}/{_c('constraint')}"):
-        keywords, message = _constraint(fid, c.get("name", ""), c.get("config"))
+        keywords, message = _constraint(fid, ftype, c.get("name", ""), c.get("config"))
         kw.update(keywords)
         if message:
             problem(message)
     return kw
 
 
-def _constraint(fid: str, name: str, config: str | None) -> tuple[dict[str, Any], str | None]:
+def _constraint(fid: str, ftype: str, name: str, config: str | None) -> tuple[dict[str, Any], str | None]:
     """One constraint as `FormField` keywords, or the problem with it."""
     if name not in CONSTRAINTS:
         return {}, f"表单字段 “{fid}” 的校验规则 “{name}” 不受支持;可用: {', '.join(sorted(CONSTRAINTS))}"
@@ -153,6 +179,10 @@ def _constraint(fid: str, name: str, config: str | None) -> tuple[dict[str, Any]
         except ExpressionError as exc:
             return {}, f"表单字段 “{fid}” 的 {name} 条件无效: {exc.message}"
         return {"required_if" if name == "requiredIf" else "valid_if": config}, None
+    if name in ("min", "max") and ftype == "date":  # today, today±N, a date or another date field
+        if found := formrules.date_limit_problem(config):
+            return {}, f"表单字段 “{fid}” 的校验规则 {name}:{found}"
+        return {"date_" + name: (config or "").strip()}, None
     try:
         number = float(config or "")
     except ValueError:

@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from engine import clock
 from engine.errors import ExpressionError, InvalidInput
 from engine.store import text as free_text
 
-from . import expressions, sites
+from . import expressions, formrules, sites
 from .formfields import FormField
 
 LONG_RANGE = 2**63  # a `long` is 64 bits, as in Camunda
@@ -107,6 +108,7 @@ def _to_date(f: FormField, raw: str | int | float) -> tuple[str | None, str | No
 
 _CONVERTERS: dict[str, Callable[[FormField, Any], tuple[Any, str | None]]] = {
     "string": _to_text, "enum": _to_choice, "long": _to_long, "double": _to_double, "date": _to_date,
+    "user": formrules.convert_person,
 }
 
 
@@ -119,9 +121,13 @@ def validate(fields: tuple[FormField, ...], submitted: Mapping[str, Any], data: 
     that cannot be computed goes to `failures`, for the caller to record on the case.
 
     The checks run in this order, each on the fields the earlier ones found no fault with: each
-    value's type and limits, then required and requiredIf, then validIf (which sees the case's data
+    value's type and limits, options that depend on another field and date limits (`formrules`), then
+    required and requiredIf, then validIf (which sees the case's data
     with the submitted values over it)."""
     cleaned, errors = _clean(fields, submitted)
+    for fid, message in {**formrules.dependency_errors(fields, cleaned, data),
+                         **formrules.date_limit_errors(fields, cleaned, data, clock.today())}.items():
+        errors.setdefault(fid, message)
     names = {**dict(data), **cleaned}
     errors |= _missing(fields, cleaned, errors, names, failures or sites.Failures(""))
     errors |= _invalid(fields, errors, names)

@@ -2,7 +2,7 @@
 runtime evaluates by, so no expression can reach a case without having been checked.
 
 - `ELEMENTS`: BPMN elements whose text SpiffWorkflow evaluates (through `spiffscript.SafeScriptEngine`);
-- `STEP_ATTRIBUTES`: attributes of a user task the engine evaluates (the deadline);
+- `STEP_ATTRIBUTES`: attributes of a user task the engine evaluates (the deadline, the assignee);
 - `STEP_PROPERTIES`: step properties (camunda:property) the engine evaluates (publishing, 专项反馈);
 - `FORM_CONSTRAINTS` and `FORM_DEFAULT`: expressions in a form field (`forms`).
 
@@ -31,7 +31,7 @@ ELEMENTS = {
     "messagePath": "消息关联表达式",
     "correlationPropertyRetrievalExpression": "消息关联表达式",
 }
-STEP_ATTRIBUTES = {"dueDate": "办理期限(dueDate)"}
+STEP_ATTRIBUTES = {"dueDate": "办理期限(dueDate)", "assignee": "办理人(assignee)"}
 STEP_PROPERTIES = {
     "answerLinkedCases": "关联事项一并答复条件(answerLinkedCases)",
     "publishWhen": "公示条件(publishWhen)",
@@ -43,13 +43,14 @@ STEP_PROPERTIES = {
 FORM_CONSTRAINTS = {"requiredIf": "条件必填(requiredIf)", "validIf": "校验条件(validIf)"}
 FORM_DEFAULT = {"defaultValue": "默认值(defaultValue)"}
 LABELS = {**STEP_ATTRIBUTES, **STEP_PROPERTIES, **FORM_CONSTRAINTS, **FORM_DEFAULT}
-LENIENT = ("dueDate", "answerLinkedCases", "requiredIf", "defaultValue")
+LENIENT = ("dueDate", "assignee", "answerLinkedCases", "requiredIf", "defaultValue")
 MAX_PUBLICITY_DAYS = 3650
 
 
 # What the case does instead when a lenient expression cannot be computed (shown with the failure).
 EFFECTS = {
     "dueDate": "本步骤没有办理期限",
+    "assignee": "本步骤没有指定办理人,由该角色的人员认领",
     "answerLinkedCases": "关联事项没有一并答复",
     "requiredIf": "该字段按必填处理",
     "defaultValue": "该字段没有默认值",

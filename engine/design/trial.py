@@ -17,7 +17,7 @@ from engine.bpmn.forms import FormField
 from engine.errors import Forbidden, NotFound
 from engine.store.db import Database
 from engine.store.models import Case, CaseState, DiagramVersion, HumanTask
-from engine.work import cases
+from engine.work import cases, formpages
 from engine.work.casepages import case_view
 from engine.work.views import CaseView
 
@@ -57,7 +57,7 @@ def start_form(db: Database, actor: Actor, version_id: int) -> TrialStart:
         if row is None:
             raise NotFound(f"流程版本 {version_id} 不存在")
         d = deployments.diagram_of(session, version_id)
-        return TrialStart(row.id, row.process_id, row.name, row.draft, d.start_form,
+        return TrialStart(row.id, row.process_id, row.name, row.draft, formpages.shown(session, d.start_form, {}),
                           forms.default_values(d.start_form, {}))
 
 
@@ -83,7 +83,7 @@ def trial_case(db: Database, actor: Actor, number: str) -> TrialCase:
         steps = []
         for row in open_rows:
             step = d.steps.get(row.step_id)
-            form = step.form if step else ()
+            form = formpages.shown(session, step.form, data) if step else ()
             steps.append(TrialStep(row.id, row.step_id, row.name, cases.task_roles(session, row), form,
                                    forms.default_values(form, data)))
         return TrialCase(case_view(session, case), tuple(steps))

@@ -22,6 +22,7 @@ from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, User, UserRole
 from engine.work import cases
+from engine.work.casepages import display_names
 
 DESIGNER_ROLE = cases.DESIGNER_ROLE
 # Roles a step may name although no account holds them (residents have no account).
@@ -45,6 +46,7 @@ class VersionRow:
     running: int
     completed: int
     latest: bool
+    deployed_by_name: str = ""  # who deployed it, as people read it (李主任, 系统)
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,11 @@ def _counts(session: Session) -> dict[tuple[int, str], int]:
     return {(vid, status): n for vid, status, n in rows}
 
 
-def _row(row: DiagramVersion, number: int, counts: dict, latest: bool) -> VersionRow:
+def _row(row: DiagramVersion, number: int, counts: dict, latest: bool, names: dict[str, str] | None = None
+         ) -> VersionRow:
     return VersionRow(row.id, number, row.process_id, row.name, row.hash, row.filename, row.note,
                       row.deployed_by, row.deployed_at, counts.get((row.id, "running"), 0),
-                      counts.get((row.id, "completed"), 0), latest)
+                      counts.get((row.id, "completed"), 0), latest, (names or {}).get(row.deployed_by, ""))
 
 
 def procedures(db: Database, actor: Actor) -> list[ProcedureVersions]:
@@ -125,8 +128,9 @@ def procedures(db: Database, actor: Actor) -> list[ProcedureVersions]:
         for latest in deployments.latest_versions(session):
             numbers = _numbered(session, latest.process_id)
             rows = session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(numbers))
-                                   .order_by(DiagramVersion.id.desc()))
-            versions = tuple(_row(r, numbers[r.id], counts, r.id == latest.id) for r in rows)
+                                   .order_by(DiagramVersion.id.desc())).all()
+            names = display_names(session, {r.deployed_by for r in rows})
+            versions = tuple(_row(r, numbers[r.id], counts, r.id == latest.id, names) for r in rows)
             found.append(ProcedureVersions(latest.process_id, latest.name, versions))
         return found
 

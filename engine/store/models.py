@@ -341,3 +341,12 @@ class AttachmentContent(Base):
     __tablename__ = "attachment_contents"
     attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseSequence(Base):
+    """The last case number issued under one prefix (受理编号): each procedure, and its 试运行, counts
+    on its own, so MQ-…-000006 is followed by MQ-…-000007 whatever other procedures started meanwhile."""
+
+    __tablename__ = "case_sequences"
+    prefix: Mapped[str] = mapped_column(String(40), primary_key=True)  # MQ, YZ, 试运行-MQ …
+    last_number: Mapped[int] = mapped_column(Integer)

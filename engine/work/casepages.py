@@ -110,13 +110,15 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
     linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
                              .where(CaseLink.case_id == case.id)).all()
     state = session.get(CaseState, case.id)
-    names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments)})
+    people = _people_named(events, d)
+    names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments),
+                                    *people})
     return CaseView(
         id=case.id, number=case.number, procedure=version.name, process_id=case.process_id, title=case.title,
         status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
         started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
         version_hash=version.hash, open_steps=tuple(steps),
-        history=tuple(_entry(e, d, names[e.actor]) for e in events),
+        history=tuple(_entry(e, d, names[e.actor], names) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
         linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
         supervisor_role=d.properties.get("supervisorRole") or None,
@@ -141,12 +143,32 @@ def _display(session: Session, user_id: int) -> str:
     return user.display_name if user else "?"
 
 
-def _entry(event: AuditEvent, d: Diagram, actor_name: str) -> HistoryEntry:
+def _people_fields(event: AuditEvent, d: Diagram) -> set[str]:
+    """The ids of the `user` fields (承办人) of the form an event's values came from."""
+    form = d.steps[event.step_id].form if event.step_id in d.steps else d.start_form if event.step_id == d.start_id else ()
+    return {f.id for f in form if f.type == "user"}
+
+
+def _people_named(events: list[AuditEvent], d: Diagram) -> set[str]:
+    """Usernames an event records that a page shows as names: an assignee, a person picked in a form."""
+    found = {str(e.data["assignee"]) for e in events if e.kind == "task_assigned" and e.data.get("assignee")}
+    for e in events:
+        values = e.data.get("values") or {}
+        found |= {str(values[k]) for k in _people_fields(e, d) if values.get(k)}
+    return found
+
+
+def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str]) -> HistoryEntry:
     if event.step_id in d.steps:
         labels = {f.id: f.label for f in d.steps[event.step_id].form}
     elif event.step_id == d.start_id:
         labels = {f.id: f.label for f in d.start_form}
     else:
         labels = {}
+    data = dict(event.data)
+    if event.kind == "task_assigned" and data.get("assignee"):
+        data["assignee_name"] = names.get(str(data["assignee"]), data.get("assignee_name"))
+    if people := _people_fields(event, d) & set(data.get("values") or {}):
+        data["values"] = {k: names.get(str(v), v) if k in people and v else v for k, v in data["values"].items()}
     return HistoryEntry(event.seq, event.at, event.actor, event.kind, event.step_id, event.step_name,
-                        event.lane, dict(event.data), labels, actor_name)
+                        event.lane, data, labels, actor_name)

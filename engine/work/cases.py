@@ -20,12 +20,12 @@ from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications
 from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
-from engine.store import audit_chain, locks
+from engine.store import audit_chain, locks, sequences
 from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
 
-from . import publishing, runtime
+from . import formpages, publishing, runtime
 from .autosteps import AutoSteps
 from .casepages import SUPERVISOR_ROLES
 from .views import Procedure
@@ -57,7 +57,7 @@ def procedures_for(db: Database, actor: Actor) -> list[Procedure]:
         for row in deployments.latest_versions(session):
             d = deployments.diagram_of(session, row.id)
             if may_start(actor, d):
-                found.append(Procedure(d.process_id, d.name, row.id, d.start_form,
+                found.append(Procedure(d.process_id, d.name, row.id, formpages.shown(session, d.start_form, {}),
                                        forms.default_values(d.start_form, {})))
         return found
 
@@ -70,7 +70,8 @@ def start_form(db: Database, actor: Actor, process_id: str) -> Procedure:
             raise NotFound(f"流程 “{process_id}” 不存在或尚未部署")
         d = deployments.diagram_of(session, version_id)
         _check_may_start(actor, d)
-        return Procedure(d.process_id, d.name, version_id, d.start_form, forms.default_values(d.start_form, {}))
+        return Procedure(d.process_id, d.name, version_id, formpages.shown(session, d.start_form, {}),
+                         forms.default_values(d.start_form, {}))
 
 
 def _check_may_start(actor: Actor, d: Diagram) -> None:
@@ -110,12 +111,13 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         if sandbox_version is None:
             _check_may_start(actor, d)
         failed = sites.Failures(d.start_id)
-        cleaned = forms.validate(d.start_form, values, {}, failed)
+        cleaned = forms.validate(formpages.checked(session, d.start_form), values, {}, failed)
         sandbox = sandbox_version is not None
         prefix = ("试运行-" if sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
+        serial = sequences.next_number(session, prefix)  # each procedure, and its 试运行, counts on its own
         case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id,
                                    started_by=actor.username, now=clock.now(), sandbox=sandbox,
-                                   number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{case_id:06d}")
+                                   number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{serial:06d}")
         workflow = spiff.new_workflow(d.engine, cleaned)
         decided = AutoSteps()
         spiff.advance(workflow, decided)
@@ -163,7 +165,7 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
         raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
     before = {**locked.data, **(row.data or {})}
     failed = sites.Failures(step.id)
-    cleaned = forms.validate(step.form, values, before, failed)
+    cleaned = forms.validate(formpages.checked(session, step.form), values, before, failed)
     workflow = runtime.load_workflow(session, case, d)
     task = spiff.task_by_id(workflow, row.task_uuid)
     if task is None or not spiff.is_ready(task):

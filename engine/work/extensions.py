@@ -25,6 +25,7 @@ from engine.store.db import Database
 from engine.store.models import Case, ExtensionRequest, HumanTask, HumanTaskRole, User
 
 from . import deadlines, runtime
+from .casepages import display_names
 from .cases import check_can_work
 
 DEFAULT_APPROVER = "社区负责人"
@@ -49,6 +50,8 @@ class ExtensionView:
     decided_by: str | None
     decided_at: datetime | None
     decision_note: str | None
+    requested_by_name: str = ""  # the people above by name, as pages show them
+    decided_by_name: str = ""
 
     @property
     def status_name(self) -> str:
@@ -206,6 +209,8 @@ def urge(db: Database, actor: Actor, task_id: int, note: str = "") -> int:
         row, case = _lock(session, task_id)
         if row.status != "READY":
             raise Conflict("该任务已不在待办状态,无需催办")
+        if row.assignee_id == actor.id:
+            raise Conflict("这是您自己的任务,无需催办")
         people = notifications.task_people(session, row)
         due = f",期限 {deadlines.when_text(row.due_at)}" if row.due_at else ""
         text = f"{actor.display_name} 催办“{row.name}”({case.number}{due}){':' + note if note else ''}"
@@ -215,10 +220,13 @@ def urge(db: Database, actor: Actor, task_id: int, note: str = "") -> int:
         return sent
 
 
-def _view(r: ExtensionRequest, case: Case, row: HumanTask) -> ExtensionView:
-    return ExtensionView(r.id, case.number, case.title, row.id, row.name, r.requested_by, r.requested_at,
-                         r.reason, r.old_due, r.requested_due, r.status, r.decided_by, r.decided_at,
-                         r.decision_note)
+def _views(session: Session, rows: list) -> tuple[ExtensionView, ...]:
+    names = display_names(session, {p for r, _, _ in rows for p in (r.requested_by, r.decided_by) if p})
+    return tuple(ExtensionView(r.id, case.number, case.title, row.id, row.name, r.requested_by, r.requested_at,
+                               r.reason, r.old_due, r.requested_due, r.status, r.decided_by, r.decided_at,
+                               r.decision_note, names.get(r.requested_by, r.requested_by),
+                               names.get(r.decided_by, r.decided_by) if r.decided_by else "")
+                 for r, case, row in rows)
 
 
 def pending_for(db: Database, actor: Actor) -> tuple[ExtensionView, ...]:
@@ -228,8 +236,7 @@ def pending_for(db: Database, actor: Actor) -> tuple[ExtensionView, ...]:
             select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
             .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
             .where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.requested_at)).all()
-        return tuple(_view(r, c, t) for r, c, t in rows
-                     if actor.has_role(_approver_role(session, c, t), "管理员"))
+        return _views(session, [(r, c, t) for r, c, t in rows if actor.has_role(_approver_role(session, c, t), "管理员")])
 
 
 def of_task(db: Database, actor: Actor, task_id: int) -> tuple[ExtensionView, ...]:
@@ -246,4 +253,4 @@ def of_task(db: Database, actor: Actor, task_id: int) -> tuple[ExtensionView, ..
             select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
             .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
             .where(ExtensionRequest.human_task_id == task_id).order_by(ExtensionRequest.id)).all()
-        return tuple(_view(r, c, t) for r, c, t in rows)
+        return _views(session, list(rows))

@@ -17,7 +17,7 @@ from engine.errors import Conflict
 from engine.store import audit_chain, driver
 from engine.store.models import SORT_LAST, Case, HumanTask
 
-from . import deadlines
+from . import deadlines, routing
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen:
     rows = []
     for uuid, task in ready.items():
         if uuid not in known:
-            rows.append(_ready_row(session, case.id, d, uuid, task, seen.data, now))
+            rows.append(_ready_row(session, case, d, uuid, task, seen.data, now))
     return _insert_ready(conn, d, rows)
 
 
@@ -82,22 +82,30 @@ def _cancel(session: Session, conn: Connection, case_id: int, gone: list[Any], n
                            step_name=row.name, lane=row.lane, data={})
 
 
-def _ready_row(session: Session, case_id: int, d: Diagram, uuid: str, task: Any, case_data: dict[str, Any],
+def _ready_row(session: Session, case: Case, d: Diagram, uuid: str, task: Any, case_data: dict[str, Any],
                now: datetime) -> dict[str, Any]:
-    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`). Its
-    `task_ready` event is appended, and an `expression_failed` one when the deadline could not be computed."""
+    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`) and its
+    person when the diagram names one (`routing`). Its `task_ready` event is appended, a `task_assigned`
+    one when it went to a person, and an `expression_failed` one for what could not be computed."""
     step_id = spiff.spec_name(task)
     step = d.steps.get(step_id)
     name, lane = (step.name, step.lane) if step else (step_id, "")
-    deadline = deadlines.plan(step, d.properties, {**case_data, **task.data}, now)
-    row = dict(case_id=case_id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
-               assignee_id=None, created_at=now, completed_at=None, completed_by_id=None,
-               data=_own_data(task, case_data), **deadlines.columns(deadline))
-    audit_chain.append(session, case_id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,
+    data = {**case_data, **task.data}
+    deadline = deadlines.plan(step, d.properties, data, now)
+    failed = sites.Failures(step_id)
+    assignee = None if case.sandbox else routing.assignee_for(session, case.id, step, data, failed)
+    row = dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
+               assignee_id=assignee.user_id if assignee else None, created_at=now, completed_at=None,
+               completed_by_id=None, data=_own_data(task, case_data), **deadlines.columns(deadline))
+    audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,
                        data={"roles": list(step.roles if step else ()),
                              "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
-    if deadline.failure is not None:
-        record_failures(session, case_id, [deadline.failure], name, lane)
+    failures = ([deadline.failure] if deadline.failure is not None else []) + list(failed.found)
+    record_failures(session, case.id, failures, name, lane)
+    if assignee is not None:
+        audit_chain.append(session, case.id, "system", "task_assigned", step_id=step_id, step_name=name, lane=lane,
+                           data={"assignee": assignee.username, "assignee_name": assignee.display_name,
+                                 "rule": assignee.rule})
     return row
 
 

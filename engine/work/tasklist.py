@@ -17,15 +17,15 @@ from engine.bpmn import deployments, forms
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.people.oversight import AUDIT_ROLES
 from engine.store.db import Database
-from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole, User,
-                                 UserRole)
+from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, ExtensionRequest, HumanTask,
+                                 HumanTaskRole, User, UserRole)
 from engine.store.paging import Page
 
-from .casepages import SUPERVISOR_ROLES, case_view, check_can_view
+from .casepages import SUPERVISOR_ROLES, case_view, check_can_view, display_names
 from .cases import check_can_work, task_roles
-from . import leaders
+from . import formpages, leaders
 from .extensions import URGERS
-from .views import Counts, TaskRow, TaskView
+from .views import Counts, PendingExtension, TaskRow, TaskView
 
 LISTS = ("inbox", "queue", "archive", "team")
 SORTS = ("due", "due_desc")  # the team list by deadline: earliest first (default) or latest first
@@ -271,12 +271,24 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
         can_complete = False
     d = deployments.diagram_of(session, case.version_id)
     step = d.steps.get(row.step_id)
-    form = step.form if step else ()
     data = {**session.get(CaseState, case.id).data, **(row.data or {})}
+    form = formpages.shown(session, step.form, data) if step else ()
     holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
     return TaskView(
         id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
         assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
         case=case_view(session, case), can_complete=can_complete,
+        pending_extension=_pending_extension(session, row.id),
     )
+
+
+def _pending_extension(session: Session, task_id: int) -> PendingExtension | None:
+    """The step's 延期申请 still waiting for a decision, so the page says so after the flash is gone."""
+    found = session.scalars(select(ExtensionRequest).where(
+        ExtensionRequest.human_task_id == task_id, ExtensionRequest.status == "pending")
+        .order_by(ExtensionRequest.id.desc()).limit(1)).first()
+    if found is None:
+        return None
+    name = display_names(session, {found.requested_by})[found.requested_by]
+    return PendingExtension(name, found.requested_at, found.requested_due)
 

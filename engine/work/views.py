@@ -99,6 +99,15 @@ class CaseView:
 
 
 @dataclass(frozen=True)
+class PendingExtension:
+    """A 延期申请 of the step waiting for its approver."""
+
+    requested_by_name: str
+    requested_at: datetime
+    requested_due: datetime
+
+
+@dataclass(frozen=True)
 class TaskView:
     """A task page: the step, its form with current values, and the case so far."""
 
@@ -114,6 +123,7 @@ class TaskView:
     values: dict[str, Any]
     case: CaseView
     can_complete: bool
+    pending_extension: PendingExtension | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from tests.browser.test_minqing_flow import sign_in
 from tests.minqing import Matter
 
 pytestmark = pytest.mark.browser
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已更换阀门", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已更换阀门"}
 
 
 @pytest.fixture

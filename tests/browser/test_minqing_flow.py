@@ -28,8 +28,8 @@ def queue_numbers(page, base: str) -> list[str]:
     return page.locator('td[data-label="受理编号"] a').all_inner_texts()
 
 
-def open_task(page, base: str, number: str, step: str) -> None:
-    page.goto(f"{base}/tasks/queue")
+def open_task(page, base: str, number: str, step: str, where: str = "queue") -> None:
+    page.goto(f"{base}/tasks/{where}")
     page.get_by_role("link", name=f"办理 {number} {step}").click()
     page.get_by_role("heading", level=1).filter(has_text=step).wait_for()
 
@@ -40,7 +40,10 @@ def register(clerk, *, topic: str, title: str, description: str, reporter: str, 
     clerk.get_by_role("link", name="登记事项").click()
     clerk.get_by_role("link", name="民情流水线").click()
     clerk.get_by_label("受理渠道").select_option("专门机构快速受理")
-    clerk.get_by_label("具体途径").select_option("民情通呼叫中心")
+    ways = clerk.get_by_label("具体途径")
+    offered = ways.locator("option:not([hidden])").all_inner_texts()
+    assert offered == ["请选择", "民情通呼叫中心"], "only the 途径 of the chosen 渠道 are offered"
+    ways.select_option("民情通呼叫中心")
     clerk.get_by_label("事项类别").select_option(topic)
     clerk.get_by_label("事项标题").fill(title)
     clerk.get_by_label("问题描述").fill(description)
@@ -83,19 +86,23 @@ def test_a_promised_matter_goes_down_the_line(live_server, new_page):
     assert "此项为必填项" in leader.locator("#err-promised_date").inner_text()
     assert leader.get_by_label("办理方式").input_value() == "承诺件"
     screenshot(leader, "02-classify-error")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", date_field.get_attribute("min")), "no promise in the past"
     date_field.fill((date.today() + timedelta(days=7)).isoformat())
+    # the leader picks the 承办人 by name; the step goes straight to that person
+    leader.get_by_label("承办人").select_option(label="张承办")
     leader.get_by_role("button", name="提交办理").click()
     assert "下一步:承诺件办理(承办人)" in flash(leader)
 
-    # 承诺件办理 and 反馈答复 by the handler; the leader and the clerk do not see them
+    # 承诺件办理 and 反馈答复 by the handler, in his own inbox; nobody else sees them in a queue
     assert queue_numbers(leader, base) == [] and queue_numbers(clerk, base) == []
-    open_task(handler, base, number, "承诺件办理")
+    assert queue_numbers(handler, base) == []
+    open_task(handler, base, number, "承诺件办理", where="inbox")
     assert handler.get_by_text("3号楼暖气不热").first.is_visible()
     assert handler.locator("dd", has_text="承诺件").first.is_visible()
     handler.get_by_label("办理结果").fill("已联系供热公司排气调压,室温恢复到20度。")
     handler.get_by_role("button", name="提交办理").click()
     assert "反馈答复" in flash(handler)
-    open_task(handler, base, number, "反馈答复")
+    open_task(handler, base, number, "反馈答复", where="inbox")  # stays with who did the work
     handler.get_by_label("反馈方式").select_option("分散式答复")
     handler.get_by_label("答复内容").fill("已电话告知刘女士处理结果。")
     handler.get_by_role("button", name="提交办理").click()
@@ -124,6 +131,7 @@ def test_phone_width_task_list_and_form(live_server, new_page):
     sign_in(clerk, base, "clerk")
     clerk.goto(f"{base}/cases/new/minqing_liushuixian")
     clerk.get_by_label("受理渠道").select_option("政务大厅集中受理")
+    clerk.get_by_label("具体途径").select_option("投诉室")
     clerk.get_by_label("事项类别").select_option("环境绿化")
     clerk.get_by_label("事项标题").fill("小区绿地被占用堆放杂物,影响居民通行和环境卫生")
     clerk.get_by_label("问题描述").fill("绿地堆放杂物。")

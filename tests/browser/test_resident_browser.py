@@ -45,7 +45,7 @@ def answer_as_handler(handler, base: str, number: str, step: str, result: str, t
     open_task(handler, base, number, step)
     handler.get_by_label("办理结果").fill(result)
     handler.get_by_role("button", name="提交办理").click()
-    open_task(handler, base, number, "反馈答复")
+    open_task(handler, base, number, "反馈答复", where="inbox")  # the answer stays with who did the work
     handler.get_by_label("反馈方式").select_option("分散式答复")
     handler.get_by_label("答复内容").fill(text)
     handler.get_by_role("button", name="提交办理").click()

@@ -75,6 +75,10 @@ def test_a_matter_goes_from_consultation_to_the_public_board(yizheng_server, new
     lw.get_by_label("意见倾向").select_option("建议")
     lw.get_by_label("意见内容").fill("车位优先老年住户")
     lw.get_by_label("这是最后一条,结束征集").check()
+    # the announced week is not over: ending the 征集 today needs a reason, asked next to its field
+    lw.get_by_role("button", name="提交办理").click()
+    assert "此项为必填项" in lw.locator("#err-early_close_reason").inner_text()
+    lw.get_by_label("提前结束征集的原因").fill("座谈会已覆盖全部楼栋,居民代表同意提前结束。")
     assert "下一步:汇总意见" in submit(lw)
     open_task(lw, base, number, "汇总意见")
     lw.get_by_label("意见汇总").fill("多数赞成,建议车位优先老年住户。")
@@ -110,6 +114,7 @@ def test_a_matter_goes_from_consultation_to_the_public_board(yizheng_server, new
     assert "决议公开" in entry.inner_text() and "剩余 7 天" in entry.inner_text()
     entry.get_by_role("link", name="幸福小区环境综合整治").click()
     assert "同意实施幸福小区环境综合整治方案。" in resident.locator("main").inner_text()
+    assert "座谈会已覆盖全部楼栋,居民代表同意提前结束。" in resident.locator("main").inner_text(), "why it closed early"
     assert "刘大爷" not in resident.content()
     screenshot(resident, "yizheng-02-board-detail")
 
