@@ -5,7 +5,6 @@ packages use both through `forms`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -14,73 +13,12 @@ from engine.errors import ExpressionError
 from engine.store import text as free_text
 
 from . import expressions, formrules
+from .formtypes import Choice, FormField
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 TYPES = {"string", "long", "double", "boolean", "date", "enum", "user"}
 CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
 _IDENTIFIER = formrules.IDENTIFIER
-
-
-@dataclass(frozen=True)
-class Choice:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class FormField:
-    """One field: what the task list renders and what `validate` enforces."""
-
-    id: str
-    label: str
-    type: str
-    default: str | None = None
-    required: bool = False
-    required_if: str | None = None
-    readonly: bool = False
-    choices: tuple[Choice, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    multiline: bool = False
-    public: bool = False
-    valid_if: str | None = None
-    valid_if_message: str | None = None
-    lines: bool = False
-    append_to: str | None = None
-    line: int | None = None
-    properties: tuple[tuple[str, str], ...] = field(default=())
-    date_min: str | None = None
-    date_max: str | None = None
-    limit_labels: tuple[tuple[str, str], ...] = ()
-    depends_on: str | None = None
-    option_parents: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def offered_for(self, choice: str) -> tuple[str, ...]:
-        """The values of `depends_on` under which the option `choice` is offered (empty: no dependency)."""
-        return dict(self.option_parents).get(choice, ())
-
-    @property
-    def html_min(self) -> str | None:
-        """The earliest date as a browser's date input takes it, once `resolve_dates` made it concrete."""
-        return self.date_min if formrules.ISO_DATE.match(self.date_min or "") else None
-
-    @property
-    def html_max(self) -> str | None:
-        return self.date_max if formrules.ISO_DATE.match(self.date_max or "") else None
-
-    @property
-    def widget(self) -> str:
-        if self.type == "string":
-            return "textarea" if self.multiline or self.lines else "text"
-        return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
-                "enum": "select", "user": "select"}[self.type]
-
-    @property
-    def role(self) -> str | None:
-        """A `user` field's role: its choices are the people who hold it now (`with_people`)."""
-        return dict(self.properties).get("role", "").strip() or None
 
 
 def _c(tag: str) -> str:

@@ -9,13 +9,11 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .formfields import Choice, FormField
+from .formtypes import ISO_DATE, Choice, FormField
 
 IDENTIFIER = re.compile(r"^[^\W\d]\w*$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TODAY = re.compile(r"^today\s*(?:([+-])\s*(\d{1,5}))?$")
 
 

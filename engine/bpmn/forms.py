@@ -4,14 +4,16 @@ A designer adds, removes or changes fields in the modeler; the task list renders
 and validates them from here, so no code changes with the form.
 
 What a form is, read from the diagram, lives in `formfields`; what a user enters into it, in
-`formvalues`; the rules Minyi adds beyond Camunda's (people of a role, options depending on another
-field, date limits), in `formrules`. Other packages import them through this module.
+`formvalues`; the field and option themselves in `formtypes`; the rules Minyi adds beyond Camunda's
+(people of a role, options depending on another field, date limits) in `formrules`. Other packages
+import them through this module.
 """
 from __future__ import annotations
 
-from .formfields import CAMUNDA, CONSTRAINTS, TYPES, Choice, FormField, parse_form
+from .formfields import CAMUNDA, CONSTRAINTS, TYPES, parse_form
 from .formrules import (date_limit_errors, date_limit_problem, dependency_errors, dependency_problems,
                         limit_fields, resolve_dates, with_limit_labels, with_people)
+from .formtypes import Choice, FormField
 from .formvalues import LONG_RANGE, appended, default_values, validate
 
 __all__ = ["CAMUNDA", "CONSTRAINTS", "LONG_RANGE", "TYPES", "Choice", "FormField", "appended",

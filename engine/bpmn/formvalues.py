@@ -14,7 +14,7 @@ from engine.errors import ExpressionError, InvalidInput
 from engine.store import text as free_text
 
 from . import expressions, formrules, sites
-from .formfields import FormField
+from .formtypes import FormField
 
 LONG_RANGE = 2**63  # a `long` is 64 bits, as in Camunda
 _TRUE = {"true", "on", "1", "yes", "是"}
