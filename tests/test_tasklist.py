@@ -67,6 +67,45 @@ def test_filtered_lists_report_only_what_they_saw(db, staff):
     assert (last.total, last.more, len(last.items)) == (3, False, 1)
 
 
+def test_the_search_box_matches_its_text_literally(db, staff):
+    """%, _ and / typed in the search box are characters of a title, not patterns."""
+    deploy_file(db, DATA / "approval.bpmn")
+    for title in ("涨价50%", "涨价500", "a_b", "axb", "1/2"):
+        cases.start_case(db, staff["clerk"], "approval", {"title": title})
+
+    def found(q: str) -> list[str]:
+        return sorted(r.case_title for r in tasklist.tasks(db, staff["leader"], "queue", Filters(q=q)).items)
+
+    assert found("50%") == ["涨价50%"]
+    assert found("a_b") == ["a_b"]
+    assert found("/") == ["1/2"]
+    assert found("涨价") == ["涨价50%", "涨价500"]
+
+
+def test_a_task_list_page_is_six_statements_however_many_diagrams_are_deployed(db, staff, monkeypatch):
+    """The page's rows, their roles, the three tab counts (one statement), the filter choices (one
+    statement for all deployed diagrams, once this process has parsed them) and, for a leader, the
+    colleagues to assign to (two); the rows' own total is the tab's count, not counted again."""
+    from sqlalchemy import event
+
+    from engine.store import driver
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    for i in range(3):
+        cases.start_case(db, staff["clerk"], "minqing_liushuixian", {
+            "channel": "构筑平台及时受理", "topic": "水电气暖", "title": f"暖气{i}", "description": "不热",
+            "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"})
+    tasklist.overview(db, staff["leader"], "queue")  # parses the diagrams, once per process
+    ran: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: ran.append(args[2]))
+    real_run = driver.run
+    monkeypatch.setattr(driver, "run", lambda conn, statement, *rest: ran.append(statement.sqlite)
+                        or real_run(conn, statement, *rest))
+    view = tasklist.overview(db, staff["leader"], "queue")
+    assert len(view.choices.procedures) > 2 and view.page.total == 3 == view.counts.queue
+    assert len([sql for sql in ran if not sql.startswith(("BEGIN", "ROLLBACK"))]) <= 6, ran
+
+
 # --- who may read a step's page (the form is theirs to submit only if the step is theirs) -----------
 
 def _minqing_at_handling(db, staff) -> Matter:
