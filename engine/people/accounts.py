@@ -88,11 +88,7 @@ def role_groups(db: Database, actor: Actor) -> tuple[RoleGroup, ...]:
     the application's roles first, then each procedure's, then roles held today that no diagram uses."""
     _require_admin(actor)
     with db.read() as session:
-        procedures: list[tuple[str, list[str]]] = []
-        for row in sorted(deployments.latest_versions(session), key=lambda r: (r.name, r.process_id)):
-            d = deployments.diagram_of(session, row.id)
-            procedures.append((d.name or row.process_id, list(dict.fromkeys(
-                [lane for lane in d.lanes if lane] + sorted(r for r in d.roles if r not in d.lanes)))))
+        procedures = _procedure_roles(session)
         held = sorted(session.scalars(select(UserRole.role).distinct()))
     shown = set(users.APP_ROLES)
     groups = [RoleGroup("系统角色", users.APP_ROLES, {})]
@@ -106,6 +102,17 @@ def role_groups(db: Database, actor: Actor) -> tuple[RoleGroup, ...]:
     if others:
         groups.append(RoleGroup("其他角色(流程图中未使用)", others, {}))
     return tuple(groups)
+
+
+def _procedure_roles(session: Session) -> list[tuple[str, list[str]]]:
+    """Each procedure (newest version, by name) with its roles: its lanes in diagram order, then the
+    roles its steps name outside any lane."""
+    procedures: list[tuple[str, list[str]]] = []
+    for row in sorted(deployments.latest_versions(session), key=lambda r: (r.name, r.process_id)):
+        d = deployments.diagram_of(session, row.id)
+        procedures.append((d.name or row.process_id, list(dict.fromkeys(
+            [lane for lane in d.lanes if lane] + sorted(r for r in d.roles if r not in d.lanes)))))
+    return procedures
 
 
 def role_choices(db: Database, actor: Actor) -> tuple[str, ...]:
