@@ -1,10 +1,16 @@
 """Benchmark: full 民情流水线 cases through the engine layer vs raw SpiffWorkflow in memory.
 
-    .venv/bin/python bench/engine_bench.py [--cases N] [--database URL]
+    .venv/bin/python bench/engine_bench.py [--cases N] [--database URL [URL …]]
 
 Prints median and p95 of "start" and "complete task" for both, their ratio (of the overall medians, and
 the median of the per-block ratios, which a drift in the shared machine's speed moves less), and the
 stored bytes per finished case (workflow state + task index + audit events).
+
+Also the *durable floor* on each database: the least a persisted step must do — read the stored state,
+restore the workflow, complete the step, dump the state, write it and commit, with nothing else (no lock,
+authorisation, form, task index or audit) — so engine / floor says what the engine adds beyond that.
+Several databases (e.g. `sqlite:///… postgresql://…`, or `sqlite` for a temporary file) run in the same
+alternating blocks, and the ratio of their engine completions is printed.
 """
 from __future__ import annotations
 
@@ -19,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, func, select  # noqa: E402
 
 from engine.actor import SYSTEM  # noqa: E402
 from engine.bpmn import deployments, diagram, forms, spiff  # noqa: E402
 from engine.people import users  # noqa: E402
-from engine.store import migrate  # noqa: E402
+from engine.store import driver, migrate  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import AuditEvent, CaseState, HumanTask, HumanTaskRole  # noqa: E402
 from engine.work import cases  # noqa: E402
@@ -99,6 +105,40 @@ def run_raw(n: int, first: int = 0) -> tuple[list[float], list[float]]:
     return starts, completes
 
 
+FLOOR = Table("bench_durable_floor", MetaData(), Column("id", Integer, primary_key=True),
+              Column("state", LargeBinary, nullable=False))
+_FLOOR_INSERT = driver.Statement("INSERT INTO bench_durable_floor (id, state) VALUES (:id, :state)")
+_FLOOR_READ = driver.Statement("SELECT state FROM bench_durable_floor WHERE id = :id")
+_FLOOR_WRITE = driver.Statement("UPDATE bench_durable_floor SET state = :state WHERE id = :id")
+
+
+def run_floor(db: Database, numbers: range) -> tuple[list[float], list[float]]:
+    """Each step in its own transaction: read the state, restore, complete, dump, write, commit."""
+    xml = (ROOT / "processes" / "minqing_liushuixian.bpmn").read_bytes()
+    d = diagram.load(xml, "minqing_liushuixian.bpmn")
+    intake = forms.validate(d.start_form, INTAKE, {})
+    starts, completes = [], []
+    kinds = list(PATHS)
+    for i in numbers:
+        t0 = time.perf_counter()
+        workflow = spiff.new_workflow(d.engine, intake)
+        spiff.advance(workflow)
+        with db.engine.begin() as conn:
+            driver.run(conn, _FLOOR_INSERT, {"id": i, "state": spiff.dump(workflow)})
+        starts.append(time.perf_counter() - t0)
+        for step, _who, values in PATHS[kinds[i % len(kinds)]] + TAIL:
+            cleaned = forms.validate(d.steps[step].form, values, {})
+            t0 = time.perf_counter()
+            with db.engine.begin() as conn:
+                workflow = spiff.restore(d.engine, driver.run(conn, _FLOOR_READ, {"id": i}).scalar_one())
+                task = next(t for t in spiff.ready_human_tasks(workflow) if spiff.spec_name(t) == step)
+                spiff.complete(workflow, task, cleaned)
+                driver.run(conn, _FLOOR_WRITE, {"id": i, "state": spiff.dump(workflow)})
+            completes.append(time.perf_counter() - t0)
+        assert workflow.is_completed()
+    return starts, completes
+
+
 def stored_bytes(db: Database) -> float:
     with db.read() as session:
         n = session.scalar(select(func.count()).select_from(CaseState))
@@ -115,19 +155,28 @@ def stored_bytes(db: Database) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=200)
-    parser.add_argument("--database", default="")
+    parser.add_argument("--database", nargs="+", default=["sqlite"],
+                        help="one or more database URLs; `sqlite` is a temporary file")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Database(args.database or f"sqlite:///{tmp}/bench.db")
-        migrate.upgrade(db)
+        dbs = [Database(f"sqlite:///{tmp}/bench{n}.db" if url == "sqlite" else url)
+               for n, url in enumerate(args.database)]
         run_raw(5)  # warm caches and imports
-        # raw and engine in alternating blocks, so a change in the shared machine's speed touches both
-        actors = {u: users.create_user(db, u, "bench-password", u, [r]) for u, r in STAFF.items()}
-        deployments.deploy_directory(db, ROOT / "processes", SYSTEM)
-        raw_s, raw_c, eng_s, eng_c = [], [], [], []
-        block_ratios = []
+        actors = []
+        for db in dbs:
+            migrate.upgrade(db)
+            FLOOR.drop(db.engine, checkfirst=True)
+            FLOOR.create(db.engine)
+            actors.append({u: users.create_user(db, u, "bench-password", u, [r]) for u, r in STAFF.items()})
+            deployments.deploy_directory(db, ROOT / "processes", SYSTEM)
+        # raw, floor and engine in alternating blocks, so a change in the shared machine's speed touches all
+        raw_s, raw_c = [], []
+        eng = [([], []) for _ in dbs]
+        floor = [([], []) for _ in dbs]
+        block_ratios: list[list[float]] = [[] for _ in dbs]
+        floor_ratios: list[list[float]] = [[] for _ in dbs]
         block = max(1, args.cases // 10)
         for first in range(0, args.cases, block):
             count = min(block, args.cases - first)
@@ -135,22 +184,43 @@ def main() -> None:
             raw_s += s
             raw_c += c
             raw_block = statistics.median(c)
-            s, c = engine_cases(db, actors, range(first, first + count))
-            eng_s += s
-            eng_c += c
-            block_ratios.append(statistics.median(c) / raw_block)
+            for n, db in enumerate(dbs):
+                fs, fc = run_floor(db, range(first, first + count))
+                floor[n][0].extend(fs)
+                floor[n][1].extend(fc)
+                s, c = engine_cases(db, actors[n], range(first, first + count))
+                eng[n][0].extend(s)
+                eng[n][1].extend(c)
+                block_ratios[n].append(statistics.median(c) / raw_block)
+                floor_ratios[n].append(statistics.median(c) / statistics.median(fc))
         print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} "
-              f"python {platform.python_version()}; database {db.engine.dialect.name}; cases {args.cases}")
-        print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
-        for label, values in (("engine start", eng_s), ("raw start", raw_s),
-                              ("engine complete", eng_c), ("raw complete", raw_c)):
-            print(f"{label:<22}{statistics.median(values) * 1000:>12.2f}{pct(values, 95) * 1000:>10.2f}")
-        print(f"ratio start (median)    {statistics.median(eng_s) / statistics.median(raw_s):.1f}x")
-        print(f"ratio complete (median) {statistics.median(eng_c) / statistics.median(raw_c):.1f}x")
-        print(f"ratio complete, median of the {len(block_ratios)} blocks' ratios {statistics.median(block_ratios):.1f}x "
-              f"(blocks {min(block_ratios):.1f}–{max(block_ratios):.1f}x)")
-        print(f"stored bytes per finished case: {stored_bytes(db):,.0f}")
-        db.dispose()
+              f"python {platform.python_version()}; cases {args.cases}")
+        for n, db in enumerate(dbs):
+            eng_s, eng_c = eng[n]
+            floor_s, floor_c = floor[n]
+            print(f"\ndatabase {db.engine.dialect.name}")
+            print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
+            for label, values in (("engine start", eng_s), ("raw start", raw_s), ("floor start", floor_s),
+                                  ("engine complete", eng_c), ("raw complete", raw_c),
+                                  ("floor complete", floor_c)):
+                print(f"{label:<22}{statistics.median(values) * 1000:>12.2f}{pct(values, 95) * 1000:>10.2f}")
+            print(f"ratio start (median)    {statistics.median(eng_s) / statistics.median(raw_s):.1f}x")
+            print(f"ratio complete (median) {statistics.median(eng_c) / statistics.median(raw_c):.1f}x")
+            print(f"ratio complete, median of the {len(block_ratios[n])} blocks' ratios "
+                  f"{statistics.median(block_ratios[n]):.1f}x "
+                  f"(blocks {min(block_ratios[n]):.1f}–{max(block_ratios[n]):.1f}x)")
+            print(f"engine / durable floor, complete: {statistics.median(eng_c) / statistics.median(floor_c):.2f}x "
+                  f"(median of the blocks' ratios {statistics.median(floor_ratios[n]):.2f}x)")
+            print(f"stored bytes per finished case: {stored_bytes(db):,.0f}")
+        if len(dbs) > 1:
+            first_c = statistics.median(eng[0][1])
+            for n, db in enumerate(dbs[1:], 1):
+                print(f"\nengine complete, {db.engine.dialect.name} / {dbs[0].engine.dialect.name}: "
+                      f"{statistics.median(eng[n][1]) / first_c:.2f}x; durable floor: "
+                      f"{statistics.median(floor[n][1]) / statistics.median(floor[0][1]):.2f}x")
+        for db in dbs:
+            FLOOR.drop(db.engine, checkfirst=True)
+            db.dispose()
 
 
 if __name__ == "__main__":

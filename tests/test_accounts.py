@@ -84,6 +84,28 @@ def test_a_deactivated_accounts_api_token_stops_working_until_it_is_reactivated(
     assert users.actor_for_token(db, token).roles == frozenset({"受理员"})
 
 
+def test_every_request_reads_its_actor_in_one_statement(db, admin, monkeypatch):
+    """A signed-in page and an API call read the account and all its roles in one statement (they run
+    before every request); an account without roles still has an actor, one with several has them all."""
+    from engine.store import driver
+
+    several = users.create_user(db, "several", PASSWORD, "多角色", ["受理员", "承办人", "网格员"])
+    none = users.create_user(db, "none", PASSWORD, "无角色", [])
+    token = users.create_token(db, "several")
+    statements: list[str] = []
+    real_run = driver.run
+    monkeypatch.setattr(driver, "run", lambda conn, statement, *rest: statements.append(statement.sqlite)
+                        or real_run(conn, statement, *rest))
+    assert users.get_actor(db, several.id, session_version=0) == several
+    assert users.actor_for_token(db, token) == several
+    assert users.get_actor(db, none.id).roles == frozenset()
+    assert users.get_actor(db, several.id, session_version=1) is None  # the password changed since
+    assert users.get_actor(db, 999_999) is None
+    with pytest.raises(Unauthorized, match="API 令牌无效"):
+        users.actor_for_token(db, "not-a-token")
+    assert len(statements) == 6
+
+
 def test_an_administrator_cannot_lock_themself_out(db, admin):
     with pytest.raises(InvalidInput) as err:
         accounts.update_account(db, admin, admin.id, {"display_name": "管理员甲", "roles": ["受理员"], "active": ""})

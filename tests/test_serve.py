@@ -11,13 +11,15 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 from click.testing import CliRunner
 
-from tests.serving import serve
+from tests.serving import ROOT, serve
 from web import create_app
 from web.cli import main
 
@@ -179,3 +181,48 @@ def test_a_graceful_restart_replaces_the_workers_without_dropping_a_request(tmp_
         served.stop()
     assert before and after and not (before & after), "the workers were not replaced"
     assert len(statuses) > 20 and set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+
+
+def test_with_several_workers_metrics_add_up_this_runs_live_processes_only(tmp_path, sqlite_env):
+    """PROMETHEUS_MULTIPROC_DIR: the figures a previous run left there are cleared before the server starts,
+    and a worker that exits stops counting in the database pool gauge (its live-gauge file is removed)."""
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    leftover = ("import os; os.environ['PROMETHEUS_MULTIPROC_DIR'] = %r\n"
+                "from web.metrics import observe_request; observe_request('GET', '/left-over', 200, 0.1)"
+                % str(metrics_dir))
+    subprocess.run([sys.executable, "-c", leftover], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert list(metrics_dir.glob("counter_*.db")), "the previous run's counter file was not written"
+    env = {**sqlite_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "MINYI_METRICS_TOKEN": "t" * 32}
+    served = serve(tmp_path / "serve.log", env, "--workers", "2", "--threads", "2")
+
+    def scrape() -> str:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        conn.request("GET", "/metrics", headers={"Authorization": "Bearer " + "t" * 32})
+        answer = conn.getresponse()
+        body = answer.read().decode()
+        conn.close()
+        assert answer.status == 200, body
+        return body
+
+    try:
+        for _ in range(6):
+            assert timed_get(served.port, "/login")[0] == 200
+        first = scrape()
+        assert "/left-over" not in first
+        logins = [line for line in first.splitlines()
+                  if line.startswith('minyi_http_requests_total{') and 'route="/login"' in line]
+        assert logins and float(logins[0].rsplit(" ", 1)[1]) == 6.0, logins  # summed over both workers
+        workers = served.worker_pids()
+        pool_files = {int(path.stem.rsplit("_", 1)[1]) for path in metrics_dir.glob("gauge_livesum_*.db")}
+        assert pool_files and pool_files <= workers
+        gone = next(iter(pool_files))
+        os.kill(gone, signal.SIGQUIT)  # exits at once; gunicorn replaces it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (gone in served.worker_pids() or len(served.worker_pids()) < 2):
+            time.sleep(0.2)
+        assert gone not in served.worker_pids()
+        assert not (metrics_dir / f"gauge_livesum_{gone}.db").exists()
+        assert 'route="/login"' in scrape()  # the counters of the exited worker are kept (a counter never goes back)
+    finally:
+        served.stop()

@@ -67,6 +67,75 @@ def test_filtered_lists_report_only_what_they_saw(db, staff):
     assert (last.total, last.more, len(last.items)) == (3, False, 1)
 
 
+def test_the_search_box_matches_its_text_literally(db, staff):
+    """%, _ and / typed in the search box are characters of a title, not patterns."""
+    deploy_file(db, DATA / "approval.bpmn")
+    for title in ("涨价50%", "涨价500", "a_b", "axb", "1/2"):
+        cases.start_case(db, staff["clerk"], "approval", {"title": title})
+
+    def found(q: str) -> list[str]:
+        return sorted(r.case_title for r in tasklist.tasks(db, staff["leader"], "queue", Filters(q=q)).items)
+
+    assert found("50%") == ["涨价50%"]
+    assert found("a_b") == ["a_b"]
+    assert found("/") == ["1/2"]
+    assert found("涨价") == ["涨价50%", "涨价500"]
+
+
+def _statements_from_now(db, monkeypatch) -> list[str]:
+    """The SQL run from now on, through SQLAlchemy and through the driver (BEGIN/ROLLBACK left out when
+    counting)."""
+    from sqlalchemy import event
+
+    from engine.store import driver
+
+    ran: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: ran.append(args[2]))
+    real_run = driver.run
+    monkeypatch.setattr(driver, "run", lambda conn, statement, *rest: ran.append(statement.sqlite)
+                        or real_run(conn, statement, *rest))
+    return ran
+
+
+def _counted(ran: list[str]) -> list[str]:
+    return [sql for sql in ran if not sql.startswith(("BEGIN", "ROLLBACK"))]
+
+
+def _three_minqing_matters(db, staff) -> None:
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    for i in range(3):
+        cases.start_case(db, staff["clerk"], "minqing_liushuixian", {
+            "channel": "构筑平台及时受理", "topic": "水电气暖", "title": f"暖气{i}", "description": "不热",
+            "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"})
+
+
+def test_a_task_list_page_is_six_statements_however_many_diagrams_are_deployed(db, staff, monkeypatch):
+    """The page's rows, their roles, the tab counts (one statement, the leader's 本组待办 count
+    included), the deployed versions (one statement for all diagrams, once this process has parsed them:
+    the filter choices and the procedures the leader leads both read it) and, for a leader, the
+    colleagues to assign to (two); the rows' own total is the tab's count, not counted again."""
+    _three_minqing_matters(db, staff)
+    tasklist.overview(db, staff["leader"], "queue")  # parses the diagrams, once per process
+    ran = _statements_from_now(db, monkeypatch)
+    view = tasklist.overview(db, staff["leader"], "queue")
+    assert len(view.choices.procedures) > 2 and view.page.total == 3 == view.counts.queue == view.counts.team
+    assert len(_counted(ran)) <= 6, ran
+
+
+def test_a_leaders_team_page_and_only_overdue_are_six_statements_too(db, staff, monkeypatch):
+    """本组待办 binds the versions the leader leads into its cached statement (no statement per
+    diagram), and with 只看已逾期 on the leader's own list the team's overdue number is one more column
+    of the counts statement, not a statement of its own."""
+    _three_minqing_matters(db, staff)
+    tasklist.overview(db, staff["leader"], "team")
+    ran = _statements_from_now(db, monkeypatch)
+    team = tasklist.overview(db, staff["leader"], "team", Filters(sort="due_desc"))
+    assert team.page.total == 3 == team.counts.team and len(_counted(ran)) <= 6, ran
+    ran.clear()
+    overdue = tasklist.overview(db, staff["leader"], "queue", Filters(overdue=True))
+    assert overdue.team_overdue == 0 and len(_counted(ran)) <= 6, ran
+
+
 # --- who may read a step's page (the form is theirs to submit only if the step is theirs) -----------
 
 def _minqing_at_handling(db, staff) -> Matter:

@@ -18,6 +18,7 @@ gunicorn, tests/test_serve.py must pass (it fails with the stock gthread worker)
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import selectors
 import socket
@@ -163,7 +164,33 @@ class ServeOptions:
             "errorlog": "-",
             "control_socket_disable": True,  # several servers on one machine must not share one socket path
             "proc_name": "minyi",
+            "on_starting": clear_metrics_dir,
+            "child_exit": forget_worker_metrics,
         }
+
+
+def metrics_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR: where prometheus_client's multiprocess mode keeps every process's figures."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def clear_metrics_dir(_arbiter) -> None:  # noqa: ANN001
+    """Before the first worker starts: remove the figures of the previous run's processes, which would
+    otherwise be added to this run's (counters never restart at 0 and dead workers count in the pool gauge)."""
+    path = metrics_dir()
+    if path is None:
+        return
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+
+
+def forget_worker_metrics(_arbiter, worker) -> None:  # noqa: ANN001
+    """A worker exited (recycled, killed, restarted): its live gauges (the database pool) stop counting."""
+    if metrics_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 class MinyiServer(BaseApplication):

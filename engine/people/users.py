@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import SYSTEM, Actor
 from engine.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from engine.store import driver
 from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AccountEvent, ApiToken, User, UserRole
@@ -147,16 +148,30 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
         return actor_of(session, user)
 
 
+# read on every request (a signed-in page, an API call): the account and its roles in one statement
+_ACTOR = ("SELECT u.id, u.username, u.display_name, u.active, u.session_version, u.must_change_password, r.role "
+          "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ")
+_ACTOR_BY_ID = driver.Statement(_ACTOR + "WHERE u.id = :user_id")
+_ACTOR_BY_TOKEN = driver.Statement(_ACTOR + "JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = :token_hash")
+
+
+def _active_actor(rows: list) -> Actor | None:
+    """The actor of an account's rows (one per role), or None when there is none or it is deactivated."""
+    if not rows or not rows[0].active:
+        return None
+    first = rows[0]
+    return Actor(first.id, first.username, first.display_name, frozenset(r.role for r in rows if r.role is not None),
+                 first.session_version or 0, bool(first.must_change_password))
+
+
 def get_actor(db: Database, user_id: int, session_version: int | None = None) -> Actor | None:
     """The active account's actor; None when it is gone, deactivated, or (given `session_version`)
     its password changed since that session signed in."""
     with db.read() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.active:
-            return None
-        if session_version is not None and session_version != (user.session_version or 0):
-            return None
-        return actor_of(session, user)
+        found = _active_actor(driver.run(session.connection(), _ACTOR_BY_ID, {"user_id": user_id}).all())
+    if found is None or (session_version is not None and session_version != found.session_version):
+        return None
+    return found
 
 
 def list_users(db: Database) -> list[Actor]:
@@ -177,11 +192,11 @@ def create_token(db: Database, username: str, name: str = "api") -> str:
 
 def actor_for_token(db: Database, token: str) -> Actor:
     with db.read() as session:
-        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-        user = session.get(User, row.user_id) if row is not None else None
-        if user is None or not user.active:
-            raise Unauthorized("API 令牌无效")
-        return actor_of(session, user)
+        found = _active_actor(driver.run(session.connection(), _ACTOR_BY_TOKEN,
+                                         {"token_hash": _token_hash(token)}).all())
+    if found is None:
+        raise Unauthorized("API 令牌无效")
+    return found
 
 
 def _token_hash(token: str) -> str:

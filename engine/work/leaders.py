@@ -13,15 +13,14 @@ this by unit; the callers stay as they are.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable
+
 from sqlalchemy.orm import Session
 
 from engine.actor import Actor
-from engine.bpmn import deployments
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden
 from engine.people import notifications
-from engine.store.models import DiagramVersion
 
 LEADER_ROLES = ("社区负责人",)
 ADMIN_ROLE = "管理员"
@@ -42,17 +41,12 @@ def leading_roles(d: Diagram) -> tuple[str, ...]:
     return tuple(role for role in LEADER_ROLES if role in d.lanes)
 
 
-def led_versions(session: Session, actor: Actor) -> list[int] | None:
-    """The ids of the procedure versions the actor leads; None for all of them (管理员).
-    Drafts (试运行) are never anyone's team work."""
+def led_versions(actor: Actor, versions: Iterable[tuple[int, Diagram]]) -> list[int] | None:
+    """The ids of the procedure versions the actor leads, among `versions` (every non-draft version with
+    its diagram: drafts, 试运行, are never anyone's team work); None for all of them (管理员)."""
     if actor.has_role(ADMIN_ROLE):
         return None
-    mine = [role for role in LEADER_ROLES if actor.has_role(role)]
-    if not mine:
-        return []
-    ids = session.scalars(select(DiagramVersion.id).where(DiagramVersion.draft.is_(False)).order_by(DiagramVersion.id))
-    return [version_id for version_id in ids
-            if set(mine) & set(leading_roles(deployments.diagram_of(session, version_id)))]
+    return [version_id for version_id, d in versions if actor.has_role(*leading_roles(d))]
 
 
 def leaders_of(session: Session, d: Diagram) -> list[int]:

@@ -5,17 +5,21 @@ Lists read only the human-task index and case columns — never a workflow.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from engine import clock
 from engine.actor import Actor
-from engine.bpmn import deployments, forms
+from engine.bpmn import deployments, diagram, forms
+from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.people.oversight import AUDIT_ROLES
+from engine.store import driver
 from engine.store.db import Database
 from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, ExtensionRequest, HumanTask,
                                  HumanTaskRole, User, UserRole)
@@ -74,128 +78,218 @@ class TaskList:
     team_overdue: int | None = None
 
 
-def _columns() -> tuple[Select, Any]:
-    holder = aliased(User)
-    query = select(HumanTask, Case, DiagramVersion.name, holder.display_name)
-    return query, holder
+_HOLDER = aliased(User, name="holder")
+_MINE = aliased(HumanTaskRole, name="mine")
+# A row of a list: columns, not ORM objects (a page needs no identity map or instrumented rows)
+_ROW = (HumanTask.id, HumanTask.case_id, HumanTask.step_id, HumanTask.name, HumanTask.created_at,
+        HumanTask.due_at, HumanTask.remind_at, HumanTask.status, HumanTask.completed_at, Case.number, Case.title,
+        Case.kind, Case.topic, Case.started_at, DiagramVersion.name.label("procedure"),
+        _HOLDER.display_name.label("holder"))
+_NOW = bindparam("now", type_=HumanTask.due_at.type)
+# Filter values, bound at execution (the statements are built once per shape, see _statement)
+_FILTERS = {
+    "procedure": lambda: Case.process_id == bindparam("procedure"),
+    "step": lambda: HumanTask.name == bindparam("step"),
+    "kind": lambda: Case.kind == bindparam("kind"),
+    "topic": lambda: Case.topic == bindparam("topic"),
+    "overdue": lambda: and_(HumanTask.due_at < _NOW, HumanTask.status == "READY"),
+    "due_soon": lambda: and_(HumanTask.remind_at <= _NOW, HumanTask.due_at >= _NOW, HumanTask.status == "READY"),
+    "q": lambda: or_(Case.number == bindparam("q"), Case.title.like(bindparam("q_like"), escape="/")),
+}
 
 
-def _base(session: Session, actor: Actor, which: str, sort: str = "due") -> Select:
-    """The rows of one list, in the order an index can deliver them."""
-    query, holder = _columns()
+@dataclass(frozen=True)
+class _Viewer:
+    """Who reads a list, as statement shape and bound parameters: `team` is None for someone who leads
+    no team, "all" for a 管理员 (every procedure), "led" when the versions they lead are bound."""
+
+    params: dict[str, Any]
+    several_roles: bool
+    team: str | None
+
+
+def _team(query: Select, sort: str, team: str | None) -> Select:
+    """本组待办: every open step of the procedures the leader leads, by deadline (either way)."""
+    due = HumanTask.due_at.desc() if sort == "due_desc" else HumanTask.due_at.asc()
+    query = query.select_from(HumanTask).where(HumanTask.status == "READY").order_by(due.nulls_last(), HumanTask.id)
+    if team == "led":
+        query = query.where(Case.version_id.in_(bindparam("versions", expanding=True)))
+    return query
+
+
+def _queue(query: Select, several_roles: bool) -> Select:
+    query = (
+        query.select_from(HumanTaskRole)
+        .join(HumanTask, HumanTask.id == HumanTaskRole.human_task_id)
+        .where(HumanTaskRole.role.in_(bindparam("roles", expanding=True)), HumanTaskRole.open.is_(True),
+               HumanTask.status == "READY", HumanTask.assignee_id.is_(None))
+        .order_by(HumanTaskRole.due_at, HumanTaskRole.human_task_id)
+    )
+    if several_roles:  # a task open to two of my roles is listed once, under the first
+        query = query.where(~exists().where(
+            _MINE.human_task_id == HumanTaskRole.human_task_id,
+            _MINE.role.in_(bindparam("roles", expanding=True)), _MINE.role < HumanTaskRole.role))
+    return query
+
+
+def _base(which: str, several_roles: bool, sort: str = "due", team: str | None = None) -> Select:
+    """The rows of one list, in the order an index can deliver them; the actor is bound at execution
+    (`actor_id`, `roles`, and for a leader's team `versions`)."""
+    query = select(*_ROW)
     if which == "team":
-        leaders.require_leader(actor)
-        versions = leaders.led_versions(session, actor)
-        due = HumanTask.due_at.desc() if sort == "due_desc" else HumanTask.due_at.asc()
-        query = (query.select_from(HumanTask).where(HumanTask.status == "READY")
-                 .order_by(due.nulls_last(), HumanTask.id))
-        if versions is not None:
-            query = query.where(Case.version_id.in_(versions or [-1]))
+        query = _team(query, sort, team)
     elif which == "queue":
-        roles = sorted(actor.roles) or [""]
-        mine = aliased(HumanTaskRole)
-        query = (
-            query.select_from(HumanTaskRole)
-            .join(HumanTask, HumanTask.id == HumanTaskRole.human_task_id)
-            .where(HumanTaskRole.role.in_(roles), HumanTaskRole.open.is_(True),
-                   HumanTask.status == "READY", HumanTask.assignee_id.is_(None))
-            .order_by(HumanTaskRole.due_at, HumanTaskRole.human_task_id)
-        )
-        if len(roles) > 1:  # a task open to two of my roles is listed once, under the first
-            query = query.where(~exists().where(
-                mine.human_task_id == HumanTaskRole.human_task_id, mine.role.in_(roles),
-                mine.role < HumanTaskRole.role))
+        query = _queue(query, several_roles)
     elif which == "inbox":
         query = (query.select_from(HumanTask)
-                 .where(HumanTask.status == "READY", HumanTask.assignee_id == actor.id)
+                 .where(HumanTask.status == "READY", HumanTask.assignee_id == bindparam("actor_id"))
                  .order_by(func.coalesce(HumanTask.due_at, SORT_LAST), HumanTask.id))
     elif which == "archive":
-        query = (query.select_from(HumanTask).where(HumanTask.completed_by_id == actor.id)
+        query = (query.select_from(HumanTask).where(HumanTask.completed_by_id == bindparam("actor_id"))
                  .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()))
     else:
         raise NotFound(f"没有名为 {which} 的任务列表")
     return (
         query.join(Case, Case.id == HumanTask.case_id)
         .join(DiagramVersion, DiagramVersion.id == Case.version_id)
-        .outerjoin(holder, holder.id == HumanTask.assignee_id)
+        .outerjoin(_HOLDER, _HOLDER.id == HumanTask.assignee_id)
         .where(Case.sandbox.is_(False))  # 试运行 cases live only in the designer workspace
     )
 
 
-def _filtered(query: Select, f: Filters) -> Select:
-    if f.procedure:
-        query = query.where(Case.process_id == f.procedure)
-    if f.step:
-        query = query.where(HumanTask.name == f.step)
-    if f.kind:
-        query = query.where(Case.kind == f.kind)
-    if f.topic:
-        query = query.where(Case.topic == f.topic)
-    if f.overdue:
-        query = query.where(HumanTask.due_at < clock.now(), HumanTask.status == "READY")
-    if f.due_soon:
-        now = clock.now()
-        query = query.where(HumanTask.remind_at <= now, HumanTask.due_at >= now, HumanTask.status == "READY")
-    if f.q:
+def _capped_count(query: Select) -> Any:
+    """How many rows, counting at most `cap` (COUNT_CAP + 1, bound at execution; a scalar subquery)."""
+    ids = query.with_only_columns(HumanTask.id).order_by(None).limit(bindparam("cap")).subquery()
+    return select(func.count()).select_from(ids).scalar_subquery()
+
+
+@lru_cache(maxsize=256)
+def _statement(which: str, several_roles: bool, sort: str, team: str | None, shape: tuple[str, ...]) -> Select:
+    """One list's page, built once per shape (which list and order, one or several roles, the leader's
+    scope, which filters are set): building a statement through SQLAlchemy's expression layer cost more
+    than running it."""
+    query = _base(which, several_roles, sort, team)
+    for name in shape:
+        query = query.where(_FILTERS[name]())
+    return query.limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+@lru_cache(maxsize=16)
+def _counts_statement(several_roles: bool, team: str | None, team_overdue: bool) -> Select:
+    """The tab counts, capped, in one statement: the team's for a leader, and with 只看已逾期 on their own
+    lists how many of the team's steps are overdue."""
+    columns = [_capped_count(_base(which, several_roles)).label(which) for which in LISTS[:-1]]
+    if team is not None:
+        columns.append(_capped_count(_base("team", several_roles, team=team)).label("team"))
+    if team_overdue:
+        overdue = _base("team", several_roles, team=team).where(_FILTERS["overdue"]())
+        columns.append(_capped_count(overdue).label("team_overdue"))
+    return select(*columns)
+
+
+_ROLES_OF = (select(HumanTaskRole.human_task_id, HumanTaskRole.role)
+             .where(HumanTaskRole.human_task_id.in_(bindparam("ids", expanding=True))))
+# Every deployed (non-draft) version: the filter choices read the newest of each procedure, a leader's
+# team every version they lead (old versions still have open cases)
+_VERSIONS = driver.Statement(
+    "SELECT id, process_id, hash FROM diagram_versions WHERE draft = FALSE ORDER BY name, id")
+
+
+def _versions(session: Session) -> Sequence[Row]:
+    return driver.run(session.connection(), _VERSIONS).all()
+
+
+def _diagram(session: Session, version: Row) -> Diagram:
+    return diagram.cached(version.hash) or deployments.diagram_of(session, version.id)
+
+
+def _viewer(session: Session, actor: Actor, versions: Sequence[Row] | None = None) -> _Viewer:
+    roles = sorted(actor.roles) or [""]
+    params: dict[str, Any] = {"actor_id": actor.id, "roles": roles, "cap": COUNT_CAP + 1}
+    team = None
+    if leaders.is_leader(actor):
+        versions = _versions(session) if versions is None else versions
+        led = leaders.led_versions(actor, ((v.id, _diagram(session, v)) for v in versions))
+        team = "all" if led is None else "led"
+        params["versions"] = led or [-1]
+    return _Viewer(params, len(roles) > 1, team)
+
+
+def _filter_params(f: Filters) -> dict[str, Any]:
+    params: dict[str, Any] = {name: getattr(f, name) for name in ("procedure", "step", "kind", "topic")
+                              if getattr(f, name)}
+    for name in ("overdue", "due_soon"):
+        if getattr(f, name):
+            params[name] = True
+            params["now"] = clock.now()
+    if f.q and f.q.strip():
         text = f.q.strip()
-        query = query.where(or_(Case.number == text, Case.title.contains(text, autoescape=True)))
-    return query
+        params["q"] = text
+        params["q_like"] = "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+    return params
 
 
-def _count(session: Session, query: Select) -> tuple[int, bool]:
-    """How many rows, counting at most COUNT_CAP + 1; (count, whether there are more)."""
-    ids = query.with_only_columns(HumanTask.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    n = session.scalar(select(func.count()).select_from(ids))
-    return min(n, COUNT_CAP), n > COUNT_CAP
+def _row(r: Row, roles: dict[int, list[str]], now: Any) -> TaskRow:
+    return TaskRow(
+        id=r.id, case_id=r.case_id, case_number=r.number, procedure=r.procedure, step_id=r.step_id,
+        step_name=r.name, case_title=r.title, kind=r.kind, topic=r.topic, received_at=r.started_at,
+        created_at=r.created_at, due_at=r.due_at,
+        overdue=bool(r.due_at and r.status == "READY" and r.due_at < now),
+        due_soon=bool(r.due_at and r.remind_at and r.status == "READY" and r.remind_at <= now <= r.due_at),
+        status=r.status, assignee=r.holder, completed_at=r.completed_at, roles=tuple(sorted(roles.get(r.id, ()))),
+    )
 
 
-def _page(session: Session, actor: Actor, which: str, filters: Filters, page: int, per_page: int) -> Page[TaskRow]:
+def _page(session: Session, actor: Actor, which: str, filters: Filters, page: int, per_page: int,
+          viewer: _Viewer | None = None, counts: Counts | None = None) -> Page[TaskRow]:
+    if which not in LISTS:
+        raise NotFound(f"没有名为 {which} 的任务列表")
+    viewer = viewer or _viewer(session, actor)
+    if which == "team" and viewer.team is None:
+        leaders.require_leader(actor)
     page = max(1, page)
-    query = _filtered(_base(session, actor, which, filters.sort), filters)
-    rows = session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    if filters == Filters():
-        total, more = _count(session, query)
+    wanted = _filter_params(filters)
+    params = {**viewer.params, **wanted, "limit": per_page + 1, "offset": (page - 1) * per_page}
+    sort = "due_desc" if which == "team" and filters.sort == "due_desc" else "due"  # a bounded cache key
+    query = _statement(which, viewer.several_roles, sort, viewer.team if which == "team" else None,
+                       tuple(name for name in _FILTERS if name in wanted))
+    rows = session.execute(query, params).all()
+    if not wanted:
+        tab = getattr(counts or _counts(session, viewer)[0], which)
+        total, more = min(tab, COUNT_CAP), tab > COUNT_CAP
     else:  # a filtered count may scan every open step: report only what this page saw
         total, more = (page - 1) * per_page + min(len(rows), per_page), len(rows) > per_page
     rows = rows[:per_page]
     roles: dict[int, list[str]] = {}
     if rows:
-        for task_id, role in session.execute(select(HumanTaskRole.human_task_id, HumanTaskRole.role).where(
-                HumanTaskRole.human_task_id.in_([t.id for t, *_ in rows]))):
+        for task_id, role in session.execute(_ROLES_OF, {"ids": [r.id for r in rows]}):
             roles.setdefault(task_id, []).append(role)
     now = clock.now()
-    items = tuple(
-        TaskRow(
-            id=t.id, case_id=c.id, case_number=c.number, procedure=proc, step_id=t.step_id,
-            step_name=t.name, case_title=c.title, kind=c.kind, topic=c.topic, received_at=c.started_at,
-            created_at=t.created_at, due_at=t.due_at,
-            overdue=bool(t.due_at and t.status == "READY" and t.due_at < now),
-            due_soon=bool(t.due_at and t.remind_at and t.status == "READY" and t.remind_at <= now <= t.due_at),
-            status=t.status, assignee=holder, completed_at=t.completed_at, roles=tuple(sorted(roles.get(t.id, ()))),
-        )
-        for t, c, proc, holder in rows
-    )
-    return Page(items, total, page, per_page, more)
+    return Page(tuple(_row(r, roles, now) for r in rows), total, page, per_page, more)
 
 
-def _counts(session: Session, actor: Actor) -> Counts:
-    """Tab counts; a count above COUNT_CAP is reported as COUNT_CAP + 1 ("999+"). No team count
-    (and no team tab) for someone who leads no team."""
-    lists = LISTS if leaders.is_leader(actor) else LISTS[:-1]
-    return Counts(*(sum(_count(session, _base(session, actor, which))) for which in lists))
+def _counts(session: Session, viewer: _Viewer, team_overdue: bool = False) -> tuple[Counts, int | None]:
+    """Tab counts, a count above COUNT_CAP reported as COUNT_CAP + 1 ("999+"): no team count (and no
+    team tab) for someone who leads no team. With `team_overdue` (只看已逾期 ticked by a leader on their
+    own lists) also how many of the team's steps are overdue, else None."""
+    team_overdue = team_overdue and viewer.team is not None
+    params = {**viewer.params, "now": clock.now()} if team_overdue else viewer.params
+    found = session.execute(_counts_statement(viewer.several_roles, viewer.team, team_overdue), params).one()
+    counts = found._mapping
+    return (Counts(counts["inbox"], counts["queue"], counts["archive"], counts.get("team")),
+            counts.get("team_overdue"))
 
 
-def _team_overdue(session: Session, actor: Actor, which: str, filters: Filters) -> int | None:
-    """只看已逾期 on the leader's own lists also says how many steps of their team are overdue."""
-    if not filters.overdue or which == "team" or not leaders.is_leader(actor):
-        return None
-    return sum(_count(session, _filtered(_base(session, actor, "team"), Filters(overdue=True))))
-
-
-def _choices(session: Session, actor: Actor) -> Choices:
+def _choices(session: Session, actor: Actor, versions: Sequence[Row]) -> Choices:
+    """The filter choices from the newest version of each procedure (`versions` in name order)."""
+    newest: dict[str, int] = {}
+    for v in versions:
+        newest[v.process_id] = max(v.id, newest.get(v.process_id, v.id))
     procedures, steps, kinds, topics = [], {}, {}, {}
-    for row in deployments.latest_versions(session):
-        d = deployments.diagram_of(session, row.id)
+    for v in versions:
+        if v.id != newest[v.process_id]:
+            continue
+        d = _diagram(session, v)
         procedures.append((d.process_id, d.name))
         for step in d.steps.values():
             if actor.has_role(*step.roles):
@@ -225,9 +319,11 @@ def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(
              per_page: int = 20) -> TaskList:
     """A task-list page: its rows, the tab counts, the filter choices and the colleagues to assign to."""
     with db.read() as session:
-        return TaskList(which, _page(session, actor, which, filters, page, per_page), _counts(session, actor),
-                        _choices(session, actor), _colleagues(session, actor, which),
-                        _team_overdue(session, actor, which, filters))
+        versions = _versions(session)
+        viewer = _viewer(session, actor, versions)
+        counts, team_overdue = _counts(session, viewer, filters.overdue and which != "team")
+        return TaskList(which, _page(session, actor, which, filters, page, per_page, viewer, counts), counts,
+                        _choices(session, actor, versions), _colleagues(session, actor, which), team_overdue)
 
 
 def tasks(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
@@ -238,7 +334,7 @@ def tasks(db: Database, actor: Actor, which: str, filters: Filters = Filters(), 
 
 def counts(db: Database, actor: Actor) -> Counts:
     with db.read() as session:
-        return _counts(session, actor)
+        return _counts(session, _viewer(session, actor))[0]
 
 
 def get_task(db: Database, actor: Actor, task_id: int) -> TaskView:

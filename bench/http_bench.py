@@ -1,0 +1,212 @@
+"""Benchmark: staff working through a real `minyi serve` over HTTP, against the engine alone in the same run.
+
+    .venv/bin/python bench/http_bench.py --users 1 16 --workers 1 2 --seconds 20 \
+        --database postgresql://postgres@127.0.0.1:5432/minyi_http_bench     # an empty database
+    .venv/bin/python bench/http_bench.py --users 1                            # a temporary SQLite file
+
+Each simulated staff member keeps one connection and runs whole 即办件 cases: the 受理员 starts the case
+(JSON API), then for each step the person who does it opens the 待认领 page (the HTML task list, signed in
+with a session), opens the step (`GET /api/tasks/<id>`) and completes it (JSON API). Before each HTTP phase
+the same database is driven in this process by the engine alone, one thread: `cases.start_case`,
+`cases.complete_task` and `tasklist.overview` (the task-list page's one engine call), so every ratio printed
+compares figures taken minutes apart on the same machine and database. Builds on bench/serve_bench.py
+(database preparation, server start, the case's steps).
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import re
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.people import users  # noqa: E402
+from engine.store.db import Database  # noqa: E402
+from engine.work import cases, tasklist  # noqa: E402
+from pinned import pin_clock  # noqa: E402
+from serve_bench import INTAKE, STAFF, STEPS, prepare, start_server  # noqa: E402
+
+PASSWORD = "bench-password-1"  # serve_bench.prepare's
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)] if ordered else float("nan")
+
+
+class Staff(threading.Thread):
+    """One person at a desk: one kept-alive connection, the three roles' sessions and API tokens."""
+
+    def __init__(self, port: int, tokens: dict[str, str], deadline: float, timeout: float = 10):
+        super().__init__(daemon=True)
+        self.port, self.tokens, self.deadline, self.timeout = port, tokens, deadline, timeout
+        self.conn: http.client.HTTPConnection | None = None
+        self.cookies: dict[str, str] = {}
+        self.times: dict[str, list[float]] = {"start": [], "list": [], "open": [], "complete": []}
+        self.errors = 0
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            self.conn.request(method, path, body, headers or {})
+            answer = self.conn.getresponse()
+            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+
+    def sign_in(self) -> None:
+        """A browser session per role (the task-list page is HTML behind the login form)."""
+        for name in STAFF:
+            status, headers, page = self.request("GET", "/login")
+            cookie = headers["set-cookie"].split(";", 1)[0]
+            form = urllib.parse.urlencode({"csrf_token": CSRF.search(page.decode()).group(1),
+                                           "username": f"bench_{name}", "password": PASSWORD})
+            status, headers, _ = self.request("POST", "/login", form.encode(), {
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+            assert status == 302, f"sign-in of bench_{name} answered {status}"
+            self.cookies[name] = headers["set-cookie"].split(";", 1)[0]
+
+    def timed(self, what: str, method: str, path: str, who: str, body: dict | None = None) -> dict | None:
+        if what == "list":
+            headers = {"Cookie": self.cookies[who]}
+        else:
+            headers = {"Authorization": f"Bearer {self.tokens[who]}", "Content-Type": "application/json"}
+        began = time.perf_counter()
+        try:
+            status, _, data = self.request(method, path, json.dumps(body).encode() if body is not None else None,
+                                           headers)
+        except (OSError, http.client.HTTPException):
+            self.errors += 1
+            return None
+        if status not in (200, 201):
+            self.errors += 1
+            return None
+        self.times[what].append(time.perf_counter() - began)
+        return json.loads(data) if what != "list" else {}
+
+    def run(self) -> None:
+        self.sign_in()
+        self.case()  # the first case warms the server's caches (diagram, statements): not counted
+        self.times = {what: [] for what in self.times}
+        self.errors = 0
+        while time.monotonic() < self.deadline:
+            self.case()
+        if self.conn is not None:
+            self.conn.close()
+
+    def case(self) -> None:
+        result = self.timed("start", "POST", "/api/cases", "clerk",
+                            {"process_id": "minqing_liushuixian", "values": INTAKE})
+        for who, values in STEPS:
+            if not result or not result["new_tasks"] or time.monotonic() >= self.deadline:
+                return
+            task_id = result["new_tasks"][0]["id"]
+            if self.timed("list", "GET", "/tasks/queue", who) is None:
+                return
+            if self.timed("open", "GET", f"/api/tasks/{task_id}", who) is None:
+                return
+            result = self.timed("complete", "POST", f"/api/tasks/{task_id}/complete", who, values)
+
+
+def engine_alone(url: str, seconds: float) -> dict[str, list[float]]:
+    """The same work through the engine in this process, one thread, for `seconds`."""
+    database = Database(url)
+    times: dict[str, list[float]] = {"start": [], "list": [], "complete": []}
+    try:
+        actors = {name: users.authenticate(database, f"bench_{name}", PASSWORD) for name in STAFF}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            result = cases.start_case(database, actors["clerk"], "minqing_liushuixian", INTAKE)
+            times["start"].append(time.perf_counter() - began)
+            for who, values in STEPS:
+                began = time.perf_counter()
+                tasklist.overview(database, actors[who], "queue")
+                times["list"].append(time.perf_counter() - began)
+                began = time.perf_counter()
+                result = cases.complete_task(database, actors[who], result.new_tasks[0].id, values)
+                times["complete"].append(time.perf_counter() - began)
+                if not result.new_tasks:
+                    break
+        return times
+    finally:
+        database.dispose()
+
+
+def over_http(port: int, tokens: dict[str, str], people: int, seconds: float) -> tuple[dict[str, list[float]], int]:
+    deadline = time.monotonic() + seconds
+    staff = [Staff(port, tokens, deadline) for _ in range(people)]
+    for person in staff:
+        person.start()
+    for person in staff:
+        person.join(seconds + 60)
+    return ({what: [t for p in staff for t in p.times[what]] for what in ("start", "list", "open", "complete")},
+            sum(p.errors for p in staff))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="", help="an empty database (default: a temporary SQLite file)")
+    parser.add_argument("--users", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15, help="each HTTP phase, and each engine-alone phase")
+    args = parser.parse_args()
+    pin_clock()
+    users.use_fast_hashing()
+    url = args.database or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    tokens = prepare(url)
+    print(f"database: {url.split('@')[-1]}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start")
+    for workers in args.workers:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = start_server("serve", url, port, workers, args.threads)
+        try:
+            for people in args.users:
+                alone = engine_alone(url, args.seconds)
+                http_times, errors = over_http(port, tokens, people, args.seconds)
+                engine_rate = len(alone["complete"]) / sum(alone["complete"] + alone["start"] + alone["list"])
+                http_rate = len(http_times["complete"]) / args.seconds
+                print(f"\n{workers} worker(s) × {args.threads} threads, {people} staff, {args.seconds:g} s; "
+                      f"load average {os.getloadavg()[0]:.1f}")
+                print(f"  {'':<26}{'p50 ms':>8}{'p95 ms':>8}{'n':>7}")
+                for label, values in (("engine complete", alone["complete"]), ("engine start", alone["start"]),
+                                      ("engine task list (queue)", alone["list"]),
+                                      ("HTTP complete", http_times["complete"]), ("HTTP start", http_times["start"]),
+                                      ("HTTP open a step", http_times["open"]),
+                                      ("HTTP task list (queue)", http_times["list"])):
+                    print(f"  {label:<26}{p50(values) * 1000:>8.1f}{p95(values) * 1000:>8.1f}{len(values):>7}")
+                print(f"  HTTP complete p50 / engine complete p50: "
+                      f"{p50(http_times['complete']) / p50(alone['complete']):.2f}x")
+                print(f"  completions/s: HTTP {http_rate:.1f} (with its list, open and start), engine alone "
+                      f"{engine_rate:.1f} (same work, one thread) → {http_rate / engine_rate:.0%}; errors {errors}")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
+
+
+if __name__ == "__main__":
+    main()
