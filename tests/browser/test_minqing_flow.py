@@ -145,6 +145,16 @@ def test_phone_width_task_list_and_form(live_server, new_page):
     assert row.evaluate("r => getComputedStyle(r).display") == "block"  # rows are cards
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     assert phone.get_by_role("button", name=f"认领 {number} 分类交办").is_visible()
+    # the filters are folded into 筛选和排序, so every tab and the first matter are on the first screen
+    assert phone.locator("#filter-panel").evaluate("d => d.open") is False
+    assert not phone.get_by_label("只看已逾期").is_visible()
+    for tab in ("我的待办", "待认领任务", "已办任务", "本组待办"):
+        box = phone.get_by_role("link", name=re.compile(tab)).bounding_box()
+        assert box and box["y"] + box["height"] <= 740 and box["x"] + box["width"] <= 375, tab
+    first = row.bounding_box()
+    assert first and first["y"] < 740  # the first matter's card begins on the first screen
+    phone.locator("#filter-panel > summary").click()
+    assert phone.get_by_label("只看已逾期").is_visible()
     screenshot(phone, "10-phone-queue")
     phone.get_by_role("link", name=f"办理 {number} 分类交办").click()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
@@ -152,3 +162,16 @@ def test_phone_width_task_list_and_form(live_server, new_page):
     phone.keyboard.press("Tab")
     assert phone.evaluate("document.activeElement.id") == "f-promised_date"
     screenshot(phone, "11-phone-task")
+
+
+def test_the_filters_stay_open_on_a_wide_screen_and_after_filtering_on_a_phone(live_server, new_page):
+    """On a desktop the 筛选和排序 panel is open; on a phone it opens by itself when a filter is in use."""
+    desktop = new_page(viewport={"width": 1280, "height": 900})
+    sign_in(desktop, live_server, "leader")
+    desktop.goto(f"{live_server}/tasks/queue")
+    assert desktop.get_by_label("只看已逾期").is_visible()
+    phone = new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    sign_in(phone, live_server, "leader")
+    phone.goto(f"{live_server}/tasks/queue?overdue=1")
+    assert phone.get_by_label("只看已逾期").is_checked() and phone.get_by_label("只看已逾期").is_visible()
+    assert "已按条件筛选" in phone.locator("#filter-panel > summary").inner_text()
