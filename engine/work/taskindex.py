@@ -106,7 +106,8 @@ def _insert_ready(conn: Connection, d: Diagram, rows: list[dict[str, Any]]) -> l
     if not rows:
         return []
     ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
-    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
+    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"])
+               for id, row in zip(ids, rows, strict=True)]
     role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
                  for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
     if role_rows:

@@ -44,6 +44,9 @@ class Filters:
     sort: str = "due"
 
 
+NO_FILTERS = Filters()
+
+
 @dataclass(frozen=True)
 class Choices:
     """What the list filters offer, read from the deployed diagrams (not from the task rows)."""
@@ -153,7 +156,7 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
     page = max(1, page)
     query = _filtered(_base(session, actor, which, filters.sort), filters)
     rows = session.execute(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    if filters == Filters():
+    if filters == NO_FILTERS:
         total, more = _count(session, query)
     else:  # a filtered count may scan every open step: report only what this page saw
         total, more = (page - 1) * per_page + min(len(rows), per_page), len(rows) > per_page
@@ -221,7 +224,7 @@ def _colleagues(session: Session, actor: Actor, which: str) -> tuple[Colleague, 
     return tuple(Colleague(u.username, u.display_name, tuple(sorted(held.get(u.id, ())))) for u in users)
 
 
-def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
+def overview(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
              per_page: int = 20) -> TaskList:
     """A task-list page: its rows, the tab counts, the filter choices and the colleagues to assign to."""
     with db.read() as session:
@@ -230,7 +233,7 @@ def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(
                         _team_overdue(session, actor, which, filters))
 
 
-def tasks(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
+def tasks(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
           per_page: int = 20) -> Page[TaskRow]:
     with db.read() as session:
         return _page(session, actor, which, filters, page, per_page)
