@@ -14,17 +14,7 @@ from engine.store.models import AttachmentContent
 from engine.work import tasklist
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app
-from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    MATTER,
-    PNG,
-    accept,
-    answer,
-    do,
-    receipt_of,
-    resident,
-    resident_app,
-    submit,
-)
+from tests.web.test_resident_pages import MATTER, PNG, accept, answer, do, receipt_of, submit
 from web.resident import DEFAULT_LIMITS
 
 
