@@ -147,7 +147,8 @@ def main() -> None:
             print(f"{label:<22}{statistics.median(values) * 1000:>12.2f}{pct(values, 95) * 1000:>10.2f}")
         print(f"ratio start (median)    {statistics.median(eng_s) / statistics.median(raw_s):.1f}x")
         print(f"ratio complete (median) {statistics.median(eng_c) / statistics.median(raw_c):.1f}x")
-        print(f"ratio complete, median of the {len(block_ratios)} blocks' ratios {statistics.median(block_ratios):.1f}x "
+        print(f"ratio complete, median of the {len(block_ratios)} blocks' ratios "
+              f"{statistics.median(block_ratios):.1f}x "
               f"(blocks {min(block_ratios):.1f}–{max(block_ratios):.1f}x)")
         print(f"stored bytes per finished case: {stored_bytes(db):,.0f}")
         db.dispose()

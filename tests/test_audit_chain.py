@@ -194,8 +194,10 @@ def _classified(line, number: str):
     """The 分类交办 completion of a case: an event with a step id, step name, lane, actor and form values."""
     with line.read() as session:
         return session.execute(
-            select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.data).join(Case, Case.id == AuditEvent.case_id)
-            .where(Case.number == number, AuditEvent.kind == "task_completed", AuditEvent.step_id == "UserTask_classify")
+            select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.data)
+            .join(Case, Case.id == AuditEvent.case_id)
+            .where(Case.number == number, AuditEvent.kind == "task_completed",
+                   AuditEvent.step_id == "UserTask_classify")
         ).one()
 
 

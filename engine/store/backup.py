@@ -93,7 +93,8 @@ def refuse_unless_empty(db: Database, force: bool) -> None:
         return
     full = tables_with_rows(db)
     if full:
-        raise InvalidInput(f"目标数据库不是空的(表 {'、'.join(full[:5])}{' 等' if len(full) > 5 else ''} 中有数据),不会覆盖;"
+        raise InvalidInput(f"目标数据库不是空的(表 {'、'.join(full[:5])}{' 等' if len(full) > 5 else ''} 中有数据),"
+                           "不会覆盖;"
                            "确要用备份替换其全部内容时加 --force(先停止应用)", {"database": "不是空的"})
 
 

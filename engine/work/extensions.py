@@ -125,7 +125,8 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
                      step_name=row.name, lane=row.lane, data={
                          "reason": reason, "old_due": row.due_at.isoformat(), "requested_due": wanted.isoformat()})
         role = _approver_role(session, case, row)
-        text = f"{actor.display_name} 申请将“{row.name}”({case.number})的期限延至 {deadlines.when_text(wanted)}:{reason}"
+        text = (f"{actor.display_name} 申请将“{row.name}”({case.number})的期限延至 "
+                f"{deadlines.when_text(wanted)}:{reason}")
         notifications.notify(session, notifications.role_members(session, [role]), "extension", text,
                              case_id=case.id, task_id=row.id)
         return request.id

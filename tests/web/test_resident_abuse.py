@@ -134,7 +134,8 @@ def test_a_bad_supplement_upload_leaves_the_step_waiting(resident, resident_app)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     response = resident.post(f"/public/follow/{number}/supplement", content_type="multipart/form-data",
-                             data={"code": code, "note": "身份证", "files": [(io.BytesIO(b"#!/bin/sh\nrm -rf /"), "id.png")]})
+                             data={"code": code, "note": "身份证",
+                                   "files": [(io.BytesIO(b"#!/bin/sh\nrm -rf /"), "id.png")]})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "类型不允许" in html and 'value="' in html
     assert "提交补充材料" in html and "身份证" in html
