@@ -13,8 +13,10 @@ run: setup
 	$(BIN)/minyi demo
 	$(BIN)/minyi run --with-worker
 
-## Set up everything and run the whole test suite (SQLite, PostgreSQL, Redis, headless Chromium).
+## Set up everything, lint with ruff (rules in pyproject.toml), then run the whole test suite (SQLite,
+## PostgreSQL, Redis, headless Chromium).
 test: setup browser servers postgres
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 setup: $(STAMP) $(FRONTEND)

@@ -69,7 +69,8 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
         model = {c.name: getattr(case, c.key) for c in Case.__table__.columns if c.name != "id"}
         blob, data = state.state, state.data
         task_rows = [{c.name: getattr(t, c.key) for c in HumanTask.__table__.columns if c.name != "id"} for t in tasks]
-        event_rows = [{c.name: getattr(e, c.key) for c in AuditEvent.__table__.columns if c.name != "id"} for e in events]
+        event_rows = [{c.name: getattr(e, c.key) for c in AuditEvent.__table__.columns if c.name != "id"}
+                      for e in events]
         next_id = session.scalar(select(func.max(Case.id))) + 1
     started = time.perf_counter()
     for first in range(0, n, batch):
@@ -82,7 +83,8 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
             case_rows.append({**model, "id": case_id, "number": f"MQ-BENCH-{case_id:07d}", "kind": kind,
                               "topic": rnd.choice(TOPICS), "channel": rnd.choice(CHANNELS), "rating": rating,
                               "status": "completed" if done else "running",
-                              "started_at": model["started_at"] - shift, "updated_at": model["started_at"] - shift + took,
+                              "started_at": model["started_at"] - shift,
+                              "updated_at": model["started_at"] - shift + took,
                               "completed_at": model["started_at"] - shift + took if done else None})
             states.append({"case_id": case_id, "format": 1, "state": blob, "data": data})
             for t in task_rows:
@@ -95,8 +97,8 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
             prev = audit_chain.GENESIS
             for e in event_rows:
                 at = e["at"] - shift
-                digest = audit_chain.event_hash(case_id, e["seq"], at, e["actor"], e["kind"], e["step_id"], e["data"], prev,
-                                          e["step_name"], e["lane"])
+                digest = audit_chain.event_hash(case_id, e["seq"], at, e["actor"], e["kind"], e["step_id"], e["data"],
+                                                prev, e["step_name"], e["lane"])
                 trail.append({**e, "case_id": case_id, "at": at, "prev_hash": prev, "hash": digest,
                               "global_seq": None, "global_prev_hash": None, "global_hash": None})
                 prev = digest

@@ -73,7 +73,7 @@ def engine_cases(db: Database, actors: dict, numbers: range) -> tuple[list[float
         result = cases.start_case(db, actors["clerk"], "minqing_liushuixian", INTAKE)
         starts.append(time.perf_counter() - t0)
         next_ids = {t.id for t in result.new_tasks}
-        for step, who, values in PATHS[kinds[i % len(kinds)]] + TAIL:
+        for _step, who, values in PATHS[kinds[i % len(kinds)]] + TAIL:
             task_id = min(next_ids)
             t0 = time.perf_counter()
             done = cases.complete_task(db, actors[who], task_id, values)

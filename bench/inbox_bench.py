@@ -126,7 +126,8 @@ def main() -> None:
         seed(db, n)
         with db.read() as session:
             open_tasks = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "READY"))
-        print(f"{db.engine.dialect.name}: {n} cases, {open_tasks} open steps, seeded in {time.perf_counter() - started:.1f} s")
+        print(f"{db.engine.dialect.name}: {n} cases, {open_tasks} open steps, "
+              f"seeded in {time.perf_counter() - started:.1f} s")
         results[n] = measure(db, args.requests)
         for name, values in results[n].items():
             print(f"  {name:16s} median {pct(values, 50):7.1f} ms   p95 {pct(values, 95):7.1f} ms")

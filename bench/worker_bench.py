@@ -68,14 +68,14 @@ def bulk_waiting(db: Database, template_id: int, start: int, count: int) -> None
                 {"id": i, "number": f"MQ-BENCH-{i:07d}", "version_id": version_id, "process_id": "minqing_liushuixian",
                  "title": "暖气不热", "kind": "承诺件", "topic": "水电气暖", "status": "running", "started_by": "clerk",
                  "started_at": START, "updated_at": START, "next_timer_at": d, "revision": 1, "sandbox": False}
-                for i, d in zip(ids, due)])
+                for i, d in zip(ids, due, strict=True)])
             session.execute(insert(CaseState), [{"case_id": i, "format": 1, "state": blob, "data": data} for i in ids])
             session.execute(insert(HumanTask), [
                 {"id": i, "case_id": i, "task_uuid": str(uuid.uuid4()), "step_id": step_id, "name": name, "lane": lane,
                  "status": "READY", "created_at": START, "due_at": d, "remind_at": d - timedelta(days=1),
-                 "next_check_at": d - timedelta(days=1)} for i, d in zip(ids, due)])
+                 "next_check_at": d - timedelta(days=1)} for i, d in zip(ids, due, strict=True)])
             session.execute(insert(HumanTaskRole), [
-                {"human_task_id": i, "role": lane, "open": True, "due_at": d} for i, d in zip(ids, due)])
+                {"human_task_id": i, "role": lane, "open": True, "due_at": d} for i, d in zip(ids, due, strict=True)])
 
 
 def settle(db: Database) -> None:

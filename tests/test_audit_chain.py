@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from click.testing import CliRunner
@@ -58,7 +59,7 @@ def test_untouched_chains_verify(line, staff):
                                .order_by(AuditEvent.global_seq)).all()
     assert [r.global_seq for r in rows] == list(range(1, len(rows) + 1)) == list(range(1, verdict.events + 1))
     assert rows[0].global_prev_hash == "0" * 64
-    assert all(b.global_prev_hash == a.global_hash for a, b in zip(rows, rows[1:]))
+    assert all(b.global_prev_hash == a.global_hash for a, b in pairwise(rows))
     del first, second
 
 
@@ -193,8 +194,10 @@ def _classified(line, number: str):
     """The 分类交办 completion of a case: an event with a step id, step name, lane, actor and form values."""
     with line.read() as session:
         return session.execute(
-            select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.data).join(Case, Case.id == AuditEvent.case_id)
-            .where(Case.number == number, AuditEvent.kind == "task_completed", AuditEvent.step_id == "UserTask_classify")
+            select(AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.data)
+            .join(Case, Case.id == AuditEvent.case_id)
+            .where(Case.number == number, AuditEvent.kind == "task_completed",
+                   AuditEvent.step_id == "UserTask_classify")
         ).one()
 
 

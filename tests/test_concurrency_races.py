@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -69,8 +70,8 @@ def test_two_representatives_voting_on_parallel_items_of_one_case_both_succeed(d
         votes = [s.task_id for s in casepages.get_case(db, staff["auditor"], number).open_steps
                  if s.step_id == "UserTask_item_vote"]
         assert len(votes) == 2
-        outcomes = race(lambda: cases.complete_task(db, staff["daibiao"], votes[0], VOTE),
-                        lambda: cases.complete_task(db, second, votes[1], VOTE))
+        outcomes = race(partial(cases.complete_task, db, staff["daibiao"], votes[0], VOTE),
+                        partial(cases.complete_task, db, second, votes[1], VOTE))
         assert outcomes == ["ok", "ok"]
         view = casepages.get_case(db, staff["auditor"], number)
         assert [s.step_id for s in view.open_steps] == ["UserTask_signoff"]
@@ -94,8 +95,8 @@ def test_assigning_a_step_while_it_is_completed_ends_in_success_or_a_clear_confl
     users.create_user(db, "leader2", PASSWORD, "刘主任", ["社区负责人"])
     for attempt in range(ROUNDS):
         number, task_id = _review_step(db, staff, f"指派 {attempt}")
-        outcomes = race(lambda: cases.assign(db, staff["leader"], task_id, "leader2"),
-                        lambda: cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"}))
+        outcomes = race(partial(cases.assign, db, staff["leader"], task_id, "leader2"),
+                        partial(cases.complete_task, db, staff["leader"], task_id, {"decision": "同意"}))
         assert all(o == "ok" or o.startswith("409:") for o in outcomes), outcomes
         assert "ok" in outcomes
         assert _completions(db, staff, number) == (1 if outcomes[1] == "ok" else 0)
@@ -107,7 +108,7 @@ def test_two_people_claiming_one_step_at_once_exactly_one_gets_it(db, staff):
     leader2 = users.create_user(db, "leader2", PASSWORD, "刘主任", ["社区负责人"])
     for attempt in range(ROUNDS):
         _, task_id = _review_step(db, staff, f"认领 {attempt}")
-        outcomes = race(lambda: cases.claim(db, staff["leader"], task_id), lambda: cases.claim(db, leader2, task_id))
+        outcomes = race(partial(cases.claim, db, staff["leader"], task_id), partial(cases.claim, db, leader2, task_id))
         assert sorted(o[:3] for o in outcomes) == ["409", "ok"], outcomes
         assert any("已由" in o and "认领" in o for o in outcomes)
     assert_chain_verifies(db)
@@ -118,8 +119,8 @@ def test_claiming_a_step_while_a_colleague_completes_it_ends_in_success_or_a_cle
     leader2 = users.create_user(db, "leader2", PASSWORD, "刘主任", ["社区负责人"])
     for attempt in range(ROUNDS):
         number, task_id = _review_step(db, staff, f"认领办理 {attempt}")
-        outcomes = race(lambda: cases.claim(db, leader2, task_id),
-                        lambda: cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"}))
+        outcomes = race(partial(cases.claim, db, leader2, task_id),
+                        partial(cases.complete_task, db, staff["leader"], task_id, {"decision": "同意"}))
         assert all(o == "ok" or o.startswith("409:") for o in outcomes), outcomes
         assert "ok" in outcomes
         assert _completions(db, staff, number) == (1 if outcomes[1] == "ok" else 0)
@@ -131,9 +132,9 @@ def test_urging_or_asking_for_more_time_while_the_step_is_completed_ends_in_succ
     deploy_file(db, DATA / "approval.bpmn")
     for attempt in range(ROUNDS):
         number, task_id = _review_step(db, staff, f"催办 {attempt}")
-        outcomes = race(lambda: extensions.urge(db, staff["supervisor"], task_id, "请抓紧"),
-                        lambda: extensions.request_extension(db, staff["leader"], task_id, "材料未齐", "2030-01-01"),
-                        lambda: cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"}))
+        outcomes = race(partial(extensions.urge, db, staff["supervisor"], task_id, "请抓紧"),
+                        partial(extensions.request_extension, db, staff["leader"], task_id, "材料未齐", "2030-01-01"),
+                        partial(cases.complete_task, db, staff["leader"], task_id, {"decision": "同意"}))
         assert all(o == "ok" or o.startswith("409:") for o in outcomes), outcomes
         assert _completions(db, staff, number) == (1 if outcomes[2] == "ok" else 0)
     assert_chain_verifies(db)
@@ -144,8 +145,8 @@ def test_commenting_on_a_case_while_its_step_is_completed_keeps_both(db, staff):
     deploy_file(db, DATA / "approval.bpmn")
     for attempt in range(ROUNDS):
         number, task_id = _review_step(db, staff, f"意见 {attempt}")
-        outcomes = race(lambda: cases.add_comment(db, staff["clerk"], number, "请尽快处理"),
-                        lambda: cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"}))
+        outcomes = race(partial(cases.add_comment, db, staff["clerk"], number, "请尽快处理"),
+                        partial(cases.complete_task, db, staff["leader"], task_id, {"decision": "同意"}))
         assert outcomes == ["ok", "ok"]
         assert _completions(db, staff, number) == 1
     assert_chain_verifies(db)
@@ -157,8 +158,8 @@ def test_linking_two_cases_both_ways_at_once_never_deadlocks(db, staff):
     for attempt in range(ROUNDS):
         first, _ = _review_step(db, staff, f"关联甲 {attempt}")
         second, _ = _review_step(db, staff, f"关联乙 {attempt}")
-        outcomes = race(lambda: cases.link_cases(db, staff["leader"], first, second),
-                        lambda: cases.link_cases(db, staff["leader"], second, first))
+        outcomes = race(partial(cases.link_cases, db, staff["leader"], first, second),
+                        partial(cases.link_cases, db, staff["leader"], second, first))
         assert outcomes == ["ok", "ok"]
         assert casepages.get_case(db, staff["leader"], first).linked == (second,)
     assert_chain_verifies(db)

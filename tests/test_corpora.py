@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from engine.actor import Actor
-from engine.bpmn import deployments, diagram
+from engine.bpmn import deployments
 from engine.work import casepages, cases
 from tests.conftest import SHARED
 from tests.test_foreign_diagrams import english

@@ -17,7 +17,8 @@ RECHECK = APPROVAL.replace(
     b'<bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>'
     b'<bpmn:sequenceFlow id="F2" sourceRef="Review" targetRef="Recheck"/>'
     b'<bpmn:sequenceFlow id="F3" sourceRef="Recheck" targetRef="Gw"/>').replace(
-    b'<bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F_ok', b'<bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F_ok').replace(
+    b'<bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F_ok',
+    b'<bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F_ok').replace(
     b"<bpmn:flowNodeRef>Review</bpmn:flowNodeRef>",
     b"<bpmn:flowNodeRef>Review</bpmn:flowNodeRef><bpmn:flowNodeRef>Recheck</bpmn:flowNodeRef>")
 # 审核 renamed to a new element id: a case waiting at it has no place in the new version.

@@ -144,7 +144,8 @@ def test_a_multi_instance_over_a_case_variable_must_declare_it():
     undeclared = (source[:start] + source[end:]).encode()
     [found] = problems(undeclared)
     assert found.element_id == "SubProcess_items" and found.element_name == "逐项决议"
-    assert undeclared.decode().splitlines()[found.line - 1].strip().startswith("<bpmn:multiInstanceLoopCharacteristics>")
+    line = undeclared.decode().splitlines()[found.line - 1]
+    assert line.strip().startswith("<bpmn:multiInstanceLoopCharacteristics>")
     assert "“items”(loopDataInputRef)无法解析" in found.message
     assert '<bpmn:property id="items" name="items" />' in found.message
 

@@ -109,7 +109,8 @@ def test_a_form_field_may_be_called_like_a_reserved_element_id():
 
 def test_a_plain_task_is_a_step_of_its_lane(db, staff):
     """SpiffWorkflow waits for a person at a task drawn without a type; its lane says whose it is."""
-    xml = _approval('<bpmn:userTask id="Review" name="审核" camunda:dueDate="P2D">', '<bpmn:task id="Review" name="审核">')
+    xml = _approval('<bpmn:userTask id="Review" name="审核" camunda:dueDate="P2D">',
+                    '<bpmn:task id="Review" name="审核">')
     deployments.deploy(db, xml.replace(b"</bpmn:userTask>", b"</bpmn:task>"), "approval.bpmn", SYSTEM)
     started = cases.start_case(db, staff["clerk"], "approval", {"title": "路灯不亮"})
     assert [(t.step_name, t.roles) for t in started.new_tasks] == [("审核", ("社区负责人",))]
@@ -153,13 +154,15 @@ def test_malformed_xml_is_explained_in_chinese_with_line_and_column():
 
 
 def test_a_schema_violation_is_explained_in_chinese_at_its_element():
-    found = problems(_approval('<bpmn:userTask id="Review" name="审核"', '<bpmn:userTask id="Review" name="审核" colour="red"'))
+    found = problems(_approval('<bpmn:userTask id="Review" name="审核"',
+                               '<bpmn:userTask id="Review" name="审核" colour="red"'))
     assert [(p.element_id, p.line) for p in found] == [("Review", 18)]
     assert found[0].message == "不符合 BPMN 2.0 规范(XSD): 元素 bpmn:userTask 不允许有属性 colour"
 
 
 def test_a_gateway_whose_conditions_all_fail_stops_the_step_in_chinese(db, staff):
-    xml = _approval('<bpmn:exclusiveGateway id="Gw" name="结论?" default="F_no">', '<bpmn:exclusiveGateway id="Gw" name="结论?">')
+    xml = _approval('<bpmn:exclusiveGateway id="Gw" name="结论?" default="F_no">',
+                    '<bpmn:exclusiveGateway id="Gw" name="结论?">')
     xml = xml.replace(b'<bpmn:sequenceFlow id="F_no" sourceRef="Gw" targetRef="EndNo"/>',
                       '<bpmn:sequenceFlow id="F_no" sourceRef="Gw" targetRef="EndNo"><bpmn:conditionExpression '
                       'xsi:type="bpmn:tFormalExpression">decision == "驳回"</bpmn:conditionExpression>'
@@ -263,7 +266,8 @@ def test_a_genmymodel_upload_opens_in_the_modeler_with_plain_references():
 def test_a_shape_of_an_element_that_does_not_exist_is_a_problem_at_its_line():
     xml = _approval("</bpmn:definitions>", """<bpmndi:BPMNDiagram id="D" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"
  xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"><bpmndi:BPMNPlane id="P" bpmnElement="approval">
-<bpmndi:BPMNShape id="Gone_di" bpmnElement="bpmn:Gone"><dc:Bounds x="1" y="1" width="10" height="10"/></bpmndi:BPMNShape>
+<bpmndi:BPMNShape id="Gone_di" bpmnElement="bpmn:Gone">
+<dc:Bounds x="1" y="1" width="10" height="10"/></bpmndi:BPMNShape>
 </bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>""")
     found = problems(xml)
     assert [(p.element_id, p.line) for p in found] == [("Gone_di", 35)]

@@ -62,7 +62,8 @@ def test_text_beyond_its_maximum_is_refused_with_the_count(fields):
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\x7f", "\x0b"])
 def test_a_control_character_is_refused(fields, character):
     """NUL is stored by SQLite and refused by PostgreSQL; neither gets it, nor any other control character."""
-    assert refused(fields, {"title": f"路灯{character}不亮"}) == {"title": "含有不可见的控制字符(如 NUL),请删除后再提交"}
+    assert refused(fields, {"title": f"路灯{character}不亮"}) == {
+        "title": "含有不可见的控制字符(如 NUL),请删除后再提交"}
 
 
 def test_tabs_and_line_breaks_are_text(fields):

@@ -77,7 +77,8 @@ def test_a_withdrawn_publication_is_not_found(deployed, staff):
     m.vote()
     m.do("UserTask_publish", "gongzuo", **PUBLISH)
     [entry] = m.published()
-    m.do("UserTask_objection", "liangwei", objection_content="程序有误", objection_valid="成立", objection_review="成立")
+    m.do("UserTask_objection", "liangwei", objection_content="程序有误", objection_valid="成立",
+         objection_review="成立")
     with pytest.raises(NotFound):
         publications.publication(deployed, entry.id)
 
@@ -153,4 +154,5 @@ def test_an_objection_found_invalid_withdraws_nothing(deployed, staff, frozen_cl
     number, ids = _three_publications(deployed, staff, frozen_clock)
     complete(deployed, staff, number, "Objection", {"objection_valid": "不成立"})
     assert sorted(p.id for p in publications.board(deployed).items) == sorted(ids.values())
-    assert "publication_withdrawn" not in [e.kind for e in casepages.get_case(deployed, staff["auditor"], number).history]
+    history = casepages.get_case(deployed, staff["auditor"], number).history
+    assert "publication_withdrawn" not in [e.kind for e in history]

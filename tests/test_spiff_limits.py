@@ -52,8 +52,10 @@ def test_a_loop_without_a_way_out_is_stopped_and_nothing_is_saved(db, staff, mon
 
 def test_a_multi_instance_count_is_bounded(db, staff):
     """`loopCardinality` from case data creates that many instances at once: at most `MAX_INSTANCES`."""
-    xml = one_lane_process("""<bpmn:subProcess id="T" name="逐项"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
-      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>
+    xml = one_lane_process("""<bpmn:subProcess id="T" name="逐项">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>n</bpmn:loopCardinality>
+      </bpmn:multiInstanceLoopCharacteristics>
       <bpmn:startEvent id="SS"><bpmn:outgoing>G1</bpmn:outgoing></bpmn:startEvent>
       <bpmn:endEvent id="SE"><bpmn:incoming>G1</bpmn:incoming></bpmn:endEvent>
       <bpmn:sequenceFlow id="G1" sourceRef="SS" targetRef="SE"/></bpmn:subProcess>""")

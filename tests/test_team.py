@@ -13,7 +13,7 @@ from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.people import notifications, users
 from engine.work import bulk, cases, tasklist, timers
-from engine.work.tasklist import Filters
+from engine.work.tasklist import NO_FILTERS, Filters
 from tests.conftest import PASSWORD, PROCESSES
 from tests.minqing import Matter
 from tests.yizheng import Matter as Yizheng
@@ -36,7 +36,7 @@ def team(db, staff, frozen_clock):
     return promised, waiting
 
 
-def rows(db, actor, filters: Filters = Filters()) -> list[tuple[str, str, str | None]]:
+def rows(db, actor, filters: Filters = NO_FILTERS) -> list[tuple[str, str, str | None]]:
     return [(r.case_number, r.step_name, r.assignee) for r in tasklist.tasks(db, actor, "team", filters).items]
 
 

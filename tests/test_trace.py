@@ -87,7 +87,8 @@ def test_上报件_path_goes_through_the_superior(line, staff):
     m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="更换主管道")
     m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date="2026-11-23")
     states, flows, _ = drawn(line, staff, m)
-    assert {"Flow_shangbao", "Flow_report_done", "Flow_report_sent", "Flow_superior_replied", "Flow_to_feedback"} <= flows
+    assert {"Flow_shangbao", "Flow_report_done", "Flow_report_sent", "Flow_superior_replied",
+            "Flow_to_feedback"} <= flows
     assert states["UserTask_superior_reply"] == "done" and states["UserTask_feedback"] == "current"
 
 

@@ -70,7 +70,7 @@ def test_figures_count_due_timers_their_lag_and_the_outbox(db, staff, frozen_clo
                for n in range(3)]
     with db.write() as session:
         for case_id, due in zip(started, (now - timedelta(seconds=90), now - timedelta(seconds=5),
-                                          now + timedelta(hours=1))):
+                                          now + timedelta(hours=1)), strict=True):
             session.get(Case, case_id).next_timer_at = due
         session.add_all([
             OutboxMessage(channel="webhook", payload={}, created_at=now, attempts=0),

@@ -88,7 +88,8 @@ def test_run_behind_a_trusted_proxy_lets_the_forwarded_address_through_waitress(
     from waitress.server import create_server
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    for name, value in {"DATABASE_URL": url, "MINYI_TRUSTED_PROXIES": "1", "MINYI_METRICS_ALLOW": "203.0.113.9"}.items():
+    settings = {"DATABASE_URL": url, "MINYI_TRUSTED_PROXIES": "1", "MINYI_METRICS_ALLOW": "203.0.113.9"}
+    for name, value in settings.items():
         monkeypatch.setenv(name, value)
     database = Database(url)
     migrate.upgrade(database)

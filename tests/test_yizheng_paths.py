@@ -145,7 +145,8 @@ def test_a_dismissed_objection_keeps_the_publicity_period_running(procedure, sta
     m.do("UserTask_objection", "liangwei", objection_content="施工时间太长", objection_valid="不成立",
          objection_review="工期已按最短安排")
     assert m.waiting == ["UserTask_objection"]
-    frozen_clock.set(datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc))  # 7 days after publishing, not after the objection
+    # 7 days after publishing, not after the objection
+    frozen_clock.set(datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc))
     assert timers.fire_due(procedure) == 1
     assert m.waiting == ["UserTask_signoff_publish"]
     assert len(m.published()) == 1

@@ -39,6 +39,7 @@ def message_throw(path: str) -> tuple[str, str]:
     definitions = f"""<bpmn:message id="M" name="m"/>
   <bpmn:correlationProperty id="cp" name="cp"><bpmn:correlationPropertyRetrievalExpression messageRef="M">
     <bpmn:formalExpression>{path}</bpmn:formalExpression></bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>"""
-    body = """<bpmn:intermediateThrowEvent id="T" name="通知"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
+    body = """<bpmn:intermediateThrowEvent id="T" name="通知">
+      <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
       <bpmn:messageEventDefinition id="MD" messageRef="M"/></bpmn:intermediateThrowEvent>"""
     return body, definitions

@@ -55,7 +55,8 @@ def db_upgrade() -> None:
 
 
 @db.command("backup", help="备份数据库(运行中也可;含上传的附件),经恢复校验和审计哈希链校验后才保留。"
-                           "SQLite: 数据库文件副本;PostgreSQL: pg_dump 自定义格式。例如: minyi db backup backups/minyi-2026-11-29.dump")
+                           "SQLite: 数据库文件副本;PostgreSQL: pg_dump 自定义格式。"
+                           "例如: minyi db backup backups/minyi-2026-11-29.dump")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def db_backup(target: Path) -> None:
     from engine.audit import backups

@@ -31,7 +31,8 @@ BLANK = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:startEvent id="StartEvent_new" name="开始"/>
   </bpmn:process>
   <bpmndi:BPMNDiagram id="Diagram_new"><bpmndi:BPMNPlane id="Plane_new" bpmnElement="new_procedure">
-    <bpmndi:BPMNShape id="StartEvent_new_di" bpmnElement="StartEvent_new"><dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="StartEvent_new_di" bpmnElement="StartEvent_new">
+      <dc:Bounds x="180" y="160" width="36" height="36"/></bpmndi:BPMNShape>
   </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
 </bpmn:definitions>
 """

@@ -1,5 +1,6 @@
 """Every file the app sends to be saved (CSV and XES exports, statistics, case bundles, diagrams, residents'
-uploads) goes through `download` — and a picture shown on a staff page through `inline` — so the name in Content-Disposition is always written one way.
+uploads) goes through `download` — and a picture shown on a staff page through `inline` — so the name in
+Content-Disposition is always written one way.
 
 Werkzeug's `send_file` writes it as RFC 6266 asks: `filename="…"` for an ASCII name; for any other name an
 ASCII approximation plus `filename*=UTF-8''…` (RFC 5987 percent-encoding), which every current browser

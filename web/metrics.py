@@ -106,7 +106,8 @@ def _allowed() -> bool:
 @bp.get("/metrics")
 def show_metrics():
     if not _allowed():
-        raise Forbidden("运行指标(/metrics)只对配置的地址(MINYI_METRICS_ALLOW)或持有令牌(MINYI_METRICS_TOKEN)的监控系统开放。")
+        raise Forbidden("运行指标(/metrics)只对配置的地址(MINYI_METRICS_ALLOW)"
+                        "或持有令牌(MINYI_METRICS_TOKEN)的监控系统开放。")
     record_pool(db())
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

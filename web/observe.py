@@ -56,7 +56,8 @@ def _finish(response: Response) -> Response:
     method = request.method if request.method in METHODS else "OTHER"  # no metrics series per invented verb
     metrics.observe_request(method, route, response.status_code, seconds)
     metrics.record_pool(db())
-    user, path = _user(), CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", request.path)  # a line break cannot forge a log line
+    # a line break cannot forge a log line
+    user, path = _user(), CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", request.path)
     access_log.info("%s %s %s %.1fms %s", method, path, response.status_code, seconds * 1000, user,
                     extra={"request_id": request_id(), "user": user, "method": method, "path": path, "route": route,
                            "status": response.status_code, "duration_ms": round(seconds * 1000, 1),

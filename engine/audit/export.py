@@ -34,7 +34,8 @@ EXTENSIONS = (("Concept", "concept"), ("Time", "time"), ("Organizational", "org"
 
 def _events(db: Database, q: CaseQuery) -> Iterator[tuple[str, str, AuditEvent]]:
     with db.read() as session:
-        query = apply(select(Case.number, Case.process_id, AuditEvent).join(AuditEvent, AuditEvent.case_id == Case.id), q)
+        query = apply(select(Case.number, Case.process_id, AuditEvent)
+                      .join(AuditEvent, AuditEvent.case_id == Case.id), q)
         result = session.execute(query.where(AuditEvent.kind.in_(EXPORTED))
                                  .order_by(Case.id, AuditEvent.seq).execution_options(yield_per=5000))
         try:

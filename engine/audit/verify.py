@@ -112,7 +112,8 @@ def check_global(events: Iterable[dict[str, Any]], head: tuple[int, str] | None)
         if e["global_seq"] != expected:
             return count, Break("global", e.get("number", ""), e["seq"],
                                 f"全局序号不连续:应为 {expected},实为 {e['global_seq']}(有记录被删除)")
-        if e["global_prev_hash"] != prev or e["global_hash"] != audit_chain.global_hash(e["global_seq"], e["hash"], prev):
+        if e["global_prev_hash"] != prev \
+                or e["global_hash"] != audit_chain.global_hash(e["global_seq"], e["hash"], prev):
             return count, Break("global", e.get("number", ""), e["seq"], "全局链在此断开(记录被改动或替换)")
         prev, expected = e["global_hash"], expected + 1
     if head is not None and (head[0] != expected - 1 or head[1] != prev):
@@ -195,7 +196,8 @@ def _check_header(case: dict[str, Any], diagram: dict[str, Any], events: list[di
         where = "受理记录" if named_by is started else "迁移记录"
         return Break("bundle", number, named_by["seq"], f"{where}中的流程图版本与包内流程图不符")
     if case["process_id"] != diagram["process_id"]:
-        return Break("bundle", number, None, f"事项的流程 {case['process_id']} 与包内流程图 {diagram['process_id']} 不符")
+        return Break("bundle", number, None,
+                     f"事项的流程 {case['process_id']} 与包内流程图 {diagram['process_id']} 不符")
     return None
 
 

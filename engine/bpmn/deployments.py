@@ -61,8 +61,10 @@ def latest_version_id(session: Session, process_id: str) -> int | None:
 
 
 def latest_versions(session: Session) -> list[DiagramVersion]:
-    newest = select(func.max(DiagramVersion.id)).where(DiagramVersion.draft.is_(False)).group_by(DiagramVersion.process_id)
-    return list(session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest)).order_by(DiagramVersion.name)))
+    newest = (select(func.max(DiagramVersion.id)).where(DiagramVersion.draft.is_(False))
+              .group_by(DiagramVersion.process_id))
+    return list(session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest))
+                                .order_by(DiagramVersion.name)))
 
 
 def deploy_in(session: Session, xml: bytes, filename: str, actor: Actor, note: str = "") -> tuple[VersionInfo, bool]:

@@ -338,7 +338,7 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         if not roles:
             c.add(el, f"{HUMAN_TAGS[_local(el.tag)]}没有负责角色:请把它放进一个泳道,或填写 candidateGroups")
         form, problems = forms.parse_form(el)
-        for fid, line, msg in problems:
+        for _field, line, msg in problems:
             c.add(el, msg, line)
         due = el.get(f"{{{CAMUNDA}}}dueDate")
         properties = _properties(el)
@@ -400,7 +400,7 @@ def _start_form(process: etree._Element, c: _Checker) -> tuple[str, tuple[forms.
         c.add(process, "流程没有开始事件(startEvent)")
         return "", ()
     form, problems = forms.parse_form(starts[0])
-    for fid, line, msg in problems:
+    for _field, line, msg in problems:
         c.add(starts[0], msg, line)
     return starts[0].get("id", ""), form
 

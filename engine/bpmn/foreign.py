@@ -34,8 +34,8 @@ _DI_TAGS = {f"{{{BPMNDI}}}{t}" for t in ("BPMNPlane", "BPMNShape", "BPMNEdge", "
 def normalise(xml: bytes, filename: str = "diagram.bpmn") -> bytes:
     """The file with every prefixed reference to an element of this file written as its plain id
     (`bpmn2:Task_1` → `Task_1`), in UTF-8 (whatever encoding the tool declared). Unchanged bytes when
-    there is nothing to rewrite, so the content hash of an ordinary file stays what it was. Malformed XML is returned as it came, for the
-    validation that follows to report."""
+    there is nothing to rewrite, so the content hash of an ordinary file stays what it was. Malformed XML
+    is returned as it came, for the validation that follows to report."""
     try:
         tree = parse_xml(xml, filename)
     except DiagramInvalid:

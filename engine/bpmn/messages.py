@@ -1,10 +1,11 @@
 """The one place where the libraries' English becomes what a designer reads.
 
 SpiffWorkflow (parsing and running a diagram), libxml2 (XML syntax), the BPMN 2.0 schema
-check (XSD) and Python computing a designer's expression all speak English. Every message of theirs that can reach a user passes through
-here and comes out in Chinese; the caller adds the element id and line. A message this table
-does not know still comes out in Chinese (a general sentence) and its original text is logged
-for whoever keeps this table, so nothing English reaches the page.
+check (XSD) and Python computing a designer's expression all speak English. Every message of
+theirs that can reach a user passes through here and comes out in Chinese; the caller adds the
+element id and line. A message this table does not know still comes out in Chinese (a general
+sentence) and its original text is logged for whoever keeps this table, so nothing English reaches
+the page.
 """
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ _SPIFF = _rules(
     (r"^A multiinstance task must specify exactly one of cardinality or loop input data reference",
      lambda m: "多实例任务只能填写循环次数(loopCardinality)和列表(loopDataInputRef)之一,不能两个都填"),
     (r"^The loop (?P<what>input|output) data reference is missing from the IO specification",
-     lambda m: f"多实例任务的{'输入' if m['what'] == 'input' else '输出'}列表没有在该任务的数据输入输出(ioSpecification)中声明"),
+     lambda m: f"多实例任务的{'输入' if m['what'] == 'input' else '输出'}列表"
+               "没有在该任务的数据输入输出(ioSpecification)中声明"),
     (r"^A loopMaximum or loopCondition must be specified for Loop Tasks",
      lambda m: "循环任务须填写最大次数(loopMaximum)或循环条件(loopCondition)"),
     (r"^Multiple outgoing flows are not supported for tasks of type",
@@ -192,7 +194,8 @@ _XSD = _rules(
      lambda m: f"元素 {short(m['el'])} 的属性 {short(m['attr'])} 的值 “{m['v']}” 使用了未声明的命名空间前缀"),
     (_E + _A + r": \[facet '\w+'\] The value '(?P<v>[^']*)' is not an element of the set \{(?P<set>[^}]*)\}",
      lambda m: f"元素 {short(m['el'])} 的属性 {short(m['attr'])} 的值 “{m['v']}” 不在允许的取值({m['set']})中"),
-    (_E + _A + r": '(?P<v>[^']*)' is not a valid value of the (?:atomic|local atomic|list|union) type '?(?P<t>[^'.]*)'?",
+    (_E + _A + r": '(?P<v>[^']*)' is not a valid value of the (?:atomic|local atomic|list|union) type "
+     r"'?(?P<t>[^'.]*)'?",
      lambda m: f"元素 {short(m['el'])} 的属性 {short(m['attr'])} 的值 “{m['v']}” 不是合法的{_type(m['t'])}"),
     (_E + r": '(?P<v>[^']*)' is not a valid value of the (?:atomic|local atomic|list|union) type '?(?P<t>[^'.]*)'?",
      lambda m: f"元素 {short(m['el'])} 的内容 “{m['v']}” 不是合法的{_type(m['t'])}"),

@@ -81,7 +81,8 @@ def unknown_names(root: etree._Element, process: etree._Element, process_propert
                 what = f"表单字段 “{f.id}” 的{sites.LABELS[name]}"
                 _name_problem(by_id.get(step_id), text, fields, what, checker, f.line)
     for step in steps:
-        texts = {"dueDate": step.due, "assignee": step.assignee, **{name: step.properties.get(name) for name in sites.STEP_PROPERTIES}}
+        texts = {"dueDate": step.due, "assignee": step.assignee,
+                 **{name: step.properties.get(name) for name in sites.STEP_PROPERTIES}}
         for name, text in texts.items():
             known = fields if name == "answerLinkedCases" else with_properties
             _name_problem(by_id.get(step.id), text, known, sites.LABELS[name], checker)

@@ -31,7 +31,8 @@ class Runnable:
     script_engine: SafeScriptEngine
 
 
-def build(tree: etree._ElementTree, filename: str, process_id: str, properties: dict[str, str], checker) -> Runnable | None:
+def build(tree: etree._ElementTree, filename: str, process_id: str, properties: dict[str, str],
+          checker) -> Runnable | None:
     """Parse with SpiffWorkflow; its complaints become problems on `checker`, in Chinese, at their element."""
     parser = BpmnParser(validator=None)
     try:

@@ -110,7 +110,8 @@ def _cardinality(task: Task, expression: str, value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INSTANCES:
         return value
     shown = "空值" if value in (None, "") else f"“{value}”"
-    raise StepFailed(task, f"循环次数(loopCardinality)“{expression}” 应得出 0–{MAX_INSTANCES} 的整数,这里得到的是{shown}")
+    raise StepFailed(task, f"循环次数(loopCardinality)“{expression}” 应得出 0–{MAX_INSTANCES} 的整数,"
+                           f"这里得到的是{shown}")
 
 
 def _timer_value(value: Any) -> str:

@@ -101,8 +101,8 @@ def _elements(xml: bytes) -> dict[str, tuple[str, str, dict[str, str]]]:
     for el in root.iter(f"{{{BPMN}}}*"):
         local = etree.QName(el.tag).localname
         if el.get("id") and local not in SKIP and not local.endswith("EventDefinition") \
-                and el.getparent() is not None and etree.QName(el.getparent().tag).localname in ("process", "subProcess",
-                                                                                                  "laneSet", "definitions"):
+                and el.getparent() is not None \
+                and etree.QName(el.getparent().tag).localname in ("process", "subProcess", "laneSet", "definitions"):
             found[el.get("id")] = (KINDS.get(local, local), _plain(el.get("name")), _describe(el))
     return found
 

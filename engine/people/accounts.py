@@ -215,13 +215,13 @@ def change_my_password(db: Database, actor: Actor, current: str, new: str, again
     errors: dict[str, str] = {}
     _note(errors, "new_password", users.password_problem(new))
     if not errors and new != again:
-        errors["new_password_again"] = "两次输入的新密码不一致"
+        errors["new_password_again"] = "两次输入的新密码不一致"  # noqa: S105 — a form field's name and its message
     with db.write() as session:
         user = _user(session, actor.id)
         if not users.password_matches(user.password_hash, current or ""):
             errors = {"current_password": "当前密码不正确", **errors}
         if not errors and users.password_matches(user.password_hash, new):
-            errors["new_password"] = "新密码不能与当前密码相同"
+            errors["new_password"] = "新密码不能与当前密码相同"  # noqa: S105 — a form field's name and its message
         _raise_if(errors)
         users.replace_password(user, new, must_change=False)
         _record(session, actor, user.username, "password_changed", {})

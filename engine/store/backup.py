@@ -84,7 +84,8 @@ def tables_with_rows(db: Database) -> list[str]:
     """The tables that hold anything (the schema's own version table aside): what a restore would lose."""
     with db.engine.connect() as conn:
         names = sorted(n for n in inspect(conn).get_table_names() if n != "alembic_version")
-        return [n for n in names if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{n}")')).scalar()]
+        return [n for n in names  # each name as the catalog listed it, quoted
+                if conn.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{n}")')).scalar()]  # noqa: S608 — catalog's names
 
 
 def refuse_unless_empty(db: Database, force: bool) -> None:
@@ -92,7 +93,8 @@ def refuse_unless_empty(db: Database, force: bool) -> None:
         return
     full = tables_with_rows(db)
     if full:
-        raise InvalidInput(f"目标数据库不是空的(表 {'、'.join(full[:5])}{' 等' if len(full) > 5 else ''} 中有数据),不会覆盖;"
+        raise InvalidInput(f"目标数据库不是空的(表 {'、'.join(full[:5])}{' 等' if len(full) > 5 else ''} 中有数据),"
+                           "不会覆盖;"
                            "确要用备份替换其全部内容时加 --force(先停止应用)", {"database": "不是空的"})
 
 

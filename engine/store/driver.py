@@ -99,7 +99,7 @@ class Result:
 def _row_type(names: tuple[str, ...]) -> type:
     """A named tuple for a result's columns; `_mapping` gives {name: value} like SQLAlchemy's rows."""
     row = namedtuple("Row", names, rename=True)  # type: ignore[misc]
-    row._mapping = property(lambda self: dict(zip(names, self)))  # type: ignore[attr-defined]
+    row._mapping = property(lambda self: dict(zip(names, self, strict=True)))  # type: ignore[attr-defined]
     return row
 
 

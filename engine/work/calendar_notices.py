@@ -144,8 +144,8 @@ def read_notice(values: dict[str, str]) -> tuple[int, dict[date, str], dict[date
         if day in days_off:
             raise InvalidInput("请检查调休上班日期", {"workdays": f"{day} 同时填在了放假日期中"})
         if day.weekday() < 5:
-            raise InvalidInput("请检查调休上班日期", {"workdays": f"{day} 是星期{WEEKDAYS[day.weekday()]},本来就是工作日;"
-                                                                 f"这里只填调到周末上班的日子"})
+            raise InvalidInput("请检查调休上班日期", {
+                "workdays": f"{day} 是星期{WEEKDAYS[day.weekday()]},本来就是工作日;这里只填调到周末上班的日子"})
     return year, days_off, workdays
 
 
@@ -225,7 +225,8 @@ def _move(session, old: calendar.Overrides, new: calendar.Overrides, first: date
     cases = {c.id: c for c in session.scalars(query.with_for_update())}
     if not cases:
         return [], []
-    data = dict(session.execute(select(CaseState.case_id, CaseState.data).where(CaseState.case_id.in_(list(cases)))).all())
+    data = dict(session.execute(select(CaseState.case_id, CaseState.data)
+                                .where(CaseState.case_id.in_(list(cases)))).all())
     moved = deadlines.recompute(session, cases, data, old, new, since, actor, now)
     timer_moves, remembered = timers.recompute(session, cases, old, new, actor)
     return sorted(moved + timer_moves, key=lambda m: (m.case_number, m.new)), remembered

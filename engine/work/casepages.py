@@ -145,7 +145,10 @@ def _display(session: Session, user_id: int) -> str:
 
 def _people_fields(event: AuditEvent, d: Diagram) -> set[str]:
     """The ids of the `user` fields (承办人) of the form an event's values came from."""
-    form = d.steps[event.step_id].form if event.step_id in d.steps else d.start_form if event.step_id == d.start_id else ()
+    if event.step_id in d.steps:
+        form = d.steps[event.step_id].form
+    else:
+        form = d.start_form if event.step_id == d.start_id else ()
     return {f.id for f in form if f.type == "user"}
 
 

@@ -13,7 +13,7 @@ from engine.store.models import Case, User
 
 from . import cases, tasklist
 
-PASSWORD = "minyi-demo-2026"
+PASSWORD = "minyi-demo-2026"  # noqa: S105 — the demo users' published password (README), only for `minyi demo`
 USERS = [
     ("clerk", "王受理", ["受理员"]),
     ("leader", "李主任", ["社区负责人"]),

@@ -128,7 +128,8 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
                      step_name=row.name, lane=row.lane, data={
                          "reason": reason, "old_due": row.due_at.isoformat(), "requested_due": wanted.isoformat()})
         role = _approver_role(session, case, row)
-        text = f"{actor.display_name} 申请将“{row.name}”({case.number})的期限延至 {deadlines.when_text(wanted)}:{reason}"
+        text = (f"{actor.display_name} 申请将“{row.name}”({case.number})的期限延至 "
+                f"{deadlines.when_text(wanted)}:{reason}")
         notifications.notify(session, notifications.role_members(session, [role]), "extension", text,
                              case_id=case.id, task_id=row.id)
         return request.id
@@ -236,7 +237,8 @@ def pending_for(db: Database, actor: Actor) -> tuple[ExtensionView, ...]:
             select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
             .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
             .where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.requested_at)).all()
-        return _views(session, [(r, c, t) for r, c, t in rows if actor.has_role(_approver_role(session, c, t), "管理员")])
+        return _views(session, [(r, c, t) for r, c, t in rows
+                                if actor.has_role(_approver_role(session, c, t), "管理员")])
 
 
 def of_task(db: Database, actor: Actor, task_id: int) -> tuple[ExtensionView, ...]:

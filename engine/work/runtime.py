@@ -116,7 +116,7 @@ _LOCK = """SELECT {tasks}, {cases}, case_states.data AS case_data, diagram_versi
  (SELECT hash FROM chain_heads WHERE name = 'global') AS global_hash
 FROM human_tasks JOIN cases ON cases.id = human_tasks.case_id JOIN case_states ON case_states.case_id = cases.id
  JOIN diagram_versions ON diagram_versions.id = cases.version_id
-WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))
+WHERE """.format(tasks=_TASKS.columns("t_"), cases=_CASES.columns("c_"))  # noqa: S608 — the models' columns
 _READ_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", " FOR UPDATE OF human_tasks")
 _READ_WAITING = driver.Statement(
     _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
@@ -182,7 +182,7 @@ _ALWAYS = ("updated_at", "revision")
 def _update_case(columns: tuple[str, ...]) -> driver.Statement:
     """An UPDATE of just the columns that changed: SQLite rewrites an index only when the statement
     sets one of its columns, and most steps change none of the case's indexed columns."""
-    return driver.Statement("UPDATE cases SET " + ", ".join(f"{c} = :{c}" for c in columns)
+    return driver.Statement("UPDATE cases SET " + ", ".join(f"{c} = :{c}" for c in columns)  # noqa: S608 — _CASE_COLUMNS
                             + " WHERE id = :cid AND revision = :old_revision")
 
 

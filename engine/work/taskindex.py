@@ -37,7 +37,7 @@ _OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM h
                                "WHERE case_id = :cid AND status = 'READY'")
 _CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
 _NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
-_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "
+_NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "  # noqa: S608 — model's columns, bound values
                              f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
 _NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
                              "VALUES (:human_task_id, :role, :open, :due_at)")
@@ -114,7 +114,8 @@ def _insert_ready(conn: Connection, d: Diagram, rows: list[dict[str, Any]]) -> l
     if not rows:
         return []
     ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
-    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"]) for id, row in zip(ids, rows)]
+    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"])
+               for id, row in zip(ids, rows, strict=True)]
     role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
                  for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
     if role_rows:

@@ -48,6 +48,9 @@ class Filters:
     sort: str = "due"
 
 
+NO_FILTERS = Filters()
+
+
 @dataclass(frozen=True)
 class Choices:
     """What the list filters offer, read from the deployed diagrams (not from the task rows)."""
@@ -315,7 +318,7 @@ def _colleagues(session: Session, actor: Actor, which: str) -> tuple[Colleague, 
     return tuple(Colleague(u.username, u.display_name, tuple(sorted(held.get(u.id, ())))) for u in users)
 
 
-def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
+def overview(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
              per_page: int = 20) -> TaskList:
     """A task-list page: its rows, the tab counts, the filter choices and the colleagues to assign to."""
     with db.read() as session:
@@ -326,7 +329,7 @@ def overview(db: Database, actor: Actor, which: str, filters: Filters = Filters(
                         _choices(session, actor, versions), _colleagues(session, actor, which), team_overdue)
 
 
-def tasks(db: Database, actor: Actor, which: str, filters: Filters = Filters(), page: int = 1,
+def tasks(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
           per_page: int = 20) -> Page[TaskRow]:
     with db.read() as session:
         return _page(session, actor, which, filters, page, per_page)

@@ -205,7 +205,8 @@ def recompute(session: Session, cases: dict[int, Case], old: calendar.Overrides,
             changed = True
             name = d.element_names.get(spiff.spec_name(task)) or spiff.spec_name(task)
             audit_chain.append(session, case.id, actor, "timer_recomputed", step_id=spiff.spec_name(task),
-                               step_name=name, data={"old": deadlines.china_iso(old_moment), "new": deadlines.china_iso(new_moment)})
+                               step_name=name, data={"old": deadlines.china_iso(old_moment),
+                                                     "new": deadlines.china_iso(new_moment)})
             moved.append(deadlines.Moved(case.number, case.title or "", name, "定时器", old_moment, new_moment))
         if changed:
             runtime.save(session, case, d, workflow, actor)

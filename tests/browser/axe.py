@@ -24,7 +24,8 @@ def axe_violations(page) -> list[str]:
         page.add_script_tag(url=f"{origin}{ROUTE}")
     results = page.evaluate("""async (tags) => {
         const r = await window.axe.run(document, {runOnly: {type: 'tag', values: tags}});
-        return r.violations.map(v => v.nodes.map(n => `${v.id} (${v.impact}): ${n.target.join(' ')} — ${n.failureSummary.replace(/\\n/g, ' ')}`)).flat();
+        return r.violations.map(v => v.nodes.map(n =>
+            `${v.id} (${v.impact}): ${n.target.join(' ')} — ${n.failureSummary.replace(/\\n/g, ' ')}`)).flat();
     }""", WCAG_21_AA)
     return [f"{page.url}: {line}" for line in results]
 

@@ -37,7 +37,8 @@ def browser():
 
 @pytest.fixture
 def live_server(tmp_path, sqlite_template) -> Iterator[str]:
-    """The app with the demo staff, an `admin` (管理员) and processes/minqing_liushuixian.bpmn, on 127.0.0.1 and a free port."""
+    """The app with the demo staff, an `admin` (管理员) and processes/minqing_liushuixian.bpmn, on 127.0.0.1
+    and a free port."""
     path = tmp_path / "minyi.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
@@ -62,7 +63,8 @@ def live_server(tmp_path, sqlite_template) -> Iterator[str]:
 # (Chromium logs most violations itself; this catches the rest, e.g. a refused inline style).
 REPORT_VIOLATIONS = """
 document.addEventListener('securitypolicyviolation', (e) => {
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`);
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+                + ` at ${e.sourceFile}:${e.lineNumber}`);
 });
 """
 

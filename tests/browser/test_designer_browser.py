@@ -116,7 +116,8 @@ def test_designer_edits_a_form_and_running_cases_keep_the_old_one(workspace, new
 
 INVALID_EDITS = {
     "gateway-branch": ("""() => { const m = window.minyiModeler;
-        m.get('modeling').updateProperties(m.get('elementRegistry').get('F_ok'), { conditionExpression: undefined }); }""",
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('F_ok'),
+                                           { conditionExpression: undefined }); }""",
                        "F_ok", "分支没有条件"),
     "script-task": ("""() => { const m = window.minyiModeler;
         m.get('bpmnReplace').replaceElement(m.get('elementRegistry').get('Review'), { type: 'bpmn:ScriptTask' }); }""",
@@ -239,7 +240,8 @@ def test_简易程序_renamed_in_the_modeler_still_validates_and_deploys(workspa
     open_modeler(page, base, "一征三议两公开(简易程序)")
     assert status(page) == "已打开"
     page.evaluate("""() => { const m = window.minyiModeler;
-        m.get('modeling').updateProperties(m.get('elementRegistry').get('UserTask_review'), { name: '党员议事会审议' }); }""")
+        m.get('modeling').updateProperties(m.get('elementRegistry').get('UserTask_review'),
+                                           { name: '党员议事会审议' }); }""")
     saved = page.evaluate("async () => (await window.minyiModeler.saveXML()).xml")
     assert "<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>" in saved
     page.get_by_role("button", name="校验").click()
@@ -255,9 +257,11 @@ def test_warnings_of_several_kinds_each_say_what_happens(workspace, new_page, tm
     xml = (PROCESSES / "sidan.bpmn").read_text(encoding="utf-8")
     xml = xml.replace('<bpmn:userTask id="UserTask_paidan" name="支部派单"',
                       '<bpmn:userTask id="UserTask_paidan" name="支部派单" bpmn:priority="高"', 1)
-    xml = xml.replace('<bpmn:endEvent id="EndEvent_shaidan"', '<bpmn:bogus id="Bogus_1" /><bpmn:endEvent id="EndEvent_shaidan"', 1)
+    xml = xml.replace('<bpmn:endEvent id="EndEvent_shaidan"',
+                      '<bpmn:bogus id="Bogus_1" /><bpmn:endEvent id="EndEvent_shaidan"', 1)
     xml = xml.replace('<bpmndi:BPMNShape id="Lane_zhibu_di"',
-                      '<bpmndi:BPMNShape id="Ghost_di" bpmnElement="Ghost"><dc:Bounds x="0" y="0" width="10" height="10" />'
+                      '<bpmndi:BPMNShape id="Ghost_di" bpmnElement="Ghost">'
+                      '<dc:Bounds x="0" y="0" width="10" height="10" />'
                       '</bpmndi:BPMNShape><bpmndi:BPMNShape id="Lane_zhibu_di"', 1)
     bogus_line = xml[:xml.index("<bpmn:bogus")].count("\n") + 1
     path = tmp_path / "sidan.bpmn"
@@ -298,7 +302,10 @@ DEADLINE = """() => {
     const step = window.minyiModeler.get('elementRegistry').get('Review').businessObject;
     const props = ((step.extensionElements && step.extensionElements.values) || [])
         .find(v => v.$type === 'camunda:Properties');
-    const value = name => { const p = ((props && props.values) || []).find(p => p.name === name); return p && p.value; };
+    const value = name => {
+        const p = ((props && props.values) || []).find(p => p.name === name);
+        return p && p.value;
+    };
     return {dueDate: step.get('camunda:dueDate') || null, dueWorkingDays: value('dueWorkingDays') || null};
 }"""
 

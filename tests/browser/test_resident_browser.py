@@ -141,7 +141,8 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_
     open_task(leader, base, number, "分类交办")
     leader.get_by_label("办理方式").select_option("即办件")
     leader.get_by_role("button", name="提交办理").click()
-    answer_as_handler(handler, base, number, "即办件办理", "全部清理并张贴告示。", "楼道已全部清理,并张贴了禁止堆放的告示。")
+    answer_as_handler(handler, base, number, "即办件办理", "全部清理并张贴告示。",
+                      "楼道已全部清理,并张贴了禁止堆放的告示。")
 
     # after the new answer the resident rates again, and the matter is closed
     resident.goto(link)
@@ -150,7 +151,8 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_
     resident.get_by_label("满意", exact=True).check()
     resident.get_by_role("button", name="提交评价").click()
     assert resident.locator(".case-state").inner_text() == "已办结"
-    assert [re.sub(r"\s+", "", t) for t in resident.locator(".rating-given strong").all_inner_texts()] == ["不满意", "满意"]
+    given = resident.locator(".rating-given strong").all_inner_texts()
+    assert [re.sub(r"\s+", "", t) for t in given] == ["不满意", "满意"]
     assert fits_the_phone(resident)
     screenshot(resident, "23-resident-closed")
 

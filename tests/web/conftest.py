@@ -1,4 +1,5 @@
-"""Web fixtures: an app on a temporary database with the demo staff and the approval diagram."""
+"""Web fixtures: an app on a temporary database with the demo staff and the approval diagram, and the
+residents' app (民情流水线 deployed) with its public client and signed-in staff clients."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,8 +10,9 @@ from flask.testing import FlaskClient
 
 from engine.people import users
 from engine.store.db import Database
-from tests.conftest import DATA, PASSWORD, STAFF, deploy_file
+from tests.conftest import DATA, PASSWORD, PROCESSES, STAFF, deploy_file
 from web import create_app
+from web.resident import DEFAULT_LIMITS
 
 
 def build_app(database: Database, **config) -> Flask:
@@ -85,3 +87,26 @@ def start_approval(minyi_db, staff_actors) -> Callable[..., object]:
     def _start(title: str = "路灯不亮", amount: str = "3"):
         return cases.start_case(minyi_db, staff_actors["clerk"], "approval", {"title": title, "amount": amount})
     return _start
+
+
+@pytest.fixture
+def resident_app(sqlite_db) -> Flask:
+    """The app with 民情流水线 deployed and generous rate limits."""
+    app = build_app(sqlite_db, RESIDENT_RATE_LIMITS={name: "1000 per minute" for name in DEFAULT_LIMITS})
+    deploy_file(sqlite_db, PROCESSES / "minqing_liushuixian.bpmn")
+    yield app
+    app.extensions["minyi_db"].dispose()
+
+
+@pytest.fixture
+def resident(resident_app) -> FlaskClient:
+    return resident_app.test_client()
+
+
+@pytest.fixture
+def staff_client(resident_app):
+    def _client(username: str) -> FlaskClient:
+        client = resident_app.test_client()
+        login(client, username)
+        return client
+    return _client

@@ -250,8 +250,10 @@ REFUSED = {
     "API completion, a reason beyond its field's maximum": ("api", "post", "/api/tasks/{task}/complete",
                                                              {"json": {"decision": "不同意", "reason": "因" * 201}},
                                                              422, "不能超过 200 个字"),
-    "comment with NUL": ("page", "post", "/cases/{number}/comments", {"data": {"text": "好\x00"}}, 400, "text 含有空字符"),
-    "comment of 2,001 characters": ("page", "post", "/cases/{number}/comments", {"data": {"text": "意" * 2001}}, 422, "不能超过 2000"),
+    "comment with NUL": ("page", "post", "/cases/{number}/comments", {"data": {"text": "好\x00"}},
+                         400, "text 含有空字符"),
+    "comment of 2,001 characters": ("page", "post", "/cases/{number}/comments", {"data": {"text": "意" * 2001}},
+                                    422, "不能超过 2000"),
     "case page with NUL in its number": ("page", "get", "/cases/{number}%00", {}, 400, "地址含有空字符"),
 }
 

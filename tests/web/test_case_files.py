@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web import test_resident_pages as pages
-from tests.web.test_resident_pages import PDF, PNG, accept, receipt_of, submit
-
-# the residents' pages' fixtures: 民情流水线 deployed, uploads in a temporary folder, staff logged in by name
-resident_app, resident, staff_client = pages.resident_app, pages.resident, pages.staff_client
+from tests.web.test_resident_pages import PDF, PNG, accept, do, receipt_of, submit
 
 
 def _submitted_with_files(resident) -> str:
@@ -49,7 +45,7 @@ def test_every_role_that_may_see_the_case_sees_its_files(resident, resident_app,
     assert "下载 现场照片.png" in staff_client("leader").get(f"/cases/{number}").get_data(as_text=True)
     assert staff_client("handler").get(f"/cases/{number}").status_code == 403
     accept(resident_app, number)
-    pages.do(resident_app, number, "UserTask_classify", "leader", kind="即办件", assign_note="请处理")
+    do(resident_app, number, "UserTask_classify", "leader", kind="即办件", assign_note="请处理")
     html = staff_client("handler").get(f"/cases/{number}").get_data(as_text=True)
     assert "下载 现场照片.png" in html and "下载 证明材料.pdf" in html
 

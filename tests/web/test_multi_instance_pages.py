@@ -12,7 +12,7 @@ def test_each_instance_of_a_step_over_a_list_opens_and_completes_in_its_lane(cli
     started = cases.start_case(minyi_db, staff_actors["clerk"], "multi",
                                {"title": "小区改造", "mode": "逐项", "topics": "加装电梯\n更换水管"})
     login(client, "handler")
-    for task, topic in zip(started.new_tasks, ["加装电梯", "更换水管"]):
+    for task, topic in zip(started.new_tasks, ["加装电梯", "更换水管"], strict=True):
         page = client.get(f"/tasks/{task.id}")
         html = page.get_data(as_text=True)
         assert page.status_code == 200 and "逐项提出意见" in html and f'value="{topic}"' in html

@@ -36,7 +36,8 @@ def worked(minyi_db, staff_actors, frozen_clock):
     deployments.deploy_directory(minyi_db, PROCESSES, SYSTEM)
     m = Matter(minyi_db, staff_actors)
     m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-24", handler="handler2")
-    for moment in (datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc), datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)):
+    for moment in (datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc),
+                   datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)):
         frozen_clock.set(moment)
         deadlines.check_tasks(minyi_db, deadlines.due_checks(minyi_db, moment))
     users.create_user(minyi_db, "sheji", PASSWORD, "何设计", ["流程设计人员"])

@@ -14,17 +14,7 @@ from engine.store.models import AttachmentContent
 from engine.work import tasklist
 from tests.conftest import PROCESSES, deploy_file
 from tests.web.conftest import build_app
-from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    MATTER,
-    PNG,
-    accept,
-    answer,
-    do,
-    receipt_of,
-    resident,
-    resident_app,
-    submit,
-)
+from tests.web.test_resident_pages import MATTER, PNG, accept, answer, do, receipt_of, submit
 from web.resident import DEFAULT_LIMITS
 
 
@@ -144,7 +134,8 @@ def test_a_bad_supplement_upload_leaves_the_step_waiting(resident, resident_app)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="身份证")
     response = resident.post(f"/public/follow/{number}/supplement", content_type="multipart/form-data",
-                             data={"code": code, "note": "身份证", "files": [(io.BytesIO(b"#!/bin/sh\nrm -rf /"), "id.png")]})
+                             data={"code": code, "note": "身份证",
+                                   "files": [(io.BytesIO(b"#!/bin/sh\nrm -rf /"), "id.png")]})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "类型不允许" in html and 'value="' in html
     assert "提交补充材料" in html and "身份证" in html

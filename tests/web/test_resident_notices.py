@@ -2,14 +2,11 @@
 happens next) and, for a 补办件, the 书面告知书 listing the missing documents — both from the case page."""
 from __future__ import annotations
 
-# ruff: noqa: F811  (fixtures imported from the module that defines them, then used as arguments)
-
 import re
 
 from engine.people import users
 from engine.work import cases
-from tests.web.test_resident_pages import (MATTER, database, do, receipt_of, resident, resident_app,  # noqa: F401
-                                           staff_client)
+from tests.web.test_resident_pages import MATTER, database, do, receipt_of
 
 WINDOW = {**MATTER, "channel": "政务大厅集中受理", "channel_way": "政务大厅窗口"}
 

@@ -5,45 +5,18 @@ import io
 import re
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.people import users
 from engine.store.db import Database
 from engine.work import casepages, cases
-from tests.conftest import PROCESSES, deploy_file
-from tests.web.conftest import build_app, login
-from web.resident import DEFAULT_LIMITS
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 64
 MATTER = {"topic": "环境绿化", "title": "小区垃圾没人清", "description": "7号楼旁垃圾堆了三天。",
           "reporter_name": "吴先生", "reporter_contact": "13700007777", "address": "和平里7号楼", "grid": "第七网格"}
 FEEDBACK = {"feedback_method": "分散式答复", "answer": "已安排清运,今后每日清理。"}  # 答复日期: today, its default
-
-
-@pytest.fixture
-def resident_app(sqlite_db) -> Flask:
-    """The app with 民情流水线 deployed and generous rate limits."""
-    app = build_app(sqlite_db, RESIDENT_RATE_LIMITS={name: "1000 per minute" for name in DEFAULT_LIMITS})
-    deploy_file(sqlite_db, PROCESSES / "minqing_liushuixian.bpmn")
-    yield app
-    app.extensions["minyi_db"].dispose()
-
-
-@pytest.fixture
-def resident(resident_app) -> FlaskClient:
-    return resident_app.test_client()
-
-
-@pytest.fixture
-def staff_client(resident_app):
-    def _client(username: str) -> FlaskClient:
-        client = resident_app.test_client()
-        login(client, username)
-        return client
-    return _client
 
 
 def submit(client: FlaskClient, files: list[tuple[bytes, str]] = (), **fields: Any):

@@ -4,9 +4,7 @@ from __future__ import annotations
 import io
 import re
 
-from tests.web.test_resident_pages import (  # noqa: F401  (fixtures)
-    FEEDBACK, MATTER, PNG, accept, answer, do, receipt_of, resident, resident_app, staff_client, submit,
-)
+from tests.web.test_resident_pages import FEEDBACK, PNG, accept, answer, do, receipt_of, submit
 
 XSS = '<script>alert("x")</script><b onmouseover="x()">粗</b>'
 PRIVATE = ("吴先生", "13700007777", "和平里7号楼", "第七网格", "7号楼旁垃圾")

@@ -31,7 +31,8 @@ def test_the_team_list_shows_holder_and_deadline_and_sorts_by_deadline(client, m
     login(client, "leader")
     html = client.get("/tasks/team").get_data(as_text=True)
     assert '<td data-label="办理人">李主任</td>' in html and '<td data-label="办理人">未认领</td>' in html
-    assert [n for n in re.findall(r'data-label="受理编号"><a [^>]+>([^<]+)</a>', html)] == [first.case_number, second.case_number]
+    numbers = re.findall(r'data-label="受理编号"><a [^>]+>([^<]+)</a>', html)
+    assert numbers == [first.case_number, second.case_number]
     latest_first = client.get("/tasks/team?sort=due_desc").get_data(as_text=True)
     assert '<option value="due_desc" selected>' in latest_first
 
@@ -61,7 +62,8 @@ def test_bulk_assign_names_each_refusal(client, app, minyi_db, staff_actors, sta
                            data={"action": "assign", "username": "leader2", "task": ids + ["999999"]})
     assert response.headers["Location"] == "/tasks/team?sort=due_desc"
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "已指派给 钱主任 2 项:" in html and '<p class="flash flash-refused">未能指派给 钱主任 1 项:步骤 999999 不存在' in html
+    assert "已指派给 钱主任 2 项:" in html
+    assert '<p class="flash flash-refused">未能指派给 钱主任 1 项:步骤 999999 不存在' in html
 
 
 def test_a_bulk_request_without_a_step_or_colleague_is_refused_next_to_the_field(client, start_approval):
@@ -114,7 +116,8 @@ def test_the_api_lists_the_team_for_leaders_only(client, minyi_db, start_approva
     from engine.people import users
 
     number = start_approval().case_number
-    leader = client.get("/api/tasks?list=team", headers={"Authorization": f"Bearer {users.create_token(minyi_db, 'leader')}"})
+    token = users.create_token(minyi_db, "leader")
+    leader = client.get("/api/tasks?list=team", headers={"Authorization": f"Bearer {token}"})
     assert leader.status_code == 200 and [t["case_number"] for t in leader.json["items"]] == [number]
     handler = client.get("/api/tasks?list=team",
                          headers={"Authorization": f"Bearer {users.create_token(minyi_db, 'handler')}"})

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: d0e8a80e1c6a
-Revises: 
+Revises:
 Create Date: 2026-11-22 00:24:17.470316
 """
 import sqlalchemy as sa

@@ -39,7 +39,8 @@ def upgrade() -> None:
     rows = bind.execute(sa.text("SELECT id, storage_key FROM attachments ORDER BY id")).all()
     folder = upload_dir()
     if rows and not folder.is_dir():
-        raise InvalidInput(f"数据库中有 {len(rows)} 个附件,但上传目录 {folder} 不存在;请把 MINYI_UPLOAD_DIR 设为原来的上传目录后"
+        raise InvalidInput(f"数据库中有 {len(rows)} 个附件,但上传目录 {folder} 不存在;"
+                           "请把 MINYI_UPLOAD_DIR 设为原来的上传目录后"
                            "重新运行 minyi db upgrade(数据库未作任何改动)", {"MINYI_UPLOAD_DIR": str(folder)})
     # first the column goes: on SQLite the batch copy drops and re-creates `attachments`, and dropping a table
     # deletes (ON DELETE CASCADE) every row that refers to it — the contents must come after
