@@ -1,0 +1,142 @@
+"""Mutation testing of the modules that guard integrity and access (issue #19), one module at a time.
+
+    make mutation                                   # every module below, then the score table
+    .venv/bin/python tests/mutation/run.py claims forms   # only these, in this order; then the table of all
+    .venv/bin/python tests/mutation/run.py --table  # the table of what the last runs found, running nothing
+
+mutmut (configured in pyproject.toml, [tool.mutmut]) copies the code into mutants/ (git-ignored), breaks
+it one small change at a time and runs, for each change, only the tests that reach the changed function,
+on SQLite only. A change the tests do not notice "survived": either a test is missing or the change means
+the same (docs/testing.md records the scores and explains each kind of survivor). `.venv/bin/mutmut show
+NAME` shows one mutant's change; MUTATION_JOBS sets how many run at once (default 2).
+Not part of `make test`: the whole run takes tens of minutes.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MUTMUT = Path(sys.executable).with_name("mutmut")
+
+
+@dataclass(frozen=True)
+class Module:
+    """One guarded module: its file and, where only part of it guards access, those functions."""
+
+    name: str
+    path: str
+    functions: tuple[str, ...] = ("*",)
+
+    @property
+    def dotted(self) -> str:
+        return self.path.removesuffix(".py").replace("/", ".")
+
+    @property
+    def patterns(self) -> list[str]:
+        return [f"{self.dotted}.{f}__mutmut_*" for f in self.functions]
+
+    def owns(self, mutant: str) -> bool:
+        return any(fnmatch.fnmatchcase(mutant, p) for p in self.patterns)
+
+
+MODULES = (
+    Module("expressions", "engine/bpmn/expressions.py"),
+    Module("budget", "engine/bpmn/budget.py"),  # the expression cost budget, where the branch has it
+    Module("forms", "engine/bpmn/forms.py"),
+    Module("audit_chain", "engine/store/audit_chain.py"),
+    Module("verify", "engine/audit/verify.py"),
+    # authorisation only: who may start, work on, claim, hand back, assign, see and write on a case
+    Module("cases (authorisation)", "engine/work/cases.py",
+           ("x__check_may_start", "x_may_start", "x_check_can_work", "x__designer_in_sandbox",
+            "x__sandbox_version", "x_claim", "x_unclaim", "x_assign", "x_link_cases", "x__case_for")),
+    Module("casepages (authorisation)", "engine/work/casepages.py", ("x_check_can_view", "x_may_act")),
+    Module("tasklist (authorisation)", "engine/work/tasklist.py", ("x__base", "x__colleagues", "x_get_task")),
+    Module("accounts", "engine/people/accounts.py"),
+    Module("claims", "engine/people/claims.py"),
+    Module("publications", "engine/public/publications.py"),
+    Module("publishing", "engine/work/publishing.py"),
+    Module("timers", "engine/work/timers.py"),
+)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not checked",
+          36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"}
+COLUMNS = ("mutants", "killed", "survived", "timeout", "no tests", "other")
+
+
+def main(argv: list[str]) -> int:
+    table_only = "--table" in argv
+    wanted = [a for a in argv if not a.startswith("--")]
+    unknown = [w for w in wanted if not any(m.name.startswith(w) for m in MODULES)]
+    if unknown:
+        print(f"unknown module(s) {unknown}; known: {', '.join(m.name for m in MODULES)}", file=sys.stderr)
+        return 2
+    present = [m for m in MODULES if (ROOT / m.path).exists()]
+    chosen = [m for w in wanted for m in present if m.name.startswith(w)] if wanted else present
+    if not table_only:
+        for module in chosen:
+            if run(module) != 0:
+                return 1
+    print_table(present)
+    return 0
+
+
+def run(module: Module) -> int:
+    """One `mutmut run` over the module's mutants; its progress output goes to mutants/<module>.log."""
+    env = dict(os.environ)
+    env.setdefault("MINYI_SHARED", str(ROOT.parent / "shared"))  # tests run from mutants/, one level deeper
+    jobs = env.get("MUTATION_JOBS", "2")
+    log = ROOT / "mutants" / f"{module.dotted}.log"
+    log.parent.mkdir(exist_ok=True)
+    started = datetime.now()
+    print(f"{module.name}: mutating {module.path} … (log: {log.relative_to(ROOT)})", flush=True)
+    with log.open("w") as out:
+        code = subprocess.call([str(MUTMUT), "run", "--max-children", jobs, *module.patterns],
+                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if code != 0:
+        print(f"{module.name}: mutmut failed (exit {code}); see {log}", file=sys.stderr)
+    else:
+        print(f"{module.name}: done in {(datetime.now() - started).seconds // 60} min", flush=True)
+    return code
+
+
+def results(module: Module) -> dict[str, str]:
+    """Each of the module's mutants and what became of it, as the last run recorded it."""
+    meta = ROOT / "mutants" / f"{module.path}.meta"
+    if not meta.exists():
+        return {}
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return {name: STATUS.get(code, "other") for name, code in codes.items() if module.owns(name)}
+
+
+def print_table(modules: list[Module]) -> None:
+    print(f"\nMutation scores, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()} "
+          f"({os.cpu_count()} CPUs, Python {platform.python_version()}); score = (killed + timeout) / "
+          "mutants checked\n")
+    print("| module | " + " | ".join(COLUMNS) + " | score |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    survivors = []
+    for module in modules:
+        found = results(module)
+        checked = {n: s for n, s in found.items() if s != "not checked"}
+        counts = Counter(s if s in COLUMNS else "other" for s in checked.values())
+        detected = counts["killed"] + counts["timeout"]
+        score = f"{100 * detected / len(checked):.1f} %" if checked else "not run"
+        print(f"| {module.name} | {len(checked)} | " + " | ".join(str(counts[c]) for c in COLUMNS[1:])
+              + f" | {score} |")
+        survivors += [n for n, s in checked.items() if s in ("survived", "no tests")]
+    if survivors:
+        print("\nSurvivors (`.venv/bin/mutmut show NAME` shows the change):")
+        for name in sorted(survivors):
+            print(f"  {name}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
