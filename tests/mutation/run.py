@@ -4,12 +4,14 @@
     .venv/bin/python tests/mutation/run.py claims forms   # only these, in this order; then the table of all
     .venv/bin/python tests/mutation/run.py --table  # the table of what the last runs found, running nothing
 
-mutmut (configured in pyproject.toml, [tool.mutmut]) copies the code into mutants/ (git-ignored), breaks
-it one small change at a time and runs, for each change, only the tests that reach the changed function,
-on SQLite only. A change the tests do not notice "survived": either a test is missing or the change means
-the same (docs/testing.md records the scores and explains each kind of survivor). `.venv/bin/mutmut show
-NAME` shows one mutant's change; MUTATION_JOBS sets how many run at once (default 2).
-Not part of `make test`: the whole run takes tens of minutes.
+mutmut breaks the code one small change (a mutant) at a time and runs, for each, the tests that reach the
+changed function, on SQLite only. Each module runs in its own folder, mutants/<module>/ (git-ignored), with
+the shared settings of pyproject.toml's [tool.mutmut] plus that module's file and its own tests (MODULES
+below), so a mutant of a function everything calls (`evaluate`, `append`) is judged by the module's tests,
+not by the whole suite. A mutant the tests do not notice "survived": a test is missing, or the change means
+the same (docs/testing.md records the scores and explains each kind of survivor). `cd mutants/<module> &&
+../../.venv/bin/mutmut show NAME` shows one mutant's change; MUTATION_JOBS sets how many run at once
+(default 2). Not part of `make test`: the whole run takes over an hour on two cores.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import os
 import platform
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,15 +33,21 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 
 @dataclass(frozen=True)
 class Module:
-    """One guarded module: its file and, where only part of it guards access, those functions."""
+    """One guarded module: its file, the tests that exercise it and, where only part of it guards access,
+    those functions."""
 
     name: str
     path: str
+    tests: tuple[str, ...]
     functions: tuple[str, ...] = ("*",)
 
     @property
     def dotted(self) -> str:
         return self.path.removesuffix(".py").replace("/", ".")
+
+    @property
+    def folder(self) -> Path:
+        return ROOT / "mutants" / self.name.split()[0]
 
     @property
     def patterns(self) -> list[str]:
@@ -48,24 +57,42 @@ class Module:
         return any(fnmatch.fnmatchcase(mutant, p) for p in self.patterns)
 
 
+EXPRESSIONS_TESTS = ("tests/test_expressions.py", "tests/test_durations.py", "tests/test_diagram_validation.py",
+                     "tests/test_yizheng_votes.py")
+AUTHORISATION_TESTS = ("tests/test_claims.py", "tests/test_tasklist.py", "tests/test_read_only_auditors.py",
+                       "tests/test_engine_basics.py", "tests/web/test_authorisation.py", "tests/web/test_cases.py",
+                       "tests/web/test_tasklist.py")
 MODULES = (
-    Module("expressions", "engine/bpmn/expressions.py"),
-    Module("budget", "engine/bpmn/budget.py"),  # the expression cost budget, where the branch has it
-    Module("forms", "engine/bpmn/forms.py"),
-    Module("audit_chain", "engine/store/audit_chain.py"),
-    Module("verify", "engine/audit/verify.py"),
+    Module("expressions", "engine/bpmn/expressions.py", EXPRESSIONS_TESTS),
+    Module("budget", "engine/bpmn/budget.py", EXPRESSIONS_TESTS),  # the expression cost budget, where present
+    Module("forms", "engine/bpmn/forms.py",
+           ("tests/test_yizheng_forms.py", "tests/test_free_text.py", "tests/test_state_format.py",
+            "tests/test_diagram_validation.py", "tests/web/test_taskpage.py", "tests/web/test_bad_input.py")),
+    Module("audit_chain", "engine/store/audit_chain.py",
+           ("tests/test_audit_chain.py", "tests/test_accounts.py", "tests/test_claims.py")),
+    Module("verify", "engine/audit/verify.py",
+           ("tests/test_audit_chain.py", "tests/web/test_audit.py", "tests/test_export.py")),
     # authorisation only: who may start, work on, claim, hand back, assign, see and write on a case
-    Module("cases (authorisation)", "engine/work/cases.py",
+    Module("cases (authorisation)", "engine/work/cases.py", AUTHORISATION_TESTS,
            ("x__check_may_start", "x_may_start", "x_check_can_work", "x__designer_in_sandbox",
             "x__sandbox_version", "x_claim", "x_unclaim", "x_assign", "x_link_cases", "x__case_for")),
-    Module("casepages (authorisation)", "engine/work/casepages.py", ("x_check_can_view", "x_may_act")),
-    Module("tasklist (authorisation)", "engine/work/tasklist.py", ("x__base", "x__colleagues", "x_get_task")),
-    Module("accounts", "engine/people/accounts.py"),
-    Module("claims", "engine/people/claims.py"),
-    Module("publications", "engine/public/publications.py"),
-    Module("publishing", "engine/work/publishing.py"),
-    Module("timers", "engine/work/timers.py"),
+    Module("casepages (authorisation)", "engine/work/casepages.py", AUTHORISATION_TESTS,
+           ("x_check_can_view", "x_may_act")),
+    Module("tasklist (authorisation)", "engine/work/tasklist.py", AUTHORISATION_TESTS,
+           ("x__base", "x__colleagues", "x_get_task")),
+    Module("accounts", "engine/people/accounts.py",
+           ("tests/test_accounts.py", "tests/test_claims.py", "tests/web/test_accounts_pages.py",
+            "tests/web/test_auth.py")),
+    Module("claims", "engine/people/claims.py", ("tests/test_claims.py", "tests/test_accounts.py")),
+    Module("publications", "engine/public/publications.py",
+           ("tests/test_publications.py", "tests/web/test_board.py", "tests/test_yizheng_paths.py")),
+    Module("publishing", "engine/work/publishing.py",
+           ("tests/test_publications.py", "tests/test_yizheng_paths.py", "tests/test_yizheng_votes.py")),
+    Module("timers", "engine/work/timers.py",
+           ("tests/test_timers_minqing.py", "tests/test_deadlines.py", "tests/test_minqing_paths.py",
+            "tests/test_worker_outbox.py")),
 )
+LINKED = ("engine", "tests", "web", "processes")  # what a module's folder sees of the project
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not checked",
           36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"}
 COLUMNS = ("mutants", "killed", "survived", "timeout", "no tests", "other")
@@ -89,17 +116,17 @@ def main(argv: list[str]) -> int:
 
 
 def run(module: Module) -> int:
-    """One `mutmut run` over the module's mutants; its progress output goes to mutants/<module>.log."""
+    """One `mutmut run` over the module's mutants, in its own folder; its output goes to mutants/<module>.log."""
+    stage(module)
     env = dict(os.environ)
-    env.setdefault("MINYI_SHARED", str(ROOT.parent / "shared"))  # tests run from mutants/, one level deeper
+    env.setdefault("MINYI_SHARED", str(ROOT.parent / "shared"))  # the tests run two folders deeper
     jobs = env.get("MUTATION_JOBS", "2")
-    log = ROOT / "mutants" / f"{module.dotted}.log"
-    log.parent.mkdir(exist_ok=True)
+    log = module.folder.with_suffix(".log")
     started = datetime.now()
     print(f"{module.name}: mutating {module.path} … (log: {log.relative_to(ROOT)})", flush=True)
     with log.open("w") as out:
         code = subprocess.call([str(MUTMUT), "run", "--max-children", jobs, *module.patterns],
-                               cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                               cwd=module.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
         print(f"{module.name}: mutmut failed (exit {code}); see {log}", file=sys.stderr)
     else:
@@ -107,9 +134,27 @@ def run(module: Module) -> int:
     return code
 
 
+def stage(module: Module) -> None:
+    """mutants/<module>/: links to the project and a pyproject.toml with the shared settings, the module's
+    file to mutate and its tests (mutmut reads its settings from the folder it runs in)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    settings = {**project["tool"]["mutmut"], "only_mutate": [module.path],
+                "pytest_add_cli_args_test_selection": list(module.tests)}
+    module.folder.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        link = module.folder / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    text = "# written by tests/mutation/run.py for one module's mutation run\n"
+    for table, values in (("tool.mutmut", settings), ("tool.pytest.ini_options", project["tool"]["pytest"]["ini_options"])):
+        text += f"\n[{table}]\n" + "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
+                                           for key, value in values.items())
+    (module.folder / "pyproject.toml").write_text(text)
+
+
 def results(module: Module) -> dict[str, str]:
     """Each of the module's mutants and what became of it, as the last run recorded it."""
-    meta = ROOT / "mutants" / f"{module.path}.meta"
+    meta = module.folder / "mutants" / f"{module.path}.meta"
     if not meta.exists():
         return {}
     codes = json.loads(meta.read_text())["exit_code_by_key"]
@@ -133,7 +178,7 @@ def print_table(modules: list[Module]) -> None:
               + f" | {score} |")
         survivors += [n for n, s in checked.items() if s in ("survived", "no tests")]
     if survivors:
-        print("\nSurvivors (`.venv/bin/mutmut show NAME` shows the change):")
+        print("\nSurvivors (`cd mutants/<module> && ../../.venv/bin/mutmut show NAME` shows the change):")
         for name in sorted(survivors):
             print(f"  {name}")
 
