@@ -51,3 +51,27 @@ def test_powers_beyond_the_limits_are_refused(text):
     with pytest.raises(ExpressionError) as err:
         expressions.evaluate(text, {})
     assert "乘方过大" in err.value.message and text in err.value.message
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("rating in ('满意', '基本满意')", {"rating": "基本满意"}, True),
+    ("rating in ('满意', '基本满意')", {"rating": "不满意"}, False),
+    ("(votes, members)", {"votes": 7, "members": 9}, (7, 9)),
+    ("[votes, members]", {"votes": 7, "members": 9}, [7, 9]),
+])
+def test_tuples_and_lists_hold_the_values_written(text, names, expected):
+    assert expressions.evaluate(text, names) == expected
+
+
+@pytest.mark.parametrize("text, literal", [
+    ("R3/P1D", True),            # three times, a day apart (a timer cycle)
+    ("R/PT4H", True),            # unbounded
+    ("R2/P1.5D", True),          # its duration read as every duration is (durations.parse)
+    ("${R12/P1W}", True),
+    ("R3P1D", False),            # the slash is missing
+    ("Rx/P1D", False),           # the repeat count is not a number
+    ("R3/下周", False),
+    ("r3/P1D", False),
+])
+def test_a_timer_cycle_is_a_literal_only_when_written_as_r_count_slash_duration(text, literal):
+    assert expressions.is_iso_literal(text) is literal

@@ -3,6 +3,7 @@
     make mutation                                   # every module below, then the score table
     .venv/bin/python tests/mutation/run.py claims forms   # only these, in this order; then the table of all
     .venv/bin/python tests/mutation/run.py --table  # the table of what the last runs found, running nothing
+    .venv/bin/python tests/mutation/run.py --survivors claims  # only the mutants that survived last time
 
 mutmut breaks the code one small change (a mutant) at a time and runs, for each, the tests that reach the
 changed function, on SQLite only. Each module runs in its own folder, mutants/<module>/ (git-ignored), with
@@ -100,6 +101,7 @@ COLUMNS = ("mutants", "killed", "survived", "timeout", "no tests", "other")
 
 def main(argv: list[str]) -> int:
     table_only = "--table" in argv
+    survivors_only = "--survivors" in argv
     wanted = [a for a in argv if not a.startswith("--")]
     unknown = [w for w in wanted if not any(m.name.startswith(w) for m in MODULES)]
     if unknown:
@@ -109,14 +111,17 @@ def main(argv: list[str]) -> int:
     chosen = [m for w in wanted for m in present if m.name.startswith(w)] if wanted else present
     if not table_only:
         for module in chosen:
-            if run(module) != 0:
+            names = [n for n, s in results(module).items() if s in ("survived", "no tests")] if survivors_only \
+                else module.patterns
+            if names and run(module, names) != 0:
                 return 1
     print_table(present)
     return 0
 
 
-def run(module: Module) -> int:
-    """One `mutmut run` over the module's mutants, in its own folder; its output goes to mutants/<module>.log."""
+def run(module: Module, names: list[str]) -> int:
+    """One `mutmut run` over these mutants (names or patterns) of the module, in its own folder; its output
+    goes to mutants/<module>.log."""
     stage(module)
     env = dict(os.environ)
     env.setdefault("MINYI_SHARED", str(ROOT.parent / "shared"))  # the tests run two folders deeper
@@ -125,7 +130,7 @@ def run(module: Module) -> int:
     started = datetime.now()
     print(f"{module.name}: mutating {module.path} … (log: {log.relative_to(ROOT)})", flush=True)
     with log.open("w") as out:
-        code = subprocess.call([str(MUTMUT), "run", "--max-children", jobs, *module.patterns],
+        code = subprocess.call([str(MUTMUT), "run", "--max-children", jobs, *names],
                                cwd=module.folder, env=env, stdout=out, stderr=subprocess.STDOUT)
     if code != 0:
         print(f"{module.name}: mutmut failed (exit {code}); see {log}", file=sys.stderr)
