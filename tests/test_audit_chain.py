@@ -19,6 +19,7 @@ from engine.errors import InvalidInput
 from engine.store import audit_chain
 from engine.store.audit_chain import AuditTampering
 from engine.store.models import AuditEvent, Case
+from engine.work import timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 from web.cli import main
@@ -313,3 +314,29 @@ def test_a_bundle_of_the_wrong_shape_is_refused_in_chinese(line, staff):
     for damaged in (no_hash, {**bundle, "events": "不是列表"}, {**bundle, "case": None}):
         verdict = verify.verify_bundle(damaged)
         assert not verdict.ok and "审计包结构不完整" in verdict.broken.problem
+
+
+def test_a_timer_batch_continues_each_cases_own_chain(line, staff, frozen_clock):
+    """The timer worker fires several cases in one transaction and reads their chain heads in one query
+    (`audit_chain.seed_locked`): each case's `timer_fired` event follows that case's own last event, and
+    every chain still verifies."""
+    waiting = []
+    for _ in range(3):
+        m = Matter(line, staff)
+        m.do("UserTask_classify", "leader", kind="补办件")
+        m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+        waiting.append(m.number)
+    with line.read() as session:
+        heads = dict(session.execute(select(Case.number, func.max(AuditEvent.seq))
+                                     .join(AuditEvent, AuditEvent.case_id == Case.id).group_by(Case.number)).all())
+    frozen_clock.set(frozen_clock.value + timedelta(days=16))
+    assert timers.fire_due(line, batch=5) == 3
+    with line.read() as session:
+        for number in waiting:
+            events = session.execute(select(AuditEvent.seq, AuditEvent.kind, AuditEvent.prev_hash, AuditEvent.hash)
+                                     .join(Case, Case.id == AuditEvent.case_id).where(Case.number == number)
+                                     .order_by(AuditEvent.seq)).all()
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            fired = next(e for e in events if e.kind == "timer_fired")
+            assert fired.seq == heads[number] + 1 and fired.prev_hash == events[fired.seq - 2].hash
+    assert verify.verify_database(line).ok
