@@ -5,8 +5,9 @@ the case, the event and what differs; a downloaded case bundle is checked offlin
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -340,3 +341,23 @@ def test_a_timer_batch_continues_each_cases_own_chain(line, staff, frozen_clock)
             fired = next(e for e in events if e.kind == "timer_fired")
             assert fired.seq == heads[number] + 1 and fired.prev_hash == events[fired.seq - 2].hash
     assert verify.verify_database(line).ok
+
+
+def test_the_hashed_form_of_an_event_never_changes():
+    """Audit logs written by earlier versions must still verify after an upgrade, and an auditor can recompute
+    a hash by hand: an event's hash is the SHA-256 of the compact, key-sorted, unescaped UTF-8 JSON of
+    [case id, seq, time in UTC, actor, kind, step id, step name, lane, data, previous hash]; its link into
+    the global chain is the SHA-256 of [global seq, own hash, previous global hash]."""
+    at = datetime(2026, 11, 23, 10, 0, 30, 123456, tzinfo=timezone(timedelta(hours=8)))
+    genesis = audit_chain.GENESIS
+    assert genesis == "0" * 64
+    hashed = ('[7,1,"2026-11-23T02:00:30.123456","clerk","case_started","StartEvent_1","登记","受理员",'
+              f'{{"n":3,"number":"MQ-2026-0001","标题":"路灯不亮"}},"{genesis}"]')
+    own = audit_chain.event_hash(7, 1, at, "clerk", "case_started", "StartEvent_1",
+                                 {"number": "MQ-2026-0001", "标题": "路灯不亮", "n": 3}, genesis, "登记", "受理员")
+    assert own == hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+    assert own == "f7c745aa46bf1d4354de941a561f1cf121f5cd3489a9554e8b0a47e70b1c0eb0"
+    linked = audit_chain.global_hash(1, own, genesis)
+    assert linked == hashlib.sha256(f'[1,"{own}","{genesis}"]'.encode("utf-8")).hexdigest()
+    assert linked == "0aa84cb4815cac9183c3999af94cc70b4f15f3c1836044e4521076c5d0cb63a1"
+    assert audit_chain.utc_iso(datetime(2026, 11, 23, 2, 0)) == "2026-11-23T02:00:00"  # a naive time is UTC
