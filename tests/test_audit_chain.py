@@ -17,7 +17,7 @@ from engine.actor import SYSTEM
 from engine.audit import verify
 from engine.bpmn import deployments
 from engine.errors import InvalidInput
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.store.audit_chain import AuditTampering
 from engine.store.models import AuditEvent, Case
 from engine.work import timers
@@ -361,3 +361,19 @@ def test_the_hashed_form_of_an_event_never_changes():
     assert linked == hashlib.sha256(f'[1,"{own}","{genesis}"]'.encode("utf-8")).hexdigest()
     assert linked == "0aa84cb4815cac9183c3999af94cc70b4f15f3c1836044e4521076c5d0cb63a1"
     assert audit_chain.utc_iso(datetime(2026, 11, 23, 2, 0)) == "2026-11-23T02:00:00"  # a naive time is UTC
+
+
+def test_an_event_appended_without_a_seeded_head_follows_the_cases_last_event(line, staff):
+    """A caller holding the case's lock may append without telling `append` the chain head: it reads the head
+    itself. The event follows the case's last one; one without a step stores an empty step and lane."""
+    m = finished(line, staff)
+    with line.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == m.number))
+        last = session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.case_id == case_id))
+        locks.lock_case(session, case_id)
+        appended = audit_chain.append(session, case_id, "auditor", "comment", data={"text": "已核对"})
+    assert (appended.case_id, appended.seq, appended.kind) == (case_id, last + 1, "comment")
+    with line.read() as session:
+        row = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.seq == last + 1))
+        assert (row.hash, row.step_id, row.step_name, row.lane) == (appended.hash, "", "", "")
+    assert verify.verify_database(line).ok
