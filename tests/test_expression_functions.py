@@ -75,3 +75,10 @@ def test_tuples_and_lists_hold_the_values_written(text, names, expected):
 ])
 def test_a_timer_cycle_is_a_literal_only_when_written_as_r_count_slash_duration(text, literal):
     assert expressions.is_iso_literal(text) is literal
+
+
+@pytest.mark.parametrize("text", ["", "   ", "${}", "${  }"])
+def test_an_empty_expression_is_refused_as_empty(text):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, {})
+    assert err.value.message == "表达式为空"
