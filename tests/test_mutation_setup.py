@@ -31,7 +31,8 @@ def test_the_mutation_output_is_git_ignored():
     assert ignored.returncode == 0
 
 
-def test_docs_report_a_score_for_every_module():
+def test_docs_report_a_score_for_every_module_present():
     testing = (ROOT / "docs" / "testing.md").read_text()
     for module in run.MODULES:
-        assert f"| {module.name} |" in testing, module.name
+        if (ROOT / module.path).exists():
+            assert f"| {module.name} |" in testing, module.name
