@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 FRONTEND := web/static/vendor/.built
 
-.PHONY: run test setup browser servers postgres clean
+.PHONY: run test mutation setup browser servers postgres clean
 
 ## Set up everything and run the app on SQLite with demo users and data.
 run: setup
@@ -18,6 +18,12 @@ run: setup
 test: setup browser servers postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## Mutation testing of the modules that guard integrity and access (docs/testing.md); slow, not part of `test`.
+## MODULES="claims forms" runs only those; the score table is printed at the end.
+mutation: setup
+	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
+	$(BIN)/python tests/mutation/run.py $(MODULES)
 
 setup: $(STAMP) $(FRONTEND)
 
@@ -55,4 +61,4 @@ postgres:
 	@bash .ci/start-postgres
 
 clean:
-	rm -rf $(VENV) instance test-output
+	rm -rf $(VENV) instance test-output mutants

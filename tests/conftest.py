@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ os.environ.setdefault("MINYI_VERIFY_STATE", "1")
 
 from engine import clock
 from engine.actor import SYSTEM
-from engine.bpmn import deployments
+from engine.bpmn import bpmngraph, deployments, diagram, expressions
 from engine.people import users
 from engine.store import migrate
 from engine.store.db import Database
@@ -194,6 +195,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_sep("!", f"PostgreSQL: {missed} tests {verdict}", red=True, bold=True)
     terminalreporter.write_line(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: these tests ran on SQLite only, "
                                 "and the multi-worker timer locking was not checked.", red=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_memos_under_mutation():
+    """Under mutation testing (mutmut sets MUTANT_UNDER_TEST; tests/mutation/run.py) every test starts with the
+    engine's per-process memos empty — parsed diagrams and graphs, checked expressions, the evaluator — so a
+    function behind a memo runs, and mutmut records it as reached, in every test that needs it rather than only
+    in the first test of the process; a mutant of it is then judged by all those tests."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        diagram._cache.clear()
+        bpmngraph._cache.clear()
+        expressions.check.cache_clear()
+        expressions._evaluators = threading.local()
+    yield
 
 
 @pytest.fixture

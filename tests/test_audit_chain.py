@@ -5,8 +5,9 @@ the case, the event and what differs; a downloaded case bundle is checked offlin
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 
 import pytest
@@ -17,9 +18,10 @@ from engine.actor import SYSTEM
 from engine.audit import verify
 from engine.bpmn import deployments
 from engine.errors import InvalidInput
-from engine.store import audit_chain
+from engine.store import audit_chain, locks
 from engine.store.audit_chain import AuditTampering
 from engine.store.models import AuditEvent, Case
+from engine.work import timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
 from web.cli import main
@@ -316,3 +318,65 @@ def test_a_bundle_of_the_wrong_shape_is_refused_in_chinese(line, staff):
     for damaged in (no_hash, {**bundle, "events": "不是列表"}, {**bundle, "case": None}):
         verdict = verify.verify_bundle(damaged)
         assert not verdict.ok and "审计包结构不完整" in verdict.broken.problem
+
+
+def test_a_timer_batch_continues_each_cases_own_chain(line, staff, frozen_clock):
+    """The timer worker fires several cases in one transaction and reads their chain heads in one query
+    (`audit_chain.seed_locked`): each case's `timer_fired` event follows that case's own last event, and
+    every chain still verifies."""
+    waiting = []
+    for _ in range(3):
+        m = Matter(line, staff)
+        m.do("UserTask_classify", "leader", kind="补办件")
+        m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+        waiting.append(m.number)
+    with line.read() as session:
+        heads = dict(session.execute(select(Case.number, func.max(AuditEvent.seq))
+                                     .join(AuditEvent, AuditEvent.case_id == Case.id).group_by(Case.number)).all())
+    frozen_clock.set(frozen_clock.value + timedelta(days=16))
+    assert timers.fire_due(line, batch=5) == 3
+    with line.read() as session:
+        for number in waiting:
+            events = session.execute(select(AuditEvent.seq, AuditEvent.kind, AuditEvent.prev_hash, AuditEvent.hash)
+                                     .join(Case, Case.id == AuditEvent.case_id).where(Case.number == number)
+                                     .order_by(AuditEvent.seq)).all()
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+            fired = next(e for e in events if e.kind == "timer_fired")
+            assert fired.seq == heads[number] + 1 and fired.prev_hash == events[fired.seq - 2].hash
+    assert verify.verify_database(line).ok
+
+
+def test_the_hashed_form_of_an_event_never_changes():
+    """Audit logs written by earlier versions must still verify after an upgrade, and an auditor can recompute
+    a hash by hand: an event's hash is the SHA-256 of the compact, key-sorted, unescaped UTF-8 JSON of
+    [case id, seq, time in UTC, actor, kind, step id, step name, lane, data, previous hash]; its link into
+    the global chain is the SHA-256 of [global seq, own hash, previous global hash]."""
+    at = datetime(2026, 11, 23, 10, 0, 30, 123456, tzinfo=timezone(timedelta(hours=8)))
+    genesis = audit_chain.GENESIS
+    assert genesis == "0" * 64
+    hashed = ('[7,1,"2026-11-23T02:00:30.123456","clerk","case_started","StartEvent_1","登记","受理员",'
+              f'{{"n":3,"number":"MQ-2026-0001","标题":"路灯不亮"}},"{genesis}"]')
+    own = audit_chain.event_hash(7, 1, at, "clerk", "case_started", "StartEvent_1",
+                                 {"number": "MQ-2026-0001", "标题": "路灯不亮", "n": 3}, genesis, "登记", "受理员")
+    assert own == hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+    assert own == "f7c745aa46bf1d4354de941a561f1cf121f5cd3489a9554e8b0a47e70b1c0eb0"
+    linked = audit_chain.global_hash(1, own, genesis)
+    assert linked == hashlib.sha256(f'[1,"{own}","{genesis}"]'.encode("utf-8")).hexdigest()
+    assert linked == "0aa84cb4815cac9183c3999af94cc70b4f15f3c1836044e4521076c5d0cb63a1"
+    assert audit_chain.utc_iso(datetime(2026, 11, 23, 2, 0)) == "2026-11-23T02:00:00"  # a naive time is UTC
+
+
+def test_an_event_appended_without_a_seeded_head_follows_the_cases_last_event(line, staff):
+    """A caller holding the case's lock may append without telling `append` the chain head: it reads the head
+    itself. The event follows the case's last one; one without a step stores an empty step and lane."""
+    m = finished(line, staff)
+    with line.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == m.number))
+        last = session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.case_id == case_id))
+        locks.lock_case(session, case_id)
+        appended = audit_chain.append(session, case_id, "auditor", "comment", data={"text": "已核对"})
+    assert (appended.case_id, appended.seq, appended.kind) == (case_id, last + 1, "comment")
+    with line.read() as session:
+        row = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.seq == last + 1))
+        assert (row.hash, row.step_id, row.step_name, row.lane) == (appended.hash, "", "", "")
+    assert verify.verify_database(line).ok

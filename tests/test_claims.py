@@ -12,7 +12,7 @@ from sqlalchemy import delete
 
 from engine.audit import verify
 from engine.errors import Forbidden, Unauthorized
-from engine.people import accounts, users
+from engine.people import accounts, claims, users
 from engine.store.models import UserRole
 from engine.work import casepages, cases, tasklist
 from tests.conftest import DATA, PASSWORD, deploy_file
@@ -94,3 +94,41 @@ def test_deactivating_an_account_sends_its_steps_back_and_its_api_token_stops_wo
         users.actor_for_token(db, token)
     cases.claim(db, staff["leader"], task_id)  # a colleague takes it over
     assert holder(db, staff, number) == "李主任"
+
+
+def test_losing_one_role_releases_only_the_steps_of_that_role(db, staff, admin, leader2):
+    """A person who holds steps of two roles and loses one keeps the other role's steps: only what they
+    may no longer do goes back to the queue."""
+    deploy_file(db, DATA / "workday_deadline.bpmn")
+    change(db, admin, leader2, ["社区负责人", "受理员", "承办人"])
+    kept_number, kept = review(db, staff)
+    started = cases.start_case(db, staff["clerk"], "workday_deadline", {"reply_date": "2026-11-27"})
+    lost_number, lost = started.case_number, started.new_tasks[0].id
+    actor = users.get_actor(db, leader2.id)
+    cases.claim(db, actor, kept)
+    cases.claim(db, actor, lost)
+    change(db, admin, leader2, ["社区负责人", "受理员"])  # 承办人 goes
+    assert holder(db, staff, kept_number) == "刘主任"
+    assert casepages.get_case(db, staff["handler"], lost_number).open_steps[0].assignee is None
+    assert [e.kind for e in casepages.get_case(db, staff["leader"], kept_number).history].count("task_unclaimed") == 0
+    released = casepages.get_case(db, staff["handler"], lost_number).history[-1]  # the trace names step and person
+    assert (released.kind, released.actor, released.step_id, released.step_name, released.lane) == (
+        "task_unclaimed", "admin", "Answer", "答复群众", "承办人")
+    assert released.data["released"] == "leader2"
+
+
+def test_release_says_how_many_steps_went_back(db, staff, leader2):
+    """`claims.release` returns how many steps it sent back: none while the person may still do them all
+    (or holds none), each one they may no longer do once a role or the account is gone."""
+    _, first = review(db, staff, "第一件")
+    _, second = review(db, staff, "第二件")
+    with db.write() as session:
+        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], True, "admin") == 0  # holds none
+    cases.claim(db, leader2, first)
+    cases.claim(db, leader2, second)
+    with db.write() as session:
+        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], True, "admin") == 0
+    with db.write() as session:
+        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], False, "admin") == 2
+    with db.write() as session:
+        assert claims.release(session, leader2.id, "leader2", [], False, "admin") == 0  # nothing left to release

@@ -1,0 +1,84 @@
+"""The functions and operators designers' expressions may use, at their limits (表达式的函数与上限).
+
+Dates may be written as a date or as a moment (what `now()` gives); ratios as '2/3' or 0.5; a power is
+computed while its exponent is at most 64 and an integer base at most a million, and refused above.
+What cannot be read says so, naming the value.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from engine.bpmn import expressions
+from engine.errors import ExpressionError
+
+
+def test_date_functions_take_a_moment_and_keep_its_day(frozen_clock):
+    """`now()` gives a moment (2026-11-23T10:00+08:00 here); add_days and add_workdays use its day."""
+    frozen_clock.set(datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc))
+    assert expressions.evaluate("add_days(now(), 1)", {}) == "2026-11-24"
+    assert expressions.evaluate("add_days(moment, 7)", {"moment": "2026-11-27T23:59:59+08:00"}) == "2026-12-04"
+    assert expressions.evaluate("add_workdays('2026-11-27T09:00', 1)", {}) == "2026-11-30"  # Friday → Monday
+
+
+@pytest.mark.parametrize("text, says", [
+    ("add_days('下周一', 1)", "不是日期: '下周一'"),
+    ("add_days(3, 1)", "不是日期: 3"),
+    ("at_least(20, 30, '三分之二')", "不是比例: '三分之二'"),
+    ("more_than(1, 2, '1/0')", "不是比例: '1/0'"),
+])
+def test_a_value_that_is_not_a_date_or_a_ratio_is_named(text, says):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, {})
+    assert says in err.value.message and text in err.value.message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2 ** 10", 1024),
+    ("2 ** 64", 2 ** 64),          # the largest exponent allowed
+    ("2 ** -64", 2 ** -64),
+    ("1000000 ** 2", 10 ** 12),    # the largest integer base allowed
+    ("-1000000 ** 2", -(10 ** 12)),
+    ("1000001.5 ** 2", 1000001.5 ** 2),  # a decimal base is bounded by the exponent alone
+])
+def test_powers_within_the_limits_are_computed(text, expected):
+    assert expressions.evaluate(text, {}) == expected
+
+
+@pytest.mark.parametrize("text", ["2 ** 65", "2 ** -65", "1000001 ** 2", "(-1000001) ** 2"])
+def test_powers_beyond_the_limits_are_refused(text):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, {})
+    assert "乘方过大" in err.value.message and text in err.value.message
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("rating in ('满意', '基本满意')", {"rating": "基本满意"}, True),
+    ("rating in ('满意', '基本满意')", {"rating": "不满意"}, False),
+    ("(votes, members)", {"votes": 7, "members": 9}, (7, 9)),
+    ("[votes, members]", {"votes": 7, "members": 9}, [7, 9]),
+])
+def test_tuples_and_lists_hold_the_values_written(text, names, expected):
+    assert expressions.evaluate(text, names) == expected
+
+
+@pytest.mark.parametrize("text, literal", [
+    ("R3/P1D", True),            # three times, a day apart (a timer cycle)
+    ("R/PT4H", True),            # unbounded
+    ("R2/P1.5D", True),          # its duration read as every duration is (durations.parse)
+    ("${R12/P1W}", True),
+    ("R3P1D", False),            # the slash is missing
+    ("Rx/P1D", False),           # the repeat count is not a number
+    ("R3/下周", False),
+    ("r3/P1D", False),
+])
+def test_a_timer_cycle_is_a_literal_only_when_written_as_r_count_slash_duration(text, literal):
+    assert expressions.is_iso_literal(text) is literal
+
+
+@pytest.mark.parametrize("text", ["", "   ", "${}", "${  }"])
+def test_an_empty_expression_is_refused_as_empty(text):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, {})
+    assert err.value.message == "表达式为空"
