@@ -19,6 +19,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
+from engine import clock
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.people import users
@@ -148,7 +149,7 @@ def test_a_full_case_runs_across_two_servers_on_one_postgresql(two_servers):
     complete(staff["leader"], b, a, database, number, "UserTask_classify", kind="即办件")
     complete(staff["handler"], a, b, database, number, "UserTask_handle_immediate", handling_result="已清运")
     complete(staff["handler"], b, a, database, number, "UserTask_feedback", feedback_method="分散式答复",
-             answer="已安排清运,今后每日清理。", answered_at="2026-11-24")
+             answer="已安排清运,今后每日清理。", answered_at=clock.today().isoformat())
 
     # the photo handed in on A is downloaded from B, by staff and by the resident
     auditor = next(u for u in users.list_users(database) if u.username == "auditor")

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from engine import clock
 from engine.people import users
 from engine.store.db import Database
 from engine.work import runtime
@@ -90,7 +91,7 @@ def test_a_clerk_prints_the_receipt_and_the_written_notice_of_a_window_case(live
     staff = {a.username: a for a in users.list_users(db)}
     do(db, staff, number, "UserTask_classify", "leader", kind="补办件")
     do(db, staff, number, "UserTask_notify_missing", "handler", missing_documents="户口本复印件;低保证明",
-       notice_date="2026-11-30")
+       notice_date=clock.today().isoformat())  # 告知日期 lies between 受理日期 and today
     db.dispose()
     runtime.forget_all()
 
@@ -98,7 +99,8 @@ def test_a_clerk_prints_the_receipt_and_the_written_notice_of_a_window_case(live
     clerk.get_by_role("link", name="打印补办材料书面告知书").click()
     clerk.get_by_role("heading", name="补办材料书面告知书").wait_for()
     text = clerk.locator(".written-notice").inner_text()
-    assert "孙大妈" in text and "户口本复印件;低保证明" in text and "15 天内" in text and "2026-11-30" in text
+    assert "孙大妈" in text and "户口本复印件;低保证明" in text and "15 天内" in text
+    assert clock.today().isoformat() in text
     assert_accessible(clerk)
     assert not clerk.locator(".receipt-sign").first.is_visible()
     screenshot(clerk, "27-written-notice")

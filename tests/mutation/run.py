@@ -64,12 +64,16 @@ EXPRESSIONS_TESTS = ("tests/test_expressions.py", "tests/test_expression_functio
 AUTHORISATION_TESTS = ("tests/test_claims.py", "tests/test_tasklist.py", "tests/test_read_only_auditors.py",
                        "tests/test_engine_basics.py", "tests/web/test_authorisation.py", "tests/web/test_cases.py",
                        "tests/web/test_tasklist.py")
+FORMS_TESTS = ("tests/test_yizheng_forms.py", "tests/test_free_text.py", "tests/test_state_format.py",
+               "tests/test_diagram_validation.py", "tests/web/test_taskpage.py", "tests/web/test_bad_input.py")
 MODULES = (
     Module("expressions", "engine/bpmn/expressions.py", EXPRESSIONS_TESTS),
     Module("budget", "engine/bpmn/budget.py", EXPRESSIONS_TESTS, optional=True),  # the expressions' cost budget
-    Module("forms", "engine/bpmn/forms.py",
-           ("tests/test_yizheng_forms.py", "tests/test_free_text.py", "tests/test_state_format.py",
-            "tests/test_diagram_validation.py", "tests/web/test_taskpage.py", "tests/web/test_bad_input.py")),
+    # forms.py only re-exports: what a form is (formfields), what is entered (formvalues), Minyi's own rules
+    Module("formfields", "engine/bpmn/formfields.py", FORMS_TESTS),
+    Module("formvalues", "engine/bpmn/formvalues.py", FORMS_TESTS),
+    Module("formrules", "engine/bpmn/formrules.py", FORMS_TESTS + ("tests/test_form_date_limits.py",
+                                                                 "tests/test_channel_ways.py")),
     # all but _append_only, which runs once at import, before mutmut can switch a mutant on: no test could
     # ever kill its mutants (tests/test_audit_chain.py checks that changes and deletions are refused)
     Module("audit_chain", "engine/store/audit_chain.py", ("tests/test_audit_chain.py",),

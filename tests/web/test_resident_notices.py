@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from engine import clock
 from engine.people import users
 from engine.work import cases
 from tests.web.test_resident_pages import MATTER, database, do, receipt_of
@@ -49,7 +50,7 @@ def test_the_written_notice_of_a_补办件_is_linked_from_the_case_page_and_list
     assert refused.status_code == 409 and "书面告知补办" in refused.get_data(as_text=True)
     do(resident_app, number, "UserTask_classify", "leader", kind="补办件")
     do(resident_app, number, "UserTask_notify_missing", "handler", missing_documents="户口本复印件",
-       notice_date="2026-11-24")
+       notice_date=clock.today().isoformat())  # 告知日期 lies between 受理日期 and today
     assert f'href="/cases/{number}/notice"' in clerk.get(f"/cases/{number}").get_data(as_text=True)
     html = clerk.get(f"/cases/{number}/notice").get_data(as_text=True)
     assert "补办材料书面告知书" in html and "户口本复印件" in html and "吴先生" in html
