@@ -5,15 +5,13 @@ Sandbox (试运行) cases never appear.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from engine import clock
 from engine.actor import Actor
-from engine.clock import CHINA_TZ
-from engine.errors import InvalidInput
 from engine.people.oversight import require_auditor
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, HumanTask, User
@@ -65,29 +63,13 @@ class CaseRow:
     completed_at: datetime | None
 
 
-def _day(params: dict[str, Any], key: str, label: str) -> date | None:
-    text = str(params.get(key) or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{label}不是有效日期(应为 YYYY-MM-DD): {text}", {key: "日期格式应为 YYYY-MM-DD"}) from None
-
-
 def parse_query(params: dict[str, Any]) -> CaseQuery:
     """A query from URL parameters; a bad date names its field and nothing is searched."""
     text = {k: str(params.get(k) or "").strip()[:100] for k in
             ("number", "process", "kind", "topic", "channel", "status", "rating", "outcome", "person")}
-    date_from, date_to = _day(params, "from", "起始日期"), _day(params, "to", "截止日期")
-    if date_from and date_to and date_from > date_to:
-        raise InvalidInput("起始日期晚于截止日期", {"from": "起始日期不能晚于截止日期"})
+    date_from, date_to = clock.day_range(params, "起始日期", "截止日期")
     overdue = str(params.get("overdue") or "").lower() in ("1", "true", "on", "yes")
     return CaseQuery(**text, date_from=date_from, date_to=date_to, overdue=overdue)
-
-
-def china_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), CHINA_TZ)
 
 
 def overdue_condition(now: datetime) -> Any:
@@ -109,9 +91,9 @@ def apply(query: Select, q: CaseQuery) -> Select:
     if q.outcome:
         query = query.where(Case.outcome.contains(q.outcome, autoescape=True))
     if q.date_from:
-        query = query.where(Case.started_at >= china_midnight(q.date_from))
+        query = query.where(Case.started_at >= clock.midnight(q.date_from))
     if q.date_to:
-        query = query.where(Case.started_at < china_midnight(q.date_to + timedelta(days=1)))
+        query = query.where(Case.started_at < clock.midnight(q.date_to + timedelta(days=1)))
     if q.person:
         worked = exists().where(HumanTask.case_id == Case.id, HumanTask.completed_by_id == User.id,
                                 User.username == q.person).correlate(Case)

@@ -12,13 +12,13 @@ what the others select. Counting stops at `COUNT_CAP` ("999+").
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
 from engine.actor import Actor
-from engine.clock import CHINA_TZ
+from engine import clock
 from engine.errors import InvalidInput
 from engine.store.db import Database
 from engine.store.models import Case, CaseState, DiagramVersion
@@ -70,31 +70,14 @@ class FoundCase:
     started_at: datetime
 
 
-def _day(params: dict[str, Any], key: str, label: str) -> date | None:
-    text = str(params.get(key) or "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{label}不是有效日期(应为 YYYY-MM-DD):{text[:20]}",
-                           {key: "日期格式应为 YYYY-MM-DD"}) from None
-
-
 def parse(params: dict[str, Any]) -> StaffQuery:
     """A query from the search form; a bad date or status names its field and nothing is searched."""
     text = {key: str(params.get(key) or "").strip()[:100] for key in LABELS}
     status = str(params.get("status") or "").strip()
     if status and status not in STATUSES:
         raise InvalidInput(f"没有“{status[:20]}”这种状态", {"status": "请从列表中选择状态"})
-    date_from, date_to = _day(params, "from", "受理日期起"), _day(params, "to", "受理日期止")
-    if date_from and date_to and date_from > date_to:
-        raise InvalidInput("受理日期起晚于受理日期止", {"from": "起始日期不能晚于截止日期"})
+    date_from, date_to = clock.day_range(params, "受理日期起", "受理日期止")
     return StaffQuery(**text, status=status, date_from=date_from, date_to=date_to)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), CHINA_TZ)
 
 
 def _value(name: str) -> Any:
@@ -110,9 +93,9 @@ def _apply(query: Select, q: StaffQuery) -> Select:
     if q.status:
         query = query.where(Case.status == q.status)
     if q.date_from:
-        query = query.where(Case.started_at >= _midnight(q.date_from))
+        query = query.where(Case.started_at >= clock.midnight(q.date_from))
     if q.date_to:
-        query = query.where(Case.started_at < _midnight(q.date_to + timedelta(days=1)))
+        query = query.where(Case.started_at < clock.midnight(q.date_to + timedelta(days=1)))
     personal = {key: getattr(q, key) for key in PERSONAL_FIELDS if getattr(q, key)}
     if personal:
         query = query.join(CaseState, CaseState.case_id == Case.id)
