@@ -13,16 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from engine.actor import Actor
 from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import Case, CaseState, HumanTask
-from engine.work.casepages import SUPERVISOR_ROLES, check_can_view
+from engine.work import cases
+from engine.work.casepages import SUPERVISOR_ROLES
 
 from . import followup
 from .procedures_page import describe
@@ -46,7 +46,7 @@ class WrittenNotice:
 def issue_receipt(db: Database, actor: Actor, number: str) -> Receipt:
     """A 受理回执 with a new follow-up code for the case (the earlier code, if any, stops working)."""
     with db.write() as session:
-        case = _case(session, actor, number, lock=True)
+        case = cases.case_for(session, actor, number, lock=True)
         d = deployments.diagram_of(session, case.version_id)
         if not actor.has_role(*d.start_roles, *SUPERVISOR_ROLES):
             raise Forbidden(f"只有{'、'.join((*d.start_roles, '社区负责人'))}可以打印受理回执")
@@ -64,7 +64,7 @@ def issue_receipt(db: Database, actor: Actor, number: str) -> Receipt:
 
 def written_notice(db: Database, actor: Actor, number: str) -> WrittenNotice:
     with db.read() as session:
-        case = _case(session, actor, number)
+        case = cases.case_for(session, actor, number)
         data = session.get(CaseState, case.id).data
         missing = str(data.get("missing_documents") or "").strip()
         if case.kind != "补办件" or not missing:
@@ -81,12 +81,3 @@ def written_notice(db: Database, actor: Actor, number: str) -> WrittenNotice:
         return WrittenNotice(case.number, case.title, str(data.get("reporter_name") or ""),
                              str(data.get("received_at") or f"{case.started_at.astimezone(CHINA_TZ):%Y-%m-%d}"),
                              missing, str(data.get("notice_date") or ""), period, deadline)
-
-
-def _case(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
-    query = select(Case).where(Case.number == number)
-    case = session.scalar(query.with_for_update() if lock else query)
-    if case is None:
-        raise NotFound(f"事项 {number} 不存在")
-    check_can_view(session, actor, case, acting=True)
-    return case

@@ -332,7 +332,7 @@ def add_comment(db: Database, actor: Actor, case_number: str, text: str) -> None
     if not text:
         raise InvalidInput("意见内容不能为空", {"text": "请填写内容"})
     with db.write() as session:
-        case = _case_for(session, actor, case_number, lock=True)
+        case = case_for(session, actor, case_number, lock=True)
         session.add(Comment(case_id=case.id, author=actor.username, at=clock.now(), text=text))
         audit_chain.append(session, case.id, actor.username, "comment", data={"text": text})
 
@@ -342,8 +342,8 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
     if not actor.has_role(*SUPERVISOR_ROLES, "受理员"):
         raise Forbidden("只有受理员或社区负责人可以关联事项")
     with db.write() as session:
-        first = _case_for(session, actor, number)
-        second = _case_for(session, actor, other_number)
+        first = case_for(session, actor, number)
+        second = case_for(session, actor, other_number)
         locks.lock_cases(session, (first.id, second.id))
         if first.id == second.id:
             raise InvalidInput("不能把事项与自身关联", {"other": "请填写另一个受理编号"})
@@ -355,7 +355,7 @@ def link_cases(db: Database, actor: Actor, number: str, other_number: str) -> No
                 audit_chain.append(session, a.id, actor.username, "case_linked", data={"linked": b.number})
 
 
-def _case_for(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
+def case_for(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
     """A case the actor is about to write on (意见, 关联): one they see through a role that acts."""
     query = select(Case).where(Case.number == number)
     case = session.scalar(query.with_for_update() if lock else query)
