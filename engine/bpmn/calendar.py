@@ -118,10 +118,6 @@ def install(stored: Overrides) -> None:
     _warned.clear()
 
 
-def stored_overrides() -> Overrides:
-    return _stored
-
-
 @contextmanager
 def assuming(stored: Overrides) -> Iterator[None]:
     """Within the block, and in this thread only, compute as if `stored` were installed."""
