@@ -83,7 +83,7 @@ MODULES = (
     # authorisation only: who may start, work on, claim, hand back, assign, see and write on a case
     Module("cases (authorisation)", "engine/work/cases.py", AUTHORISATION_TESTS,
            ("x__check_may_start", "x_may_start", "x_check_can_work", "x__designer_in_sandbox",
-            "x__sandbox_version", "x_claim", "x_unclaim", "x_assign", "x_link_cases", "x__case_for")),
+            "x__sandbox_version", "x_claim", "x_unclaim", "x_assign", "x_link_cases", "x_case_for")),
     Module("casepages (authorisation)", "engine/work/casepages.py", AUTHORISATION_TESTS,
            ("x_check_can_view", "x_may_act")),
     Module("tasklist (authorisation)", "engine/work/tasklist.py", AUTHORISATION_TESTS,
