@@ -3,6 +3,7 @@ their own password in 我的账户; deactivated, the account's open session ends
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, sign_in
@@ -80,7 +81,9 @@ def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
     sign_in(auditor, base, "auditor")
     auditor.get_by_role("link", name="审计", exact=True).click()
     auditor.get_by_role("link", name="账户变更").click()
+    auditor.wait_for_url(f"{base}/audit/accounts")
     rows = auditor.locator("table.account-changes tbody tr")
+    expect(rows.first).to_be_visible()
     assert [row.locator("td").nth(3).inner_text() for row in rows.all()[:3]] == [
         "修改账户", "本人修改密码", "创建账户"]  # newest first; below them the accounts made on the command line
     assert "在用 → 停用" in rows.first.inner_text()

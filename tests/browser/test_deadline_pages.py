@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, register, sign_in
@@ -48,7 +49,7 @@ def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page
     screenshot(leader, "deadline-01-pending-extension")
     request.get_by_role("button", name="批准", exact=True).click()
     assert "已批准延期" in flash(leader)
-    assert leader.locator("section.extension", has_text=number).count() == 0
+    expect(leader.locator("section.extension", has_text=number)).to_have_count(0)
 
     # 催办 from the task page
     leader.goto(f"{base}/cases/{number}")
@@ -67,4 +68,4 @@ def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page
     assert "请本周内联系供电公司" in items
     screenshot(handler, "deadline-02-notifications")
     handler.get_by_role("button", name="全部标为已读").click()
-    assert handler.locator("nav .badge").count() == 0
+    expect(handler.locator("nav .badge")).to_have_count(0)

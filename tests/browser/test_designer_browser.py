@@ -10,6 +10,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from engine.people import users
 from engine.store.db import Database
@@ -319,6 +320,7 @@ def test_the_panel_sets_a_deadline_in_working_days_without_iso_durations(workspa
     sign_in(page, base, "designer")
     open_modeler(page, base, "简单审批")
     page.locator('[data-element-id="Review"]').first.click()
+    expect(page.locator(".bio-properties-panel-group-header-title", has_text="办理时限")).to_be_visible()
     headings = page.locator(".bio-properties-panel-group-header-title").all_inner_texts()
     assert "办理时限" in headings and not {"任务监听器", "执行监听器", "输入", "输出"} & set(headings)
     titles = page.locator(".bio-properties-panel-group-header-button").evaluate_all(

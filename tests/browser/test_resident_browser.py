@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, queue_numbers, sign_in
@@ -151,6 +152,7 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_
     resident.get_by_label("满意", exact=True).check()
     resident.get_by_role("button", name="提交评价").click()
     assert resident.locator(".case-state").inner_text() == "已办结"
+    expect(resident.locator(".rating-given strong")).to_have_count(2)
     given = resident.locator(".rating-given strong").all_inner_texts()
     assert [re.sub(r"\s+", "", t) for t in given] == ["不满意", "满意"]
     assert fits_the_phone(resident)
