@@ -158,6 +158,9 @@ def _truncate_pg(url: str) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # the default unit every migrated database has (migration 0011)
+        conn.execute(text("INSERT INTO units (name, level, parent_id, beside, path, position, created_at) "
+                          "VALUES ('本社区', '社区', NULL, FALSE, '/1/', 0, now())"))
     engine.dispose()
 
 

@@ -14,8 +14,8 @@ from tests.test_foreign_diagrams import english
 CORPORA = SHARED / "corpora"
 FILES = sorted((CORPORA / "miwg" / "Reference").glob("*.bpmn")) + sorted((CORPORA / "realworld").rglob("*.bpmn")) \
     + sorted((CORPORA / "miwg" / "tools").rglob("*.bpmn"))
-ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}))
-AUDITOR = Actor(2, "auditor", "审计", frozenset({"审计"}))
+ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}), grants=frozenset({("测试", 1)}), scope=None)
+AUDITOR = Actor(2, "auditor", "审计", frozenset({"审计"}), grants=frozenset({("审计", 1)}), scope=None)
 
 
 def test_the_corpora_are_present():

@@ -22,8 +22,9 @@ MIWG = DATA / "miwg"
 EXPORTS = sorted(MIWG.rglob("*.bpmn"))
 GENMYMODEL = MIWG / "GenMyModel 0.47" / "A.1.0-export.bpmn"
 ADONIS = MIWG / "ADONIS 17.0" / "A.1.0-export.bpmn"
-DESIGNER = Actor(0, "designer", "周设计", frozenset({"流程设计人员"}))
-ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}))
+DESIGNER = Actor(0, "designer", "周设计", frozenset({"流程设计人员"}), grants=frozenset({("流程设计人员", 1)}),
+                 scope=None)
+ANYONE = Actor(1, "tester", "测试", frozenset({"测试"}), grants=frozenset({("测试", 1)}), scope=None)
 
 
 def english(message: str) -> str | None:

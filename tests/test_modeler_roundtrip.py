@@ -74,7 +74,8 @@ def test_a_case_of_the_saved_diagram_reaches_the_same_first_steps(saved, db, fro
     for xml in (path.read_bytes(), saved[path][0]):
         version, _ = deployments.deploy(db, xml, path.name, SYSTEM)
         d = diagram.load(xml, path.name)
-        starter = Actor(1, "tester", "测试", frozenset(d.start_roles) | {"管理员"})
+        roles = frozenset(d.start_roles) | {"管理员"}
+        starter = Actor(1, "tester", "测试", roles, grants=frozenset((r, 1) for r in roles), scope=None)
         started = cases.start_case(db, starter, version.process_id, {f.id: sample_value(f) for f in d.start_form})
         first_steps.append(sorted((t.step_name, t.roles) for t in started.new_tasks))
     original, after_saving = first_steps

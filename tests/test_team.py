@@ -110,7 +110,7 @@ def test_bulk_assign_gives_each_step_to_the_colleague_when_they_hold_its_role(db
     assert (result.action, result.assignee) == ("指派", "赵承办")
     assert [i.case_number for i in result.done] == [promised.number]
     assert [(i.case_number, i.reason) for i in result.refused] == [
-        (waiting.number, "赵承办 没有“社区负责人”角色,不能指派")]
+        (waiting.number, "赵承办 在本任务所属单位没有“社区负责人”角色,不能指派")]
     assert rows(db, staff["leader"])[0] == (promised.number, "承诺件办理", "赵承办")
     assert [n.kind for n in notifications.notifications_for(db, staff["handler2"])] == ["assignment"]
 

@@ -26,7 +26,7 @@ from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AccountEvent, User, UserRole
 
-from . import claims, notifications, users
+from . import claims, notifications, units, users
 from .oversight import require_auditor
 
 log = logging.getLogger(__name__)
@@ -328,8 +328,12 @@ def _raise_if(errors: dict[str, str]) -> None:
 
 
 def _set_roles(session: Session, user_id: int, roles: tuple[str, ...]) -> None:
-    session.execute(delete(UserRole).where(UserRole.user_id == user_id))
-    session.add_all(UserRole(user_id=user_id, role=role) for role in roles)
+    """The account holds exactly `roles`: a role it keeps stays in its units, a new one is held in the
+    default unit."""
+    held = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user_id)))
+    session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role.not_in(roles or ("",))))
+    home = units.default_unit(session)
+    session.add_all(UserRole(user_id=user_id, role=role, unit_id=home) for role in roles if role not in held)
     session.flush()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -46,21 +46,35 @@ class NotificationView:
     task_id: int | None
 
 
-def role_members(session: Session, roles: Iterable[str]) -> list[int]:
+def role_members(session: Session, roles: Iterable[str], units: Iterable[int] | None = None) -> list[int]:
+    """The active people holding one of `roles`, in one of `units` (None: in any unit)."""
     roles = list(roles)
     if not roles:
         return []
+    query = select(User.id).join(UserRole, UserRole.user_id == User.id).where(UserRole.role.in_(roles), User.active)
+    if units is not None:
+        query = query.where(UserRole.unit_id.in_(list(units) or [-1]))
+    return list(session.scalars(query.distinct().order_by(User.id)))
+
+
+def grant_members(session: Session, grants: Iterable[tuple[str, int]]) -> list[int]:
+    """The active people holding one of the (role, unit) `grants`."""
+    grants = sorted(set(grants))
+    if not grants:
+        return []
     return list(session.scalars(
         select(User.id).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role.in_(roles), User.active).distinct().order_by(User.id)))
+        .where(tuple_(UserRole.role, UserRole.unit_id).in_(grants), User.active).distinct().order_by(User.id)))
 
 
 def task_people(session: Session, row: HumanTask) -> list[int]:
-    """Who is concerned by a task: its assignee, else everyone holding one of its roles."""
+    """Who is concerned by a task: its assignee, else everyone holding one of its roles in the unit it
+    was routed to."""
     if row.assignee_id is not None:
         return [row.assignee_id]
-    roles = session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id))
-    return role_members(session, roles)
+    grants = session.execute(select(HumanTaskRole.role, HumanTaskRole.unit_id)
+                             .where(HumanTaskRole.human_task_id == row.id))
+    return grant_members(session, grants)
 
 
 _INSERT = insert(Notification.__table__)  # Core: the ORM's bulk-insert bookkeeping costs more than the rows

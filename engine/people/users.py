@@ -18,6 +18,8 @@ from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import AccountEvent, ApiToken, User, UserRole
 
+from . import units
+
 _hasher = PasswordHasher()
 
 
@@ -30,9 +32,9 @@ APP_ROLES = ("管理员", "流程设计人员", "审计")
 
 
 def actor_of(session: Session, user: User) -> Actor:
-    roles = frozenset(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-    return Actor(user.id, user.username, user.display_name, roles, user.session_version or 0,
-                 bool(user.must_change_password))
+    session.flush()  # the statement below reads the rows, not the session's pending changes
+    rows = driver.run(session.connection(), _ACTOR_BY_ID, {"user_id": user.id}).all()
+    return _actor(rows)
 
 
 def normalized_email(text: str) -> str:
@@ -86,8 +88,10 @@ def password_matches(password_hash: str, password: str) -> bool:
 
 
 def create_user(db: Database, username: str, password: str, display_name: str, roles: list[str],
-                email: str | None = None) -> Actor:
-    """A new active account (the command line's and the demo's way; the web's is `accounts.create_account`)."""
+                email: str | None = None, unit_id: int | None = None,
+                grants: list[tuple[str, int]] | None = None) -> Actor:
+    """A new active account (the command line's and the demo's way; the web's is `accounts.create_account`):
+    `roles` held in `unit_id` (default: the default unit), plus any (role, unit id) `grants`."""
     if email:
         email = normalized_email(email)
     name_problem = free_text.problem(display_name or "", free_text.NAME)
@@ -102,13 +106,16 @@ def create_user(db: Database, username: str, password: str, display_name: str, r
                     password_hash=hash_password(password), active=True, created_at=clock.now())
         session.add(user)
         session.flush()
-        for role in dict.fromkeys(r.strip() for r in roles if r.strip()):
-            session.add(UserRole(user_id=user.id, role=role))
+        home = unit_id if unit_id is not None else units.default_unit(session)
+        wanted = [(r.strip(), home) for r in roles if r.strip()] + [(r, u) for r, u in grants or ()]
+        for role, unit in dict.fromkeys(wanted):
+            units.get(session, unit)
+            session.add(UserRole(user_id=user.id, role=role, unit_id=unit))
         session.flush()
         created = actor_of(session, user)
         record(session, SYSTEM.username, username, "account_created",
                {"display_name": created.display_name, "email": email or None, "roles": sorted(created.roles),
-                "active": True, "via": "命令行"})
+                "grants": grant_names(session, created.grants), "active": True, "via": "命令行"})
         return created
 
 
@@ -148,20 +155,35 @@ def authenticate(db: Database, username: str, password: str) -> Actor:
         return actor_of(session, user)
 
 
+def grant_names(session: Session, grants: frozenset[tuple[str, int]]) -> list[str]:
+    """The grants as people read them, "社区负责人(光明社区)", sorted (for account records)."""
+    named = units.names(session, (u for _, u in grants))
+    return sorted(f"{role}({named.get(unit, unit)})" for role, unit in grants)
+
+
 # read on every request (a signed-in page, an API call): the account and its roles in one statement
-_ACTOR = ("SELECT u.id, u.username, u.display_name, u.active, u.session_version, u.must_change_password, r.role "
-          "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id ")
+_ACTOR = ("SELECT u.id, u.username, u.display_name, u.active, u.session_version, u.must_change_password, r.role, "
+          "r.unit_id, g.path AS unit_path, (SELECT count(*) FROM units WHERE parent_id IS NULL) AS roots "
+          "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN units g ON g.id = r.unit_id ")
 _ACTOR_BY_ID = driver.Statement(_ACTOR + "WHERE u.id = :user_id")
 _ACTOR_BY_TOKEN = driver.Statement(_ACTOR + "JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = :token_hash")
 
 
 def _active_actor(rows: list) -> Actor | None:
-    """The actor of an account's rows (one per role), or None when there is none or it is deactivated."""
+    """The actor of an account's rows (one per role held in a unit), or None when there is none or it is
+    deactivated."""
     if not rows or not rows[0].active:
         return None
+    return _actor(rows)
+
+
+def _actor(rows: list) -> Actor:
     first = rows[0]
-    return Actor(first.id, first.username, first.display_name, frozenset(r.role for r in rows if r.role is not None),
-                 first.session_version or 0, bool(first.must_change_password))
+    held = [r for r in rows if r.role is not None]
+    grants = frozenset((r.role, r.unit_id) for r in held)
+    return Actor(first.id, first.username, first.display_name, frozenset(r for r, _ in grants),
+                 first.session_version or 0, bool(first.must_change_password), grants,
+                 units.scope_of((r.unit_path for r in held), first.roots))
 
 
 def get_actor(db: Database, user_id: int, session_version: int | None = None) -> Actor | None:

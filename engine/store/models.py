@@ -48,12 +48,44 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
+class Unit(Base):
+    """An organisational unit (migration 0011): 区 → 街道 → 社区 → 网格, the level names being data; a unit
+    `beside` the tree (职能部门 under its 区 or 街道, 包保单位 under its 网格) owns no cases and sees only what
+    is sent to it. `path` is the ids from the root down, "/1/4/9/": a unit's subtree is every unit whose
+    path starts with its own. A closed unit keeps its cases and history and takes no new work."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    beside: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    path: Mapped[str] = mapped_column(String(400), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class UnitEvent(Base):
+    """Append-only record of changes to units (审计 › 单位变更): created, renamed, moved, closed, reopened."""
+
+    __tablename__ = "unit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON)
+
+
 class UserRole(Base):
-    """A user holds several roles; a role is a lane name of the diagrams (e.g. 社区负责人)."""
+    """A user holds roles in units: 社区负责人 of 光明社区, 上级部门 of 龙山街道; a role is a lane name of the
+    diagrams (e.g. 社区负责人) or an application role (管理员, 审计 …)."""
 
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
 class ApiToken(Base):
@@ -93,6 +125,8 @@ class Case(Base):
     number: Mapped[str] = mapped_column(String(40), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
     process_id: Mapped[str] = mapped_column(String(128), index=True)
+    # the 社区 or 网格 it belongs to (migration 0011), set at intake, changed only by 转办
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     topic: Mapped[str | None] = mapped_column(String(40), index=True)
     kind: Mapped[str | None] = mapped_column(String(40), index=True)
@@ -156,16 +190,18 @@ class HumanTask(Base):
 
 
 class HumanTaskRole(Base):
-    """Which roles may see and claim a human task (its lane, or candidateGroups).
+    """Which roles, in which unit, may see and claim a human task (its lane, or candidateGroups).
 
     `due_at` is the queue's sort key: the task's due time, or SORT_LAST when it has none, so
     the (role, open, due_at) index yields a role's queue already in order.
     """
 
     __tablename__ = "human_task_roles"
-    __table_args__ = (Index("ix_human_task_roles_open", "role", "open", "due_at"),)
+    __table_args__ = (Index("ix_human_task_roles_open", "role", "unit_id", "open", "due_at"),)
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # the unit whose holders of `role` may do it (routing: the case's unit or the nearest above holding it)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     open: Mapped[bool] = mapped_column(Boolean)
     due_at: Mapped[datetime | None]
 

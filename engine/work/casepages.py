@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM, Actor
 from engine.bpmn import deployments
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden, NotFound
+from engine.people import units
 from engine.people.oversight import AUDIT_ROLES, READ_ONLY_MESSAGE, READ_ONLY_ROLES
 from engine.store.db import Database
 from engine.store.models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask,
@@ -24,46 +25,56 @@ NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 
 
 def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = False) -> None:
-    """Staff see a case when one of its steps belongs to one of their roles, they started it, or their
-    role supervises (supervisorRole) or leads (`leaders`) its procedure; `visible` is the same rule in SQL.
-    `acting`: to write on it (意见, 关联) — 审计 reads every case but acts on none."""
-    oversight = tuple(r for r in AUDIT_ROLES if not (acting and r in READ_ONLY_ROLES))
-    if actor.has_role(*oversight) or case.started_by == actor.username:
+    """Staff see a case when they started it, one of its steps was given to them personally or wanted
+    from one of their roles in the unit they hold it in (a 职能部门 sees only what was sent to it), or —
+    within the units at or below those they hold a role in — their role supervises (supervisorRole),
+    leads (`leaders`) or audits its procedure; `visible` is the same rule in SQL.
+    `acting`: to write on it (意见, 关联) — 审计 reads every case of its units but acts on none."""
+    if case.started_by == actor.username:
         return
-    d = deployments.diagram_of(session, case.version_id)
-    supervisor = d.properties.get("supervisorRole")
-    if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
-        return
-    if actor.has_role(*leaders.leading_roles(d)):  # 社区负责人: every case of the procedures they lead
-        return
+    if units.sees(session, actor, case.unit_id):
+        oversight = tuple(r for r in AUDIT_ROLES if not (acting and r in READ_ONLY_ROLES))
+        if actor.has_role(*oversight):
+            return
+        d = deployments.diagram_of(session, case.version_id)
+        supervisor = d.properties.get("supervisorRole")
+        if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
+            return
+        if actor.has_role(*leaders.leading_roles(d)):  # 社区负责人: every case of the procedures they lead
+            return
     involved = session.scalar(select(exists().where(
         HumanTask.case_id == case.id,
         HumanTaskRole.human_task_id == HumanTask.id,
-        HumanTaskRole.role.in_(actor.roles),
+        tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(sorted(actor.grants) or [("", 0)]),
     )))
-    assigned = session.scalar(select(exists().where(
-        HumanTask.case_id == case.id, HumanTask.assignee_id == actor.id))) if actor.id else False
-    if not (involved or assigned):
+    personal = session.scalar(select(exists().where(
+        HumanTask.case_id == case.id,
+        or_(HumanTask.assignee_id == actor.id, HumanTask.completed_by_id == actor.id)))) if actor.id else False
+    if not (involved or personal):
         raise Forbidden(READ_ONLY_MESSAGE if acting and actor.has_role(*READ_ONLY_ROLES) else "您无权查看该事项")
 
 
 def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     """`check_can_view` as a condition on `Case` for lists of cases (None: every case)."""
+    in_units = units.in_scope(Case.unit_id, actor.scope)
     if actor.has_role(*AUDIT_ROLES):
-        return None
+        return in_units
     versions = session.scalars(select(DiagramVersion.id).where(DiagramVersion.draft.is_(False))).all()
     overseen = []
     for version_id in versions:
         d = deployments.diagram_of(session, version_id)
         if actor.has_role(d.properties.get("supervisorRole") or "", *leaders.leading_roles(d)):
             overseen.append(version_id)
-    involved = exists().where(HumanTask.case_id == Case.id, HumanTaskRole.human_task_id == HumanTask.id,
-                              HumanTaskRole.role.in_(sorted(actor.roles) or [""])).correlate(Case)
+    involved = exists().where(
+        HumanTask.case_id == Case.id, HumanTaskRole.human_task_id == HumanTask.id,
+        tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(sorted(actor.grants) or [("", 0)])).correlate(Case)
     ways = [Case.started_by == actor.username, involved]
     if actor.id:
-        ways.append(exists().where(HumanTask.case_id == Case.id, HumanTask.assignee_id == actor.id).correlate(Case))
+        ways.append(exists().where(HumanTask.case_id == Case.id, or_(
+            HumanTask.assignee_id == actor.id, HumanTask.completed_by_id == actor.id)).correlate(Case))
     if overseen:
-        ways.append(Case.version_id.in_(overseen))
+        overseeing = Case.version_id.in_(overseen)
+        ways.append(overseeing if in_units is None else and_(overseeing, in_units))
     return or_(*ways)
 
 

@@ -18,12 +18,12 @@ from engine.actor import Actor
 from engine.bpmn import deployments, forms, sites, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.people import notifications
+from engine.people import notifications, units
 from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
 from engine.store import audit_chain, locks, sequences
 from engine.store import text as free_text
 from engine.store.db import Database
-from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, User
+from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, Unit, User, UserRole
 
 from . import formpages, publishing, runtime
 from .autosteps import AutoSteps
@@ -95,9 +95,12 @@ InTransaction = Callable[[Session, Case], None]
 
 
 def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, Any],
-               also: InTransaction | None = None, *, sandbox_version: int | None = None) -> StepResult:
+               also: InTransaction | None = None, *, sandbox_version: int | None = None,
+               unit_id: int | None = None) -> StepResult:
     """Register a new case (受理): validate the start form, issue the case number, run to the first people.
 
+    The case belongs to `unit_id` (a 社区 or 网格 the actor sees; a resident may name any) or, when
+    none is given, to the actor's own unit (`units.home_unit`).
     `sandbox_version` starts a 试运行 case of that (draft) version instead: only designers may, and
     such a case never shows in task lists, the public board or statistics."""
     with db.write() as session:
@@ -114,8 +117,9 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
         cleaned = forms.validate(formpages.checked(session, d.start_form), values, {}, failed)
         sandbox = sandbox_version is not None
         prefix = ("试运行-" if sandbox else "") + d.properties.get("caseNumberPrefix", "AJ")
+        home = intake_unit(session, actor, d, unit_id)
         serial = sequences.next_number(session, prefix)  # each procedure, and its 试运行, counts on its own
-        case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id,
+        case = runtime.insert_case(session, version_id=version_id, process_id=d.process_id, unit_id=home,
                                    started_by=actor.username, now=clock.now(), sandbox=sandbox,
                                    number=lambda case_id: f"{prefix}-{clock.today():%Y%m%d}-{serial:06d}")
         workflow = spiff.new_workflow(d.engine, cleaned)
@@ -134,6 +138,20 @@ def start_case(db: Database, actor: Actor, process_id: str, values: dict[str, An
     return result
 
 
+def intake_unit(session: Session, actor: Actor, d: Diagram, unit_id: int | None) -> int:
+    """The unit a new case belongs to: the one asked for, when it is an open unit of the tree the actor
+    may register in (staff: one they see; a resident, who has no unit: any), else the actor's own."""
+    if unit_id is None:
+        return units.home_unit(session, actor.grants, d.start_roles)
+    unit = session.get(Unit, unit_id)
+    problem = ("所选单位不存在" if unit is None else "所选单位已撤销" if unit.closed_at is not None
+               else f"“{unit.name}”是{unit.level},不受理事项,请选择社区或网格" if unit.beside
+               else None if actor.id is None or units.sees(session, actor, unit_id) else "您不能在所选单位登记事项")
+    if problem:
+        raise InvalidInput(problem, {"unit_id": problem})
+    return unit_id
+
+
 def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, Any],
                   also: InTransaction | None = None) -> StepResult:
     """Complete a ready human step with the submitted form; nothing is saved if anything fails."""
@@ -143,8 +161,7 @@ def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, An
         if locked is None:
             raise NotFound(f"任务 {task_id} 不存在")
         row, case, d = locked.task, locked.case, locked.diagram
-        step = d.steps.get(row.step_id)
-        check_can_work(session, actor, row, step.roles if step else None)
+        check_can_work(session, actor, row)
         if row.assignee_id is not None and row.assignee_id != actor.id:
             holder = session.get(User, row.assignee_id)
             raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领,不能由您办理")
@@ -225,16 +242,28 @@ def _lock(session: Session, task_id: int) -> tuple[HumanTask, Case]:
 
 
 def task_roles(session: Session, row: HumanTask) -> tuple[str, ...]:
-    return tuple(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
+    return tuple(dict.fromkeys(role for role, _ in task_grants(session, row)))
 
 
-def check_can_work(session: Session, actor: Actor, row: HumanTask, roles: tuple[str, ...] | None = None) -> None:
-    """The actor's role must be one of the step's (its lane) today — a claim or an assignment made while
-    they held it is not enough; then the step must still be open.
-    `roles`: the step's roles when the caller has its diagram (the index rows were written from it)."""
-    roles = task_roles(session, row) if roles is None else roles
-    if not actor.has_role(*roles) and not _designer_in_sandbox(session, actor, row):
-        raise Forbidden(f"该任务属于“{'、'.join(roles)}”,您无权查看或办理")
+def task_grants(session: Session, row: HumanTask) -> tuple[tuple[str, int], ...]:
+    """The (role, unit) pairs whose holders may do the step (its lane, in the unit it was routed to)."""
+    return tuple((r, u) for r, u in session.execute(select(HumanTaskRole.role, HumanTaskRole.unit_id)
+                                 .where(HumanTaskRole.human_task_id == row.id)).all())
+
+
+def holds_step(actor: Actor, grants: tuple[tuple[str, int], ...]) -> bool:
+    return any(actor.holds((role,), unit) for role, unit in grants)
+
+
+def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
+    """The actor must hold one of the step's roles in the unit it was routed to, today — a claim or an
+    assignment made while they held it is not enough; then the step must still be open."""
+    grants = task_grants(session, row)
+    if not holds_step(actor, grants) and not _designer_in_sandbox(session, actor, row):
+        roles = "、".join(dict.fromkeys(role for role, _ in grants))
+        named = units.names(session, (unit for _, unit in grants))
+        where = "、".join(dict.fromkeys(named.get(unit, "") for _, unit in grants))
+        raise Forbidden(f"该任务属于{where}的“{roles}”,您无权查看或办理")
     if row.status == "COMPLETED":
         who = session.get(User, row.completed_by_id) if row.completed_by_id else None
         name = who.display_name if who else "系统"
@@ -301,20 +330,20 @@ def assign(db: Database, actor: Actor, task_id: int, username: str) -> str:
 def assign_in(session: Session, actor: Actor, task_id: int, username: str) -> str:
     """指派 inside the caller's write transaction; every check comes before the first write."""
     row, case = _lock(session, task_id)
-    if not actor.has_role(*SUPERVISOR_ROLES):
-        raise Forbidden("只有社区负责人可以指派任务")
+    if not actor.has_role(*SUPERVISOR_ROLES) or not units.sees(session, actor, case.unit_id):
+        raise Forbidden("只有本单位的社区负责人可以指派任务")
     if row.status != "READY":
         raise Conflict("该任务已不在待办状态")
     user = session.scalar(select(User).where(User.username == username, User.active))
     if user is None:
         raise InvalidInput(f"用户 “{username}” 不存在", {"username": "用户不存在"})
-    from engine.store.models import UserRole
-
-    roles = set(task_roles(session, row))
-    user_roles = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id)))
-    if not roles & user_roles:
-        raise InvalidInput(f"{user.display_name} 没有“{'、'.join(roles)}”角色,不能指派",
-                           {"username": "该用户没有此任务的角色"})
+    grants = task_grants(session, row)
+    held = {(r, u) for r, u in session.execute(
+        select(UserRole.role, UserRole.unit_id).where(UserRole.user_id == user.id))}
+    if not held.intersection(grants):
+        roles = "、".join(dict.fromkeys(role for role, _ in grants))
+        raise InvalidInput(f"{user.display_name} 在本任务所属单位没有“{roles}”角色,不能指派",
+                           {"username": "该用户在本任务所属单位没有此任务的角色"})
     row.assignee_id = user.id
     audit_chain.append(session, case.id, actor.username, "task_assigned", step_id=row.step_id,
                  step_name=row.name, lane=row.lane, data={"assignee": user.username})

@@ -28,7 +28,7 @@ from engine import clock
 from engine.bpmn import calendar, deployments, durations, expressions, sites
 from engine.bpmn.diagram import Diagram
 from engine.clock import CHINA_TZ
-from engine.people import notifications
+from engine.people import notifications, units
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import Case, HumanTask, HumanTaskRole, User
@@ -206,11 +206,12 @@ class _Batch:
 
     def __init__(self, session: Session, task_ids: list[int]) -> None:
         self.session = session
-        self.roles: dict[int, list[str]] = {}
-        for task_id, role in session.execute(select(HumanTaskRole.human_task_id, HumanTaskRole.role)
-                                             .where(HumanTaskRole.human_task_id.in_(task_ids))):
-            self.roles.setdefault(task_id, []).append(role)
-        self.members: dict[tuple[str, ...], list[int]] = {}
+        self.grants: dict[int, list[tuple[str, int]]] = {}
+        for task_id, role, unit_id in session.execute(
+                select(HumanTaskRole.human_task_id, HumanTaskRole.role, HumanTaskRole.unit_id)
+                .where(HumanTaskRole.human_task_id.in_(task_ids))):
+            self.grants.setdefault(task_id, []).append((role, unit_id))
+        self.members: dict[tuple[tuple[str, int], ...], list[int]] = {}
         self.usernames: dict[int, str] = {}
         self.diagrams: dict[int, Diagram] = {}
 
@@ -220,14 +221,18 @@ class _Batch:
         return self.diagrams[version_id]
 
     def people(self, row: HumanTask) -> list[int]:
-        """Its assignee, else everyone holding one of its roles (as `notifications.task_people`)."""
-        return [row.assignee_id] if row.assignee_id is not None else self.holding(self.roles.get(row.id, []))
+        """Its assignee, else everyone holding one of its roles where it was routed (`notifications.task_people`)."""
+        return [row.assignee_id] if row.assignee_id is not None else self.holding(self.grants.get(row.id, []))
 
-    def holding(self, roles: list[str]) -> list[int]:
-        key = tuple(sorted(set(roles)))
+    def holding(self, grants: list[tuple[str, int]]) -> list[int]:
+        key = tuple(sorted(set(grants)))
         if key not in self.members:
-            self.members[key] = notifications.role_members(self.session, key)
+            self.members[key] = notifications.grant_members(self.session, key)
         return self.members[key]
+
+    def nearest(self, case: Case, roles: list[str]) -> list[int]:
+        """Holders of `roles` for a case: in its unit or the nearest unit above it holding each role."""
+        return self.holding([(role, units.route(self.session, case.unit_id, role)) for role in roles])
 
     def display_name(self, user_id: int) -> str:
         return self.session.scalar(select(User.display_name).where(User.id == user_id)) or "?"
@@ -256,7 +261,7 @@ def _overdue(session: Session, case: Case, row: HumanTask, now: datetime, batch:
     notifications.notify(session, told, "overdue", text, case_id=case.id, task_id=row.id)
     d = batch.diagram(case.version_id)
     # the leaders of the procedure (本组逾期), once per step: this runs once, as overdue_at is set here
-    team = [u for u in batch.holding(list(leaders.leading_roles(d))) if u not in told]
+    team = [u for u in batch.nearest(case, list(leaders.leading_roles(d))) if u not in told]
     holder = batch.display_name(row.assignee_id) if row.assignee_id is not None else "未认领"
     notifications.notify(session, team, "overdue",
                          f"本组步骤“{row.name}”({case.number} {case.title})已超过办理期限 {when_text(row.due_at)},"
@@ -268,7 +273,7 @@ def _overdue(session: Session, case: Case, row: HumanTask, now: datetime, batch:
     role = ((step.properties if step else {}).get("escalateTo") or d.properties.get("escalateTo") or "").strip()
     if not role:
         return
-    supervisors = batch.holding([role])
+    supervisors = batch.nearest(case, [role])
     text = f"“{row.name}”({case.number} {case.title})已逾期(期限 {when_text(row.due_at)}),请督办。"
     notifications.notify(session, supervisors, "escalation", text, case_id=case.id, task_id=row.id)
     audit_chain.append(session, case.id, "system", "escalated", step_id=row.step_id, step_name=row.name,

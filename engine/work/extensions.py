@@ -18,7 +18,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments, spiff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.people import notifications
+from engine.people import notifications, units
 from engine.store import audit_chain, locks
 from engine.store import text as free_text
 from engine.store.db import Database
@@ -130,7 +130,8 @@ def request_extension(db: Database, actor: Actor, task_id: int, reason: str, req
         role = _approver_role(session, case, row)
         text = (f"{actor.display_name} 申请将“{row.name}”({case.number})的期限延至 "
                 f"{deadlines.when_text(wanted)}:{reason}")
-        notifications.notify(session, notifications.role_members(session, [role]), "extension", text,
+        approvers = notifications.role_members(session, [role], [units.route(session, case.unit_id, role)])
+        notifications.notify(session, approvers, "extension", text,
                              case_id=case.id, task_id=row.id)
         return request.id
 

@@ -8,8 +8,9 @@ Today roles are global in one community, so a team is defined by the procedures,
 - **their team's work** is every open step (待办) of the non-sandbox cases of those versions, whoever
   holds the step and in whichever lane it is (受理员, 承办人 …);
 - a 管理员 sees the work of every procedure.
-When units come (a 街道 with its 社区), `led_versions` and `leaders_of` are the places to narrow
-this by unit; the callers stay as they are.
+With units, a leader leads in the units at or below where they hold the leader role (`led_units`; a
+管理员 wherever they see), and a case's leaders are the holders of the leader role in the case's unit or
+the nearest unit above it where someone holds it (`leaders_of`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.actor import Actor
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden
-from engine.people import notifications
+from engine.people import notifications, units
 
 LEADER_ROLES = ("社区负责人",)
 ADMIN_ROLE = "管理员"
@@ -49,6 +50,18 @@ def led_versions(actor: Actor, versions: Iterable[tuple[int, Diagram]]) -> list[
     return [version_id for version_id, d in versions if actor.has_role(*leading_roles(d))]
 
 
-def leaders_of(session: Session, d: Diagram) -> list[int]:
-    """The active users who lead the procedure `d` (told when a step of it goes overdue)."""
-    return notifications.role_members(session, leading_roles(d))
+def led_units(session: Session, actor: Actor) -> frozenset[int] | None:
+    """The units whose cases are the leader's team work: at or below a unit where they hold a leader role
+    (a 管理员: every unit they see); None for every unit."""
+    if actor.has_role(ADMIN_ROLE) or actor.scope is None:
+        return units.scope_ids(session, actor.scope)
+    return frozenset(units.subtree_ids(session, actor.units_of(*LEADER_ROLES)))
+
+
+def leaders_of(session: Session, d: Diagram, case_unit_id: int) -> list[int]:
+    """The active users who lead the procedure `d` for a case of `case_unit_id` (told when a step of it goes
+    overdue): holders of its leader roles in the case's unit or the nearest unit above it holding them."""
+    found: list[int] = []
+    for role in leading_roles(d):
+        found += notifications.role_members(session, [role], [units.route(session, case_unit_id, role)])
+    return sorted(set(found))

@@ -150,17 +150,19 @@ def _locked(session: Session, found: Any) -> Locked | None:
 
 
 _CASE_FIELDS = tuple(c.name for c in Case.__table__.c if c.name != "id")
-_NEW_CASE = driver.Statement("INSERT INTO cases (number, version_id, process_id, title, status, started_by, "
+_NEW_CASE = driver.Statement("INSERT INTO cases (number, version_id, process_id, unit_id, title, status, started_by, "
                              "started_at, updated_at, sandbox, revision) VALUES (:number, :version_id, :process_id, "
-                             ":title, :status, :started_by, :started_at, :updated_at, :sandbox, 1) RETURNING id")
+                             ":unit_id, :title, :status, :started_by, :started_at, :updated_at, :sandbox, 1) "
+                             "RETURNING id")
 _NUMBER_CASE = driver.Statement("UPDATE cases SET number = :number WHERE id = :cid")
 
 
-def insert_case(session: Session, *, version_id: int, process_id: str, started_by: str, now: datetime,
-                sandbox: bool, number: Callable[[int], str]) -> Any:
-    """A new running case, numbered from its id (`number(id)`); a plain `CaseRow` like `lock_task`'s,
-    whose columns `save` writes. It has no audit events yet."""
-    values = dict(number=f"tmp-{uuid4().hex}", version_id=version_id, process_id=process_id, title="",
+def insert_case(session: Session, *, version_id: int, process_id: str, unit_id: int, started_by: str,
+                now: datetime, sandbox: bool, number: Callable[[int], str]) -> Any:
+    """A new running case of `unit_id`, numbered from its id (`number(id)`); a plain `CaseRow` like
+    `lock_task`'s, whose columns `save` writes. It has no audit events yet."""
+    values = dict(number=f"tmp-{uuid4().hex}", version_id=version_id, process_id=process_id, unit_id=unit_id,
+                  title="",
                   status="running", started_by=started_by, started_at=now, updated_at=now, sandbox=sandbox)
     conn = session.connection()
     case_id = driver.run(conn, _NEW_CASE, values).scalar_one()

@@ -39,8 +39,8 @@ _CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE 
 _NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
 _NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "  # noqa: S608 — model's columns, bound values
                              f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
-_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, open, due_at) "
-                             "VALUES (:human_task_id, :role, :open, :due_at)")
+_NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, unit_id, open, due_at) "
+                             "VALUES (:human_task_id, :role, :unit_id, :open, :due_at)")
 
 
 def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime) -> None:
@@ -67,7 +67,7 @@ def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen:
     for uuid, task in ready.items():
         if uuid not in known:
             rows.append(_ready_row(session, case, d, uuid, task, seen.data, now))
-    return _insert_ready(conn, d, rows)
+    return _insert_ready(conn, rows)
 
 
 def _cancel(session: Session, conn: Connection, case_id: int, gone: list[Any], now: datetime) -> None:
@@ -83,22 +83,25 @@ def _cancel(session: Session, conn: Connection, case_id: int, gone: list[Any], n
 
 
 def _ready_row(session: Session, case: Case, d: Diagram, uuid: str, task: Any, case_data: dict[str, Any],
-               now: datetime) -> dict[str, Any]:
-    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`) and its
-    person when the diagram names one (`routing`). Its `task_ready` event is appended, a `task_assigned`
-    one when it went to a person, and an `expression_failed` one for what could not be computed."""
+               now: datetime) -> tuple[dict[str, Any], dict[str, int]]:
+    """The index row of a step that became ready, with its deadline planned (`deadlines.plan`), the unit
+    each of its roles is wanted in (`units.route`) and its person when the diagram names one (`routing`),
+    and those units. Its `task_ready` event is appended, a `task_assigned` one when it went to a person,
+    and an `expression_failed` one for what could not be computed."""
     step_id = spiff.spec_name(task)
     step = d.steps.get(step_id)
     name, lane = (step.name, step.lane) if step else (step_id, "")
     data = {**case_data, **task.data}
     deadline = deadlines.plan(step, d.properties, data, now)
     failed = sites.Failures(step_id)
-    assignee = None if case.sandbox else routing.assignee_for(session, case.id, step, data, failed)
+    role_units = routing.role_units(session, case.unit_id, step, data)
+    assignee = None if case.sandbox else routing.assignee_for(session, case.id, step, data, failed, role_units)
     row = dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
                assignee_id=assignee.user_id if assignee else None, created_at=now, completed_at=None,
                completed_by_id=None, data=_own_data(task, case_data), **deadlines.columns(deadline))
     audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,
                        data={"roles": list(step.roles if step else ()),
+                             "units": routing.unit_names(session, role_units),
                              "due_at": deadline.due_at.isoformat() if deadline.due_at else None})
     failures = ([deadline.failure] if deadline.failure is not None else []) + list(failed.found)
     record_failures(session, case.id, failures, name, lane)
@@ -106,18 +109,20 @@ def _ready_row(session: Session, case: Case, d: Diagram, uuid: str, task: Any, c
         audit_chain.append(session, case.id, "system", "task_assigned", step_id=step_id, step_name=name, lane=lane,
                            data={"assignee": assignee.username, "assignee_name": assignee.display_name,
                                  "rule": assignee.rule})
-    return row
+    return row, role_units
 
 
-def _insert_ready(conn: Connection, d: Diagram, rows: list[dict[str, Any]]) -> list[ReadyTask]:
-    """Insert the new index rows and, for each, one row per role of its step (what the queues read)."""
+def _insert_ready(conn: Connection, rows: list[tuple[dict[str, Any], dict[str, int]]]) -> list[ReadyTask]:
+    """Insert the new index rows and, for each, one row per role of its step in the unit it is wanted in
+    (what the queues read)."""
     if not rows:
         return []
-    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row in rows]
+    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row, _ in rows]
     created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"])
-               for id, row in zip(ids, rows, strict=True)]
-    role_rows = [{"human_task_id": t.id, "role": role, "open": True, "due_at": t.due_at or SORT_LAST}
-                 for t in created for role in (d.steps[t.step_id].roles if t.step_id in d.steps else ())]
+               for id, (row, _) in zip(ids, rows, strict=True)]
+    role_rows = [{"human_task_id": t.id, "role": role, "unit_id": unit_id, "open": True,
+                  "due_at": t.due_at or SORT_LAST}
+                 for t, (_, role_units) in zip(created, rows, strict=True) for role, unit_id in role_units.items()]
     if role_rows:
         driver.run(conn, _NEW_ROLE, role_rows)
     return created

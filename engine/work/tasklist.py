@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from engine import clock
@@ -18,6 +18,7 @@ from engine.actor import Actor
 from engine.bpmn import deployments, diagram, forms
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.people import units
 from engine.people.oversight import AUDIT_ROLES
 from engine.store import driver
 from engine.store.db import Database
@@ -26,7 +27,7 @@ from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, Ext
 from engine.store.paging import Page
 
 from .casepages import SUPERVISOR_ROLES, case_view, check_can_view, display_names
-from .cases import check_can_work, task_roles
+from .cases import check_can_work, holds_step, task_grants, task_roles
 from . import formpages, leaders
 from .extensions import URGERS
 from .views import Counts, PendingExtension, TaskRow, TaskView
@@ -112,26 +113,31 @@ class _Viewer:
 
 
 def _team(query: Select, sort: str, team: str | None) -> Select:
-    """本组待办: every open step of the procedures the leader leads, by deadline (either way)."""
+    """本组待办: every open step of the procedures the leader leads, in the units they lead (`team_units`,
+    unless they lead at the top of the only tree), by deadline (either way)."""
     due = HumanTask.due_at.desc() if sort == "due_desc" else HumanTask.due_at.asc()
     query = query.select_from(HumanTask).where(HumanTask.status == "READY").order_by(due.nulls_last(), HumanTask.id)
-    if team == "led":
+    if team is not None and team.startswith("led"):
         query = query.where(Case.version_id.in_(bindparam("versions", expanding=True)))
+    if team is not None and team.endswith("@units"):
+        query = query.where(Case.unit_id.in_(bindparam("team_units", expanding=True)))
     return query
 
 
 def _queue(query: Select, several_roles: bool) -> Select:
+    """待认领: the open steps wanted from one of my roles in the unit I hold it in."""
+    mine = tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(bindparam("grants", expanding=True))
     query = (
         query.select_from(HumanTaskRole)
         .join(HumanTask, HumanTask.id == HumanTaskRole.human_task_id)
-        .where(HumanTaskRole.role.in_(bindparam("roles", expanding=True)), HumanTaskRole.open.is_(True),
-               HumanTask.status == "READY", HumanTask.assignee_id.is_(None))
+        .where(mine, HumanTaskRole.open.is_(True), HumanTask.status == "READY", HumanTask.assignee_id.is_(None))
         .order_by(HumanTaskRole.due_at, HumanTaskRole.human_task_id)
     )
     if several_roles:  # a task open to two of my roles is listed once, under the first
         query = query.where(~exists().where(
             _MINE.human_task_id == HumanTaskRole.human_task_id,
-            _MINE.role.in_(bindparam("roles", expanding=True)), _MINE.role < HumanTaskRole.role))
+            tuple_(_MINE.role, _MINE.unit_id).in_(bindparam("grants", expanding=True)),
+            _MINE.role < HumanTaskRole.role))
     return query
 
 
@@ -207,15 +213,19 @@ def _diagram(session: Session, version: Row) -> Diagram:
 
 
 def _viewer(session: Session, actor: Actor, versions: Sequence[Row] | None = None) -> _Viewer:
-    roles = sorted(actor.roles) or [""]
-    params: dict[str, Any] = {"actor_id": actor.id, "roles": roles, "cap": COUNT_CAP + 1}
+    grants = sorted(actor.grants) or [("", 0)]
+    params: dict[str, Any] = {"actor_id": actor.id, "grants": grants, "cap": COUNT_CAP + 1}
     team = None
     if leaders.is_leader(actor):
         versions = _versions(session) if versions is None else versions
         led = leaders.led_versions(actor, ((v.id, _diagram(session, v)) for v in versions))
         team = "all" if led is None else "led"
         params["versions"] = led or [-1]
-    return _Viewer(params, len(roles) > 1, team)
+        led_units = leaders.led_units(session, actor)
+        if led_units is not None:
+            team += "@units"
+            params["team_units"] = sorted(led_units) or [-1]
+    return _Viewer(params, len(grants) > 1, team)
 
 
 def _filter_params(f: Filters) -> dict[str, Any]:
@@ -307,15 +317,20 @@ def _choices(session: Session, actor: Actor, versions: Sequence[Row]) -> Choices
 
 
 def _colleagues(session: Session, actor: Actor, which: str) -> tuple[Colleague, ...]:
-    """Whom a leader may assign to (each row offers those holding one of its roles)."""
+    """Whom a leader may assign to: those holding a role in a unit the leader sees (each row offers
+    those holding one of its roles)."""
     if which == "archive" or not actor.has_role(*SUPERVISOR_ROLES):
         return ()
     held: dict[int, list[str]] = {}
-    for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
+    query = select(UserRole.user_id, UserRole.role)
+    in_units = units.in_scope(UserRole.unit_id, actor.scope)
+    if in_units is not None:
+        query = query.where(in_units)
+    for user_id, role in session.execute(query):
         held.setdefault(user_id, []).append(role)
     users = session.execute(select(User.id, User.username, User.display_name)
                             .where(User.active.is_(True)).order_by(User.username))
-    return tuple(Colleague(u.username, u.display_name, tuple(sorted(held.get(u.id, ())))) for u in users)
+    return tuple(Colleague(u.username, u.display_name, tuple(sorted(set(held[u.id])))) for u in users if u.id in held)
 
 
 def overview(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
@@ -352,6 +367,7 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在")
     roles = task_roles(session, row)
+    grants = task_grants(session, row)
     case = session.get(Case, row.case_id)
     can_complete = True
     try:
@@ -360,7 +376,7 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
         # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
         # oversee (催办, 督办, audit) any step of a case they may see
         can_complete = False
-        if not (actor.has_role(*roles) or row.completed_by_id == actor.id):
+        if not (holds_step(actor, grants) or row.completed_by_id == actor.id):
             if not actor.has_role(*URGERS, *AUDIT_ROLES):
                 if isinstance(refused, Forbidden):
                     raise

@@ -23,7 +23,7 @@ from engine.errors import MinyiError
 from engine.people import notifications, outbox
 from engine.store import audit_chain
 from engine.store.db import Database
-from engine.store.models import Case
+from engine.store.models import Case, HumanTaskRole
 
 from . import calendar_days, deadlines, heartbeat, runtime
 from .autosteps import AutoSteps
@@ -80,18 +80,12 @@ class _Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.diagrams: dict[int, Diagram] = {}
-        self.members: dict[tuple[str, ...], list[int]] = {}
         self.stored: runtime.Prefetched | None = None  # the locked cases' states and open steps
 
     def diagram(self, version_id: int) -> Diagram:
         if version_id not in self.diagrams:
             self.diagrams[version_id] = deployments.diagram_of(self.session, version_id)
         return self.diagrams[version_id]
-
-    def role_members(self, roles: tuple[str, ...]) -> list[int]:
-        if roles not in self.members:
-            self.members[roles] = notifications.role_members(self.session, roles)
-        return self.members[roles]
 
 
 def _fire(session: Session, case: Case, batch: _Batch) -> Any | None:
@@ -125,8 +119,8 @@ def _announce(session: Session, case: Case, created: list[runtime.ReadyTask], fi
         return
     timer_names = "、".join(d.element_names.get(spiff.spec_name(t)) or spiff.spec_name(t) for t in fired)
     for row in created:
-        step = d.steps.get(row.step_id)
-        people = batch.role_members(step.roles if step else ())
+        people = notifications.grant_members(session, session.execute(
+            select(HumanTaskRole.role, HumanTaskRole.unit_id).where(HumanTaskRole.human_task_id == row.id)))
         text = f"{case.number}({case.title}):{timer_names},新任务“{row.name}”待办理。"
         notifications.notify(session, people, "escalation", text, case_id=case.id, task_id=row.id)
 

@@ -1,0 +1,229 @@
+"""Organisational units (单位): the tree a 街道 or 区 runs in, and where work goes in it.
+
+- The tree is 区 → 街道 → 社区 → 网格; level names are data (`Unit.level`), never code. Units *beside*
+  the tree (`beside`: 职能部门 under their 区 or 街道, 包保单位 under their 网格) own no cases; they see
+  only what is sent to them.
+- A unit's `path` lists the ids from the root down ("/1/4/9/"): its subtree is every unit whose path
+  starts with its own, its ancestors are the ids in its path.
+- Roles are held in units (`UserRole.unit_id`). A person sees the cases of every unit at or below one
+  they hold a role in: their `scope`, kept as those units' paths (`in_scope` turns it into SQL).
+- A step's role is wanted in one unit (`route`): the unit chosen in a form field (`unitField`), else
+  the case's ancestor at a level (`unitLevel`), else the case's unit or the nearest unit above it
+  where someone active holds the role.
+- The default unit is the first root: an upgraded single-community database has exactly one,
+  “本社区”, which holds every case and role (migration 0011).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import clock
+from engine.actor import Actor
+from engine.errors import InvalidInput, NotFound
+from engine.store import text as free_text
+from engine.store.models import Unit, UnitEvent, User, UserRole
+
+
+@dataclass(frozen=True)
+class UnitView:
+    id: int
+    name: str
+    level: str
+    parent_id: int | None
+    beside: bool
+    path: str
+    closed: bool
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+
+def view(unit: Unit) -> UnitView:
+    return UnitView(unit.id, unit.name, unit.level, unit.parent_id, bool(unit.beside), unit.path,
+                    unit.closed_at is not None)
+
+
+def ancestors(path: str) -> list[int]:
+    """The unit ids of a path, the unit itself first, then its parent, up to the root."""
+    return [int(part) for part in reversed(path.strip("/").split("/")) if part]
+
+
+def default_unit(session: Session) -> int:
+    """The first root unit: where cases and roles go when nothing else is said. A database built by
+    the migrations always has one; an empty one (tests truncating PostgreSQL) gets “本社区” back."""
+    found = session.scalar(select(func.min(Unit.id)).where(Unit.parent_id.is_(None)))
+    if found is not None:
+        return found
+    unit = Unit(name="本社区", level="社区", parent_id=None, beside=False, path="", position=0,
+                created_at=clock.now())
+    session.add(unit)
+    session.flush()
+    unit.path = f"/{unit.id}/"
+    return unit.id
+
+
+def get(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"单位 {unit_id} 不存在")
+    return unit
+
+
+def all_units(session: Session, *, include_closed: bool = True) -> list[UnitView]:
+    """Every unit in tree order (a parent before its children, siblings by position then name)."""
+    query = select(Unit)
+    if not include_closed:
+        query = query.where(Unit.closed_at.is_(None))
+    units = list(session.scalars(query))
+    children: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        children.setdefault(unit.parent_id, []).append(unit)
+    known = {u.id for u in units}
+    ordered: list[UnitView] = []
+
+    def walk(parent: int | None) -> None:
+        for unit in sorted(children.get(parent, []), key=lambda u: (u.beside, u.position, u.name, u.id)):
+            ordered.append(view(unit))
+            walk(unit.id)
+
+    walk(None)
+    for unit in units:  # a unit whose parent is filtered out (closed) still shows
+        if unit.parent_id is not None and unit.parent_id not in known:
+            ordered.append(view(unit))
+            walk(unit.id)
+    return ordered
+
+
+def subtree_ids(session: Session, unit_ids: Iterable[int]) -> list[int]:
+    """The units at or below any of `unit_ids`."""
+    paths = list(session.scalars(select(Unit.path).where(Unit.id.in_(list(unit_ids)))))
+    if not paths:
+        return []
+    return list(session.scalars(select(Unit.id).where(or_(*(Unit.path.startswith(p) for p in paths)))))
+
+
+def scope_of(paths: Iterable[str], roots: int) -> frozenset[str] | None:
+    """An actor's scope from the paths of the units they hold roles in: those not below another one;
+    None (every unit) when one is the root of the only tree."""
+    paths = set(paths)
+    if roots == 1 and any(p.count("/") == 2 for p in paths):
+        return None
+    return frozenset(p for p in paths if not any(p != q and p.startswith(q) for q in paths))
+
+
+def in_scope(column: Any, scope: frozenset[str] | None) -> ColumnElement[bool] | None:
+    """`column` (a unit id) is in the scope, as SQL; None when the scope is every unit."""
+    if scope is None:
+        return None
+    if not scope:
+        return column.in_([-1])
+    return column.in_(select(Unit.id).where(or_(*(Unit.path.startswith(p) for p in sorted(scope)))))
+
+
+def scope_ids(session: Session, scope: frozenset[str] | None) -> frozenset[int] | None:
+    """The unit ids of a scope (None: every unit)."""
+    condition = in_scope(Unit.id, scope)
+    return None if condition is None else frozenset(session.scalars(select(Unit.id).where(condition)))
+
+
+def sees(session: Session, actor: Actor, unit_id: int) -> bool:
+    """The unit is at or below one the actor holds a role in."""
+    if actor.scope is None:
+        return True
+    path = session.scalar(select(Unit.path).where(Unit.id == unit_id))
+    return path is not None and actor.sees_path(path)
+
+
+def names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return {}
+    return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
+
+
+def route(session: Session, case_unit_id: int, role: str, *, level: str | None = None,
+          chosen: Any = None) -> int:
+    """The unit whose holders of `role` get a step of a case of `case_unit_id`:
+    - `chosen` (the value of the step's `unitField`): that unit, when it exists and is open;
+    - `level` (the step's `unitLevel`, e.g. 街道): the case unit's ancestor at that level;
+    - otherwise the case's unit or the nearest unit above it where an active person holds the role;
+      when nobody holds it anywhere up the chain, the case's own unit (the step waits there)."""
+    unit = get(session, case_unit_id)
+    picked = _chosen_unit(session, chosen)
+    if picked is not None:
+        return picked
+    chain = ancestors(unit.path)
+    if level:
+        levels = dict(session.execute(select(Unit.id, Unit.level).where(Unit.id.in_(chain))).all())
+        at_level = [u for u in chain if levels.get(u) == level]
+        if at_level:
+            return at_level[0]
+    held = set(session.scalars(
+        select(UserRole.unit_id).join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == role, UserRole.unit_id.in_(chain), User.active.is_(True))))
+    return next((u for u in chain if u in held), case_unit_id)
+
+
+def _chosen_unit(session: Session, chosen: Any) -> int | None:
+    if chosen is None or chosen == "" or isinstance(chosen, bool):
+        return None
+    try:
+        unit_id = int(chosen)
+    except (TypeError, ValueError):
+        return None
+    found = session.get(Unit, unit_id)
+    return unit_id if found is not None and found.closed_at is None else None
+
+
+def home_unit(session: Session, grants: Iterable[tuple[str, int]], roles: Iterable[str] = ()) -> int:
+    """Where a case someone registers belongs by default: the deepest tree unit in which they hold one
+    of `roles` (the start lane), else any tree unit they hold a role in, else the default unit."""
+    wanted = set(roles)
+    grants = list(grants)
+    ids = {unit for _, unit in grants}
+    if not ids:
+        return default_unit(session)
+    rows = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids), Unit.beside.is_(False)))}
+    for pool in ([u for r, u in grants if r in wanted], [u for _, u in grants]):
+        candidates = [rows[u] for u in pool if u in rows and rows[u].closed_at is None]
+        if candidates:
+            return max(candidates, key=lambda u: (u.path.count("/"), -u.id)).id
+    return default_unit(session)
+
+
+# -- changes (each recorded for auditors in unit_events) ------------------------------------------------
+
+def record(session: Session, actor: str, unit_id: int, kind: str, data: dict) -> None:
+    session.add(UnitEvent(at=clock.now(), actor=actor, unit_id=unit_id, kind=kind, data=data))
+
+
+def create_unit(session: Session, actor: str, name: str, level: str, parent_id: int | None = None, *,
+                beside: bool = False, position: int = 0, now: datetime | None = None) -> Unit:
+    """A new unit under `parent_id` (None: a new root). Names must be unique among siblings."""
+    name, level = (name or "").strip(), (level or "").strip()
+    for field, value, label in (("name", name, "单位名称"), ("level", level, "层级")):
+        problem = free_text.problem(value, free_text.NAME) if value else "不能为空"
+        if problem:
+            raise InvalidInput(f"{label}{problem}", {field: f"{label}{problem}"})
+    parent = get(session, parent_id) if parent_id is not None else None
+    if parent is not None and parent.closed_at is not None:
+        raise InvalidInput(f"上级单位“{parent.name}”已撤销,不能再添加下级", {"parent_id": "上级单位已撤销"})
+    clash = session.scalar(select(Unit.id).where(
+        Unit.name == name, Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id))
+    if clash is not None:
+        raise InvalidInput(f"同一上级下已有名为“{name}”的单位", {"name": f"同一上级下已有名为“{name}”的单位"})
+    unit = Unit(name=name, level=level, parent_id=parent_id, beside=beside, path="", position=position,
+                created_at=now or clock.now())
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    record(session, actor, unit.id, "unit_created",
+           {"name": name, "level": level, "parent": parent.name if parent else None, "beside": beside})
+    return unit
