@@ -68,7 +68,8 @@ def person(db, username: str, grants: list[tuple[str, int]]):
 def open_step(db, number: str, step_id: str):
     with db.read() as session:
         return session.execute(select(HumanTask.id).join(Case, Case.id == HumanTask.case_id)
-                              .where(HumanTask.step_id == step_id, HumanTask.status == "READY", Case.number == number)).one()
+                               .where(HumanTask.step_id == step_id, HumanTask.status == "READY",
+                                      Case.number == number)).one()
 
 
 def queue_numbers(db, actor) -> list[str]:

@@ -67,6 +67,7 @@ class Colleague:
     username: str
     display_name: str
     roles: tuple[str, ...]
+    grants: frozenset[tuple[str, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,16 @@ class TaskList:
     counts: Counts
     choices: Choices
     colleagues: tuple[Colleague, ...]
+    # per listed step, the colleagues a leader may 指派 it to (they hold one of its roles where it was routed)
+    assignable: dict[int, tuple[Colleague, ...]]
     # with 只看已逾期 ticked on inbox/queue: how many of the leader's team's steps are overdue (None: not asked)
     team_overdue: int | None = None
+
+    @property
+    def assignable_to_any(self) -> tuple[Colleague, ...]:
+        """The colleagues who may be given at least one listed step (批量指派), in colleague order."""
+        wanted = {c.username for found in self.assignable.values() for c in found}
+        return tuple(c for c in self.colleagues if c.username in wanted)
 
 
 _HOLDER = aliased(User, name="holder")
@@ -196,7 +205,7 @@ def _counts_statement(several_roles: bool, team: str | None, team_overdue: bool)
     return select(*columns)
 
 
-_ROLES_OF = (select(HumanTaskRole.human_task_id, HumanTaskRole.role)
+_ROLES_OF = (select(HumanTaskRole.human_task_id, HumanTaskRole.role, HumanTaskRole.unit_id)
              .where(HumanTaskRole.human_task_id.in_(bindparam("ids", expanding=True))))
 # Every deployed (non-draft) version: the filter choices read the newest of each procedure, a leader's
 # team every version they lead (old versions still have open cases)
@@ -242,14 +251,16 @@ def _filter_params(f: Filters) -> dict[str, Any]:
     return params
 
 
-def _row(r: Row, roles: dict[int, list[str]], now: Any) -> TaskRow:
+def _row(r: Row, grants: dict[int, list[tuple[str, int]]], now: Any) -> TaskRow:
+    held = tuple(sorted(grants.get(r.id, ())))
     return TaskRow(
         id=r.id, case_id=r.case_id, case_number=r.number, procedure=r.procedure, step_id=r.step_id,
         step_name=r.name, case_title=r.title, kind=r.kind, topic=r.topic, received_at=r.started_at,
         created_at=r.created_at, due_at=r.due_at,
         overdue=bool(r.due_at and r.status == "READY" and r.due_at < now),
         due_soon=bool(r.due_at and r.remind_at and r.status == "READY" and r.remind_at <= now <= r.due_at),
-        status=r.status, assignee=r.holder, completed_at=r.completed_at, roles=tuple(sorted(roles.get(r.id, ()))),
+        status=r.status, assignee=r.holder, completed_at=r.completed_at,
+        roles=tuple(dict.fromkeys(role for role, _ in held)), grants=held,
     )
 
 
@@ -273,12 +284,12 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
     else:  # a filtered count may scan every open step: report only what this page saw
         total, more = (page - 1) * per_page + min(len(rows), per_page), len(rows) > per_page
     rows = rows[:per_page]
-    roles: dict[int, list[str]] = {}
+    grants: dict[int, list[tuple[str, int]]] = {}
     if rows:
-        for task_id, role in session.execute(_ROLES_OF, {"ids": [r.id for r in rows]}):
-            roles.setdefault(task_id, []).append(role)
+        for task_id, role, unit_id in session.execute(_ROLES_OF, {"ids": [r.id for r in rows]}):
+            grants.setdefault(task_id, []).append((role, unit_id))
     now = clock.now()
-    return Page(tuple(_row(r, roles, now) for r in rows), total, page, per_page, more)
+    return Page(tuple(_row(r, grants, now) for r in rows), total, page, per_page, more)
 
 
 def _counts(session: Session, viewer: _Viewer, team_overdue: bool = False) -> tuple[Counts, int | None]:
@@ -321,16 +332,24 @@ def _colleagues(session: Session, actor: Actor, which: str) -> tuple[Colleague, 
     those holding one of its roles)."""
     if which == "archive" or not actor.has_role(*SUPERVISOR_ROLES):
         return ()
-    held: dict[int, list[str]] = {}
-    query = select(UserRole.user_id, UserRole.role)
+    held: dict[int, set[tuple[str, int]]] = {}
+    query = select(UserRole.user_id, UserRole.role, UserRole.unit_id)
     in_units = units.in_scope(UserRole.unit_id, actor.scope)
     if in_units is not None:
         query = query.where(in_units)
-    for user_id, role in session.execute(query):
-        held.setdefault(user_id, []).append(role)
+    for user_id, role, unit_id in session.execute(query):
+        held.setdefault(user_id, set()).add((role, unit_id))
     users = session.execute(select(User.id, User.username, User.display_name)
                             .where(User.active.is_(True)).order_by(User.username))
-    return tuple(Colleague(u.username, u.display_name, tuple(sorted(set(held[u.id])))) for u in users if u.id in held)
+    return tuple(Colleague(u.username, u.display_name, tuple(sorted({r for r, _ in held[u.id]})), frozenset(held[u.id]))
+                 for u in users if u.id in held)
+
+
+def _assignable(rows: tuple[TaskRow, ...], colleagues: tuple[Colleague, ...]) -> dict[int, tuple[Colleague, ...]]:
+    """For each open step listed, the colleagues holding one of its roles in the unit it was routed to."""
+    if not colleagues:
+        return {}
+    return {t.id: tuple(c for c in colleagues if c.grants.intersection(t.grants)) for t in rows}
 
 
 def overview(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,
@@ -340,8 +359,10 @@ def overview(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTE
         versions = _versions(session)
         viewer = _viewer(session, actor, versions)
         counts, team_overdue = _counts(session, viewer, filters.overdue and which != "team")
-        return TaskList(which, _page(session, actor, which, filters, page, per_page, viewer, counts), counts,
-                        _choices(session, actor, versions), _colleagues(session, actor, which), team_overdue)
+        listed = _page(session, actor, which, filters, page, per_page, viewer, counts)
+        colleagues = _colleagues(session, actor, which)
+        return TaskList(which, listed, counts, _choices(session, actor, versions), colleagues,
+                        _assignable(listed.items, colleagues), team_overdue)
 
 
 def tasks(db: Database, actor: Actor, which: str, filters: Filters = NO_FILTERS, page: int = 1,

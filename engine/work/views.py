@@ -31,6 +31,7 @@ class TaskRow:
     completed_at: datetime | None = None
     roles: tuple[str, ...] = ()
     due_soon: bool = False  # 即将到期: its reminder time has come, its deadline not yet
+    grants: tuple[tuple[str, int], ...] = ()  # its roles with the unit each was routed to
 
 
 @dataclass(frozen=True)
