@@ -80,7 +80,9 @@ class FormField:
     @property
     def unit_level(self) -> str | None:
         """A `unit` field's `level` (职能部门): its choices are the open units of that level."""
-        return dict(self.properties).get("level", "").strip() or None if self.type == "unit" else None
+        if self.type != "unit":
+            return None
+        return dict(self.properties).get("level", "").strip() or None
 
     def picked(self, value: object) -> frozenset[str]:
         """The option ids a value (one, or a list of several) chooses, as a page compares them."""
