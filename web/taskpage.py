@@ -16,9 +16,11 @@ bp = Blueprint("task", __name__, url_prefix="/tasks")
 bp.before_request(require_login)
 
 
-def submitted() -> dict[str, str]:
-    """The posted form as the engine wants it; an unticked checkbox is simply absent (= 否)."""
-    return {key: value for key, value in request.form.items() if key != "csrf_token"}
+def submitted() -> dict[str, str | list[str]]:
+    """The posted form as the engine wants it; an unticked checkbox is simply absent (= 否). A name sent
+    more than once (the units ticked in a field that takes several) is the list of its values."""
+    return {key: values[0] if len(values) == 1 else values
+            for key, values in request.form.lists() if key != "csrf_token"}
 
 
 @bp.get("/<int:task_id>")

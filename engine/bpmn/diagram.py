@@ -348,7 +348,19 @@ def _human_steps(process: etree._Element, lanes: dict[str, str], c: _Checker) ->
         steps[el_id] = HumanStep(el_id, el.get("name") or el_id, lane, roles, form, due, properties, el.sourceline,
                                  assignee)
     _check_same_assignee(process, steps, c)
+    _check_unit_field(process, steps, c)
     return steps
+
+
+def _check_unit_field(process: etree._Element, steps: dict[str, HumanStep], c: _Checker) -> None:
+    """`unitField` names a form field of this diagram or a multi-instance item (the department of one 报到)."""
+    known = {f.get("id") for f in process.iter(f"{{{CAMUNDA}}}formField")} | \
+            {i.get("name") or i.get("id") for i in process.iter(f"{{{BPMN}}}inputDataItem")}
+    for step in steps.values():
+        field = step.properties.get("unitField")
+        if field is not None and field.strip() not in known:
+            element = next(el for el in process.iter() if el.get("id") == step.id)
+            c.add(element, f"属性 unitField 引用了流程图中没有的字段 “{field}”:请写一个单位字段或多实例元素变量的编号")
 
 
 def _check_same_assignee(process: etree._Element, steps: dict[str, HumanStep], c: _Checker) -> None:

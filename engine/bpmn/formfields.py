@@ -12,11 +12,11 @@ from lxml import etree
 from engine.errors import ExpressionError
 from engine.store import text as free_text
 
-from . import expressions, formrules
+from . import expressions, formrules, formunits
 from .formtypes import Choice, FormField
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-TYPES = {"string", "long", "double", "boolean", "date", "enum", "user"}
+TYPES = {"string", "long", "double", "boolean", "date", "enum", "user", "unit"}
 CONSTRAINTS = {"required", "requiredIf", "validIf", "readonly", "min", "max", "minlength", "maxlength"}
 _IDENTIFIER = formrules.IDENTIFIER
 
@@ -62,6 +62,8 @@ def _parse_field(node: etree._Element, seen: set[str], problems: list[tuple[str,
     choices = _choices(node)
     if found := formrules.people_field_problem(fid, ftype, named):
         problem(found)
+    for message in formunits.unit_field_problems(fid, ftype, named, node.get("defaultValue")):
+        problem(message)
     kw.update(formrules.dependent_options(fid, ftype, named, props, problem))
     if ftype == "enum" and not choices:
         problem(f"下拉字段 “{fid}” 没有任何选项")

@@ -60,6 +60,8 @@ class FormField:
 
     @property
     def widget(self) -> str:
+        if self.type == "unit":
+            return "checkboxes" if self.multiple else "select"
         if self.type == "string":
             return "textarea" if self.multiline or self.lines else "text"
         return {"long": "number", "double": "number", "boolean": "checkbox", "date": "date",
@@ -69,3 +71,29 @@ class FormField:
     def role(self) -> str | None:
         """A `user` field's role: its choices are the people who hold it now (`with_people`)."""
         return dict(self.properties).get("role", "").strip() or None
+
+    @property
+    def multiple(self) -> bool:
+        """A `unit` field with `multiple = true` takes several units (吹哨 to several 职能部门)."""
+        return self.type == "unit" and dict(self.properties).get("multiple", "").strip().lower() == "true"
+
+    @property
+    def unit_level(self) -> str | None:
+        """A `unit` field's `level` (职能部门): its choices are the open units of that level."""
+        if self.type != "unit":
+            return None
+        return dict(self.properties).get("level", "").strip() or None
+
+    def picked(self, value: object) -> frozenset[str]:
+        """The option ids a value (one, or a list of several) chooses, as a page compares them."""
+        if value is None or value == "":
+            return frozenset()
+        return frozenset(map(str, value)) if isinstance(value, (list, tuple)) else frozenset({str(value)})
+
+    def named(self, value: object) -> object:
+        """A value as people read it: the names of the options it chooses (a unit's name, never its id)."""
+        if not self.choices or self.type not in ("unit", "user", "enum"):
+            return value
+        chosen = self.picked(value)
+        names = [c.name for c in self.choices if c.id in chosen]
+        return "、".join(names) if names else value

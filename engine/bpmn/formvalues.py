@@ -13,7 +13,7 @@ from engine import clock
 from engine.errors import ExpressionError, InvalidInput
 from engine.store import text as free_text
 
-from . import expressions, formrules, sites
+from . import expressions, formrules, formunits, sites
 from .formtypes import FormField
 
 LONG_RANGE = 2**63  # a `long` is 64 bits, as in Camunda
@@ -43,6 +43,8 @@ def _convert(f: FormField, raw: Any) -> tuple[Any, str | None]:
     A checkbox left out is false; any other field left empty has no value."""
     if f.type == "boolean":
         return _to_boolean(raw)
+    if f.type == "unit":  # one unit, or a list of several
+        return formunits.convert_unit(f, raw)
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None, None
     if not isinstance(raw, (str, int, float)):  # a JSON list or object where one value belongs
@@ -236,14 +238,15 @@ def _holds(rule: str, names: dict[str, Any]) -> bool:
 
 def appended(fields: tuple[FormField, ...], cleaned: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, list]:
     """Fields marked ``appendTo="x"`` add one record to the list variable ``x`` per completion,
-    so a step repeated in a loop (登记意见) accumulates its entries instead of overwriting them."""
+    so a step repeated in a loop (登记意见) accumulates its entries instead of overwriting them. A read-only
+    field in the record carries the value the step showed: the 职能部门 of one 部门报到 beside its report."""
     targets: dict[str, list[FormField]] = {}
     for f in fields:
         if f.append_to:
             targets.setdefault(f.append_to, []).append(f)
     lists: dict[str, list] = {}
     for target, group in targets.items():
-        record = {f.id: cleaned.get(f.id) for f in group}
-        if any(v not in (None, "", False) for v in record.values()):
+        record = {f.id: data.get(f.id) if f.readonly else cleaned.get(f.id) for f in group}
+        if any(v not in (None, "", False) for f, v in zip(group, record.values(), strict=True) if not f.readonly):
             lists[target] = [*(data.get(target) or []), record]
     return lists

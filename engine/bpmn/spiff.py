@@ -167,11 +167,12 @@ def instance_item(task: Task) -> dict[str, Any]:
 def accumulated_data(task: Task) -> dict[str, Any]:
     """The data a step's completion builds on. An instance of a parallel multi-instance step got its copy
     when all instances started; what its siblings finished since is on the step itself (the library merges
-    each finished instance into it), so a list kept by `appendTo` grows instead of losing their records."""
+    each finished instance into it), so a list kept by `appendTo` grows instead of losing their records. The
+    instance's own item stays its own: the siblings merged theirs into the step too."""
     parent = task.parent
     if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) \
             and task.task_spec.name == parent.task_spec.task_spec:
-        return {**task.data, **parent.data}
+        return {**task.data, **parent.data, **instance_item(task)}
     return task.data
 
 
@@ -185,6 +186,7 @@ def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
 def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
              did_complete: Callable[[Task], None] | None = None) -> None:
     task.data.update(values)
+    _drop_own_item(task)
     try:
         task.run()
     except StepFailed:
@@ -194,6 +196,18 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise _library_failure(workflow, exc) from None
     advance(workflow, did_complete)
+
+
+def _drop_own_item(task: Task) -> None:
+    """An instance of a multi-instance step keeps its item (the 职能部门 of one 部门报到) to itself: merged
+    into the step, it would stay in the case's data, and the library refuses to start the step again
+    (a matter reopened and summoned anew) while a variable of the item's name exists."""
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask) \
+            and task.task_spec.name == parent.task_spec.task_spec and parent.task_spec.output_item is None:
+        name = getattr(parent.task_spec.input_item, "bpmn_id", None)
+        if name:
+            task.data.pop(name, None)
 
 
 def is_ready(task: Task) -> bool:

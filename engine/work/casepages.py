@@ -124,6 +124,7 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
                              .where(CaseLink.case_id == case.id)).all()
     state = session.get(CaseState, case.id)
     people = _people_named(events, d)
+    chosen_units = _units_named(session, events, d)
     names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments),
                                     *people})
     return CaseView(
@@ -131,7 +132,7 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
         status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
         started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
         version_hash=version.hash, open_steps=tuple(steps),
-        history=tuple(_entry(e, d, names[e.actor], names) for e in events),
+        history=tuple(_entry(e, d, names[e.actor], names, chosen_units) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
         linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
         supervisor_role=d.properties.get("supervisorRole") or None,
@@ -177,7 +178,33 @@ def _people_named(events: list[AuditEvent], d: Diagram) -> set[str]:
     return found
 
 
-def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str]) -> HistoryEntry:
+def _unit_fields(event: AuditEvent, d: Diagram) -> set[str]:
+    """The ids of the `unit` fields (吹哨's 职能部门) of the form an event's values came from."""
+    if event.step_id in d.steps:
+        form = d.steps[event.step_id].form
+    else:
+        form = d.start_form if event.step_id == d.start_id else ()
+    return {f.id for f in form if f.type == "unit"}
+
+
+def _units_named(session: Session, events: list[AuditEvent], d: Diagram) -> dict[int, str]:
+    """The names of the units the events' unit fields chose, by id, in one query."""
+    ids: set[int] = set()
+    for e in events:
+        values = e.data.get("values") or {}
+        for k in _unit_fields(e, d) & set(values):
+            ids.update(v for v in (values[k] if isinstance(values[k], list) else [values[k]]) if isinstance(v, int))
+    return units.names(session, ids)
+
+
+def _unit_text(value: object, unit_names: dict[int, str]) -> object:
+    if value is None:
+        return None
+    return "、".join(unit_names.get(v, str(v)) for v in (value if isinstance(value, list) else [value]))
+
+
+def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str],
+           unit_names: dict[int, str] | None = None) -> HistoryEntry:
     if event.step_id in d.steps:
         labels = {f.id: f.label for f in d.steps[event.step_id].form}
     elif event.step_id == d.start_id:
@@ -189,5 +216,7 @@ def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str]
         data["assignee_name"] = names.get(str(data["assignee"]), data.get("assignee_name"))
     if people := _people_fields(event, d) & set(data.get("values") or {}):
         data["values"] = {k: names.get(str(v), v) if k in people and v else v for k, v in data["values"].items()}
+    if chosen := _unit_fields(event, d) & set(data.get("values") or {}):
+        data["values"] = {k: _unit_text(v, unit_names or {}) if k in chosen else v for k, v in data["values"].items()}
     return HistoryEntry(event.seq, event.at, event.actor, event.kind, event.step_id, event.step_name,
                         event.lane, data, labels, actor_name)
