@@ -53,7 +53,7 @@ def model_case(db: Database) -> str:
     m = Matter(db, staff)
     m.do("UserTask_classify", "leader", kind="即办件")
     m.do("UserTask_handle_immediate", "handler", handling_result="已办")
-    m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已处理", answered_at="2026-11-25")
+    m.do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已处理", answered_at="2026-11-23")
     m.do("UserTask_rate", "clerk", rating="满意")
     return m.number
 

@@ -38,7 +38,7 @@ from pinned import pin_clock  # noqa: E402
 
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
           "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}
-FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}
+FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-23"}
 # (step, who, values) per kind; every path ends with feedback and rating
 PATHS = {
     "即办件": [("UserTask_classify", "leader", {"kind": "即办件"}),
@@ -52,7 +52,7 @@ PATHS = {
     "上报件": [("UserTask_classify", "leader", {"kind": "上报件"}),
              ("UserTask_report_up", "handler", {"report_department": "区住建局", "report_content": "上报"}),
              ("UserTask_superior_reply", "superior", {"superior_decision": "批准", "reply": "同意",
-                                                       "reply_date": "2026-11-24"})],
+                                                       "reply_date": "2026-11-23"})],
     "建议件": [("UserTask_classify", "leader", {"kind": "建议件"}),
              ("UserTask_advise", "handler", {"explanation": "说明", "referral_department": "区社保局"})],
 }

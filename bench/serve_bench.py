@@ -37,7 +37,7 @@ from engine.store.db import Database  # noqa: E402
 INTAKE = {"channel": "构筑平台及时受理", "topic": "水电气暖", "title": "暖气不热", "description": "3号楼暖气不热",
           "reporter_name": "刘大爷", "reporter_contact": "13800001111", "address": "3号楼"}
 STEPS = [("leader", {"kind": "即办件"}), ("handler", {"handling_result": "已办"}),
-         ("handler", {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-25"}),
+         ("handler", {"feedback_method": "单项式反馈", "answer": "已处理", "answered_at": "2026-11-23"}),
          ("clerk", {"rating": "满意"})]
 STAFF = {"clerk": "受理员", "leader": "社区负责人", "handler": "承办人"}
 

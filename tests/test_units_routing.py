@@ -26,6 +26,9 @@ LINE = f"""<?xml version="1.0" encoding="UTF-8"?>
       <camunda:formField id="dept" label="职能部门" type="long"/></camunda:formData></bpmn:extensionElements>
       <bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="Handle" name="办理" camunda:candidateGroups="承办人">
+      <bpmn:extensionElements><camunda:formData><camunda:formField id="helper" label="协办人" type="user">
+        <camunda:properties><camunda:property id="role" value="承办人"/></camunda:properties></camunda:formField>
+      </camunda:formData></bpmn:extensionElements>
       <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
     <bpmn:userTask id="Report" name="上报" camunda:candidateGroups="上级部门">
       <bpmn:extensionElements><camunda:properties><camunda:property name="unitLevel" value="街道"/>
@@ -152,3 +155,15 @@ def test_a_single_community_keeps_working_in_the_default_unit(db):
     deployments.deploy(db, LINE.encode(), "line.bpmn", SYSTEM)
     number = cases.start_case(db, clerk, "line", {}).case_number
     assert queue_numbers(db, clerk) == [number]
+
+
+def test_a_person_field_offers_the_holders_of_its_role_where_the_cases_steps_of_that_role_go(db, district):
+    clerk = person(db, "clerk", [("受理员", district["光明社区"])])
+    here = person(db, "here", [("承办人", district["光明社区"])])
+    person(db, "there", [("承办人", district["东风社区"])])
+    number = cases.start_case(db, clerk, "line", {}).case_number
+    page = tasklist.get_task(db, here, open_step(db, number, "Handle").id)
+    (helper,) = [f for f in page.form if f.id == "helper"]
+    assert [c.id for c in helper.choices] == ["here"]
+    with pytest.raises(InvalidInput, match="协办人"):
+        cases.complete_task(db, here, open_step(db, number, "Handle").id, {"helper": "there"})

@@ -182,7 +182,7 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
         raise NotFound(f"步骤 {row.step_id} 不在该流程版本中")
     before = {**locked.data, **(row.data or {})}
     failed = sites.Failures(step.id)
-    cleaned = forms.validate(formpages.checked(session, step.form), values, before, failed)
+    cleaned = forms.validate(formpages.checked(session, step.form, case.unit_id), values, before, failed)
     workflow = runtime.load_workflow(session, case, d)
     task = spiff.task_by_id(workflow, row.task_uuid)
     if task is None or not spiff.is_ready(task):

@@ -20,11 +20,15 @@ from engine.people import units
 from engine.store.models import User, UserRole
 
 
-def role_holders(session: Session, role: str) -> tuple[forms.Choice, ...]:
-    """Active accounts holding `role`, as (username, display name), by display name."""
-    rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-                           .where(UserRole.role == role, User.active.is_(True))
-                           .order_by(User.display_name, User.username))
+def role_holders(session: Session, role: str, case_unit_id: int | None = None) -> tuple[forms.Choice, ...]:
+    """Active accounts holding `role`, as (username, display name), by display name: for a case, those
+    holding it in the unit its steps of that role go to (`units.route`: the case's unit or the nearest
+    above holding it); before there is a case (a start form), holders anywhere."""
+    query = (select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.role == role, User.active.is_(True)))
+    if case_unit_id is not None:
+        query = query.where(UserRole.unit_id == units.route(session, case_unit_id, role))
+    rows = session.execute(query.distinct().order_by(User.display_name, User.username))
     return tuple(forms.Choice(r.username, r.display_name) for r in rows)
 
 
@@ -40,15 +44,17 @@ def unit_choices(session: Session, level: str | None) -> tuple[forms.Choice, ...
                               if counts[u.name] > 1 and u.parent_id in parents else u.name) for u in found)
 
 
-def checked(session: Session, form: tuple[forms.FormField, ...]) -> tuple[forms.FormField, ...]:
-    """The form a submission is validated against."""
+def checked(session: Session, form: tuple[forms.FormField, ...],
+            case_unit_id: int | None = None) -> tuple[forms.FormField, ...]:
+    """The form a submission is validated against (`case_unit_id`: the case's unit, when there is one)."""
     if any(f.type == "user" for f in form):
-        form = forms.with_people(form, lambda role: role_holders(session, role))
+        form = forms.with_people(form, lambda role: role_holders(session, role, case_unit_id))
     if any(f.type == "unit" for f in form):
         form = forms.with_units(form, lambda level: unit_choices(session, level))
     return form
 
 
-def shown(session: Session, form: tuple[forms.FormField, ...], data: Mapping[str, Any]) -> tuple[forms.FormField, ...]:
+def shown(session: Session, form: tuple[forms.FormField, ...], data: Mapping[str, Any],
+          case_unit_id: int | None = None) -> tuple[forms.FormField, ...]:
     """The form a page renders: people to choose from and the date picker's limits."""
-    return forms.resolve_dates(checked(session, form), data, clock.today())
+    return forms.resolve_dates(checked(session, form, case_unit_id), data, clock.today())

@@ -408,7 +408,7 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
     d = deployments.diagram_of(session, case.version_id)
     step = d.steps.get(row.step_id)
     data = {**session.get(CaseState, case.id).data, **(row.data or {})}
-    form = formpages.shown(session, step.form, data) if step else ()
+    form = formpages.shown(session, step.form, data, case.unit_id) if step else ()
     holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
     return TaskView(
         id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
