@@ -1,10 +1,13 @@
 """The 社区 a resident chooses: where their matter goes, whose public board and 办事指南 they read.
 
-Which units are communities is read from the data, not from a word in the code: the level of the
-units that hold the leaves of the tree (the 社区 above the 网格), and then every open unit of the tree
-at that level — so a 社区 that has no 网格 yet is one too, and a deployment whose level is called 村
-works the same. A tree of a single unit (the default “本社区”) is its own community. Below a community,
-a resident may name their 网格: its open children in the tree.
+Which units are communities: every open unit of the tree at the community level, which is
+- “社区” when a unit of the tree has that level (the seeds' word, and the default unit's): a district
+  whose 社区 have no 网格 yet must not take its 街道 for communities;
+- otherwise read from the data: the level of the units that hold the leaves of the tree (each leaf
+  votes for its parent's level, a tie goes to the deeper level) — a deployment whose levels are
+  镇 → 村 → 组 has its 村 as communities, a 村 with no 组 yet among them.
+A tree of a single unit is its own community. Below a community, a resident may name their 网格: its
+open children in the tree.
 
 Each community (and each unit above one, e.g. a 街道) has its own public address by its id,
 /public/board/u/<id> and /public/procedures/u/<id>: ids never change when a unit is renamed, a link
@@ -25,6 +28,7 @@ from engine.people.units import UnitView
 from engine.store.models import Unit
 from engine.work import unitpicks
 
+COMMUNITY = "社区"
 COMMUNITY_FIELD = "community_id"
 GRID_FIELD = "grid_id"
 
@@ -57,12 +61,16 @@ def _tree(session: Session) -> list[UnitView]:
 
 
 def community_level(tree: list[UnitView]) -> str | None:
-    """The level of the units holding the leaves of the tree (most of them, when levels differ); a tree
-    with no children anywhere: the level of its units."""
-    parents = {u.parent_id for u in tree if u.parent_id is not None}
-    leaves_parents = {u.parent_id for u in tree if u.id not in parents and u.parent_id is not None}
-    levels = Counter(u.level for u in tree if u.id in leaves_parents) or Counter(u.level for u in tree)
-    return levels.most_common(1)[0][0] if levels else None
+    """社区 when the tree has that level, else the level the leaves' parents have (see the module)."""
+    if any(u.level == COMMUNITY for u in tree):
+        return COMMUNITY
+    by_id = {u.id: u for u in tree}
+    parents = {u.parent_id for u in tree}
+    votes = Counter((by_id[u.parent_id].level, by_id[u.parent_id].depth) for u in tree
+                    if u.id not in parents and u.parent_id in by_id)
+    if not votes:
+        return tree[0].level if tree else None
+    return max(votes.items(), key=lambda item: (item[1], item[0][1]))[0][0]
 
 
 def communities_in(tree: list[UnitView]) -> list[UnitView]:
