@@ -12,10 +12,9 @@ from engine.errors import InvalidInput, NotFound
 from engine.people.units import UnitView
 from engine.public import communities, procedures_page, publications, residents
 from engine.store.models import Case
-from engine.work import casepages, cases, tasklist, transfer
+from engine.work import casepages, tasklist, transfer
 from tests.conftest import PROCESSES
-from tests.minqing import INTAKE, PROCESS
-from tests.units_tree import District, build
+from tests.units_tree import District, build, published
 
 MATTER = {"topic": "水电气暖", "title": "5号楼停水", "description": "5号楼从昨天起停水。"}
 
@@ -115,25 +114,6 @@ def test_a_community_not_in_the_list_is_refused(district, line, value):
 
 
 # --- each 社区's board ---------------------------------------------------------------------------
-
-def published(db, district: District, community: str, title: str) -> str:
-    """A matter of that community answered and put on the board (集中式公示) by its own people."""
-    prefix = "gm" if community == "guangming" else "xf"
-    p = district.people
-    number = cases.start_case(db, p[f"{prefix}_clerk"], PROCESS, {**INTAKE, "title": title},
-                              unit_id=getattr(district, community)).case_number
-
-    def do(step_id: str, who: str, **values) -> None:
-        view = casepages.get_case(db, p["street_auditor"], number)
-        task = next(s for s in view.open_steps if s.step_id == step_id)
-        cases.complete_task(db, p[f"{prefix}_{who}"], task.task_id, values)
-
-    do("UserTask_classify", "leader", kind="即办件")
-    do("UserTask_handle_immediate", "handler", handling_result="已修复")
-    do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已修复", answered_at="2026-11-23",
-       publish="true", public_summary=f"{title}已解决。")
-    return number
-
 
 def titles(page) -> set[str]:
     return {e.title for e in page.items}

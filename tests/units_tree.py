@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine import clock
 from engine.actor import Actor
 from engine.people import units, users
 from engine.store.db import Database
+from engine.work import casepages, cases
 from tests.conftest import PASSWORD
+from tests.minqing import INTAKE, PROCESS
 
 
 @dataclass
@@ -42,3 +45,22 @@ def build(db: Database) -> District:
     made = {name: users.create_user(db, name, PASSWORD, display, roles, unit_id=unit)
             for name, (display, roles, unit) in people.items()}
     return District(street, guangming, xingfu, guangming_grid, xingfu_grid, department, made)
+
+
+def published(db, district: District, community: str, title: str) -> str:
+    """A matter of that community answered and put on the board (集中式公示) by its own people."""
+    prefix = "gm" if community == "guangming" else "xf"
+    p = district.people
+    number = cases.start_case(db, p[f"{prefix}_clerk"], PROCESS, {**INTAKE, "title": title},
+                              unit_id=getattr(district, community)).case_number
+
+    def do(step_id: str, who: str, **values) -> None:
+        view = casepages.get_case(db, p["street_auditor"], number)
+        task = next(s for s in view.open_steps if s.step_id == step_id)
+        cases.complete_task(db, p[f"{prefix}_{who}"], task.task_id, values)
+
+    do("UserTask_classify", "leader", kind="即办件")
+    do("UserTask_handle_immediate", "handler", handling_result="已修复")
+    do("UserTask_feedback", "handler", feedback_method="单项式反馈", answer="已修复",
+       answered_at=clock.today().isoformat(), publish="true", public_summary=f"{title}已解决。")
+    return number
