@@ -209,3 +209,12 @@ def test_the_whole_board_and_procedures_keep_working(resident, district):
     assert resident.get("/public/board").status_code == 200
     html = resident.get("/public/procedures").get_data(as_text=True)
     assert "社区负责人(" not in html and 'id="place-unit"' in html
+
+
+def test_the_auditors_trace_words_the_move_and_where_each_open_step_went(as_user, district, registered):
+    as_user("street_office").post(f"/cases/{registered}/transfer",
+                                  data={"unit_id": str(district.xingfu), "reason": "实属幸福社区"})
+    html = as_user("street_auditor").get(f"/audit/cases/{registered}").get_data(as_text=True)
+    assert "从光明社区转办到幸福社区:实属幸福社区" in html
+    assert "分类交办改由幸福社区的社区负责人办理" in html
+    assert "原版本" not in html and "上报至" not in html
