@@ -153,6 +153,11 @@ def test_a_department_beside_the_tree_has_no_public_pages(district, line):
         procedures_page.page(line, 9999)
 
 
+def test_a_unit_number_beyond_any_id_is_not_found(district, line):
+    with pytest.raises(NotFound):
+        publications.board_page(line, unit_id=2**40)
+
+
 def test_a_single_community_offers_no_choice(line):
     assert publications.board_page(line).places.choices == ()
 

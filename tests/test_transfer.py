@@ -132,6 +132,7 @@ def test_a_reason_is_required(db, district, reason):
     ("guangming", "事项已在所选单位,请选择另一个单位"),
     ("department", "“区住建局”是职能部门,不承办事项,请选择社区或网格"),
     ("missing", "所选单位不存在"),
+    ("beyond", "所选单位不存在"),
     ("closed", "所选单位已撤销"),
 ])
 def test_the_target_must_be_another_open_unit_of_the_tree(db, district, frozen_clock, target, message):
@@ -139,7 +140,8 @@ def test_the_target_must_be_another_open_unit_of_the_tree(db, district, frozen_c
     if target == "closed":
         with db.write() as session:
             session.execute(update(Unit).where(Unit.id == district.xingfu).values(closed_at=frozen_clock()))
-    unit_id = {"missing": 9999, "closed": district.xingfu}.get(target) or (target and getattr(district, target))
+    unit_id = ({"missing": 9999, "beyond": 2**40, "closed": district.xingfu}.get(target)
+               or (target and getattr(district, target)))
     with pytest.raises(InvalidInput) as err:
         transfer.move_case(db, district.people["street_office"], number, unit_id, "转到别处")
     assert err.value.fields == {"unit_id": message}

@@ -34,7 +34,7 @@ def task_page(db: Database, actor: Actor, task_id: int) -> TaskView:
     """The task page (任务办理) with the files of its case."""
     with db.read() as session:
         view = tasklist.task_page(session, actor, task_id)
-        unit_name = transfer.case_unit(session, actor, view.case.id)[0]
+        unit_name = transfer.case_unit(session, actor, view.case.id, moving=False)[0]
         return replace(view, case=replace(view.case, files=attachments.list_for_case(session, view.case.id),
                                           unit_name=unit_name))
 

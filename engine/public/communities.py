@@ -162,7 +162,7 @@ def public_units(session: Session) -> tuple[PublicUnit, ...]:
 
 def public_unit(session: Session, unit_id: int) -> PublicUnit:
     """A unit whose public pages a resident may open: one of the tree (a 职能部门 has none)."""
-    unit = session.get(Unit, unit_id)
+    unit = session.get(Unit, unit_id) if 0 < unit_id <= unitpicks.MAX_ID else None
     if unit is None or unit.beside:
         raise NotFound("没有这个社区的公开页面,请从公示栏选择您的社区")
     names = units.names(session, units.ancestors(unit.path))

@@ -105,7 +105,7 @@ def move_case(db: Database, actor: Actor, number: str, unit_id: int | None, reas
 def _target(session: Session, unit_id: int | None, source: Unit, paths: tuple[str, ...]) -> Unit:
     if unit_id is None:
         raise InvalidInput("请选择转办到的单位", {"unit_id": "请选择转办到的单位"})
-    target = session.get(Unit, unit_id)
+    target = session.get(Unit, unit_id) if 0 < unit_id <= unitpicks.MAX_ID else None
     problem = ("所选单位不存在" if target is None
                else "事项已在所选单位,请选择另一个单位" if target.id == source.id
                else "所选单位已撤销" if target.closed_at is not None
@@ -159,9 +159,9 @@ def _holds_any(session: Session, user_id: int, wanted: dict[str, int]) -> bool:
     return any((role, unit) in held for role, unit in wanted.items())
 
 
-def case_unit(session: Session, actor: Actor, case_id: int) -> tuple[str, tuple[Choice, ...]]:
-    """The case page's 所属单位 (its name with its ancestors') and where the reader may move it."""
+def case_unit(session: Session, actor: Actor, case_id: int, *, moving: bool = True) -> tuple[str, tuple[Choice, ...]]:
+    """A case page's 所属单位 and, when `moving`, where the reader may move the case."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"事项 {case_id} 不存在")
-    return units.get(session, case.unit_id).name, targets(session, actor, case)
+    return units.get(session, case.unit_id).name, targets(session, actor, case) if moving else ()

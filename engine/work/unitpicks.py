@@ -16,6 +16,7 @@ from engine.people import units
 from engine.store.models import Unit
 
 UNIT_FIELD = "unit_id"
+MAX_ID = 2**31 - 1  # an id column's range: a larger number would be a database error, not a missing unit
 
 
 def labels(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
@@ -65,6 +66,9 @@ def parse_unit_id(value: object, field: str = UNIT_FIELD, label: str = "所属�
     if isinstance(value, bool):
         raise InvalidInput(f"{label}不是有效的单位", {field: "请从列表中选择单位"})
     try:
-        return int(str(value).strip())
+        unit_id = int(str(value).strip())
     except ValueError:
         raise InvalidInput(f"{label}不是有效的单位", {field: "请从列表中选择单位"}) from None
+    if not 0 < unit_id <= MAX_ID:
+        raise InvalidInput(f"{label}不存在", {field: "请从列表中选择单位"})
+    return unit_id

@@ -218,3 +218,13 @@ def test_the_auditors_trace_words_the_move_and_where_each_open_step_went(as_user
     assert "从光明社区转办到幸福社区:实属幸福社区" in html
     assert "分类交办改由幸福社区的社区负责人办理" in html
     assert "原版本" not in html and "上报至" not in html
+
+
+@pytest.mark.parametrize("path", ["/public/board/u/99999999999", "/public/procedures/u/99999999999"])
+def test_a_unit_number_beyond_any_id_is_not_found_rather_than_a_database_error(resident, district, path):
+    assert resident.get(path).status_code == 404
+
+
+def test_a_number_beyond_any_id_on_a_form_names_the_field(as_user, district):
+    response = as_user("gm_clerk").post(START, data={**FORM, "unit_id": "99999999999"})
+    assert response.status_code == 422 and 'id="err-unit_id"' in response.get_data(as_text=True)
