@@ -228,3 +228,12 @@ def test_a_unit_number_beyond_any_id_is_not_found_rather_than_a_database_error(r
 def test_a_number_beyond_any_id_on_a_form_names_the_field(as_user, district):
     response = as_user("gm_clerk").post(START, data={**FORM, "unit_id": "99999999999"})
     assert response.status_code == 422 and 'id="err-unit_id"' in response.get_data(as_text=True)
+
+
+def test_the_task_page_says_which_unit_the_case_belongs_to(as_user, district, registered, resident_app):
+    from engine.work import tasklist
+
+    leader = district.people["gm_leader"]
+    [row] = tasklist.tasks(resident_app.extensions["minyi_db"], leader, "queue").items
+    html = as_user("gm_leader").get(f"/tasks/{row.id}").get_data(as_text=True)
+    assert "<dt>所属单位</dt><dd>光明社区</dd>" in html and 'id="transfer"' not in html
