@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request, url_for
 
 from engine.errors import InvalidInput, Unauthorized
 from engine.people import users
-from engine.work import casepages, cases, tasklist
+from engine.work import casepages, cases, tasklist, unitpicks
 
 from . import metrics
 from .deps import actor, db
@@ -82,7 +82,8 @@ def start_case():
     values = body.get("values", {})
     if not isinstance(values, dict):
         raise InvalidInput("values 须为 JSON 对象", {"values": "须为对象"})
-    result = cases.start_case(db(), actor(), str(body.get("process_id", "")), values)
+    unit_id = unitpicks.parse_unit_id(body.get("unit_id"))
+    result = cases.start_case(db(), actor(), str(body.get("process_id", "")), values, unit_id=unit_id)
     location = url_for("api.show_case", number=result.case_number)
     return jsonable(result), 201, {"Location": location}
 

@@ -7,7 +7,7 @@ like the residents' other forms.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, InvalidInput
 from engine.public import objections, publications
@@ -15,7 +15,7 @@ from engine.public import objections, publications
 from .deps import db
 from .inputs import page_number
 from .limits import limiter
-from .resident import PRIVATE_HEADERS, limit
+from .resident import PRIVATE_HEADERS, limit, place_chosen
 
 bp = Blueprint("board", __name__, url_prefix="/public/board")
 PER_PAGE = 20
@@ -23,11 +23,26 @@ PER_PAGE = 20
 
 @bp.get("")
 def list_publications():
+    """The whole deployment's board; `?unit=` (the 社区 chooser, a plain GET form) goes to that unit's."""
+    chosen = place_chosen()
+    if chosen is not None:
+        return redirect(url_for("board.unit_board", unit_id=chosen, kind=request.args.get("kind") or None))
+    return _board(None)
+
+
+@bp.get("/u/<int:unit_id>")
+def unit_board(unit_id: int):
+    """A 社区's board (a 街道's: all of its 社区), at an address that stays when the unit is renamed."""
+    return _board(unit_id)
+
+
+def _board(unit_id: int | None):
     kind = request.args.get("kind") or None
     if kind and kind not in publications.KINDS:
         raise InvalidInput(f"没有“{kind}”这一类公示;可选:{'、'.join(publications.KINDS)}", {"kind": "不是可选的类别"})
-    entries = publications.board(db(), kind, page_number(), PER_PAGE)
-    return render_template("board/list.html", entries=entries, kind=kind, kinds=publications.KINDS)
+    found = publications.board_page(db(), kind, page_number(), PER_PAGE, unit_id)
+    return render_template("board/list.html", entries=found.entries, places=found.places, kind=kind,
+                           kinds=publications.KINDS)
 
 
 @bp.get("/<int:publication_id>")

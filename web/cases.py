@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 
 from engine.errors import InvalidInput
 from engine.public import casefiles, notices
-from engine.work import cases, casesearch, findings
+from engine.work import cases, casesearch, findings, transfer, unitpicks
 
 from .auth import require_login
 from . import downloads
@@ -34,9 +34,11 @@ def show_start_form(process_id: str):
 def start_case(process_id: str):
     values = submitted()
     try:
-        result = cases.start_case(db(), actor(), process_id, values)
+        unit_id = unitpicks.parse_unit_id(values.pop(unitpicks.UNIT_FIELD, None))
+        result = cases.start_case(db(), actor(), process_id, values, unit_id=unit_id)
     except InvalidInput as exc:
         procedure = cases.start_form(db(), actor(), process_id)
+        values = {**values, unitpicks.UNIT_FIELD: request.form.get(unitpicks.UNIT_FIELD, "")}
         return render_template("cases/start.html", procedure=procedure, values=values, errors=exc.fields,
                                message=exc.message), 422
     flash(f"已受理,受理编号:{result.case_number}", "success")
@@ -96,6 +98,21 @@ def record_finding(number: str):
         return _rerender(number, exc, finding=text)
     flash("监督发现已记录", "success")
     return redirect(url_for("cases.show_case", number=number) + "#findings")
+
+
+@bp.post("/<number>/transfer")
+def move_case(number: str):
+    """转办: the case goes to another unit, with a reason."""
+    kept = {key: request.form.get(key, "") for key in ("unit_id", "reason")}
+    try:
+        moved = transfer.move_case(db(), actor(), number, unitpicks.parse_unit_id(kept["unit_id"]), kept["reason"])
+    except InvalidInput as exc:
+        return _rerender(number, exc, **kept)
+    released = f";{'、'.join(moved.released)}的认领已取消,待该单位人员认领" if moved.released else ""
+    flash(f"{number} 已从{moved.from_unit}转办到{moved.to_unit}{released}", "success")
+    if not moved.still_visible:
+        return redirect(url_for("tasks.list_tasks", which="inbox"))
+    return redirect(url_for("cases.show_case", number=number))
 
 
 @bp.post("/<number>/links")

@@ -38,6 +38,7 @@ EVENT_NAMES = {
     "expression_failed": "流程图表达式无法计算",
     "followup_code_issued": "打印受理回执(发放查询码)",
     "objection_received": "居民网上异议",
+    "case_moved": "转办",
 }
 STATUS_NAMES = {"running": "办理中", "completed": "已办结", "READY": "待办", "COMPLETED": "已完成",
                 "CANCELLED": "已取消"}

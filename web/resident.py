@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.public import attachments, procedures_page, residents
 from engine.public.attachments import AttachmentFile, Upload
+from engine.work import unitpicks
 
 from .auth import require_login
 from .deps import actor, db
@@ -188,7 +189,27 @@ def send(file: AttachmentFile) -> Response:
 
 @bp.get("/procedures")
 def show_procedures():
-    return render_template("resident/procedures.html", procedures=procedures_page.procedures(db()))
+    """办事指南 of the whole deployment; `?unit=` (the 社区 chooser) goes to that unit's."""
+    chosen = place_chosen()
+    if chosen is not None:
+        return redirect(url_for("resident.unit_procedures", unit_id=chosen))
+    return _procedures(None)
+
+
+@bp.get("/procedures/u/<int:unit_id>")
+def unit_procedures(unit_id: int):
+    """A 社区's 办事指南: each post with the unit it works in for that 社区's matters."""
+    return _procedures(unit_id)
+
+
+def _procedures(unit_id: int | None):
+    found = procedures_page.page(db(), unit_id)
+    return render_template("resident/procedures.html", procedures=found.procedures, places=found.places)
+
+
+def place_chosen() -> int | None:
+    """The unit picked in a public page's 社区 chooser (`?unit=`); None for the whole deployment."""
+    return unitpicks.parse_unit_id(request.args.get("unit"), "unit", "社区")
 
 
 def init_app(app: Flask) -> None:

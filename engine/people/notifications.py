@@ -31,6 +31,7 @@ KINDS = {
     "extension": "延期申请",
     "account": "账户",
     "objection": "居民异议",
+    "transfer": "转办",
 }
 
 

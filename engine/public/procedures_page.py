@@ -3,20 +3,27 @@
 Nothing here is written by hand: a designer who changes a diagram (a step, its lane,
 its dueDate or timer, the process's `publicDescription`, `basis` or `fees`) changes
 this page with the next deployment.
+
+A 社区's page (`procedures(unit_id=…)`) also says in which unit each post (负责岗位) works for that
+社区's matters, as the steps are routed (`units.route`): 社区负责人(光明社区), 上级部门(东岗街道).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.bpmn import deployments, durations, expressions
 from engine.bpmn.diagram import BPMN, NS, Diagram
 from engine.bpmn.xmlsafe import parse as parse_xml
+from engine.people import units
 from engine.store.db import Database
 from engine.store.models import DiagramVersion
+
+from . import communities
 
 PUBLIC_PROPERTIES = (("publicDescription", "说明"), ("basis", "办理依据"), ("fees", "收费标准"))
 _FUNCTION_DAYS = re.compile(r"\b(add_workdays|add_days)\(\s*(\w+)\s*,\s*(\d+)\s*\)")
@@ -29,6 +36,7 @@ class PublicStep:
     name: str
     roles: str
     time_limits: tuple[str, ...]
+    step_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,61 @@ class PublicProcedure:
     version: str
 
 
-def procedures(db: Database) -> tuple[PublicProcedure, ...]:
-    """Every procedure as of its newest deployed (non-draft) version."""
+@dataclass(frozen=True)
+class ProceduresPage:
+    """办事指南 of a unit (or of the whole deployment) with the units a resident may choose instead."""
+
+    procedures: tuple[PublicProcedure, ...]
+    places: communities.Places
+
+
+def page(db: Database, unit_id: int | None = None) -> ProceduresPage:
     with db.read() as session:
-        newest = (select(func.max(DiagramVersion.id)).where(DiagramVersion.draft.is_(False))
-                  .group_by(DiagramVersion.process_id))
-        rows = session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest))
-                               .order_by(DiagramVersion.name)).all()
-        return tuple(describe(deployments.diagram_of(session, row.id)) for row in rows)
+        places = communities.places(session, unit_id)
+        return ProceduresPage(_procedures(session, unit_id), places)
+
+
+def procedures(db: Database, unit_id: int | None = None) -> tuple[PublicProcedure, ...]:
+    """Every procedure as of its newest deployed (non-draft) version; with `unit_id`, each post named
+    with the unit it works in for that unit's matters."""
+    with db.read() as session:
+        return _procedures(session, unit_id)
+
+
+def _procedures(session: Session, unit_id: int | None) -> tuple[PublicProcedure, ...]:
+    newest = (select(func.max(DiagramVersion.id)).where(DiagramVersion.draft.is_(False))
+              .group_by(DiagramVersion.process_id))
+    rows = session.scalars(select(DiagramVersion).where(DiagramVersion.id.in_(newest))
+                           .order_by(DiagramVersion.name)).all()
+    found = [deployments.diagram_of(session, row.id) for row in rows]
+    if unit_id is None:
+        return tuple(describe(d) for d in found)
+    return tuple(_in_unit(session, d, describe(d), unit_id) for d in found)
+
+
+def _in_unit(session: Session, d: Diagram, described: PublicProcedure, unit_id: int) -> PublicProcedure:
+    """The description with each step's posts followed by the unit they work in for `unit_id`'s cases."""
+    named: dict[int, str] = {}
+
+    def posts(step_id: str) -> str:
+        step = d.steps.get(step_id)
+        roles = step.roles if step else d.start_roles
+        if not roles:
+            return "—"
+        if step is not None and step.properties.get("unitField"):
+            return "、".join(f"{role}(办理时选定的单位)" for role in roles)
+        level = step.properties.get("unitLevel") if step else None
+        shown = []
+        for role in roles:
+            unit = units.route(session, unit_id, role, level=level)
+            if unit not in named:
+                named.update(units.names(session, [unit]))
+            shown.append(f"{role}({named[unit]})")
+        return "、".join(shown)
+
+    stages = tuple(replace(stage, steps=tuple(replace(s, roles=posts(s.step_id)) for s in stage.steps))
+                   for stage in described.stages)
+    return replace(described, stages=stages)
 
 
 def describe(d: Diagram) -> PublicProcedure:
@@ -75,7 +130,7 @@ def _describe(d: Diagram) -> PublicProcedure:
     distance = _distances(root, d.start_id)
     start_name = d.element_names.get(d.start_id) or "受理"
     groups: dict[str, list[tuple[int, PublicStep]]] = {
-        start_name: [(0, PublicStep(start_name, "、".join(d.start_roles) or "—", ()))]}
+        start_name: [(0, PublicStep(start_name, "、".join(d.start_roles) or "—", (), d.start_id))]}
     for step in d.steps.values():
         limits = []
         if step.due and readable_limit(step.due, labels):
@@ -83,7 +138,7 @@ def _describe(d: Diagram) -> PublicProcedure:
         if step.properties.get("dueWorkingDays"):
             limits.append(f"{step.properties['dueWorkingDays']} 个工作日")
         limits.extend(timers.get(step.id, ()))
-        entry = (distance.get(step.id, 10_000), PublicStep(step.name, "、".join(step.roles), tuple(limits)))
+        entry = (distance.get(step.id, 10_000), PublicStep(step.name, "、".join(step.roles), tuple(limits), step.id))
         groups.setdefault(step.stage or "其他", []).append(entry)
     # stages in the order a case meets them: by the median distance of their steps from the start
     ordered = sorted(groups.items(), key=lambda item: sorted(n for n, _ in item[1])[len(item[1]) // 2])

@@ -1,5 +1,9 @@
 """The public board (公示栏) as residents read it: what steps published (see `publishing`), newest
-first; withdrawn entries and sandbox cases never show."""
+first; withdrawn entries and sandbox cases never show.
+
+A publication belongs to its case's unit (moved with it by 转办): a 社区's board lists those of its
+cases, a 街道's those of every unit below it (`board(unit_id=…)`); the board without a unit lists the
+whole deployment's."""
 from __future__ import annotations
 
 import math
@@ -12,9 +16,10 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import NotFound
 from engine.store.db import Database
-from engine.store.models import Case, DiagramVersion, Publication
+from engine.store.models import Case, DiagramVersion, Publication, Unit
 from engine.store.paging import Page
 
+from . import communities
 from .objections import OBJECTED_KIND, HowToObject, how_to_object
 
 KINDS = ("决议公开", "实施结果公开", "集中式公示")
@@ -34,6 +39,7 @@ class PublicationView:
     ends_at: datetime | None
     remaining_days: int | None
     how_to_object: HowToObject | None = None  # a 决议公开 in its publicity period whose diagram takes 异议
+    unit_name: str = ""  # the unit of its case (光明社区)
 
     @property
     def in_publicity(self) -> bool:
@@ -47,9 +53,10 @@ def _remaining(ends_at: datetime | None, now: datetime) -> int | None:
     return max(0, math.ceil((ends_at - now).total_seconds() / 86400))
 
 
-def _view(row: Publication, number: str, procedure: str, now: datetime) -> PublicationView:
+def _view(row: Publication, number: str, procedure: str, now: datetime, unit_name: str = "") -> PublicationView:
     return PublicationView(row.id, row.kind, row.title, tuple((str(k), str(v)) for k, v in row.body),
-                           procedure, number, row.published_at, row.ends_at, _remaining(row.ends_at, now))
+                           procedure, number, row.published_at, row.ends_at, _remaining(row.ends_at, now),
+                           unit_name=unit_name)
 
 
 def _with_objection(session: Session, view: PublicationView, row: Publication, now: datetime) -> PublicationView:
@@ -60,25 +67,53 @@ def _with_objection(session: Session, view: PublicationView, row: Publication, n
 
 
 def _visible():
-    return (select(Publication, Case.number, DiagramVersion.name)
+    return (select(Publication, Case.number, DiagramVersion.name, Unit.name)
             .join(Case, Case.id == Publication.case_id)
             .join(DiagramVersion, DiagramVersion.id == Case.version_id)
+            .join(Unit, Unit.id == Case.unit_id)
             .where(Publication.withdrawn.is_(False), Case.sandbox.is_(False)))
 
 
-def board(db: Database, kind: str | None = None, page: int = 1, per_page: int = 20) -> Page[PublicationView]:
-    """What the public board lists, newest first; withdrawn entries and sandbox cases never show."""
+@dataclass(frozen=True)
+class BoardPage:
+    """The board of a unit (or of the whole deployment) with the units a resident may choose instead."""
+
+    entries: Page[PublicationView]
+    places: communities.Places
+
+
+def board_page(db: Database, kind: str | None = None, page: int = 1, per_page: int = 20,
+               unit_id: int | None = None) -> BoardPage:
+    """The public board page: of the unit `unit_id` and those below it (404 for a unit with no public
+    pages), else of the whole deployment."""
+    with db.read() as session:
+        places = communities.places(session, unit_id)
+        return BoardPage(_board(session, kind, page, per_page, unit_id), places)
+
+
+def board(db: Database, kind: str | None = None, page: int = 1, per_page: int = 20,
+          unit_id: int | None = None) -> Page[PublicationView]:
+    """What the public board lists, newest first; withdrawn entries and sandbox cases never show.
+    With `unit_id`: only the publications of cases of that unit or the units below it."""
+    with db.read() as session:
+        return _board(session, kind, page, per_page, unit_id)
+
+
+def _board(session: Session, kind: str | None, page: int, per_page: int, unit_id: int | None
+           ) -> Page[PublicationView]:
     page = max(1, page)
     query = _visible()
     if kind:
         query = query.where(Publication.kind == kind)
-    with db.read() as session:
-        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = session.execute(query.order_by(Publication.published_at.desc(), Publication.id.desc())
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-        now = clock.now()
-        return Page(tuple(_with_objection(session, _view(p, n, name, now), p, now) for p, n, name in rows), total,
-                    page, per_page)
+    if unit_id is not None:
+        path = session.scalar(select(Unit.path).where(Unit.id == unit_id))
+        query = query.where(Unit.path.startswith(path or "-"))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.execute(query.order_by(Publication.published_at.desc(), Publication.id.desc())
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    now = clock.now()
+    return Page(tuple(_with_objection(session, _view(p, n, name, now, unit), p, now)
+                      for p, n, name, unit in rows), total, page, per_page)
 
 
 def publication(db: Database, publication_id: int) -> PublicationView:
@@ -87,7 +122,7 @@ def publication(db: Database, publication_id: int) -> PublicationView:
         if found is None:
             raise NotFound(f"公示 {publication_id} 不存在或已撤回")
         now = clock.now()
-        return _with_objection(session, _view(*found, now), found[0], now)
+        return _with_objection(session, _view(*found[:3], now, found[3]), found[0], now)
 
 
 def of_case(db: Database, case_number: str, include_withdrawn: bool = False) -> list[PublicationView]:

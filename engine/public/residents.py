@@ -26,7 +26,7 @@ from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, HumanTask, HumanTaskRole
 from engine.work import cases
 
-from . import attachments, followup
+from . import attachments, communities, followup
 from .attachments import AttachmentFile, AttachmentInfo, Upload
 from .procedures_page import readable_limit
 
@@ -36,6 +36,7 @@ PROCESS = "minqing_liushuixian"
 # channel 1 of 民情受理: set by the system, never chosen by the resident
 ONLINE = {"channel": "构筑平台及时受理", "channel_way": "电子信箱/网站"}
 SYSTEM_FIELDS = frozenset({*ONLINE, "received_at"})
+PLACE_FIELDS = frozenset({communities.COMMUNITY_FIELD, communities.GRID_FIELD})  # where, not what: not case data
 # a step's `stage` property (seed 002) → the four words a resident reads
 STAGES = {"民情受理": "受理", "限期办理": "办理", "公示反馈": "反馈", "跟踪监督": "评价"}
 STAGE_ORDER = ("受理", "办理", "反馈", "评价")
@@ -48,10 +49,16 @@ _NO_CASE_HASH = followup.legacy_hash("no such case")
 
 @dataclass(frozen=True)
 class SubmitForm:
-    """The fields of the procedure's start form that a resident fills in (labels from the diagram)."""
+    """The fields of the procedure's start form that a resident fills in (labels from the diagram), after
+    where they live: their 社区 and 网格 (`communities`), which decide the unit the matter goes to."""
 
     procedure: str
     fields: tuple[FormField, ...]
+    places: tuple[FormField, ...] = ()
+
+    @property
+    def all_fields(self) -> tuple[FormField, ...]:
+        return self.places + self.fields
 
 
 @dataclass(frozen=True)
@@ -128,13 +135,21 @@ class FollowView:
 def submit_form(db: Database) -> SubmitForm:
     with db.read() as session:
         d = _latest(session)
-        return SubmitForm(d.name, tuple(f for f in d.start_form if f.id not in SYSTEM_FIELDS))
+        return SubmitForm(d.name, tuple(f for f in d.start_form if f.id not in SYSTEM_FIELDS),
+                          communities.choosing(session).fields)
 
 
 def submit(db: Database, values: dict[str, Any], uploads: list[Upload]) -> Receipt:
-    """民情受理 online: start the same case a clerk would, with the code and photos in the same transaction."""
+    """民情受理 online: start the same case a clerk would, with the code and photos in the same transaction.
+    The case belongs to the 网格 or 社区 the resident chose; a 网格 chosen from the list also fills the
+    form's own 所属网格 when the resident left it empty."""
     files = attachments.check(uploads)
-    values = {k: v for k, v in values.items() if k not in SYSTEM_FIELDS} | ONLINE
+    with db.read() as session:
+        unit_id = communities.chosen_unit(session, values)
+        grid = communities.grid_name(session, unit_id)
+    values = {k: v for k, v in values.items() if k not in SYSTEM_FIELDS | PLACE_FIELDS} | ONLINE
+    if grid and not str(values.get("grid") or "").strip():
+        values["grid"] = grid
     code = followup.new_code()
     made: list[Receipt] = []
 
@@ -144,7 +159,7 @@ def submit(db: Database, values: dict[str, Any], uploads: list[Upload]) -> Recei
         attachments.add(session, case.id, files, RESIDENT.username, "随事项提交")
         made.append(receipt_of(session, case, code, tuple(f.filename for f in files)))
 
-    cases.start_case(db, RESIDENT, PROCESS, values, also)
+    cases.start_case(db, RESIDENT, PROCESS, values, also, unit_id=unit_id)
     return made[0]
 
 

@@ -25,7 +25,7 @@ from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, CaseLink, Comment, DiagramVersion, HumanTask, HumanTaskRole, Unit, User, UserRole
 
-from . import formpages, publishing, runtime
+from . import formpages, publishing, runtime, unitpicks
 from .autosteps import AutoSteps
 from .casepages import SUPERVISOR_ROLES
 from .views import Procedure
@@ -70,8 +70,9 @@ def start_form(db: Database, actor: Actor, process_id: str) -> Procedure:
             raise NotFound(f"流程 “{process_id}” 不存在或尚未部署")
         d = deployments.diagram_of(session, version_id)
         _check_may_start(actor, d)
+        unit_field, home = unitpicks.intake_field(session, actor, d.start_roles)
         return Procedure(d.process_id, d.name, version_id, formpages.shown(session, d.start_form, {}),
-                         forms.default_values(d.start_form, {}))
+                         forms.default_values(d.start_form, {}), unit_field, home)
 
 
 def _check_may_start(actor: Actor, d: Diagram) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.bpmn.forms import FormField
+from engine.bpmn.formtypes import Choice
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class CaseView:
     may_comment: bool = False  # the reader may add 意见 (they see the case through a role that acts)
     # the files handed in (附件), as engine.public.attachments.AttachmentInfo; filled by engine.public.casefiles
     files: tuple[Any, ...] = ()
+    unit_name: str = ""  # 所属单位, filled by engine.public.casefiles
+    move_to: tuple[Choice, ...] = ()  # the units the reader may 转办 the case to (engine.work.transfer)
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,9 @@ class Procedure:
     version_id: int
     form: tuple[FormField, ...]
     values: dict[str, Any]
+    # 所属单位: the units the person may register the case in (a select when there is a choice), and theirs
+    unit_field: FormField | None = None
+    unit_id: int | None = None
 
 
 @dataclass(frozen=True)

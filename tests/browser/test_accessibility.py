@@ -18,7 +18,8 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", 
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
                "/no-such-page")
-PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
+PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow",
+                "/public/board/u/1", "/public/procedures/u/1")  # a 社区's own board and 办事指南 (the default unit)
 
 
 def test_the_check_finds_a_violation(live_server, new_page):

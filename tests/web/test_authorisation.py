@@ -135,6 +135,7 @@ AUDITOR_REFUSED = {
     "cases.add_comment": ("/cases/{number}/comments", {"text": "审计的意见"}),
     "cases.record_finding": ("/cases/{number}/findings", {"finding": "审计的发现"}),
     "cases.link_case": ("/cases/{number}/links", {"other": "{number}"}),
+    "cases.move_case": ("/cases/{number}/transfer", {"unit_id": "1", "reason": "审计转办"}),
     "cases.print_receipt": ("/cases/{number}/receipt", {}),  # issues a new 查询码
     "extensions.request_extension": ("/tasks/{task}/extension", {"reason": "来不及", "requested_due": "2030-01-01"}),
     "extensions.decide": ("/extensions/{extension}/decide", {"decision": "approve"}),
