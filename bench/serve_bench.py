@@ -60,7 +60,11 @@ def start_server(kind: str, url: str, port: int, workers: int, threads: int) -> 
            "MINYI_RATELIMIT_STORAGE": "memory://"}
     args = (["serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
             if kind == "serve" else ["run", "--port", str(port)])
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=env,
+    # the server's clock is pinned like the benchmark's (gunicorn's workers inherit it when they fork): the
+    # dates the steps enter (答复日期 = today) are then valid on any day the benchmark runs
+    launch = ("import sys; sys.path.insert(0, 'bench'); from pinned import pin_clock; pin_clock(); "
+              "from web.cli import main; sys.argv[0] = 'minyi'; main()")
+    process = subprocess.Popen([sys.executable, "-c", launch, *args], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
