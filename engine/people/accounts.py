@@ -2,19 +2,22 @@
 reset); every staff member keeps their own name, e-mail and password.
 
 Roles are the diagrams' lanes and candidate groups, plus the application's own (管理员, 流程设计人员,
-审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed).
+审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed). Roles are
+held in units (社区负责人 of 光明社区): the form edits (role, unit) pairs. A 管理员 whose scope is not
+everything gives and takes roles only in units of their scope; what the person holds elsewhere stays.
+A closed unit takes no new roles (those held there before stay until taken away).
 A deactivated account cannot sign in, and its open sessions end at their next request. Steps a person
 claimed or was assigned go back to 待认领 when they lose the step's role or are deactivated (`claims`).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +27,7 @@ from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import text as free_text
 from engine.store.db import Database
-from engine.store.models import AccountEvent, User, UserRole
+from engine.store.models import AccountEvent, Unit, User, UserRole
 
 from . import claims, notifications, units, users
 from .oversight import require_auditor
@@ -35,8 +38,21 @@ _ROLE_SEPARATORS = ("、", ",", ",", ";", ";", "\n")
 
 
 @dataclass(frozen=True)
+class Grant:
+    """A role held in a unit: 社区负责人 of 光明社区."""
+
+    role: str
+    unit_id: int
+    unit_name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.role}({self.unit_name})"
+
+
+@dataclass(frozen=True)
 class Account:
-    """One staff account as the 用户管理 pages show it."""
+    """One staff account as the 用户管理 pages show it; `roles` as people read them, "社区负责人(光明社区)"."""
 
     id: int
     username: str
@@ -45,18 +61,27 @@ class Account:
     roles: tuple[str, ...]
     active: bool
     created_at: datetime
+    grants: tuple[Grant, ...] = ()
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(sorted({g.role for g in self.grants}))
 
 
 def list_accounts(db: Database, actor: Actor) -> list[Account]:
     """Every account, active ones first, by username (管理员 only)."""
     _require_admin(actor)
     with db.read() as session:
-        held: dict[int, list[str]] = {}
-        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
-            held.setdefault(user_id, []).append(role)
-        found = [Account(u.id, u.username, u.display_name, u.email, tuple(sorted(held.get(u.id, ()))), bool(u.active),
-                         u.created_at) for u in session.scalars(select(User).order_by(User.username))]
+        held = _grants_of(session, None)
+        found = [_make(u, held.get(u.id, ())) for u in session.scalars(select(User).order_by(User.username))]
     return sorted(found, key=lambda a: not a.active)
+
+
+def unit_choices(db: Database, actor: Actor) -> tuple[units.UnitView, ...]:
+    """The units in which the administrator may give roles, in tree order (closed ones flagged)."""
+    _require_admin(actor)
+    with db.read() as session:
+        return tuple(u for u in units.all_units(session) if actor.sees_path(u.path))
 
 
 def get_account(db: Database, actor: Actor, user_id: int) -> Account:
@@ -127,10 +152,12 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
     username = str(values.get("username") or "").strip()
     password = str(values.get("password") or "")
     _note(errors, "username", users.username_problem(username))
-    display_name, email, roles = _profile(values, errors)
+    display_name, email, wanted = _profile(values, errors)
     _note(errors, "password", users.password_problem(password))
     _raise_if(errors)
     with db.write() as session:
+        grants = _resolve(session, actor, None, wanted, errors)
+        _raise_if(errors)
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
         user = User(username=username, display_name=display_name or username, email=email,
@@ -141,34 +168,36 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
             session.flush()
         except IntegrityError:  # another administrator took the name a moment ago
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"}) from None
-        _set_roles(session, user.id, roles)
+        _set_grants(session, user.id, grants)
         created = _account(session, user)
         _record(session, actor, username, "account_created", _shown(created))
         return created
 
 
 def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str, Any]) -> Account:
-    """Change an account's `display_name`, `email`, `roles` and `active` (管理员 only). An administrator
-    can neither take the 管理员 role from themself nor deactivate themself: someone must stay able to
-    manage accounts."""
+    """Change an account's `display_name`, `email`, roles in units and `active` (管理员 only). An
+    administrator can neither take the 管理员 role from themself nor deactivate themself: someone must
+    stay able to manage accounts. Steps the person may no longer do (a role lost in a unit) go back to
+    待认领."""
     _require_admin(actor)
     errors: dict[str, str] = {}
-    display_name, email, roles = _profile(values, errors)
+    display_name, email, wanted = _profile(values, errors)
     active = _flag(values.get("active"))
-    if user_id == actor.id and ADMIN_ROLE not in roles:
-        errors["roles"] = "不能取消自己的“管理员”角色"
     if user_id == actor.id and not active:
         errors["active"] = "不能停用自己的账户"
-    _raise_if(errors)
     with db.write() as session:
         user = _user(session, user_id)
+        grants = _resolve(session, actor, user.id, wanted, errors)
+        if user_id == actor.id and ADMIN_ROLE not in {role for role, _ in grants}:
+            errors["roles"] = "不能取消自己的“管理员”角色"
+        _raise_if(errors)
         before = _account(session, user)
         # the steps the person can no longer do go back to their roles' lists (their cases locked first)
-        claims.release(session, user.id, user.username, roles, active, actor.username)
+        claims.release(session, user.id, user.username, grants, active, actor.username)
         user.display_name = display_name or user.username
         user.email = email
         user.active = active
-        _set_roles(session, user.id, roles)
+        _set_grants(session, user.id, grants)
         after = _account(session, user)
         _record_changes(session, actor, before, after)
         if before.roles != after.roles and after.active and user.id != actor.id:
@@ -274,11 +303,21 @@ def _record(session: Session, actor: Actor, username: str, kind: str, data: dict
     log.info("account %s: %s by %s", username, kind, actor.username)  # the details (e-mail) stay in the table
 
 
-def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, tuple[str, ...]]:
+def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, list[tuple[str, Any]]]:
+    """The name, e-mail and the wanted (role, unit) pairs of a form: `grants` (pairs as the form's rows
+    give them), the roles typed into 其他角色 in `other_unit`, and ticked `roles` (held where they are
+    held already, else in the default unit: the command line's and older callers' way). A unit of None
+    means that."""
     display_name = _display_name(values, errors)
     email = _email(values, errors)
-    roles = _roles(values.get("roles"), values.get("other_roles"), errors)
-    return display_name, email, roles
+    other_unit = values.get("other_unit") or None
+    wanted = [(str(r).strip(), u) for r, u in values.get("grants") or () if str(r or "").strip()]
+    wanted += [(r, other_unit) for r in _roles(None, values.get("other_roles"), errors)]
+    wanted += [(r, None) for r in _roles(values.get("roles"), None, errors)]
+    bad = [(r, found) for r, _ in wanted if (found := free_text.problem(r, free_text.NAME))]
+    if bad and "other_roles" not in errors:
+        errors["grants"] = f"角色名{bad[0][1]}:{bad[0][0][:20]}…"
+    return display_name, email, wanted
 
 
 def _display_name(values: Mapping[str, Any], errors: dict[str, str]) -> str:
@@ -327,13 +366,44 @@ def _raise_if(errors: dict[str, str]) -> None:
         raise InvalidInput("请检查标出的字段", errors)
 
 
-def _set_roles(session: Session, user_id: int, roles: tuple[str, ...]) -> None:
-    """The account holds exactly `roles`: a role it keeps stays in its units, a new one is held in the
-    default unit."""
-    held = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user_id)))
-    session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role.not_in(roles or ("",))))
-    home = units.default_unit(session)
-    session.add_all(UserRole(user_id=user_id, role=role, unit_id=home) for role in roles if role not in held)
+def _resolve(session: Session, actor: Actor, user_id: int | None, wanted: list[tuple[str, Any]],
+             errors: dict[str, str]) -> frozenset[tuple[str, int]]:
+    """The (role, unit id) pairs the account is to hold: the wanted ones (a unit of None: where the
+    person holds the role already, else the default unit), plus what they hold outside the
+    administrator's scope, which stays as it is. A new pair must be in an open unit of the scope."""
+    held = _held(session, user_id) if user_id is not None else set()
+    rows = {u.id: u for u in session.scalars(select(Unit))}
+    result: set[tuple[str, int]] = set()
+    for role, unit in wanted:
+        if unit is None:
+            result.update({(r, u) for r, u in held if r == role} or {(role, units.default_unit(session))})
+            continue
+        found = rows.get(int(unit)) if str(unit).isdigit() else None
+        problem = ("所选单位不存在" if found is None
+                   else "只能在您所辖范围内的单位授予角色" if not actor.sees_path(found.path)
+                   else f"“{found.name}”已撤销,不能再授予角色" if found.closed_at is not None
+                   and (role, found.id) not in held else None)
+        if problem:
+            errors.setdefault("grants", f"{role}:{problem}")
+        else:
+            result.add((role, found.id))
+    outside = {(r, u) for r, u in held if u not in rows or not actor.sees_path(rows[u].path)}
+    return frozenset(result | outside)
+
+
+def _held(session: Session, user_id: int) -> set[tuple[str, int]]:
+    return {(r, u) for r, u in session.execute(select(UserRole.role, UserRole.unit_id)
+                                               .where(UserRole.user_id == user_id))}
+
+
+def _set_grants(session: Session, user_id: int, grants: frozenset[tuple[str, int]]) -> None:
+    """The account holds exactly `grants`."""
+    for row in session.scalars(select(UserRole).where(UserRole.user_id == user_id)):
+        if (row.role, row.unit_id) not in grants:
+            session.delete(row)
+    session.flush()
+    held = _held(session, user_id)
+    session.add_all(UserRole(user_id=user_id, role=r, unit_id=u) for r, u in sorted(grants) if (r, u) not in held)
     session.flush()
 
 
@@ -344,9 +414,26 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
+def _grants_of(session: Session, user_id: int | None) -> dict[int, list[Grant]]:
+    """Each account's grants with their units' names (of one account, or of all when None)."""
+    query = select(UserRole.user_id, UserRole.role, UserRole.unit_id, Unit.name).join(Unit, Unit.id == UserRole.unit_id)
+    if user_id is not None:
+        query = query.where(UserRole.user_id == user_id)
+    held: dict[int, list[Grant]] = {}
+    for user, role, unit_id, unit_name in session.execute(query):
+        held.setdefault(user, []).append(Grant(role, unit_id, unit_name))
+    return held
+
+
+def _make(user: User, grants: Iterable[Grant]) -> Account:
+    ordered = tuple(sorted(grants, key=lambda g: (g.role, g.unit_name, g.unit_id)))
+    return Account(user.id, user.username, user.display_name, user.email, tuple(g.label for g in ordered),
+                   bool(user.active), user.created_at, ordered)
+
+
 def _account(session: Session, user: User) -> Account:
-    roles = tuple(sorted(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))))
-    return Account(user.id, user.username, user.display_name, user.email, roles, bool(user.active), user.created_at)
+    session.flush()
+    return _make(user, _grants_of(session, user.id).get(user.id, ()))
 
 
 def _require_admin(actor: Actor) -> None:
