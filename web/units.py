@@ -45,7 +45,7 @@ def _change(unit_id: int, done: str, change):
     try:
         changed = change(values)
     except InvalidInput as exc:
-        return _page(str(unit_id), values, exc.fields, exc.message, 422)
+        return _page(f"u{unit_id}", values, exc.fields, exc.message, 422)
     flash(f"“{changed.name}”{done}", "success")
     return redirect(url_for("units.show_units") + f"#unit-{unit_id}")
 

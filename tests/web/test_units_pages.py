@@ -65,7 +65,7 @@ def test_a_refused_change_comes_back_next_to_its_form(client, minyi_db, admin):
     moved = client.post("/admin/units/2/move", data={"parent_id": "3"})
     html = moved.get_data(as_text=True)
     assert moved.status_code == 422 and "不能移到自己或下级之下" in html
-    assert '<details class="unit-actions" open>' in html and 'id="2-parent_id-error"' in html
+    assert '<details class="unit-actions" open>' in html and 'id="u2-parent_id-error"' in html
     clash = client.post("/admin/units/new", data={"name": "龙山街道", "level": "街道", "parent_id": "1"})
     assert clash.status_code == 422 and "同一上级下已有名为“龙山街道”的单位" in clash.get_data(as_text=True)
     closing = client.post("/admin/units/2/close")
