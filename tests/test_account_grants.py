@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import InvalidInput
+from engine.errors import Forbidden, InvalidInput
 from engine.people import accounts, unitadmin, users
 from engine.work import casepages, cases
 from tests.conftest import DATA, PASSWORD, deploy_file
@@ -70,15 +70,33 @@ def test_a_closed_unit_takes_no_new_roles_but_keeps_those_it_had(db, admin, tree
 def test_an_administrator_of_one_community_gives_roles_only_there_and_leaves_the_rest(db, admin, tree):
     local = users.create_user(db, "gmadmin", PASSWORD, "光明管理员", ["管理员"], unit_id=tree["光明社区"])
     assert [u.name for u in accounts.unit_choices(db, local)] == ["光明社区"]
-    created = accounts.create_account(db, admin, {"username": "liu", "password": "first-password",
-                                                  **values([("受理员", tree["红星社区"])])})
+    both = [("受理员", tree["红星社区"]), ("承办人", tree["光明社区"])]
+    created = accounts.create_account(db, admin, {"username": "liu", "password": "first-password", **values(both)})
     with pytest.raises(InvalidInput) as err:
         accounts.update_account(db, local, created.id, values([("承办人", tree["红星社区"])]))
     assert err.value.fields == {"grants": "承办人:只能在您所辖范围内的单位授予角色"}
-    changed = accounts.update_account(db, local, created.id, values([("承办人", tree["光明社区"])]))
-    assert changed.roles == ("受理员(红星社区)", "承办人(光明社区)")  # 红星社区's role is not theirs to take
-    changed = accounts.update_account(db, local, created.id, values([]))
+    changed = accounts.update_account(db, local, created.id, values([("社区负责人", tree["光明社区"])]))
+    assert changed.roles == ("受理员(红星社区)", "社区负责人(光明社区)")  # 红星社区's role is not theirs to take
+    changed = accounts.update_account(db, admin, created.id, values([("受理员", tree["红星社区"])]))
     assert changed.roles == ("受理员(红星社区)",)
+
+
+def test_an_administrator_of_one_community_manages_only_the_accounts_of_people_there(db, admin, staff, tree):
+    """Someone who holds no role in the community is not theirs to see, change, deactivate or reset."""
+    local = users.create_user(db, "gmadmin", PASSWORD, "光明管理员", ["管理员"], unit_id=tree["光明社区"])
+    there = accounts.create_account(db, admin, {"username": "liu", "password": "first-password",
+                                                **values([("受理员", tree["光明社区"])])})
+    elsewhere = accounts.create_account(db, admin, {"username": "zhao", "password": "first-password",
+                                                    **values([("受理员", tree["红星社区"])])})
+    assert {a.username for a in accounts.list_accounts(db, local)} == {"gmadmin", "liu"}
+    assert len(accounts.list_accounts(db, admin)) == len(staff) + 4  # the administrator of everything: all
+    for attempt in (lambda: accounts.get_account(db, local, elsewhere.id),
+                    lambda: accounts.update_account(db, local, elsewhere.id, values([], active="")),
+                    lambda: accounts.reset_password(db, local, elsewhere.id, "taken-over-pw")):
+        with pytest.raises(Forbidden, match="只能管理在您所辖单位担任角色的人员的账户"):
+            attempt()
+    assert accounts.get_account(db, local, there.id).username == "liu"
+    assert users.authenticate(db, "zhao", "first-password").username == "zhao"
 
 
 def test_an_administrator_keeps_their_own_administrator_role(db, admin, tree):

@@ -44,6 +44,7 @@ class Grant:
     role: str
     unit_id: int
     unit_name: str
+    unit_path: str = ""
 
     @property
     def label(self) -> str:
@@ -69,12 +70,12 @@ class Account:
 
 
 def list_accounts(db: Database, actor: Actor) -> list[Account]:
-    """Every account, active ones first, by username (管理员 only)."""
+    """Every account the administrator manages (see `_manages`), active ones first, by username (管理员 only)."""
     _require_admin(actor)
     with db.read() as session:
         held = _grants_of(session, None)
         found = [_make(u, held.get(u.id, ())) for u in session.scalars(select(User).order_by(User.username))]
-    return sorted(found, key=lambda a: not a.active)
+    return sorted((a for a in found if _manages(actor, a)), key=lambda a: not a.active)
 
 
 def unit_choices(db: Database, actor: Actor) -> tuple[units.UnitView, ...]:
@@ -87,7 +88,7 @@ def unit_choices(db: Database, actor: Actor) -> tuple[units.UnitView, ...]:
 def get_account(db: Database, actor: Actor, user_id: int) -> Account:
     _require_admin(actor)
     with db.read() as session:
-        return _account(session, _user(session, user_id))
+        return _managed(session, actor, user_id)
 
 
 def my_account(db: Database, actor: Actor) -> Account:
@@ -186,6 +187,7 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
     if user_id == actor.id and not active:
         errors["active"] = "不能停用自己的账户"
     with db.write() as session:
+        _managed(session, actor, user_id)
         user = _user(session, user_id)
         grants = _resolve(session, actor, user.id, wanted, errors)
         if user_id == actor.id and ADMIN_ROLE not in {role for role, _ in grants}:
@@ -215,6 +217,7 @@ def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> N
     if problem:
         raise InvalidInput(problem, {"password": problem})
     with db.write() as session:
+        _managed(session, actor, user_id)
         user = _user(session, user_id)
         users.replace_password(user, password, must_change=True)
         _record(session, actor, user.username, "password_reset", {})
@@ -416,12 +419,13 @@ def _user(session: Session, user_id: int) -> User:
 
 def _grants_of(session: Session, user_id: int | None) -> dict[int, list[Grant]]:
     """Each account's grants with their units' names (of one account, or of all when None)."""
-    query = select(UserRole.user_id, UserRole.role, UserRole.unit_id, Unit.name).join(Unit, Unit.id == UserRole.unit_id)
+    query = (select(UserRole.user_id, UserRole.role, UserRole.unit_id, Unit.name, Unit.path)
+             .join(Unit, Unit.id == UserRole.unit_id))
     if user_id is not None:
         query = query.where(UserRole.user_id == user_id)
     held: dict[int, list[Grant]] = {}
-    for user, role, unit_id, unit_name in session.execute(query):
-        held.setdefault(user, []).append(Grant(role, unit_id, unit_name))
+    for user, role, unit_id, unit_name, unit_path in session.execute(query):
+        held.setdefault(user, []).append(Grant(role, unit_id, unit_name, unit_path))
     return held
 
 
@@ -434,6 +438,19 @@ def _make(user: User, grants: Iterable[Grant]) -> Account:
 def _account(session: Session, user: User) -> Account:
     session.flush()
     return _make(user, _grants_of(session, user.id).get(user.id, ()))
+
+
+def _manages(actor: Actor, account: Account) -> bool:
+    """A 管理员 manages the accounts that hold a role in a unit of their scope, and those holding none
+    (an administrator of everything: every account)."""
+    return not account.grants or any(actor.sees_path(g.unit_path) for g in account.grants)
+
+
+def _managed(session: Session, actor: Actor, user_id: int) -> Account:
+    account = _account(session, _user(session, user_id))
+    if not _manages(actor, account):
+        raise Forbidden("只能管理在您所辖单位担任角色的人员的账户")
+    return account
 
 
 def _require_admin(actor: Actor) -> None:

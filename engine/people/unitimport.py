@@ -23,6 +23,7 @@ from engine.store.models import Unit
 from . import units
 
 MAX_LINES = 5000
+MAX_BYTES = 2 * 1024 * 1024
 _KEYS = {"name": "name", "名称": "name", "level": "level", "层级": "level", "parent": "parent", "上级": "parent",
          "beside": "beside", "旁设": "beside"}
 _FIELDS = {"name": "名称", "level": "层级", "parent": "上级", "beside": "旁设"}
@@ -65,6 +66,8 @@ class Problems:
 
 def parse(filename: str, content: bytes) -> list[Line]:
     """The file's lines; InvalidInput (field `file`) listing every problem of form."""
+    if len(content) > MAX_BYTES:
+        raise InvalidInput("文件太大", {"file": f"文件太大:最多 {MAX_BYTES // 1024 // 1024} MB"})
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
