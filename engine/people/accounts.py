@@ -3,9 +3,9 @@ reset); every staff member keeps their own name, e-mail and password.
 
 Roles are the diagrams' lanes and candidate groups, plus the application's own (管理员, 流程设计人员,
 审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed). Roles are
-held in units (社区负责人 of 光明社区): the form edits (role, unit) pairs. A 管理员 whose scope is not
-everything gives and takes roles only in units of their scope; what the person holds elsewhere stays.
-A closed unit takes no new roles (those held there before stay until taken away).
+held in units (社区负责人 of 光明社区): the form edits (role, unit) pairs (`grants`). A 管理员 whose scope is
+not everything manages only the accounts of people holding a role in it, and gives and takes roles only
+there.
 A deactivated account cannot sign in, and its open sessions end at their next request. Steps a person
 claimed or was assigned go back to 待认领 when they lose the step's role or are deactivated (`claims`).
 """
@@ -27,28 +27,16 @@ from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.store import text as free_text
 from engine.store.db import Database
-from engine.store.models import AccountEvent, Unit, User, UserRole
+from engine.store.models import AccountEvent, User, UserRole
 
 from . import claims, notifications, units, users
+from . import grants as held_in
+from .grants import Grant
 from .oversight import require_auditor
 
 log = logging.getLogger(__name__)
 ADMIN_ROLE = "管理员"
 _ROLE_SEPARATORS = ("、", ",", ",", ";", ";", "\n")
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A role held in a unit: 社区负责人 of 光明社区."""
-
-    role: str
-    unit_id: int
-    unit_name: str
-    unit_path: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.role}({self.unit_name})"
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,7 @@ def list_accounts(db: Database, actor: Actor) -> list[Account]:
     """Every account the administrator manages (see `_manages`), active ones first, by username (管理员 only)."""
     _require_admin(actor)
     with db.read() as session:
-        held = _grants_of(session, None)
+        held = held_in.grants_of(session, None)
         found = [_make(u, held.get(u.id, ())) for u in session.scalars(select(User).order_by(User.username))]
     return sorted((a for a in found if _manages(actor, a)), key=lambda a: not a.active)
 
@@ -157,7 +145,7 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
     _note(errors, "password", users.password_problem(password))
     _raise_if(errors)
     with db.write() as session:
-        grants = _resolve(session, actor, None, wanted, errors)
+        wanted_grants = held_in.resolve(session, actor, None, wanted, errors)
         _raise_if(errors)
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
@@ -169,7 +157,7 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
             session.flush()
         except IntegrityError:  # another administrator took the name a moment ago
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"}) from None
-        _set_grants(session, user.id, grants)
+        held_in.set_grants(session, user.id, wanted_grants)
         created = _account(session, user)
         _record(session, actor, username, "account_created", _shown(created))
         return created
@@ -189,7 +177,7 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
     with db.write() as session:
         _managed(session, actor, user_id)
         user = _user(session, user_id)
-        grants = _resolve(session, actor, user.id, wanted, errors)
+        grants = held_in.resolve(session, actor, user.id, wanted, errors)
         if user_id == actor.id and ADMIN_ROLE not in {role for role, _ in grants}:
             errors["roles"] = "不能取消自己的“管理员”角色"
         _raise_if(errors)
@@ -199,7 +187,7 @@ def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str
         user.display_name = display_name or user.username
         user.email = email
         user.active = active
-        _set_grants(session, user.id, grants)
+        held_in.set_grants(session, user.id, grants)
         after = _account(session, user)
         _record_changes(session, actor, before, after)
         if before.roles != after.roles and after.active and user.id != actor.id:
@@ -369,64 +357,11 @@ def _raise_if(errors: dict[str, str]) -> None:
         raise InvalidInput("请检查标出的字段", errors)
 
 
-def _resolve(session: Session, actor: Actor, user_id: int | None, wanted: list[tuple[str, Any]],
-             errors: dict[str, str]) -> frozenset[tuple[str, int]]:
-    """The (role, unit id) pairs the account is to hold: the wanted ones (a unit of None: where the
-    person holds the role already, else the default unit), plus what they hold outside the
-    administrator's scope, which stays as it is. A new pair must be in an open unit of the scope."""
-    held = _held(session, user_id) if user_id is not None else set()
-    rows = {u.id: u for u in session.scalars(select(Unit))}
-    result: set[tuple[str, int]] = set()
-    for role, unit in wanted:
-        if unit is None:
-            result.update({(r, u) for r, u in held if r == role} or {(role, units.default_unit(session))})
-            continue
-        found = rows.get(int(unit)) if str(unit).isdigit() else None
-        problem = ("所选单位不存在" if found is None
-                   else "只能在您所辖范围内的单位授予角色" if not actor.sees_path(found.path)
-                   else f"“{found.name}”已撤销,不能再授予角色" if found.closed_at is not None
-                   and (role, found.id) not in held else None)
-        if problem:
-            errors.setdefault("grants", f"{role}:{problem}")
-        else:
-            result.add((role, found.id))
-    outside = {(r, u) for r, u in held if u not in rows or not actor.sees_path(rows[u].path)}
-    return frozenset(result | outside)
-
-
-def _held(session: Session, user_id: int) -> set[tuple[str, int]]:
-    return {(r, u) for r, u in session.execute(select(UserRole.role, UserRole.unit_id)
-                                               .where(UserRole.user_id == user_id))}
-
-
-def _set_grants(session: Session, user_id: int, grants: frozenset[tuple[str, int]]) -> None:
-    """The account holds exactly `grants`."""
-    for row in session.scalars(select(UserRole).where(UserRole.user_id == user_id)):
-        if (row.role, row.unit_id) not in grants:
-            session.delete(row)
-    session.flush()
-    held = _held(session, user_id)
-    session.add_all(UserRole(user_id=user_id, role=r, unit_id=u) for r, u in sorted(grants) if (r, u) not in held)
-    session.flush()
-
-
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"用户 {user_id} 不存在")
     return user
-
-
-def _grants_of(session: Session, user_id: int | None) -> dict[int, list[Grant]]:
-    """Each account's grants with their units' names (of one account, or of all when None)."""
-    query = (select(UserRole.user_id, UserRole.role, UserRole.unit_id, Unit.name, Unit.path)
-             .join(Unit, Unit.id == UserRole.unit_id))
-    if user_id is not None:
-        query = query.where(UserRole.user_id == user_id)
-    held: dict[int, list[Grant]] = {}
-    for user, role, unit_id, unit_name, unit_path in session.execute(query):
-        held.setdefault(user, []).append(Grant(role, unit_id, unit_name, unit_path))
-    return held
 
 
 def _make(user: User, grants: Iterable[Grant]) -> Account:
@@ -437,7 +372,7 @@ def _make(user: User, grants: Iterable[Grant]) -> Account:
 
 def _account(session: Session, user: User) -> Account:
     session.flush()
-    return _make(user, _grants_of(session, user.id).get(user.id, ()))
+    return _make(user, held_in.grants_of(session, user.id).get(user.id, ()))
 
 
 def _manages(actor: Actor, account: Account) -> bool:
