@@ -91,7 +91,6 @@ MODULES = (
     Module("accounts", "engine/people/accounts.py",
            ("tests/test_accounts.py", "tests/test_account_grants.py", "tests/test_claims.py",
             "tests/web/test_accounts_pages.py", "tests/web/test_auth.py")),
-    Module("grants", "engine/people/grants.py", ("tests/test_account_grants.py", "tests/test_accounts.py")),
     Module("claims", "engine/people/claims.py",
            ("tests/test_claims.py", "tests/test_accounts.py", "tests/test_account_grants.py")),
     Module("publications", "engine/public/publications.py",
