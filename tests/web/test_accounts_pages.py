@@ -161,3 +161,27 @@ def test_a_reset_password_shows_in_the_persons_notifications(client, minyi_db, a
     page = client.get("/notifications")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "账户" in html and "管理员甲重设了您的密码" in html
+
+
+def test_the_account_form_edits_roles_held_in_units(client, minyi_db, admin):
+    """Each (角色, 单位) row is one role held in one unit; a 管理员 of one community sees the roles held
+    elsewhere listed, not editable, and kept when the form is saved."""
+    from engine.people import accounts, unitadmin
+
+    for name in ("光明社区", "红星社区"):
+        unitadmin.add_unit(minyi_db, admin, {"name": name, "level": "社区", "parent_id": "1"})
+    users.create_user(minyi_db, "gmadmin", PASSWORD, "光明管理员", ["管理员"], unit_id=2)
+    liu = users.create_user(minyi_db, "liu", PASSWORD, "刘主任", [], grants=[("社区负责人", 2), ("受理员", 3)])
+    login(client, "gmadmin")
+    form = client.get(f"/admin/users/{liu.id}").get_data(as_text=True)
+    assert '<option value="社区负责人" selected>' in form and '<option value="2" selected>' in form
+    assert 'value="3"' not in form  # 红星社区 is not theirs to give roles in
+    assert "您不能更改,保存时保持不变):受理员(红星社区)" in form
+    saved = client.post(f"/admin/users/{liu.id}", data={"display_name": "刘主任", "active": "1",
+                                                        "grant_role": ["承办人", ""], "grant_unit": ["2", "2"]})
+    assert saved.status_code == 302
+    assert accounts.get_account(minyi_db, admin, liu.id).roles == ("受理员(红星社区)", "承办人(光明社区)")
+    assert "承办人(光明社区)" in client.get("/admin/users").get_data(as_text=True)
+    refused = client.post(f"/admin/users/{liu.id}", data={"display_name": "刘主任", "active": "1",
+                                                          "grant_role": ["承办人"], "grant_unit": ["3"]})
+    assert refused.status_code == 422 and "承办人:只能在您所辖范围内的单位授予角色" in refused.get_data(as_text=True)
