@@ -237,3 +237,37 @@ def test_auditors_read_every_unit_change_newest_first_with_names(db, admin, staf
         "unit_reopened", "unit_closed", "unit_moved", "unit_renamed", "unit_created"]
     with pytest.raises(Forbidden):
         unitadmin.unit_changes(db, staff["clerk"])
+
+
+def crossing_moves(db, admin, a: int, b: int) -> list[str]:
+    """Move a under b and b under a at the same moment; each outcome is "ok" or the refusal."""
+    import threading
+
+    barrier, outcomes = threading.Barrier(2), []
+
+    def move(unit: int, parent: int) -> None:
+        barrier.wait()
+        try:
+            unitadmin.move(db, admin, unit, parent)
+            outcomes.append("ok")
+        except InvalidInput as exc:
+            outcomes.append(exc.fields.get("parent_id", exc.message))
+
+    threads = [threading.Thread(target=move, args=(a, b)), threading.Thread(target=move, args=(b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return sorted(outcomes)
+
+
+def test_two_administrators_moving_two_units_under_each_other_at_once_make_no_loop(db, admin):
+    """Tree changes go one at a time: of two crossing moves one succeeds, the other is refused (it would now
+    put a unit under its own subtree), and every path still starts at the root."""
+    for round_ in range(3):
+        a = unitadmin.add_unit(db, admin, {"name": f"甲{round_}", "level": "街道", "parent_id": "1"})
+        b = unitadmin.add_unit(db, admin, {"name": f"乙{round_}", "level": "街道", "parent_id": "1"})
+        assert crossing_moves(db, admin, a.id, b.id) == ["ok", "不能移到自己或下级之下"]
+        with db.read() as session:
+            assert all(u.path.startswith("/1/") for u in units.all_units(session))
+            assert len(units.all_units(session)) == 1 + 2 * (round_ + 1)

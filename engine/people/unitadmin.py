@@ -66,6 +66,7 @@ def add_unit(db: Database, actor: Actor, values: Mapping[str, Any]) -> units.Uni
     """A new unit from `name`, `level`, `parent_id` (empty: a new root) and `beside`."""
     _require_admin(actor)
     with db.write() as session:
+        units.lock_tree(session)
         parent = _unit_field(session, values.get("parent_id"), "parent_id", "上级单位")
         _require_may_add_under(actor, parent)
         made = units.create_unit(session, actor.username, str(values.get("name") or ""),
@@ -78,6 +79,7 @@ def rename(db: Database, actor: Actor, unit_id: int, name: str, level: str | Non
     """A new name (and, given, a new level) for a unit."""
     _require_admin(actor)
     with db.write() as session:
+        units.lock_tree(session)
         unit = _managed(session, actor, unit_id)
         units.rename_unit(session, actor.username, unit, name, level)
         return units.view(unit)
@@ -87,6 +89,7 @@ def move(db: Database, actor: Actor, unit_id: int, parent_id: Any) -> units.Unit
     """The unit and its subtree under another unit (both inside the administrator's scope)."""
     _require_admin(actor)
     with db.write() as session:
+        units.lock_tree(session)
         unit = _managed(session, actor, unit_id)
         parent = _unit_field(session, parent_id, "parent_id", "新的上级单位")
         if parent is None:
@@ -99,6 +102,7 @@ def move(db: Database, actor: Actor, unit_id: int, parent_id: Any) -> units.Unit
 def close(db: Database, actor: Actor, unit_id: int) -> units.UnitView:
     _require_admin(actor)
     with db.write() as session:
+        units.lock_tree(session)
         unit = _managed(session, actor, unit_id)
         units.close_unit(session, actor.username, unit)
         return units.view(unit)
@@ -107,6 +111,7 @@ def close(db: Database, actor: Actor, unit_id: int) -> units.UnitView:
 def reopen(db: Database, actor: Actor, unit_id: int) -> units.UnitView:
     _require_admin(actor)
     with db.write() as session:
+        units.lock_tree(session)
         unit = _managed(session, actor, unit_id)
         units.reopen_unit(session, actor.username, unit)
         return units.view(unit)
@@ -117,6 +122,7 @@ def import_units(db: Database, actor: Actor, filename: str, content: bytes) -> u
     _require_admin(actor)
     lines = unitimport.parse(filename, content)
     with db.write() as session:
+        units.lock_tree(session)
         return unitimport.apply(session, actor.username, lines, lambda parent: _may_add_under(actor, parent))
 
 

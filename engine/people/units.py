@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import Actor
 from engine.errors import InvalidInput, NotFound
+from engine.store import driver
 from engine.store import text as free_text
 from engine.store.models import Unit, UnitEvent, User, UserRole
 
@@ -199,6 +200,17 @@ def home_unit(session: Session, grants: Iterable[tuple[str, int]], roles: Iterab
 
 
 # -- changes (each recorded for auditors in unit_events) ------------------------------------------------
+
+_LOCK_TREE = driver.Statement("SELECT id FROM units WHERE parent_id IS NULL ORDER BY id", " FOR UPDATE")
+
+
+def lock_tree(session: Session) -> None:
+    """Changes to the tree go one at a time: two moves at once could each pass the check that the other
+    does not make a loop, two adds the check that the name is free. On PostgreSQL the root rows are
+    locked before anything of the tree is read (SQLite: the writer holds the database's write lock)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        driver.run(conn, _LOCK_TREE).all()
 
 def record(session: Session, actor: str, unit_id: int, kind: str, data: dict) -> None:
     session.add(UnitEvent(at=clock.now(), actor=actor, unit_id=unit_id, kind=kind, data=data))
