@@ -217,6 +217,18 @@ def test_a_street_administrator_manages_only_units_inside_the_street(db, admin, 
     assert err.value.fields["file"] == "第 2 行 上级:只能在您所辖范围内的单位下添加"
 
 
+def test_a_second_tree_is_made_on_the_command_line_only(db, admin):
+    """A second top unit would narrow everyone's “everything” to their own tree, the administrator's too."""
+    assert not unitadmin.units_page(db, admin).may_add_root
+    with pytest.raises(Forbidden, match="minyi unit add"):
+        unitadmin.add_unit(db, admin, {"name": "虎山区", "level": "区", "parent_id": ""})
+    with pytest.raises(InvalidInput) as err:
+        unitadmin.import_units(db, admin, "d.csv", "name,level,parent\n虎山区,区,\n".encode())
+    assert err.value.fields["file"] == "第 2 行 上级:不能为空(顶层单位须在服务器上用 minyi unit add 新建)"
+    made = unitadmin.add_unit(db, unitadmin.COMMAND_LINE, {"name": "虎山区", "level": "区", "parent_id": ""})
+    assert tree(db)[-1] == ("虎山区", "区", False) and made.path == f"/{made.id}/"
+
+
 def test_auditors_read_every_unit_change_newest_first_with_names(db, admin, staff, district):
     community = district["龙山区/龙山街道/红星社区"]
     unitadmin.rename(db, admin, community, "红旗社区")

@@ -2,8 +2,8 @@
 the auditors' record of it all (审计 › 单位变更).
 
 Only a 管理员 manages units, and only those inside their scope: one whose roles are held in 龙山街道
-manages 龙山街道 and what is below it, never its 区 or a neighbouring 街道; adding a root takes a 管理员
-who sees everything. Every change is one `UnitEvent`, with names (not ids) as they were at the time.
+manages 龙山街道 and what is below it, never its 区 or a neighbouring 街道. A new top unit (a second
+tree) is made on the command line only. Every change is one `UnitEvent`, with names (not ids) as they were at the time.
 The command line (`minyi unit …`) acts as `COMMAND_LINE`, an administrator of everything.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ def units_page(db: Database, actor: Actor) -> UnitsPage:
         levels = tuple(dict.fromkeys(SUGGESTED_LEVELS + tuple(sorted({u.level for u in seen}))))
     rows = tuple(UnitRow(u, named.get(u.parent_id) if u.parent_id else None, people.get(u.id, 0),
                          cases.get(u.id, 0)) for u in seen)
-    return UnitsPage(rows, tuple(u for u in seen if not u.closed), actor.scope is None, levels)
+    return UnitsPage(rows, tuple(u for u in seen if not u.closed), _may_add_under(actor, None), levels)
 
 
 def add_unit(db: Database, actor: Actor, values: Mapping[str, Any]) -> units.UnitView:
@@ -186,13 +186,15 @@ def _require_admin(actor: Actor) -> None:
 
 
 def _may_add_under(actor: Actor, parent: Unit | None) -> bool:
-    return actor.scope is None if parent is None else actor.sees_path(parent.path)
+    """Inside the actor's scope. A new top unit only on the command line: a second tree would take
+    everyone's view of “everything” down to their own tree, the web's administrators' included."""
+    return actor.id is None and actor.scope is None if parent is None else actor.sees_path(parent.path)
 
 
 def _require_may_add_under(actor: Actor, parent: Unit | None) -> None:
     if not _may_add_under(actor, parent):
         raise Forbidden("只能在您所辖范围内的单位下添加或移入单位" if parent
-                        else "只有管辖全部单位的管理员可以添加顶层单位")
+                        else "新建顶层单位须在服务器上用 minyi unit add 命令;请选择上级单位")
 
 
 def _managed(session: Session, actor: Actor, unit_id: int) -> Unit:

@@ -162,7 +162,8 @@ def apply(session: Session, actor: str, lines: list[Line], may_add_under: Callab
             problems.add(line.number, "parent", f"上级“{line.parent}”不存在(须是已有单位,或在文件中较前的行)")
             continue
         if not may_add_under(parent):
-            problems.add(line.number, "parent", "只能在您所辖范围内的单位下添加")
+            problems.add(line.number, "parent", "只能在您所辖范围内的单位下添加" if parent
+                         else "不能为空(顶层单位须在服务器上用 minyi unit add 新建)")
             continue
         existing = units.find(session, path)
         if existing is not None:
