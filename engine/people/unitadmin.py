@@ -3,8 +3,8 @@ the auditors' record of it all (审计 › 单位变更).
 
 Only a 管理员 manages units, and only those inside their scope: one whose roles are held in 龙山街道
 manages 龙山街道 and what is below it, never its 区 or a neighbouring 街道. A new top unit (a second
-tree) is made on the command line only. Every change is one `UnitEvent`, with names (not ids) as they were at the time.
-The command line (`minyi unit …`) acts as `COMMAND_LINE`, an administrator of everything.
+tree) is made on the command line only. Every change is one `UnitEvent`, with names (not ids) as they
+were at the time. The command line (`minyi unit …`) acts as `COMMAND_LINE`, an administrator of everything.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ SUGGESTED_LEVELS = ("区", "街道", "社区", "网格", "职能部门", "包保
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One unit on the 单位管理 page: where it sits, what it holds, what the viewer may do to it."""
+    """One unit on the 单位管理 page: where it sits and how many people and cases it holds."""
 
     unit: units.UnitView
     parent_name: str | None
