@@ -105,6 +105,15 @@ def test_a_file_that_cannot_be_read_is_refused_with_what_is_wrong(db, admin, fil
     assert err.value.fields["file"] == expected
 
 
+def test_a_unit_of_the_tree_is_never_added_below_a_beside_unit(db, admin, district):
+    """职能部门 and 包保单位 take no cases: below them only other beside units (a 科室 of a 部门)."""
+    office = district["龙山区/龙山街道/民政科"]
+    with pytest.raises(InvalidInput) as err:
+        unitadmin.add_unit(db, admin, {"name": "新社区", "level": "社区", "parent_id": office})
+    assert err.value.fields == {"parent_id": "“民政科”是旁设单位(职能部门),其下只能设旁设单位"}
+    unitadmin.add_unit(db, admin, {"name": "救助股", "level": "职能部门", "parent_id": office, "beside": "1"})
+
+
 def test_renaming_keeps_names_unique_among_siblings(db, admin, district):
     unitadmin.rename(db, admin, district["龙山区/龙山街道/红星社区"], "红旗社区")
     with pytest.raises(InvalidInput) as err:
@@ -133,9 +142,10 @@ def test_moving_a_unit_carries_its_whole_subtree_and_the_scope_of_its_people(db,
     ("龙山区/龙山街道", "龙山区/龙山街道/光明社区/第一网格", "不能移到自己或下级之下"),
     ("龙山区/龙山街道/光明社区/第一网格", "龙山区/龙山街道/红星社区", "同一上级下已有名为“第一网格”的单位"),
     ("龙山区/龙山街道/光明社区", "龙山区/关闭的街道", "该单位已撤销"),
+    ("龙山区/龙山街道/红星社区", "龙山区/龙山街道/民政科", "“民政科”是旁设单位(职能部门),其下只能设旁设单位"),
 ])
-def test_a_unit_moves_neither_under_itself_nor_a_closed_unit_nor_beside_a_namesake(db, admin, district, unit,
-                                                                                   parent, expected):
+def test_a_unit_moves_neither_under_itself_nor_a_closed_or_beside_unit_nor_beside_a_namesake(
+        db, admin, district, unit, parent, expected):
     red = unitadmin.add_unit(db, admin, {"name": "第一网格", "level": "网格",
                                          "parent_id": district["龙山区/龙山街道/红星社区"]})
     closed = unitadmin.add_unit(db, admin, {"name": "关闭的街道", "level": "街道", "parent_id": "1"})

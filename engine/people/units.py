@@ -226,6 +226,7 @@ def create_unit(session: Session, actor: str, name: str, level: str, parent_id: 
     parent = get(session, parent_id) if parent_id is not None else None
     if parent is not None and parent.closed_at is not None:
         raise InvalidInput(f"上级单位“{parent.name}”已撤销,不能再添加下级", {"parent_id": "上级单位已撤销"})
+    _not_under_beside(parent, beside)
     _unique(session, name, parent_id)
     unit = Unit(name=name, level=level, parent_id=parent_id, beside=beside, path="", position=position,
                 created_at=now or clock.now())
@@ -283,6 +284,7 @@ def move_unit(session: Session, actor: str, unit: Unit, parent: Unit) -> None:
         raise InvalidInput(f"上级单位“{parent.name}”已撤销,不能移入", {"parent_id": "该单位已撤销"})
     if unit.parent_id == parent.id:
         return
+    _not_under_beside(parent, bool(unit.beside))
     _unique(session, unit.name, parent.id, unit.id)
     before = get(session, unit.parent_id).name if unit.parent_id is not None else None
     old, new = unit.path, f"{parent.path}{unit.id}/"
@@ -329,6 +331,13 @@ def _name(name: str) -> str:
         message = f"单位名称{problem or '不能含有“/”'}"
         raise InvalidInput(message, {"name": message})
     return name
+
+
+def _not_under_beside(parent: Unit | None, beside: bool) -> None:
+    """A unit of the tree (it takes cases) never sits below a 职能部门 or 包保单位, which takes none."""
+    if parent is not None and parent.beside and not beside:
+        message = f"“{parent.name}”是旁设单位({parent.level}),其下只能设旁设单位"
+        raise InvalidInput(message, {"parent_id": message})
 
 
 def _unique(session: Session, name: str, parent_id: int | None, unit_id: int | None = None) -> None:
