@@ -21,11 +21,12 @@ def new_values(**changes) -> dict:
 
 def test_an_administrator_creates_an_account_that_can_sign_in(db, admin):
     created = accounts.create_account(db, admin, new_values(other_roles="网格员、 楼栋长"))
-    assert created.roles == tuple(sorted(["受理员", "网格员", "楼栋长"]))
+    assert created.roles == ("受理员(本社区)", "楼栋长(本社区)", "网格员(本社区)")  # each role in its unit
+    assert created.role_names == ("受理员", "楼栋长", "网格员")
     assert created.email == "Wangge1@example.org"  # the domain in its normal form
     assert created.active
     signed_in = users.authenticate(db, "wangge1", "first-password")
-    assert signed_in.roles == frozenset(created.roles)
+    assert signed_in.roles == frozenset(created.role_names)
 
 
 def test_a_bad_form_names_each_field_and_creates_nothing(db, admin):
@@ -48,7 +49,7 @@ def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
     created = accounts.create_account(db, admin, new_values())
     changed = accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "",
                                                               "roles": ["承办人"], "active": ""})
-    assert changed.roles == ("承办人",) and changed.email is None and not changed.active
+    assert changed.roles == ("承办人(本社区)",) and changed.email is None and not changed.active
     with pytest.raises(Unauthorized):
         users.authenticate(db, "wangge1", "first-password")
     assert users.get_actor(db, created.id) is None  # an open session ends at its next request
@@ -187,7 +188,7 @@ def test_everyone_keeps_their_own_name_email_and_password(db, staff):
     me = staff["clerk"]
     mine = accounts.update_my_account(db, me, {"display_name": "王受理员", "email": "clerk@example.org",
                                                "roles": ["管理员"]})  # roles are not one's own to give
-    assert (mine.display_name, mine.email, mine.roles) == ("王受理员", "clerk@example.org", ("受理员",))
+    assert (mine.display_name, mine.email, mine.roles) == ("王受理员", "clerk@example.org", ("受理员(本社区)",))
     with pytest.raises(InvalidInput) as err:
         accounts.change_my_password(db, me, "wrong-password", "new-password", "new-passwrod")
     assert err.value.fields == {"current_password": "当前密码不正确", "new_password_again": "两次输入的新密码不一致"}
@@ -218,8 +219,9 @@ def test_every_change_to_an_account_is_recorded_for_the_auditors(db, admin, staf
     # accounts made on the command line (here: the test's staff) are recorded too
     assert {(c.actor, c.kind, c.data["via"]) for c in changes[4:]} == {("system", "account_created", "命令行")}
     assert {c.username for c in changes[4:]} == {"admin", *staff}
-    assert changes[2].data == {"roles": [["受理员"], ["受理员", "社区负责人"]], "active": [True, False]}
-    assert changes[3].data == {"display_name": "网格员一", "email": "Wangge1@example.org", "roles": ["受理员"],
+    assert changes[2].data == {"roles": [["受理员(本社区)"], ["受理员(本社区)", "社区负责人(本社区)"]],
+                               "active": [True, False]}  # roles recorded with their units' names
+    assert changes[3].data == {"display_name": "网格员一", "email": "Wangge1@example.org", "roles": ["受理员(本社区)"],
                                "active": True}
     assert "password" not in str([c.data for c in changes])
     assert [c.kind for c in accounts.account_changes(db, admin, "clerk")] == ["password_changed", "account_created"]
@@ -267,7 +269,7 @@ def test_the_list_shows_each_account_as_its_own_page_does(db, admin, staff):
     listed = {a.username: a for a in accounts.list_accounts(db, admin)}
     for account in listed.values():
         assert account == accounts.get_account(db, admin, account.id)
-    assert listed["wangge1"].roles == tuple(sorted(["社区负责人", "受理员", "网格员"]))
+    assert listed["wangge1"].roles == ("受理员(本社区)", "社区负责人(本社区)", "网格员(本社区)")
 
 
 def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff):
@@ -281,5 +283,5 @@ def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff)
     accounts.reset_password(db, admin, clerk.id, "reset-by-admin")
     texts = [n.text for n in notifications.notifications_for(db, clerk)]
     assert len(texts) == 2
-    assert any("把您的角色改为:受理员、承办人" in t for t in texts)
+    assert any("把您的角色改为:受理员(本社区)、承办人(本社区)" in t for t in texts)
     assert any("重设了您的密码" in t for t in texts)

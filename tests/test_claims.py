@@ -123,12 +123,12 @@ def test_release_says_how_many_steps_went_back(db, staff, leader2):
     _, first = review(db, staff, "第一件")
     _, second = review(db, staff, "第二件")
     with db.write() as session:
-        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], True, "admin") == 0  # holds none
+        assert claims.release(session, leader2.id, "leader2", [("社区负责人", 1)], True, "admin") == 0  # holds none
     cases.claim(db, leader2, first)
     cases.claim(db, leader2, second)
     with db.write() as session:
-        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], True, "admin") == 0
+        assert claims.release(session, leader2.id, "leader2", [("社区负责人", 1)], True, "admin") == 0
     with db.write() as session:
-        assert claims.release(session, leader2.id, "leader2", ["社区负责人"], False, "admin") == 2
+        assert claims.release(session, leader2.id, "leader2", [("社区负责人", 1)], False, "admin") == 2
     with db.write() as session:
         assert claims.release(session, leader2.id, "leader2", [], False, "admin") == 0  # nothing left to release

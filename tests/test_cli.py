@@ -108,3 +108,46 @@ def test_a_backup_is_a_checked_copy_that_the_app_can_run_on(runner, tmp_path, mo
         copy.dispose()
     again = runner.invoke(main, ["db", "backup", str(target)])
     assert again.exit_code == 1 and "已存在,不会覆盖" in again.output
+
+
+def test_units_on_the_command_line(runner, tmp_path):
+    """`minyi unit …` builds and changes the tree by ids or name paths; a refusal is a message and exit code 1;
+    every change is recorded as made on the command line."""
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    users.use_fast_hashing()
+    assert runner.invoke(main, ["unit", "rename", "1", "龙山区", "--level", "区"]).exit_code == 0
+    district = tmp_path / "district.toml"
+    district.write_text('[[unit]]\nname = "龙山街道"\nlevel = "街道"\nparent = "龙山区"\n', encoding="utf-8")
+    imported = runner.invoke(main, ["unit", "import", str(district)])
+    assert imported.exit_code == 0 and "已导入 1 个单位" in imported.output
+    added = runner.invoke(main, ["unit", "add", "光明社区", "--level", "社区", "--parent", "龙山区/龙山街道"])
+    assert added.exit_code == 0 and "已新建单位 光明社区(社区)" in added.output
+    beside = runner.invoke(main, ["unit", "add", "民政科", "--level", "职能部门", "--parent", "1", "--beside"])
+    assert beside.exit_code == 0
+    moved = runner.invoke(main, ["unit", "move", "龙山区/龙山街道/光明社区", "龙山区"])
+    assert moved.exit_code == 0, moved.output
+    assert runner.invoke(main, ["unit", "close", "龙山区/民政科"]).exit_code == 0
+    listed = runner.invoke(main, ["unit", "list"])
+    assert listed.output.splitlines() == ["龙山区(区) #1", "  光明社区(社区) #3", "  龙山街道(街道) #2",
+                                          "  民政科(职能部门,旁设,已撤销) #4"]  # siblings by name, 旁设 last
+    refused = runner.invoke(main, ["unit", "move", "1", "龙山区/龙山街道"])
+    assert refused.exit_code == 1 and "不能把“龙山区”移到它自己或它的下级单位之下" in refused.output
+    unknown = runner.invoke(main, ["unit", "close", "龙山区/没有"])
+    assert unknown.exit_code == 1 and "单位“龙山区/没有”不存在" in unknown.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,level,parent\n东城街道,,龙山区\n", encoding="utf-8")
+    failed = runner.invoke(main, ["unit", "import", str(bad)])
+    assert failed.exit_code == 1 and "第 2 行 层级:不能为空" in failed.output and "Traceback" not in failed.output
+    made = runner.invoke(main, ["user", "create", "wangge", "--role", "网格员", "--unit", "龙山区/光明社区",
+                                "--password", "long-enough-pw"])
+    assert made.exit_code == 0, made.output
+    db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
+    try:
+        assert users.authenticate(db, "wangge", "long-enough-pw").grants == frozenset({("网格员", 3)})
+        from engine.actor import Actor
+        from engine.people import unitadmin
+
+        changes = unitadmin.unit_changes(db, Actor(None, "审计", "审计", frozenset({"审计"}), scope=None))
+        assert {c.actor for c in changes} == {"命令行"} and len(changes) == 6
+    finally:
+        db.dispose()

@@ -17,12 +17,16 @@ bp = Blueprint("accounts", __name__)
 bp.before_request(require_login)
 
 _PROFILE = ("display_name", "email")
-_ACCOUNT = ("username", "display_name", "email", "other_roles")
+_ACCOUNT = ("username", "display_name", "email", "other_roles", "other_unit")
+BLANK_ROWS = 2  # empty (角色, 单位) rows under the held ones, for new roles without any script
 
 
 def _form(names: tuple[str, ...]) -> dict:
+    """The form's fields; the (角色, 单位) rows as `grants` pairs (a row without a role is left out)."""
     values = {name: request.form.get(name, "") for name in names}
-    values["roles"] = request.form.getlist("roles")
+    values["grants"] = [(role, unit) for role, unit in zip(request.form.getlist("grant_role"),
+                                                           request.form.getlist("grant_unit"), strict=False) if role]
+    values["roles"] = request.form.getlist("roles")  # ticked roles (older forms): held in the default unit
     values["active"] = request.form.get("active", "")
     return values
 
@@ -75,15 +79,26 @@ def list_accounts():
 
 def _edit(account: accounts.Account | None, values: dict, errors: dict, message: str | None = None,
           status: int = 200):
-    """The account form; every role someone holds is among the choices, so 其他角色 only ever shows
-    what was typed into it."""
+    """The account form: one (角色, 单位) row per role held in a unit the administrator manages, and a few
+    empty ones; roles held elsewhere are listed, not editable. Every role someone holds is among the
+    choices, so 其他角色 only ever shows what was typed into it."""
+    choices = accounts.unit_choices(db(), actor())
+    mine = {u.id for u in choices}
+    groups = accounts.role_groups(db(), actor())
+    offered = {r for g in groups for r in g.roles}
+    outside = [g for g in account.grants if g.unit_id not in mine] if account else []
+    rows = [(str(role), str(unit)) for role, unit in values.get("grants", [])
+            if not any(str(unit) == str(g.unit_id) for g in outside)] + [("", "")] * BLANK_ROWS
+    elsewhere = [g.label for g in outside]
     return render_template("accounts/edit.html", account=account, values={"other_roles": "", **values},
-                           errors=errors, message=message, groups=accounts.role_groups(db(), actor())), status
+                           errors=errors, message=message, groups=groups, units=choices, rows=rows,
+                           unlisted=sorted({r for r, _ in rows if r and r not in offered}),
+                           elsewhere=elsewhere), status
 
 
 @bp.get("/admin/users/new")
 def show_new():
-    return _edit(None, {"roles": [], "active": "1"}, {})
+    return _edit(None, {"grants": [], "active": "1"}, {})
 
 
 @bp.post("/admin/users/new")
@@ -105,8 +120,8 @@ def show_edit(user_id: int):
 
 
 def _stored(account: accounts.Account) -> dict:
-    return {"display_name": account.display_name, "email": account.email or "", "roles": list(account.roles),
-            "active": "1" if account.active else ""}
+    return {"display_name": account.display_name, "email": account.email or "",
+            "grants": [(g.role, g.unit_id) for g in account.grants], "active": "1" if account.active else ""}
 
 
 @bp.post("/admin/users/<int:user_id>")

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, current_app, render_template, request
 
 from engine.audit import csvfile, export, search, statistics, trace, verify
 from engine.errors import InvalidInput
-from engine.people import accounts
+from engine.people import accounts, unitadmin
 from engine.people.oversight import require_auditor
 
 from .auth import require_login
@@ -62,6 +62,11 @@ def account_changes():
     username = request.args.get("username", "").strip()[:64]
     return render_template("audit/accounts.html", username=username,
                            changes=accounts.account_changes(db(), actor(), username))
+
+
+@bp.get("/units")
+def unit_changes():
+    return render_template("audit/units.html", changes=unitadmin.unit_changes(db(), actor()))
 
 
 @bp.get("/verify")

@@ -1,4 +1,4 @@
-"""The `minyi` command line: database, users, demo data, diagrams, and running the app."""
+"""The `minyi` command line: database, users, units (`web.unitcli`), demo data, diagrams, and running the app."""
 from __future__ import annotations
 
 import os
@@ -13,6 +13,7 @@ from engine.errors import DiagramInvalid, MinyiError
 from engine.people import users
 from engine.store import migrate
 from engine.store.db import Database
+from web.unitcli import unit
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ROOT / "processes"
@@ -90,6 +91,9 @@ def db_restore(source: Path, force: bool) -> None:
                "接着运行 minyi db upgrade")
 
 
+main.add_command(unit)
+
+
 @main.group(help="用户")
 def user() -> None:
     pass
@@ -100,10 +104,17 @@ def user() -> None:
 @click.option("--name", "display_name", default="", help="显示名")
 @click.option("--role", "roles", multiple=True, required=True, help="角色(泳道名),可多次")
 @click.option("--email", default="", help="电子邮箱(通知邮件发往此地址),可不填")
+@click.option("--unit", "unit_ref", default="",
+              help="在哪个单位担任这些角色(编号或名称路径,如 龙山区/龙山街道);不填为默认单位")
 @click.password_option(help="密码(至少 8 位)")
-def user_create(username: str, display_name: str, roles: tuple[str, ...], email: str, password: str) -> None:
+def user_create(username: str, display_name: str, roles: tuple[str, ...], email: str, unit_ref: str,
+                password: str) -> None:
+    from engine.people import unitadmin
+
     try:
-        actor = users.create_user(_db(), username, password, display_name, list(roles), email or None)
+        database = _db()
+        unit_id = unitadmin.resolve(database, unit_ref) if unit_ref else None
+        actor = users.create_user(database, username, password, display_name, list(roles), email or None, unit_id)
     except MinyiError as exc:
         _fail(exc)
     click.echo(f"已创建用户 {actor.username},角色: {'、'.join(sorted(actor.roles))}")

@@ -2,19 +2,22 @@
 reset); every staff member keeps their own name, e-mail and password.
 
 Roles are the diagrams' lanes and candidate groups, plus the application's own (管理员, 流程设计人员,
-审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed).
+审计); an administrator may also give a role no diagram uses yet (a lane about to be deployed). Roles are
+held in units (社区负责人 of 光明社区): the form edits (role, unit) pairs (`grants`). A 管理员 whose scope is
+not everything manages only the accounts of people holding a role in it, and gives and takes roles only
+there.
 A deactivated account cannot sign in, and its open sessions end at their next request. Steps a person
 claimed or was assigned go back to 待认领 when they lose the step's role or are deactivated (`claims`).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +30,8 @@ from engine.store.db import Database
 from engine.store.models import AccountEvent, User, UserRole
 
 from . import claims, notifications, units, users
+from . import grants as held_in
+from .grants import Grant
 from .oversight import require_auditor
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,7 @@ _ROLE_SEPARATORS = ("、", ",", ",", ";", ";", "\n")
 
 @dataclass(frozen=True)
 class Account:
-    """One staff account as the 用户管理 pages show it."""
+    """One staff account as the 用户管理 pages show it; `roles` as people read them, "社区负责人(光明社区)"."""
 
     id: int
     username: str
@@ -45,24 +50,33 @@ class Account:
     roles: tuple[str, ...]
     active: bool
     created_at: datetime
+    grants: tuple[Grant, ...] = ()
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return tuple(sorted({g.role for g in self.grants}))
 
 
 def list_accounts(db: Database, actor: Actor) -> list[Account]:
-    """Every account, active ones first, by username (管理员 only)."""
+    """Every account the administrator manages (see `_manages`), active ones first, by username (管理员 only)."""
     _require_admin(actor)
     with db.read() as session:
-        held: dict[int, list[str]] = {}
-        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)):
-            held.setdefault(user_id, []).append(role)
-        found = [Account(u.id, u.username, u.display_name, u.email, tuple(sorted(held.get(u.id, ()))), bool(u.active),
-                         u.created_at) for u in session.scalars(select(User).order_by(User.username))]
-    return sorted(found, key=lambda a: not a.active)
+        held = held_in.grants_of(session, None)
+        found = [_make(u, held.get(u.id, ())) for u in session.scalars(select(User).order_by(User.username))]
+    return sorted((a for a in found if _manages(actor, a)), key=lambda a: not a.active)
+
+
+def unit_choices(db: Database, actor: Actor) -> tuple[units.UnitView, ...]:
+    """The units in which the administrator may give roles, in tree order (closed ones flagged)."""
+    _require_admin(actor)
+    with db.read() as session:
+        return tuple(u for u in units.all_units(session) if actor.sees_path(u.path))
 
 
 def get_account(db: Database, actor: Actor, user_id: int) -> Account:
     _require_admin(actor)
     with db.read() as session:
-        return _account(session, _user(session, user_id))
+        return _managed(session, actor, user_id)
 
 
 def my_account(db: Database, actor: Actor) -> Account:
@@ -127,10 +141,12 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
     username = str(values.get("username") or "").strip()
     password = str(values.get("password") or "")
     _note(errors, "username", users.username_problem(username))
-    display_name, email, roles = _profile(values, errors)
+    display_name, email, wanted = _profile(values, errors)
     _note(errors, "password", users.password_problem(password))
     _raise_if(errors)
     with db.write() as session:
+        wanted_grants = held_in.resolve(session, actor, None, wanted, errors)
+        _raise_if(errors)
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"})
         user = User(username=username, display_name=display_name or username, email=email,
@@ -141,34 +157,37 @@ def create_account(db: Database, actor: Actor, values: Mapping[str, Any]) -> Acc
             session.flush()
         except IntegrityError:  # another administrator took the name a moment ago
             raise InvalidInput(f"用户名 “{username}” 已存在", {"username": "该用户名已被使用"}) from None
-        _set_roles(session, user.id, roles)
+        held_in.set_grants(session, user.id, wanted_grants)
         created = _account(session, user)
         _record(session, actor, username, "account_created", _shown(created))
         return created
 
 
 def update_account(db: Database, actor: Actor, user_id: int, values: Mapping[str, Any]) -> Account:
-    """Change an account's `display_name`, `email`, `roles` and `active` (管理员 only). An administrator
-    can neither take the 管理员 role from themself nor deactivate themself: someone must stay able to
-    manage accounts."""
+    """Change an account's `display_name`, `email`, roles in units and `active` (管理员 only). An
+    administrator can neither take the 管理员 role from themself nor deactivate themself: someone must
+    stay able to manage accounts. Steps the person may no longer do (a role lost in a unit) go back to
+    待认领."""
     _require_admin(actor)
     errors: dict[str, str] = {}
-    display_name, email, roles = _profile(values, errors)
+    display_name, email, wanted = _profile(values, errors)
     active = _flag(values.get("active"))
-    if user_id == actor.id and ADMIN_ROLE not in roles:
-        errors["roles"] = "不能取消自己的“管理员”角色"
     if user_id == actor.id and not active:
         errors["active"] = "不能停用自己的账户"
-    _raise_if(errors)
     with db.write() as session:
+        _managed(session, actor, user_id)
         user = _user(session, user_id)
+        grants = held_in.resolve(session, actor, user.id, wanted, errors)
+        if user_id == actor.id and ADMIN_ROLE not in {role for role, _ in grants}:
+            errors["roles"] = "不能取消自己的“管理员”角色"
+        _raise_if(errors)
         before = _account(session, user)
         # the steps the person can no longer do go back to their roles' lists (their cases locked first)
-        claims.release(session, user.id, user.username, roles, active, actor.username)
+        claims.release(session, user.id, user.username, grants, active, actor.username)
         user.display_name = display_name or user.username
         user.email = email
         user.active = active
-        _set_roles(session, user.id, roles)
+        held_in.set_grants(session, user.id, grants)
         after = _account(session, user)
         _record_changes(session, actor, before, after)
         if before.roles != after.roles and after.active and user.id != actor.id:
@@ -186,6 +205,7 @@ def reset_password(db: Database, actor: Actor, user_id: int, password: str) -> N
     if problem:
         raise InvalidInput(problem, {"password": problem})
     with db.write() as session:
+        _managed(session, actor, user_id)
         user = _user(session, user_id)
         users.replace_password(user, password, must_change=True)
         _record(session, actor, user.username, "password_reset", {})
@@ -274,11 +294,21 @@ def _record(session: Session, actor: Actor, username: str, kind: str, data: dict
     log.info("account %s: %s by %s", username, kind, actor.username)  # the details (e-mail) stay in the table
 
 
-def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, tuple[str, ...]]:
+def _profile(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[str, str | None, list[tuple[str, Any]]]:
+    """The name, e-mail and the wanted (role, unit) pairs of a form: `grants` (pairs as the form's rows
+    give them), the roles typed into 其他角色 in `other_unit`, and ticked `roles` (held where they are
+    held already, else in the default unit: the command line's and older callers' way). A unit of None
+    means that."""
     display_name = _display_name(values, errors)
     email = _email(values, errors)
-    roles = _roles(values.get("roles"), values.get("other_roles"), errors)
-    return display_name, email, roles
+    other_unit = values.get("other_unit") or None
+    wanted = [(str(r).strip(), u) for r, u in values.get("grants") or () if str(r or "").strip()]
+    wanted += [(r, other_unit) for r in _roles(None, values.get("other_roles"), errors)]
+    wanted += [(r, None) for r in _roles(values.get("roles"), None, errors)]
+    bad = [(r, found) for r, _ in wanted if (found := free_text.problem(r, free_text.NAME))]
+    if bad and "other_roles" not in errors:
+        errors["grants"] = f"角色名{bad[0][1]}:{bad[0][0][:20]}…"
+    return display_name, email, wanted
 
 
 def _display_name(values: Mapping[str, Any], errors: dict[str, str]) -> str:
@@ -327,16 +357,6 @@ def _raise_if(errors: dict[str, str]) -> None:
         raise InvalidInput("请检查标出的字段", errors)
 
 
-def _set_roles(session: Session, user_id: int, roles: tuple[str, ...]) -> None:
-    """The account holds exactly `roles`: a role it keeps stays in its units, a new one is held in the
-    default unit."""
-    held = set(session.scalars(select(UserRole.role).where(UserRole.user_id == user_id)))
-    session.execute(delete(UserRole).where(UserRole.user_id == user_id, UserRole.role.not_in(roles or ("",))))
-    home = units.default_unit(session)
-    session.add_all(UserRole(user_id=user_id, role=role, unit_id=home) for role in roles if role not in held)
-    session.flush()
-
-
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
@@ -344,9 +364,28 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
+def _make(user: User, grants: Iterable[Grant]) -> Account:
+    ordered = tuple(sorted(grants, key=lambda g: (g.role, g.unit_name, g.unit_id)))
+    return Account(user.id, user.username, user.display_name, user.email, tuple(g.label for g in ordered),
+                   bool(user.active), user.created_at, ordered)
+
+
 def _account(session: Session, user: User) -> Account:
-    roles = tuple(sorted(session.scalars(select(UserRole.role).where(UserRole.user_id == user.id))))
-    return Account(user.id, user.username, user.display_name, user.email, roles, bool(user.active), user.created_at)
+    session.flush()
+    return _make(user, held_in.grants_of(session, user.id).get(user.id, ()))
+
+
+def _manages(actor: Actor, account: Account) -> bool:
+    """A 管理员 manages the accounts that hold a role in a unit of their scope, and those holding none
+    (an administrator of everything: every account)."""
+    return not account.grants or any(actor.sees_path(g.unit_path) for g in account.grants)
+
+
+def _managed(session: Session, actor: Actor, user_id: int) -> Account:
+    account = _account(session, _user(session, user_id))
+    if not _manages(actor, account):
+        raise Forbidden("只能管理在您所辖单位担任角色的人员的账户")
+    return account
 
 
 def _require_admin(actor: Actor) -> None:

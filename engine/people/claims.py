@@ -1,8 +1,8 @@
-"""Claims (认领, 指派) follow roles: a step stays with a person only while they may do it.
+"""Claims (认领, 指派) follow roles in units: a step stays with a person only while they may do it.
 
-When an administrator takes a role away or deactivates an account, every open step the person holds
-and may no longer do goes back to the 待认领 list of its roles, in the same transaction, each under its
-case's lock and recorded in the case's audit trail (`task_unclaimed`, with the reason).
+When an administrator takes a role away (in the unit the step was routed to) or deactivates an account,
+every open step the person holds and may no longer do goes back to the 待认领 list of its roles, in the
+same transaction, each under its case's lock and recorded in the case's audit trail (`task_unclaimed`, with the reason).
 """
 from __future__ import annotations
 
@@ -15,17 +15,20 @@ from engine.store import audit_chain, locks
 from engine.store.models import HumanTask, HumanTaskRole
 
 
-def release(session: Session, user_id: int, username: str, roles: Iterable[str], active: bool, by: str) -> int:
-    """Release the open steps `user_id` holds but may no longer do (none of the step's roles is among
-    `roles`, or the account is no longer `active`); returns how many. `by`: who made the change."""
-    held = set(roles) if active else set()
+def release(session: Session, user_id: int, username: str, grants: Iterable[tuple[str, int]], active: bool,
+            by: str) -> int:
+    """Release the open steps `user_id` holds but may no longer do (the person holds none of the step's
+    roles in the unit it was routed to among `grants`, (role, unit id) pairs, or the account is no
+    longer `active`); returns how many. `by`: who made the change."""
+    held = set(grants) if active else set()
     candidates = _held_steps(session, user_id)
     if not candidates:
         return 0
-    step_roles: dict[int, set[str]] = {}
-    for task_id, role in session.execute(select(HumanTaskRole.human_task_id, HumanTaskRole.role)
-                                         .where(HumanTaskRole.human_task_id.in_(candidates))):
-        step_roles.setdefault(task_id, set()).add(role)
+    step_roles: dict[int, set[tuple[str, int]]] = {}
+    for task_id, role, unit_id in session.execute(
+            select(HumanTaskRole.human_task_id, HumanTaskRole.role, HumanTaskRole.unit_id)
+            .where(HumanTaskRole.human_task_id.in_(candidates))):
+        step_roles.setdefault(task_id, set()).add((role, unit_id))
     lost = [task_id for task_id in candidates if not step_roles.get(task_id, set()) & held]
     if not lost:
         return 0

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import Actor
 from engine.errors import InvalidInput, NotFound
+from engine.store import driver
 from engine.store import text as free_text
 from engine.store.models import Unit, UnitEvent, User, UserRole
 
@@ -200,6 +201,17 @@ def home_unit(session: Session, grants: Iterable[tuple[str, int]], roles: Iterab
 
 # -- changes (each recorded for auditors in unit_events) ------------------------------------------------
 
+_LOCK_TREE = driver.Statement("SELECT id FROM units WHERE parent_id IS NULL ORDER BY id", " FOR UPDATE")
+
+
+def lock_tree(session: Session) -> None:
+    """Changes to the tree go one at a time: two moves at once could each pass the check that the other
+    does not make a loop, two adds the check that the name is free. On PostgreSQL the root rows are
+    locked before anything of the tree is read (SQLite: the writer holds the database's write lock)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        driver.run(conn, _LOCK_TREE).all()
+
 def record(session: Session, actor: str, unit_id: int, kind: str, data: dict) -> None:
     session.add(UnitEvent(at=clock.now(), actor=actor, unit_id=unit_id, kind=kind, data=data))
 
@@ -207,18 +219,15 @@ def record(session: Session, actor: str, unit_id: int, kind: str, data: dict) ->
 def create_unit(session: Session, actor: str, name: str, level: str, parent_id: int | None = None, *,
                 beside: bool = False, position: int = 0, now: datetime | None = None) -> Unit:
     """A new unit under `parent_id` (None: a new root). Names must be unique among siblings."""
-    name, level = (name or "").strip(), (level or "").strip()
-    for field, value, label in (("name", name, "单位名称"), ("level", level, "层级")):
-        problem = free_text.problem(value, free_text.NAME) if value else "不能为空"
-        if problem:
-            raise InvalidInput(f"{label}{problem}", {field: f"{label}{problem}"})
+    name, level = _name(name), (level or "").strip()
+    problem = free_text.problem(level, free_text.NAME) if level else "不能为空"
+    if problem:
+        raise InvalidInput(f"层级{problem}", {"level": f"层级{problem}"})
     parent = get(session, parent_id) if parent_id is not None else None
     if parent is not None and parent.closed_at is not None:
         raise InvalidInput(f"上级单位“{parent.name}”已撤销,不能再添加下级", {"parent_id": "上级单位已撤销"})
-    clash = session.scalar(select(Unit.id).where(
-        Unit.name == name, Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id))
-    if clash is not None:
-        raise InvalidInput(f"同一上级下已有名为“{name}”的单位", {"name": f"同一上级下已有名为“{name}”的单位"})
+    _not_under_beside(parent, beside)
+    _unique(session, name, parent_id)
     unit = Unit(name=name, level=level, parent_id=parent_id, beside=beside, path="", position=position,
                 created_at=now or clock.now())
     session.add(unit)
@@ -227,3 +236,113 @@ def create_unit(session: Session, actor: str, name: str, level: str, parent_id: 
     record(session, actor, unit.id, "unit_created",
            {"name": name, "level": level, "parent": parent.name if parent else None, "beside": beside})
     return unit
+
+
+def find(session: Session, names_path: str) -> Unit | None:
+    """The unit at a name path from a root, "龙山区/龙山街道/光明社区" (None when a part is missing)."""
+    unit: Unit | None = None
+    for part in (p.strip() for p in names_path.strip().strip("/").split("/")):
+        parent = None if unit is None else unit.id
+        unit = session.scalar(select(Unit).where(
+            Unit.name == part, Unit.parent_id.is_(None) if parent is None else Unit.parent_id == parent)
+            .order_by(Unit.id).limit(1))
+        if unit is None:
+            return None
+    return unit
+
+
+def name_path(session: Session, unit: Unit) -> str:
+    """"龙山区/龙山街道/光明社区": the names from the root down."""
+    named = names(session, ancestors(unit.path))
+    return "/".join(named.get(u, str(u)) for u in reversed(ancestors(unit.path)))
+
+
+def rename_unit(session: Session, actor: str, unit: Unit, name: str, level: str | None = None) -> None:
+    """A new name, unique among the unit's siblings, and optionally a new level (the default unit
+    “本社区” becomes 龙山区, 区)."""
+    name = _name(name)
+    level = unit.level if level is None or not level.strip() else level.strip()
+    problem = free_text.problem(level, free_text.NAME)
+    if problem:
+        raise InvalidInput(f"层级{problem}", {"level": f"层级{problem}"})
+    if (name, level) == (unit.name, unit.level):
+        return
+    _unique(session, name, unit.parent_id, unit.id)
+    data = {"from": unit.name, "to": name}
+    if level != unit.level:
+        data |= {"level_from": unit.level, "level_to": level}
+    record(session, actor, unit.id, "unit_renamed", data)
+    unit.name, unit.level = name, level
+
+
+def move_unit(session: Session, actor: str, unit: Unit, parent: Unit) -> None:
+    """`unit` and everything below it go under `parent`: every path in the subtree is rewritten. Refused
+    under the unit itself or one below it, under a closed unit, or where a sibling has the same name."""
+    if parent.path.startswith(unit.path):
+        raise InvalidInput(f"不能把“{unit.name}”移到它自己或它的下级单位之下", {"parent_id": "不能移到自己或下级之下"})
+    if parent.closed_at is not None:
+        raise InvalidInput(f"上级单位“{parent.name}”已撤销,不能移入", {"parent_id": "该单位已撤销"})
+    if unit.parent_id == parent.id:
+        return
+    _not_under_beside(parent, bool(unit.beside))
+    _unique(session, unit.name, parent.id, unit.id)
+    before = get(session, unit.parent_id).name if unit.parent_id is not None else None
+    old, new = unit.path, f"{parent.path}{unit.id}/"
+    for below in session.scalars(select(Unit).where(Unit.path.startswith(old))):
+        below.path = new + below.path[len(old):]
+    unit.parent_id = parent.id
+    record(session, actor, unit.id, "unit_moved", {"from": before, "to": parent.name,
+                                                   "to_path": name_path(session, parent)})
+
+
+def close_unit(session: Session, actor: str, unit: Unit, now: datetime | None = None) -> None:
+    """撤销: the unit keeps its cases, roles and history but takes no new cases or roles. Refused while a
+    unit below it is open (close those first, or move them elsewhere: their cases would otherwise be
+    routed up into a closed unit), and for the default unit (where work goes when nothing else is said)."""
+    if unit.closed_at is not None:
+        raise InvalidInput(f"“{unit.name}”已撤销", {"unit": "该单位已撤销"})
+    if unit.id == default_unit(session):
+        raise InvalidInput(f"“{unit.name}”是默认单位,不能撤销", {"unit": "默认单位不能撤销"})
+    below = list(session.scalars(select(Unit.name).where(
+        Unit.path.startswith(unit.path), Unit.id != unit.id, Unit.closed_at.is_(None)).order_by(Unit.path)))
+    if below:
+        shown = "、".join(below[:5]) + ("等" if len(below) > 5 else "")
+        raise InvalidInput(f"“{unit.name}”下还有未撤销的单位:{shown};请先撤销或移走它们",
+                           {"unit": "下级单位未撤销"})
+    unit.closed_at = now or clock.now()
+    record(session, actor, unit.id, "unit_closed", {"name": unit.name})
+
+
+def reopen_unit(session: Session, actor: str, unit: Unit) -> None:
+    """恢复 a closed unit; refused while its parent is closed."""
+    if unit.closed_at is None:
+        raise InvalidInput(f"“{unit.name}”未撤销", {"unit": "该单位在用"})
+    parent = get(session, unit.parent_id) if unit.parent_id is not None else None
+    if parent is not None and parent.closed_at is not None:
+        raise InvalidInput(f"上级单位“{parent.name}”已撤销,请先恢复上级", {"unit": "上级单位已撤销"})
+    unit.closed_at = None
+    record(session, actor, unit.id, "unit_reopened", {"name": unit.name})
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    problem = free_text.problem(name, free_text.NAME) if name else "不能为空"
+    if problem or "/" in name:
+        message = f"单位名称{problem or '不能含有“/”'}"
+        raise InvalidInput(message, {"name": message})
+    return name
+
+
+def _not_under_beside(parent: Unit | None, beside: bool) -> None:
+    """A unit of the tree (it takes cases) never sits below a 职能部门 or 包保单位, which takes none."""
+    if parent is not None and parent.beside and not beside:
+        message = f"“{parent.name}”是旁设单位({parent.level}),其下只能设旁设单位"
+        raise InvalidInput(message, {"parent_id": message})
+
+
+def _unique(session: Session, name: str, parent_id: int | None, unit_id: int | None = None) -> None:
+    clash = session.scalar(select(Unit.id).where(
+        Unit.name == name, Unit.parent_id.is_(None) if parent_id is None else Unit.parent_id == parent_id,
+        Unit.id != (unit_id or -1)))
+    if clash is not None:
+        raise InvalidInput(f"同一上级下已有名为“{name}”的单位", {"name": f"同一上级下已有名为“{name}”的单位"})

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.browser
 STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", "/tasks/team?overdue=1",
                "/tasks/queue?overdue=1", "/cases/new", "/cases/{number}", "/cases/search",
                "/cases/search?title=暖气", "/cases/search?from=2026-02-30",
-               "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new",
+               "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new", "/admin/units",
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
-               "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
-               "/no-such-page")
+               "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/audit/units",
+               "/admin/calendar", "/no-such-page")
 PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow",
                 "/public/board/u/1", "/public/procedures/u/1")  # a 社区's own board and 办事指南 (the default unit)
 

@@ -53,9 +53,9 @@ def test_every_staff_and_resident_page_keeps_to_the_policy(live_server, new_page
     page = new_page(viewport={"width": 1280, "height": 900})
     sign_in(page, live_server, "all")
     for path in ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/cases/new", f"/cases/{case_number}",
-                 "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new",
+                 "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new", "/admin/units",
                  "/designer/", "/designer/versions/1/cases", "/audit/", f"/audit/cases/{case_number}",
-                 "/audit/statistics", "/audit/verify", "/audit/accounts", "/no-such-page",
+                 "/audit/statistics", "/audit/verify", "/audit/accounts", "/audit/units", "/no-such-page",
                  "/public/board", "/public/procedures", "/public/submit", "/public/follow"):
         response = page.goto(f"{live_server}{path}")
         assert response.status == (404 if path == "/no-such-page" else 200), path

@@ -48,10 +48,12 @@ def test_an_administrator_creates_an_account_through_the_form(client, minyi_db, 
     assert "用户管理" in listing and "王受理" in listing
     form = client.get("/admin/users/new").get_data(as_text=True)
     assert 'value="受理员"' in form and 'value="审计"' in form  # the diagram's lanes and the app's roles
-    assert "<legend>系统角色</legend>" in form and "<legend>简单审批</legend>" in form   # grouped by procedure
+    assert '<optgroup label="系统角色">' in form and '<optgroup label="简单审批">' in form   # grouped by procedure
+    assert '<option value="1">本社区(社区)</option>' in form  # each role row picks its unit
     response = client.post("/admin/users/new", data={
         "username": "wangge1", "display_name": "网格员一", "email": "wg1@example.org", "password": "first-password",
-        "roles": ["受理员", "社区负责人"], "other_roles": "网格员"})
+        "grant_role": ["受理员", "社区负责人", ""], "grant_unit": ["1", "1", "1"], "other_roles": "网格员",
+        "other_unit": "1"})
     assert response.status_code == 302
     assert "已创建用户 wangge1" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert users.authenticate(minyi_db, "wangge1", "first-password").roles == frozenset({"受理员", "社区负责人",
@@ -61,12 +63,13 @@ def test_an_administrator_creates_an_account_through_the_form(client, minyi_db, 
 def test_a_bad_account_form_comes_back_with_each_fields_message(client, minyi_db, admin):
     login(client, "admin")
     response = client.post("/admin/users/new", data={"username": "王五", "email": "wang@", "password": "short",
-                                                     "display_name": "王五", "roles": ["受理员"]})
+                                                     "display_name": "王五", "grant_role": ["受理员"],
+                                                     "grant_unit": ["1"]})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "请检查标出的字段" in html and "用户名只能包含字母、数字、下划线和点" in html
     assert "电子邮箱地址不正确" in html and "密码至少 8 位" in html
-    assert 'value="王五"' in html and 'value="受理员" checked' in html  # what was typed stays
+    assert 'value="王五"' in html and '<option value="受理员" selected>' in html  # what was typed stays
     assert "short" not in html  # a password is never sent back
     assert "王五" not in accounts_named(minyi_db)
 
@@ -133,13 +136,14 @@ def test_account_forms_need_the_csrf_token(sqlite_db):
 def test_auditors_read_the_account_changes(client, minyi_db, admin):
     login(client, "admin")
     clerk_id = accounts_named(minyi_db)["clerk"].id
-    client.post(f"/admin/users/{clerk_id}", data={"display_name": "王受理", "roles": ["受理员", "审计"], "active": "1"})
+    client.post(f"/admin/users/{clerk_id}", data={"display_name": "王受理", "grant_role": ["受理员", "审计"],
+                                                  "grant_unit": ["1", "1"], "active": "1"})
     client.post("/logout")
     login(client, "auditor")
     page = client.get("/audit/accounts?username=clerk")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "账户变更" in html
-    assert "修改账户" in html and "受理员 → 受理员、审计" in html and "admin" in html
+    assert "修改账户" in html and "受理员(本社区) → 受理员(本社区)、审计(本社区)" in html and "admin" in html
     client.post("/logout")
     login(client, "leader")
     assert client.get("/audit/accounts").status_code == 403
@@ -157,3 +161,27 @@ def test_a_reset_password_shows_in_the_persons_notifications(client, minyi_db, a
     page = client.get("/notifications")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "账户" in html and "管理员甲重设了您的密码" in html
+
+
+def test_the_account_form_edits_roles_held_in_units(client, minyi_db, admin):
+    """Each (角色, 单位) row is one role held in one unit; a 管理员 of one community sees the roles held
+    elsewhere listed, not editable, and kept when the form is saved."""
+    from engine.people import accounts, unitadmin
+
+    for name in ("光明社区", "红星社区"):
+        unitadmin.add_unit(minyi_db, admin, {"name": name, "level": "社区", "parent_id": "1"})
+    users.create_user(minyi_db, "gmadmin", PASSWORD, "光明管理员", ["管理员"], unit_id=2)
+    liu = users.create_user(minyi_db, "liu", PASSWORD, "刘主任", [], grants=[("社区负责人", 2), ("受理员", 3)])
+    login(client, "gmadmin")
+    form = client.get(f"/admin/users/{liu.id}").get_data(as_text=True)
+    assert '<option value="社区负责人" selected>' in form and '<option value="2" selected>' in form
+    assert 'value="3"' not in form  # 红星社区 is not theirs to give roles in
+    assert "您不能更改,保存时保持不变):受理员(红星社区)" in form
+    saved = client.post(f"/admin/users/{liu.id}", data={"display_name": "刘主任", "active": "1",
+                                                        "grant_role": ["承办人", ""], "grant_unit": ["2", "2"]})
+    assert saved.status_code == 302
+    assert accounts.get_account(minyi_db, admin, liu.id).roles == ("受理员(红星社区)", "承办人(光明社区)")
+    assert "承办人(光明社区)" in client.get("/admin/users").get_data(as_text=True)
+    refused = client.post(f"/admin/users/{liu.id}", data={"display_name": "刘主任", "active": "1",
+                                                          "grant_role": ["承办人"], "grant_unit": ["3"]})
+    assert refused.status_code == 422 and "承办人:只能在您所辖范围内的单位授予角色" in refused.get_data(as_text=True)
