@@ -47,6 +47,14 @@ def late_step(d: Diagram) -> HumanStep | None:
     return next((s for s in d.steps.values() if any(f.id == UNREVIEWED for f in s.form)), None)
 
 
+def answer_for(db: Database, typed_reference: str, code: str) -> ObjectionAnswer:
+    """The same, from the reference as a resident types it (YZ-20261123-000001-异议2)."""
+    case_number, _, number = typed_reference.strip().upper().replace(" ", "").rpartition("-异议")
+    if not case_number or not number.isdigit():
+        raise NotFound("异议编号或查询码不正确,请核对回执上的异议编号和查询码")
+    return objection_answer(db, case_number, int(number), code)
+
+
 def objection_answer(db: Database, case_number: str, number: int, code: str) -> ObjectionAnswer:
     """The objection and its answer, for whoever holds its code; any mismatch is the same 404."""
     with db.read() as session:

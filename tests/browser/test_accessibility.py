@@ -18,7 +18,8 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", 
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
                "/no-such-page")
-PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
+PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow",
+                "/public/board/objections", "/public/board/objections/YZ-0-异议1?c=2345678923")
 
 
 def test_the_check_finds_a_violation(live_server, new_page):
