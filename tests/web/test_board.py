@@ -67,7 +67,7 @@ def test_no_resident_name_phone_or_address_appears_on_any_board_page(client, pub
         pages.append(client.get(f"/public/board?kind={kind}").get_data(as_text=True))
     for link in {part.split('"')[0] for part in pages[0].split('href="/public/board/')[1:]}:
         pages.append(client.get(f"/public/board/{link}").get_data(as_text=True))
-    assert len(pages) == 5
+    assert len(pages) == 6  # the list, its two kinds, the two entries and the 查询异议答复 form
     for html in pages:
         for personal in PERSONAL:
             assert personal not in html
@@ -159,6 +159,24 @@ def test_the_receipt_gives_a_reference_and_code_with_which_the_resident_reads_th
     answered = client.post("/public/board/objections", data={"reference": reference, "code": code.lower()})
     html = answered.get_data(as_text=True)
     assert answered.status_code == 200 and "已审查" in html and "不成立" in html and "细则已张贴在公开栏。" in html
+
+
+def test_the_case_page_shows_the_objection_and_the_answers_as_text(login_as, published, frozen_clock):
+    """Staff read the online objection in the case's history, and the late review's answers as text
+    (not as a Python list)."""
+    from datetime import datetime, timezone
+
+    from engine.public import objections
+    from engine.work import timers
+
+    objections.raise_objection(published.db, resolution_id(published), "", "", "请公布车位分配细则。")
+    frozen_clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
+    assert timers.fire_due(published.db) == 1
+    published.do("UserTask_late_objections", "liangwei", objection_answers="细则已张贴在公开栏。",
+                 objection_valid="不成立")
+    html = login_as("liangwei").get(f"/cases/{published.number}").get_data(as_text=True)
+    assert "〔网上异议1〕请公布车位分配细则。" in html and "细则已张贴在公开栏。" in html
+    assert "['" not in html and "code_hash" not in html
 
 
 @pytest.mark.parametrize("reference, code", [("YZ-20261123-000001-异议1", "2345678923"), ("不是编号", "X"),
