@@ -141,17 +141,20 @@ def check(text: str) -> ast.Expression | None:
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"表达式不允许使用 {type(node).__name__}: {source}")
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise ExpressionError(
-                    f"表达式调用了未知函数 “{name}”;可用函数: {', '.join(sorted(FUNCTIONS))}"
-                )
-            if node.keywords:
-                raise ExpressionError(f"表达式不允许关键字参数: {source}")
-            if node.func.id == DEFINED and _defined_name(node) is None:
-                raise ExpressionError(f"defined(…) 须写一个带引号的字段名,例如 defined('objection_valid'): {source}")
+            _check_call(node, source)
     _check_constant_parts(tree, source)
     return tree
+
+
+def _check_call(node: ast.Call, source: str) -> None:
+    """A call names one of `FUNCTIONS`, without keywords; `defined` takes one quoted field name."""
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+        raise ExpressionError(f"表达式调用了未知函数 “{name}”;可用函数: {', '.join(sorted(FUNCTIONS))}")
+    if node.keywords:
+        raise ExpressionError(f"表达式不允许关键字参数: {source}")
+    if node.func.id == DEFINED and _defined_name(node) is None:
+        raise ExpressionError(f"defined(…) 须写一个带引号的字段名,例如 defined('objection_valid'): {source}")
 
 
 _CONSTANT_NAMES = {"True": True, "False": False, "None": None}
