@@ -52,8 +52,8 @@ def test_xes_validates_against_the_ieee_schema_and_has_one_trace_per_case(db, st
     assert activity == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
     second = {a.get("key"): a.get("value") for a in events[1]}
     assert second == {"concept:name": "分类交办", "time:timestamp": "2026-11-23T02:00:00.000+00:00",
-                      "org:resource": "leader", "org:role": "社区负责人", "lifecycle:transition": "complete",
-                      "minyi:process": "minqing_liushuixian"}
+                      "org:resource": "李主任", "minyi:username": "leader", "org:role": "社区负责人",
+                      "lifecycle:transition": "complete", "minyi:process": "minqing_liushuixian"}
     assert [c.get("keys") for c in doc.findall("classifier")][0] == "concept:name"
 
 
@@ -79,9 +79,25 @@ def test_each_step_is_exported_when_ready_claimed_and_done_so_waiting_and_workin
             for values in ({a.get("key"): a.get("value") for a in e} for e in doc.iter("event"))
             if values["concept:name"] == "分类交办"]
     start = ready_at.astimezone(timezone.utc)
-    assert life == [("schedule", f"{start:%H:%M}", "system"),
-                    ("start", f"{start + timedelta(hours=1):%H:%M}", "leader"),
-                    ("complete", f"{start + timedelta(hours=3):%H:%M}", "leader")]
+    assert life == [("schedule", f"{start:%H:%M}", "系统"),
+                    ("start", f"{start + timedelta(hours=1):%H:%M}", "李主任"),
+                    ("complete", f"{start + timedelta(hours=3):%H:%M}", "李主任")]
+
+
+def test_the_resource_is_the_name_people_read_and_the_username_is_kept_beside_it(db, staff, frozen_clock):
+    """`org:resource` is what every page shows: the person's display name, 居民 for a resident's online
+    submission, 系统 for what the engine did; `minyi:username` keeps the audit trail's account name."""
+    from engine.public import residents
+
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    online = residents.submit(db, {"topic": "其他", "title": "路灯坏了", "description": "东门路灯不亮"}, [])
+    xml = export.export_log(db, staff["auditor"], search.CaseQuery(number=online.number), "xes")
+    doc = etree.fromstring(xml)
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(doc)
+    who = {(v["lifecycle:transition"], v["org:resource"], v["minyi:username"])
+           for v in ({a.get("key"): a.get("value") for a in e} for e in doc.iter("event"))}
+    assert ("complete", "居民", "resident") in who and ("schedule", "系统", "system") in who
+    assert all(resource not in ("resident", "system") for _, resource, _ in who)
 
 
 def test_csv_has_one_row_per_event_with_case_activity_time_resource(db, staff, two_cases):
@@ -92,7 +108,7 @@ def test_csv_has_one_row_per_event_with_case_activity_time_resource(db, staff, t
     rows = [r for r in rows if r["lifecycle"] == "complete"]
     assert [r["activity"] for r in rows] == ["民情受理", "分类交办", "即办件办理", "反馈答复", "一事一评"]
     assert {r["case_id"] for r in rows} == {done.number}
-    assert rows[4]["resource"] == "clerk" and rows[4]["lifecycle"] == "complete"
+    assert (rows[4]["resource"], rows[4]["username"], rows[4]["lifecycle"]) == ("王受理", "clerk", "complete")
     del running
 
 

@@ -82,3 +82,21 @@ def test_an_empty_expression_is_refused_as_empty(text):
     with pytest.raises(ExpressionError) as err:
         expressions.evaluate(text, {})
     assert err.value.message == "表达式为空"
+
+
+def test_defined_asks_whether_the_case_has_a_field_yet_without_failing_when_it_has_not():
+    """`defined('x')`: a condition may ask about a field a later step (or the engine) fills; reading the
+    field itself before it exists stops the case. It reads the case's data, so it is never computed at
+    validation, and the field it names counts as read."""
+    rule = "defined('objection_valid') and objection_valid == '待审查'"
+    assert expressions.evaluate(rule, {}) is False
+    assert expressions.evaluate(rule, {"objection_valid": "不成立"}) is False
+    assert expressions.evaluate(rule, {"objection_valid": "待审查"}) is True
+    assert expressions.names_used(rule) == {"objection_valid"}
+    assert expressions.constant_value("defined('x')") == (False, None)
+
+
+@pytest.mark.parametrize("text", ["defined(x)", "defined('a', 'b')", "defined()", "defined(1)"])
+def test_defined_takes_one_quoted_field_name(text):
+    with pytest.raises(ExpressionError, match="带引号的字段名"):
+        expressions.check(text)

@@ -27,10 +27,13 @@ def steps_of(procedure) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     ("${add_days(received_at, 7)}", "自“受理日期”起 7 天"),
     ("${promised_date}", "按“承诺办结日期”"),
     ("${now() + something_odd}", "视具体事项而定"),
+    ("${add_days(publicity_from, publicityDays)}", "自“公示开始日期”起 7 天"),  # a process property's number
+    ("${add_days(publicity_from, unknown_days)}", "视具体事项而定"),
 ])
 def test_time_limits_are_written_as_a_resident_reads_them(text, shown):
-    labels = {"reply_date": "批复日期", "received_at": "受理日期", "promised_date": "承诺办结日期"}
-    assert readable_limit(text, labels) == shown
+    labels = {"reply_date": "批复日期", "received_at": "受理日期", "promised_date": "承诺办结日期",
+              "publicity_from": "公示开始日期"}
+    assert readable_limit(text, labels, {"publicityDays": "7"}) == shown
 
 
 def test_the_page_lists_stages_steps_roles_and_time_limits_of_the_民情流水线(db):
@@ -46,6 +49,14 @@ def test_the_page_lists_stages_steps_roles_and_time_limits_of_the_民情流水�
     assert steps["反馈答复"][:2] == ("公示反馈", "承办人")
     assert "上报件:自“批复日期”起 3 个工作日" in steps["反馈答复"][2]
     assert steps["一事一评"][:2] == ("跟踪监督", "居民、受理员")
+
+
+def test_the_一征三议两公开_page_says_how_long_objections_are_taken_and_who_answers_them_after(db):
+    deployments.deploy(db, (PROCESSES / "yizheng_sanyi.bpmn").read_bytes(), "yizheng_sanyi.bpmn", SYSTEM)
+    [procedure] = procedures_page.procedures(db)
+    steps = steps_of(procedure)
+    assert steps["登记异议"] == ("两公开", "社区“两委”", ("公示期满:自“公示开始日期”起 7 天",))
+    assert steps["审查期满前未审查的异议"][:2] == ("两公开", "社区“两委”")
 
 
 def test_a_designers_change_shows_on_the_page_after_deployment(db):

@@ -145,8 +145,11 @@ def test_a_dismissed_objection_keeps_the_publicity_period_running(procedure, sta
     m.do("UserTask_objection", "liangwei", objection_content="施工时间太长", objection_valid="不成立",
          objection_review="工期已按最短安排")
     assert m.waiting == ["UserTask_objection"]
-    # 7 days after publishing, not after the objection
-    frozen_clock.set(datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc))
+    # the period runs to the end of its 7th day (公示开始日期 2026-11-23 + 7, 24:00 China time), not 7 days
+    # after the objection: the loop back to 登记异议 keeps the period's date
+    frozen_clock.set(datetime(2026, 11, 30, 15, 59, tzinfo=timezone.utc))
+    assert timers.fire_due(procedure) == 0
+    frozen_clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
     assert timers.fire_due(procedure) == 1
     assert m.waiting == ["UserTask_signoff_publish"]
     assert len(m.published()) == 1

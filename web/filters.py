@@ -61,9 +61,11 @@ def day(value: datetime | date | None) -> str:
 
 
 def shown(value: Any) -> str:
-    """A stored form value as text: 是/否 for booleans, a dash for nothing."""
-    if value is None or value == "":
+    """A stored form value as text: 是/否 for booleans, a dash for nothing, a list's items one after another."""
+    if value is None or value == "" or value == []:
         return "—"
+    if isinstance(value, list):
+        return "、".join(shown(item) for item in value)
     if value is True:
         return "是"
     if value is False:

@@ -16,12 +16,13 @@ LABELS = {
     "ends_at": "公示截止", "linked": "关联事项", "message": "原因", "retry_at": "重试时间",
     "from": "原版本", "to_version": "新版本号", "from_version": "原版本号", "to_hash": "新版本摘要",
     "from_hash": "原版本摘要", "roles": "办理角色", "version": "版本摘要", "number": "受理编号",
-    "outcome": "结果", "ends": "结束事件", "text": "内容", "via": "随事项一并答复",
+    "outcome": "结果", "ends": "结束事件", "text": "内容", "via": "随事项一并答复", "objection": "网上异议编号",
 }
 PEOPLE = {"notified", "assignee", "released"}
 MOMENTS = {"due_at", "old_due", "requested_due", "new_due", "ends_at", "retry_at"}
 RULES = {"assignee": "流程图指定的办理人", "sameAssigneeAs": "由办过前面步骤的人接着办"}
-HIDDEN = {"assignee_name", "values", "changes", "flows", "text"}  # text: shown as the entry's own text
+# text: shown as the entry's own text; code_hash: a resident's follow-up code for an objection, never shown
+HIDDEN = {"assignee_name", "values", "changes", "flows", "text", "code_hash"}
 
 
 def people_in(events: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -56,7 +56,13 @@ def _more_than(part: Any, whole: Any, ratio: Any) -> bool:
     return budget.fraction(part) > budget.fraction(ratio) * budget.fraction(whole)
 
 
+def _defined(name: Any) -> bool:
+    raise ExpressionError("defined(…) 只能直接写在表达式中,例如 defined('objection_valid')")  # the evaluator answers it
+
+
+DEFINED = "defined"  # defined('x'): whether the case's data has field x yet (reads the data; see _Evaluator)
 FUNCTIONS: dict[str, Any] = {
+    DEFINED: _defined,
     "today": lambda: clock.today().isoformat(),
     "now": lambda: clock.now().isoformat(),
     "add_days": lambda d, n: (_as_date(d) + timedelta(days=budget.days(n))).isoformat(),
@@ -135,15 +141,20 @@ def check(text: str) -> ast.Expression | None:
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"表达式不允许使用 {type(node).__name__}: {source}")
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise ExpressionError(
-                    f"表达式调用了未知函数 “{name}”;可用函数: {', '.join(sorted(FUNCTIONS))}"
-                )
-            if node.keywords:
-                raise ExpressionError(f"表达式不允许关键字参数: {source}")
+            _check_call(node, source)
     _check_constant_parts(tree, source)
     return tree
+
+
+def _check_call(node: ast.Call, source: str) -> None:
+    """A call names one of `FUNCTIONS`, without keywords; `defined` takes one quoted field name."""
+    if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+        raise ExpressionError(f"表达式调用了未知函数 “{name}”;可用函数: {', '.join(sorted(FUNCTIONS))}")
+    if node.keywords:
+        raise ExpressionError(f"表达式不允许关键字参数: {source}")
+    if node.func.id == DEFINED and _defined_name(node) is None:
+        raise ExpressionError(f"defined(…) 须写一个带引号的字段名,例如 defined('objection_valid'): {source}")
 
 
 _CONSTANT_NAMES = {"True": True, "False": False, "None": None}
@@ -169,6 +180,8 @@ def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
     for node in reversed(nodes):
         if isinstance(node, ast.Name):
             free[id(node)] = id(node) in called or node.id in _CONSTANT_NAMES
+        elif _defined_name(node) is not None:
+            free[id(node)] = False  # it reads the case's data
         else:
             free[id(node)] = all(free[id(child)] for child in ast.iter_child_nodes(node))
     parts, stack = [], [tree.body]
@@ -189,7 +202,15 @@ def names_used(text: str) -> frozenset[str]:
     nodes = list(ast.walk(tree))
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     return frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called
-                     and n.id not in _CONSTANT_NAMES)
+                     and n.id not in _CONSTANT_NAMES) | {_defined_name(n) for n in nodes if _defined_name(n)}
+
+
+def _defined_name(node: ast.AST) -> str | None:
+    """The field a `defined('x')` call asks about; None for any other node (or a malformed call)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == DEFINED \
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        return node.args[0].value
+    return None
 
 
 def constant_value(text: str) -> tuple[bool, Any]:
@@ -223,6 +244,14 @@ class _Evaluator(simpleeval.SimpleEval):
     def _eval(self, node: ast.AST) -> Any:
         self.clock.check()
         return super()._eval(node)
+
+    def _eval_call(self, node: ast.Call) -> Any:
+        """`defined('x')` answers from the names (a field a later step fills is not there yet); any other
+        call is the library's."""
+        name = _defined_name(node)
+        if name is not None:
+            return name in self.names
+        return super()._eval_call(node)
 
     def _eval_name(self, node: ast.Name) -> Any:
         if node.id in _CONSTANT_NAMES:

@@ -26,7 +26,7 @@ from engine.store.models import DiagramVersion
 from . import communities
 
 PUBLIC_PROPERTIES = (("publicDescription", "说明"), ("basis", "办理依据"), ("fees", "收费标准"))
-_FUNCTION_DAYS = re.compile(r"\b(add_workdays|add_days)\(\s*(\w+)\s*,\s*(\d+)\s*\)")
+_FUNCTION_DAYS = re.compile(r"\b(add_workdays|add_days)\(\s*(\w+)\s*,\s*(\w+)\s*\)")
 _CONDITION = re.compile(r"\bif\s+\w+\s*==\s*['\"]([^'\"]+)['\"]")
 _NAME = re.compile(r"^[^\W\d]\w*$")
 
@@ -126,7 +126,7 @@ def _describe(d: Diagram) -> PublicProcedure:
     for step in d.steps.values():
         labels.update({f.id: f.label for f in step.form})
     root = parse_xml(d.xml, d.filename).getroot()
-    timers = _timers(root, labels)
+    timers = _timers(root, labels, d.properties)
     distance = _distances(root, d.start_id)
     start_name = d.element_names.get(d.start_id) or "受理"
     groups: dict[str, list[tuple[int, PublicStep]]] = {
@@ -148,9 +148,10 @@ def _describe(d: Diagram) -> PublicProcedure:
     return PublicProcedure(d.name, details, stages, d.hash[:12])
 
 
-def readable_limit(text: str, labels: dict[str, str]) -> str:
-    """A dueDate or timer as a resident reads it: "P15D" → "15 天", add_workdays(x, 3) → "3 个工作日";
-    "" when it promises no limit. Durations are read by `durations.parse`, as the engine reads them."""
+def readable_limit(text: str, labels: dict[str, str], properties: dict[str, str] | None = None) -> str:
+    """A dueDate or timer as a resident reads it: "P15D" → "15 天", add_workdays(x, 3) → "3 个工作日"
+    (the number may be a process property, e.g. publicityDays); "" when it promises no limit. Durations
+    are read by `durations.parse`, as the engine reads them."""
     inner = expressions.unwrap(text).strip("'\"")
     duration = durations.parse(inner)
     if duration is not None:
@@ -162,6 +163,9 @@ def readable_limit(text: str, labels: dict[str, str]) -> str:
     found = _FUNCTION_DAYS.search(inner)
     if found:
         function, since, days = found.groups()
+        days = days if days.isdigit() else (properties or {}).get(days, "").strip()
+        if not days.isdigit():
+            return "视具体事项而定"
         unit = "个工作日" if function == "add_workdays" else "天"
         return f"{prefix}自“{labels.get(since, since)}”起 {days} {unit}"
     if _NAME.match(inner):
@@ -169,7 +173,7 @@ def readable_limit(text: str, labels: dict[str, str]) -> str:
     return "视具体事项而定"
 
 
-def _timers(root: etree._Element, labels: dict[str, str]) -> dict[str, tuple[str, ...]]:
+def _timers(root: etree._Element, labels: dict[str, str], properties: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """Timers on a step's border (e.g. 补办期限届满 after P15D), as "name:limit" per step id."""
     found: dict[str, list[str]] = {}
     for event in root.iter(f"{{{BPMN}}}boundaryEvent"):
@@ -178,7 +182,8 @@ def _timers(root: etree._Element, labels: dict[str, str]) -> dict[str, tuple[str
             continue
         for kind in ("timeDuration", "timeDate"):
             node = timer.find(f"bpmn:{kind}", NS)
-            limit = readable_limit(node.text, labels) if node is not None and (node.text or "").strip() else ""
+            limit = (readable_limit(node.text, labels, properties) if node is not None and (node.text or "").strip()
+                     else "")
             if limit:
                 name = event.get("name") or "期限"
                 found.setdefault(event.get("attachedToRef", ""), []).append(f"{name}:{limit}")

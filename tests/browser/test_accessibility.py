@@ -19,7 +19,8 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", 
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/audit/units",
                "/admin/calendar", "/no-such-page")
 PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow",
-                "/public/board/u/1", "/public/procedures/u/1")  # a 社区's own board and 办事指南 (the default unit)
+                "/public/board/u/1", "/public/procedures/u/1",  # a 社区's own board and 办事指南 (the default unit)
+                "/public/board/objections", "/public/board/objections/YZ-0-异议1?c=2345678923")
 
 
 def test_the_check_finds_a_violation(live_server, new_page):

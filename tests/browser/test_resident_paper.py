@@ -4,16 +4,17 @@ Every state a person sees passes axe-core's WCAG 2.1 AA rules and keeps to the C
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from engine import clock
 from engine.people import users
 from engine.store.db import Database
-from engine.work import runtime
+from engine.work import runtime, timers
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
-from tests.browser.test_minqing_flow import register, sign_in
+from tests.browser.test_minqing_flow import flash, open_task, register, sign_in
 from tests.browser.test_resident_browser import PHONE, fits_the_phone
 from tests.browser.test_yizheng_browser import yizheng_server  # noqa: F401 (fixture)
 from tests.test_residents import do
@@ -138,6 +139,13 @@ def test_a_resident_objects_to_a_resolution_during_its_publicity_period(yizheng_
     screenshot(resident, "28-board-objection")
     resident.get_by_role("button", name="提交异议").click()
     resident.get_by_role("heading", name="异议已提交").wait_for()
+    assert resident.locator(".objection-reference").inner_text() == f"{y.number}-异议1"
+    assert SHORT_CODE.fullmatch(resident.locator(".objection-code").inner_text())
+    assert resident.locator(".receipt-qr svg.qr").count() == 1 and fits_the_phone(resident)
+    assert_accessible(resident)
+    screenshot(resident, "29-objection-receipt")
+    resident.get_by_role("link", name="查看审查结果").click()
+    assert resident.locator(".objection-state").inner_text() == "待审查"
     assert_accessible(resident)
 
     # the 两委 find it in their 登记异议 step, filled in
@@ -146,3 +154,23 @@ def test_a_resident_objects_to_a_resolution_during_its_publicity_period(yizheng_
     liangwei.goto(f"{base}/tasks/queue")
     liangwei.get_by_role("link", name=f"办理 {y.number} 登记异议").click()
     assert "车位分配没有照顾老年住户" in liangwei.get_by_label("异议内容").input_value()
+
+    # the 公示期 ends before they review it: the objection is not lost with the step, they answer it after
+    later = clock.now() + timedelta(days=9)
+    clock.set_clock(lambda: later)
+    assert timers.fire_due(database) == 1
+    runtime.forget_all()
+    open_task(liangwei, base, y.number, "审查期满前未审查的异议")
+    assert "车位分配没有照顾老年住户" in liangwei.locator("#f-objections_unreviewed").input_value()
+    liangwei.locator("#f-objection_answers").fill("已按楼层和年龄优先分配,异议不成立。")
+    liangwei.locator("#f-objection_valid").select_option("不成立")
+    liangwei.get_by_role("button", name="提交办理").click()
+    assert "决议公开监督" in flash(liangwei)
+
+    # the resident reads the answer with the code of the receipt
+    resident.reload()
+    assert resident.locator(".objection-state").inner_text() == "已审查"
+    assert "已按楼层和年龄优先分配" in resident.locator(".objection-answer").inner_text()
+    assert fits_the_phone(resident)
+    assert_accessible(resident)
+    screenshot(resident, "30-objection-answer")

@@ -124,7 +124,7 @@ def test_handler_may_not_start_a_procedure_of_the_clerk(client):
 OWN_SESSION_AND_ACCOUNT = {"auth.login", "auth.logout", "accounts.update_mine", "accounts.change_password",
                            "notifications.mark_read", "notifications.mark_all_read"}
 RESIDENTS_WITHOUT_ACCOUNT = {"resident.submit", "resident.follow", "resident.show_follow", "resident.rate",
-                             "resident.supplement", "board.object_to"}
+                             "resident.supplement", "board.object_to", "board.answer"}
 AUDITOR_REFUSED = {
     "tasks.claim": ("/tasks/{task}/claim", {}),
     "tasks.unclaim": ("/tasks/{task}/unclaim", {}),

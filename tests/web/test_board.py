@@ -67,7 +67,7 @@ def test_no_resident_name_phone_or_address_appears_on_any_board_page(client, pub
         pages.append(client.get(f"/public/board?kind={kind}").get_data(as_text=True))
     for link in {part.split('"')[0] for part in pages[0].split('href="/public/board/')[1:]}:
         pages.append(client.get(f"/public/board/{link}").get_data(as_text=True))
-    assert len(pages) == 5
+    assert len(pages) == 6  # the list, its two kinds, the two entries and the 查询异议答复 form
     for html in pages:
         for personal in PERSONAL:
             assert personal not in html
@@ -132,3 +132,60 @@ def test_an_entry_that_takes_no_objection_refuses_one_in_chinese(client, publish
     page = client.post(f"/public/board/{answer.id}/objection", data={"objection_content": "有意见"})
     assert page.status_code == 409 and "“集中式公示”不受理异议" in page.get_data(as_text=True)
     assert "对公示内容有异议?" not in client.get(f"/public/board/{answer.id}").get_data(as_text=True)
+
+
+def test_the_receipt_gives_a_reference_and_code_with_which_the_resident_reads_the_answer(
+        client, published, staff_actors, frozen_clock):
+    """The objection's receipt shows 异议编号, 查询码 and a QR code of the answer's link; the link shows
+    待审查 until the 两委 answer — here after the 公示期, which ended before they reviewed it."""
+    import re
+    from datetime import datetime, timezone
+
+    from engine.work import timers
+
+    page = client.post(f"/public/board/{resolution_id(published)}/objection",
+                       data={"objection_content": "请公布车位分配细则。", "name": "", "contact": ""})
+    html = page.get_data(as_text=True)
+    reference = f"{published.number}-异议1"
+    assert reference in html and "<svg" in html and page.headers["Cache-Control"] == "no-store"
+    code = re.search(r'class="objection-code">([2-9A-Z]{5}-[2-9A-Z]{5})<', html).group(1)
+    link = re.search(r'href="(http://localhost/public/board/objections/[^"]+)"', html).group(1).replace("&amp;", "&")
+    waiting = client.get(link.removeprefix("http://localhost")).get_data(as_text=True)
+    assert "待审查" in waiting and "请公布车位分配细则。" in waiting
+    frozen_clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
+    assert timers.fire_due(published.db) == 1
+    published.do("UserTask_late_objections", "liangwei", objection_answers="细则已张贴在公开栏。",
+                 objection_valid="不成立")
+    answered = client.post("/public/board/objections", data={"reference": reference, "code": code.lower()})
+    html = answered.get_data(as_text=True)
+    assert answered.status_code == 200 and "已审查" in html and "不成立" in html and "细则已张贴在公开栏。" in html
+
+
+def test_the_case_page_shows_the_objection_and_the_answers_as_text(login_as, published, frozen_clock):
+    """Staff read the online objection in the case's history, and the late review's answers as text
+    (not as a Python list)."""
+    from datetime import datetime, timezone
+
+    from engine.public import objections
+    from engine.work import timers
+
+    objections.raise_objection(published.db, resolution_id(published), "", "", "请公布车位分配细则。")
+    frozen_clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc))
+    assert timers.fire_due(published.db) == 1
+    published.do("UserTask_late_objections", "liangwei", objection_answers="细则已张贴在公开栏。",
+                 objection_valid="不成立")
+    html = login_as("liangwei").get(f"/cases/{published.number}").get_data(as_text=True)
+    assert "〔网上异议1〕请公布车位分配细则。" in html and "细则已张贴在公开栏。" in html
+    assert "['" not in html and "code_hash" not in html
+
+
+@pytest.mark.parametrize("reference, code", [("YZ-20261123-000001-异议1", "2345678923"), ("不是编号", "X"),
+                                             ("YZ-20261123-000001-异议9", "2345678923")])
+def test_a_wrong_reference_or_code_is_one_404_in_chinese_with_the_form_again(client, published, reference, code):
+    client.post(f"/public/board/{resolution_id(published)}/objection",
+                data={"objection_content": "异议。", "name": "", "contact": ""})
+    page = client.post("/public/board/objections", data={"reference": reference, "code": code})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404 and "异议编号或查询码不正确" in html and 'name="csrf_token"' in html
+    asked = client.get(f"/public/board/objections/{published.number}-异议1")
+    assert asked.status_code == 200 and 'name="code"' in asked.get_data(as_text=True)
