@@ -92,9 +92,11 @@ def to_xes(db: Database, q: CaseQuery) -> bytes:
 
 
 def export_log(db: Database, actor: Actor | None, q: CaseQuery, fmt: str) -> bytes:
-    """The event log of the selected cases; `actor` None is the command line (operator)."""
+    """The event log of the selected cases (of the units the actor sees); `actor` None is the command line
+    (the operator, every unit)."""
     if actor is not None:
         require_auditor(actor)
+        q = q.for_actor(actor)
     if fmt == "csv":
         return to_csv(db, q)
     if fmt == "xes":

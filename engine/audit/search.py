@@ -4,14 +4,17 @@ Sandbox (试运行) cases never appear.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.actor import Actor
+from engine.errors import Forbidden, NotFound
+from engine.people import units
 from engine.people.oversight import require_auditor
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, HumanTask, User
@@ -22,7 +25,9 @@ PER_PAGE = 50
 
 @dataclass(frozen=True)
 class CaseQuery:
-    """What an auditor asked for; empty strings mean "any"."""
+    """What an auditor asked for; empty strings mean "any". `scope` is not asked for: it is the units whose
+    cases the asker sees (`Actor.scope`, None: every unit), set by `for_actor` on every engine call, so a
+    search, an export and the statistics never reach a case outside them."""
 
     number: str = ""
     process: str = ""
@@ -36,12 +41,19 @@ class CaseQuery:
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
+    scope: frozenset[str] | None = field(default=None, repr=False)
+
+    def for_actor(self, actor: Actor) -> CaseQuery:
+        """The query narrowed to the units the actor sees."""
+        return replace(self, scope=actor.scope)
 
     def as_params(self) -> dict[str, str]:
         """The query as URL parameters (for links to the next page, to exports)."""
         names = {"date_from": "from", "date_to": "to"}
         out = {}
         for f in fields(self):
+            if f.name == "scope":
+                continue
             value = getattr(self, f.name)
             if value not in ("", None, False):
                 out[names.get(f.name, f.name)] = "1" if value is True else str(value)
@@ -82,6 +94,9 @@ def apply(query: Select, q: CaseQuery) -> Select:
     """Narrow a select over `Case` to the cases `q` asks for (never sandbox cases). The EXISTS tests
     correlate to `Case` only, so they stay about the case when the select also reads `HumanTask`."""
     query = query.where(Case.sandbox.is_(False))
+    in_units = units.in_scope(Case.unit_id, q.scope)
+    if in_units is not None:
+        query = query.where(in_units)
     for column, value in ((Case.process_id, q.process), (Case.kind, q.kind), (Case.topic, q.topic),
                           (Case.channel, q.channel), (Case.status, q.status), (Case.rating, q.rating)):
         if value:
@@ -104,9 +119,21 @@ def apply(query: Select, q: CaseQuery) -> Select:
     return query
 
 
+def audited_case(session: Session, actor: Actor, number: str) -> Case:
+    """The case of `number` for an auditor, when it belongs to a unit they see (their units and those below);
+    a case of another unit is refused as the case page refuses it."""
+    require_auditor(actor)
+    case = session.scalar(select(Case).where(Case.number == number))
+    if case is None:
+        raise NotFound(f"事项 {number} 不存在")
+    if not units.sees(session, actor, case.unit_id):
+        raise Forbidden("该事项不属于您所在单位或其下级单位,您无权查看")
+    return case
+
+
 def search(db: Database, actor: Actor, q: CaseQuery, page: int = 1, per_page: int = PER_PAGE) -> Page[CaseRow]:
     require_auditor(actor)
-    page = max(1, page)
+    page, q = max(1, page), q.for_actor(actor)
     with db.read() as session:
         total = session.scalar(apply(select(func.count(Case.id)), q))
         rows = session.execute(
@@ -120,14 +147,15 @@ def search(db: Database, actor: Actor, q: CaseQuery, page: int = 1, per_page: in
 def choices(db: Database, actor: Actor) -> dict[str, Any]:
     """The values seen so far for each filter with a fixed vocabulary (for the search form). The
     five case columns come from one pass over ix_cases_statistics (their distinct combinations);
-    `process_names` gives each procedure's name, which the form shows instead of its id."""
+    `process_names` gives each procedure's name, which the form shows instead of its id. Only the cases
+    of the units the actor sees count."""
     require_auditor(actor)
+    q = CaseQuery().for_actor(actor)
     with db.read() as session:
-        found = {"process": sorted(v for v in session.scalars(
-            select(Case.process_id).where(Case.sandbox.is_(False)).distinct()) if v)}
+        found = {"process": sorted(v for v in session.scalars(apply(select(Case.process_id), q).distinct()) if v)}
         columns = {"status": Case.status, "kind": Case.kind, "channel": Case.channel, "topic": Case.topic,
                    "rating": Case.rating}  # in the index's order
-        seen = session.execute(select(*columns.values()).where(Case.sandbox.is_(False)).distinct()).all()
+        seen = session.execute(apply(select(*columns.values()), q).distinct()).all()
         for key in ("kind", "topic", "channel", "rating", "status"):
             at = list(columns).index(key)
             found[key] = sorted({row[at] for row in seen if row[at]})

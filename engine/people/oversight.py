@@ -1,8 +1,14 @@
 """Who may read the audit side of the system (审计): auditors and administrators, read-only."""
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from engine.actor import Actor
 from engine.errors import Forbidden
+from engine.store.models import Unit
+
+from . import units
 
 AUDIT_ROLES = ("审计", "管理员")
 # roles that read and never act: a person acts only through their other roles (e.g. 审计 and 受理员)
@@ -18,3 +24,16 @@ def only_reads(actor: Actor) -> bool:
 def require_auditor(actor: Actor) -> None:
     if not actor.has_role(*AUDIT_ROLES):
         raise Forbidden("只有审计人员(居务监督委员会、纪工委、民情监督员)或管理员可以查看审计内容")
+
+
+def in_charge(session: Session, actor: Actor, unit_id: int, roles: tuple[str, ...]) -> bool:
+    """The actor holds one of `roles` in the unit `unit_id` or a unit above it — the 社区负责人 who decides a
+    延期申请 of their 社区, the 民情监督员 of a 街道 who urges a step of one of its 社区. Who has no account
+    (the system, a resident) holds their roles everywhere."""
+    if actor.id is None:
+        return actor.has_role(*roles)
+    held = actor.units_of(*roles)
+    if not held:
+        return False
+    path = session.scalar(select(Unit.path).where(Unit.id == unit_id)) or ""
+    return bool(held.intersection(units.ancestors(path)))
