@@ -110,12 +110,14 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
         HumanTask.case_id == case.id, HumanTask.status == "READY").order_by(HumanTask.id)).all()
     steps = []
     for row in open_rows:
-        roles = tuple(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
+        grants = tuple((role, unit) for role, unit in session.execute(
+            select(HumanTaskRole.role, HumanTaskRole.unit_id).where(HumanTaskRole.human_task_id == row.id)))
+        roles = tuple(dict.fromkeys(role for role, _ in grants))
         holder = None
         if row.assignee_id is not None:
             holder = _display(session, row.assignee_id)
         steps.append(OpenStep(row.id, row.step_id, row.name, roles, holder, row.due_at,
-                              _candidates(session, roles) if assigning else ()))
+                              _candidates(session, grants) if assigning else ()))
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     comments = session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
     linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
@@ -136,9 +138,11 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
     )
 
 
-def _candidates(session: Session, roles: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def _candidates(session: Session, grants: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
+    """Whom the step may be assigned to: the active holders of its role in the unit it was routed to."""
     rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-                           .where(UserRole.role.in_(roles), User.active.is_(True))
+                           .where(tuple_(UserRole.role, UserRole.unit_id).in_(sorted(grants) or [("", 0)]),
+                                  User.active.is_(True))
                            .distinct().order_by(User.username))
     return tuple((r.username, r.display_name) for r in rows)
 
