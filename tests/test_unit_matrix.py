@@ -11,7 +11,8 @@ Then every staff route of the app — listed from Flask's url_map, so a new rout
 `test_every_route_is_in_the_matrix` until it is put here — is tried by one person of every role: no list,
 page, export or API answer names a case (its number or title) of a unit outside theirs; every direct
 read of such a case, step, request or file is refused (403/404); every action on one is refused and
-changes nothing. And what each should see, they see.
+changes nothing. And what each should see, they see. The tries of every route by every person run on
+SQLite (thousands of requests); the API, the engine's reads and what each person sees run on both databases.
 """
 from __future__ import annotations
 
@@ -156,6 +157,18 @@ def do(db: Database, who: Actor, number: str, step: str, **values) -> None:
 
 @pytest.fixture
 def world(db, frozen_clock) -> World:
+    """The matrix on SQLite and on PostgreSQL."""
+    yield from make_world(db)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_db, frozen_clock) -> World:
+    """The matrix on SQLite only, for the tries of every route by every person (thousands of requests; the
+    queries they make are the ones the tests on both databases make)."""
+    yield from make_world(sqlite_db)
+
+
+def make_world(db: Database):
     made = build_units(db)
     people = build_people(db, made)
     mq = deploy_file(db, PROCESSES / "minqing_liushuixian.bpmn")
@@ -360,48 +373,51 @@ def snapshot(db: Database) -> tuple:
                 session.scalar(select(func.count(Notification.id)).where(Notification.read_at.is_not(None))))
 
 
-def test_no_page_list_or_export_names_a_case_of_another_unit(world):
+def test_no_page_list_or_export_names_a_case_of_another_unit(sqlite_world):
     """Every person of every unit, every page and list (task lists, 待认领, 本组, 查找事项, 延期审批, 通知,
     the auditors' search, statistics and exports, the designer's running cases, the calendar)."""
+    w = sqlite_world
     problems = []
-    for username in world.people:
-        client = signed_in(world, username)
+    for username in w.people:
+        client = signed_in(w, username)
         for urls in LISTS.values():
-            for url in urls(world, username):
+            for url in urls(w, username):
                 response = client.get(url)
                 if response.status_code >= 500:
                     problems.append((username, url, response.status_code))
-                if leaked := world.leaks(username, response.get_data(as_text=True)):
+                if leaked := w.leaks(username, response.get_data(as_text=True)):
                     problems.append((username, url, leaked))
     assert not problems
 
 
-def test_a_case_step_or_file_of_another_unit_read_directly_is_refused(world):
+def test_a_case_step_or_file_of_another_unit_read_directly_is_refused(sqlite_world):
+    w = sqlite_world
     problems = []
     for username in PROBED:
-        client = signed_in(world, username)
+        client = signed_in(w, username)
         for urls in FOREIGN_READS.values():
-            for url in urls(world, username):
+            for url in urls(w, username):
                 response = client.get(url)
                 text = response.get_data(as_text=True)
-                named = [k for k in world.foreign(username) if world.titles[k] in text]
+                named = [k for k in w.foreign(username) if w.titles[k] in text]
                 if response.status_code not in (403, 404) or named:
                     problems.append((username, url, response.status_code))
     assert not problems
 
 
-def test_an_action_on_a_case_step_or_request_of_another_unit_is_refused_and_changes_nothing(world):
-    clients = {u: signed_in(world, u) for u in PROBED}
-    before = snapshot(world.db)
+def test_an_action_on_a_case_step_or_request_of_another_unit_is_refused_and_changes_nothing(sqlite_world):
+    w = sqlite_world
+    clients = {u: signed_in(w, u) for u in PROBED}
+    before = snapshot(w.db)
     problems = []
     for username, client in clients.items():
         for posts in FOREIGN_ACTIONS.values():
-            for url, data in posts(world, username):
+            for url, data in posts(w, username):
                 response = client.post(url, data=data)
                 if response.status_code not in (403, 404):
                     problems.append((username, url, response.status_code))
     assert not problems
-    assert snapshot(world.db) == before
+    assert snapshot(w.db) == before
 
 
 def test_the_api_answers_the_same(world):
