@@ -469,6 +469,7 @@ def test_auditors_search_statistics_exports_and_chain_check_cover_their_units_on
     client = signed_in(world, username)
     listed = client.get("/audit/?status=running").get_data(as_text=True)
     assert {k for k, t in world.titles.items() if t in listed} == mine
+    assert all(COMMUNITIES[c][0] in listed for c in units_seen.split())  # each row names its 社区
     assert search.search(world.db, who, search.CaseQuery()).total == len(mine)
     assert statistics.statistics(world.db, who, search.CaseQuery()).total == len(mine)
     log = export.export_log(world.db, who, search.CaseQuery(), "csv").decode("utf-8-sig")

@@ -73,6 +73,7 @@ class CaseRow:
     outcome: str | None
     started_at: datetime
     completed_at: datetime | None
+    unit: str = ""  # the 社区 (or other unit) the case belongs to, by name
 
 
 def parse_query(params: dict[str, Any]) -> CaseQuery:
@@ -139,8 +140,10 @@ def search(db: Database, actor: Actor, q: CaseQuery, page: int = 1, per_page: in
         rows = session.execute(
             apply(select(Case, DiagramVersion.name).join(DiagramVersion, DiagramVersion.id == Case.version_id), q)
             .order_by(Case.started_at.desc(), Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+        unit_names = units.names(session, (c.unit_id for c, _ in rows))
         items = tuple(CaseRow(c.number, name, c.title, c.kind, c.topic, c.channel, c.status, c.rating,
-                              c.outcome, c.started_at, c.completed_at) for c, name in rows)
+                              c.outcome, c.started_at, c.completed_at, unit_names.get(c.unit_id, ""))
+                      for c, name in rows)
     return Page(items, total or 0, page, per_page)
 
 

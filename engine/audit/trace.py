@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.actor import Actor
 from engine.bpmn import bpmngraph, deployments, spiff
 from engine.bpmn.diagram import Diagram
+from engine.people import units
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, DiagramVersion, HumanTask, User
 from engine.work import runtime
@@ -102,6 +103,7 @@ class Trace:
     timeline: tuple[TimelineEntry, ...]
     chain_ok: bool
     chain_problem: str
+    unit: str = ""  # the unit the case belongs to, by name
 
 
 def get_trace(db: Database, actor: Actor, number: str) -> Trace:
@@ -133,7 +135,8 @@ def build(session: Session, case: Case) -> Trace:
         outcome=case.outcome, started_at=case.started_at, completed_at=case.completed_at,
         version_hash=version.hash, version_deployed_at=version.deployed_at, viewbox=graph.bounds,
         shapes=shapes, edges=edges, timeline=tuple(_timeline(events, rows, d, names)),
-        chain_ok=broken is None, chain_problem=str(broken) if broken else "")
+        chain_ok=broken is None, chain_problem=str(broken) if broken else "",
+        unit=units.names(session, [case.unit_id]).get(case.unit_id, ""))
 
 
 def _node_states(session: Session, case: Case, d: Diagram, rows: list[HumanTask]) -> dict[str, str]:
