@@ -33,8 +33,8 @@ from engine.public.attachments import Upload
 from engine.store.db import Database
 from engine.store.models import (Attachment, AuditEvent, Case, CaseLink, Comment, ExtensionRequest, HumanTask,
                                  Notification, Unit)
-from engine.work import cases, extensions, findings, runtime
-from tests.conftest import PASSWORD, PROCESSES, deploy_file
+from engine.work import casepages, cases, casesearch, extensions, findings, runtime, tasklist
+from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import INTAKE
 from tests.test_residents import PNG
 from tests.web.conftest import login
@@ -523,3 +523,25 @@ def test_a_supervisor_of_another_street_can_neither_urge_nor_record_findings(wor
     with pytest.raises(Forbidden, match="本事项所在单位"):
         findings.record_finding(world.db, world.people["jianwei_a2"], world.numbers["yz:a1"], "越权发现")
     findings.record_finding(world.db, world.people["jianwei_a1"], world.numbers["yz:a1"], "公示内容完整")
+
+
+def test_a_department_sees_only_what_was_sent_to_it(world):
+    """A 职能部门 beside the tree owns no cases: its 联络员 sees a matter of a 社区 once a step of it was sent to
+    the department (the step's unitField), and still nothing else."""
+    deploy_file(world.db, DATA / "unit_dispatch.bpmn")
+    sent = cases.start_case(world.db, world.people["clerk_a1"], "unit_dispatch",
+                            {"title": "枫林井盖破损", "department": str(world.units["dept"])})
+    liaison = world.people["liaison_dept"]
+    queue = tasklist.tasks(world.db, liaison, "queue")
+    assert [row.case_number for row in queue.items] == [sent.case_number]
+    assert casepages.get_case(world.db, liaison, sent.case_number).title == "枫林井盖破损"
+    assert casesearch.search(world.db, liaison, casesearch.StaffQuery(status="running")).total == 1
+    for other in world.numbers.values():
+        with pytest.raises(Forbidden):
+            casepages.get_case(world.db, liaison, other)
+    for outsider in ("clerk_b1", "leader_a2", "jigongwei_b"):  # another 社区, another 街道
+        with pytest.raises(Forbidden):
+            casepages.get_case(world.db, world.people[outsider], sent.case_number)
+    assert casepages.get_case(world.db, world.people["jigongwei_a"], sent.case_number)  # its own 街道's 社区
+    cases.complete_task(world.db, liaison, queue.items[0].id, {"reply": "已更换井盖"})
+    assert casepages.get_case(world.db, liaison, sent.case_number).status == "completed"  # it did the step
