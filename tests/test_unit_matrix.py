@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 
 from engine.actor import Actor
 from engine.errors import Forbidden
-from engine.audit import export, search, statistics, verify
+from engine.audit import export, search, statistics, trace, verify
 from engine.people import notifications, units, users
 from engine.public import attachments
 from engine.public.attachments import Upload
@@ -545,3 +545,28 @@ def test_a_department_sees_only_what_was_sent_to_it(world):
     assert casepages.get_case(world.db, world.people["jigongwei_a"], sent.case_number)  # its own 街道's 社区
     cases.complete_task(world.db, liaison, queue.items[0].id, {"reply": "已更换井盖"})
     assert casepages.get_case(world.db, liaison, sent.case_number).status == "completed"  # it did the step
+
+
+def test_each_role_counts_only_in_the_unit_it_is_held_in(world):
+    """审计 in one 社区 and 受理员 in another: the person audits the first only; 社区负责人 in one 社区 and
+    受理员 in another: they lead the first only. A role never lends its reach to the person's other units."""
+    db, n = world.db, world.numbers
+    auditor = users.create_user(db, "mixed_audit", PASSWORD, "两处任职甲", ["审计"], unit_id=world.units["a1"],
+                                grants=[("受理员", world.units["b1"])])
+    leader = users.create_user(db, "mixed_lead", PASSWORD, "两处任职乙", ["社区负责人"], unit_id=world.units["a1"],
+                               grants=[("受理员", world.units["b2"])])
+    listed = search.search(db, auditor, search.CaseQuery())
+    assert {row.number for row in listed.items} == {n["mq:a1"], n["yz:a1"]}
+    assert statistics.statistics(db, auditor, search.CaseQuery()).total == 2
+    assert verify.chain_status(db, auditor).cases == 2
+    for who, mine, theirs in ((auditor, "mq:a1", ("mq:b1", "yz:b1")), (leader, "mq:a1", ("mq:b2", "yz:b2"))):
+        assert casepages.get_case(db, who, n[mine]).number == n[mine]
+        for key in theirs:
+            with pytest.raises(Forbidden):
+                casepages.get_case(db, who, n[key])
+        found = casesearch.search(db, who, casesearch.StaffQuery(status="running"))
+        assert not {row.number for row in found.items} & {n[k] for k in theirs}
+    with pytest.raises(Forbidden):
+        trace.get_trace(db, auditor, n["mq:b1"])
+    with pytest.raises(Forbidden):
+        extensions.decide_extension(db, leader, world.requests["mq:b1"], True)

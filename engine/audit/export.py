@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.errors import InvalidInput
-from engine.people.oversight import require_auditor
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case
 
@@ -92,11 +92,12 @@ def to_xes(db: Database, q: CaseQuery) -> bytes:
 
 
 def export_log(db: Database, actor: Actor | None, q: CaseQuery, fmt: str) -> bytes:
-    """The event log of the selected cases (of the units the actor sees); `actor` None is the command line
+    """The event log of the selected cases (of the units the actor audits); `actor` None is the command line
     (the operator, every unit)."""
     if actor is not None:
         require_auditor(actor)
-        q = q.for_actor(actor)
+        with db.read() as session:
+            q = q.within(audit_scope(session, actor))
     if fmt == "csv":
         return to_csv(db, q)
     if fmt == "xes":

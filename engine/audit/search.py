@@ -15,7 +15,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.errors import Forbidden, NotFound
 from engine.people import units
-from engine.people.oversight import require_auditor
+from engine.people.oversight import AUDIT_ROLES, audit_scope, in_charge, require_auditor
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, HumanTask, User
 from engine.store.paging import Page
@@ -26,8 +26,8 @@ PER_PAGE = 50
 @dataclass(frozen=True)
 class CaseQuery:
     """What an auditor asked for; empty strings mean "any". `scope` is not asked for: it is the units whose
-    cases the asker sees (`Actor.scope`, None: every unit), set by `for_actor` on every engine call, so a
-    search, an export and the statistics never reach a case outside them."""
+    cases the asker audits (`oversight.audit_scope`, None: every unit), set by `within` on every engine call,
+    so a search, an export and the statistics never reach a case outside them."""
 
     number: str = ""
     process: str = ""
@@ -43,9 +43,9 @@ class CaseQuery:
     overdue: bool = False
     scope: frozenset[str] | None = field(default=None, repr=False)
 
-    def for_actor(self, actor: Actor) -> CaseQuery:
-        """The query narrowed to the units the actor sees."""
-        return replace(self, scope=actor.scope)
+    def within(self, scope: frozenset[str] | None) -> CaseQuery:
+        """The query narrowed to the units of `scope`."""
+        return replace(self, scope=scope)
 
     def as_params(self) -> dict[str, str]:
         """The query as URL parameters (for links to the next page, to exports)."""
@@ -121,21 +121,23 @@ def apply(query: Select, q: CaseQuery) -> Select:
 
 
 def audited_case(session: Session, actor: Actor, number: str) -> Case:
-    """The case of `number` for an auditor, when it belongs to a unit they see (their units and those below);
+    """The case of `number` for an auditor, when it belongs to a unit they audit (where they hold 审计 or
+    管理员, and below);
     a case of another unit is refused as the case page refuses it."""
     require_auditor(actor)
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
         raise NotFound(f"事项 {number} 不存在")
-    if not units.sees(session, actor, case.unit_id):
+    if not in_charge(session, actor, case.unit_id, AUDIT_ROLES):
         raise Forbidden("该事项不属于您所在单位或其下级单位,您无权查看")
     return case
 
 
 def search(db: Database, actor: Actor, q: CaseQuery, page: int = 1, per_page: int = PER_PAGE) -> Page[CaseRow]:
     require_auditor(actor)
-    page, q = max(1, page), q.for_actor(actor)
+    page = max(1, page)
     with db.read() as session:
+        q = q.within(audit_scope(session, actor))
         total = session.scalar(apply(select(func.count(Case.id)), q))
         rows = session.execute(
             apply(select(Case, DiagramVersion.name).join(DiagramVersion, DiagramVersion.id == Case.version_id), q)
@@ -153,8 +155,8 @@ def choices(db: Database, actor: Actor) -> dict[str, Any]:
     `process_names` gives each procedure's name, which the form shows instead of its id. Only the cases
     of the units the actor sees count."""
     require_auditor(actor)
-    q = CaseQuery().for_actor(actor)
     with db.read() as session:
+        q = CaseQuery().within(audit_scope(session, actor))
         found = {"process": sorted(v for v in session.scalars(apply(select(Case.process_id), q).distinct()) if v)}
         columns = {"status": Case.status, "kind": Case.kind, "channel": Case.channel, "topic": Case.topic,
                    "rating": Case.rating}  # in the index's order

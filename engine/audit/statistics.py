@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments
-from engine.people.oversight import require_auditor
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, HumanTask, Publication, User
 
@@ -236,8 +236,8 @@ def _stages(session: Session) -> dict[int, dict[str, str]]:
 
 
 def statistics(db: Database, actor: Actor, q: CaseQuery, basic_weight: float = 0.9) -> Statistics:
-    """The statistics of the selected cases among those of the units the actor sees."""
+    """The statistics of the selected cases among those of the units the actor audits."""
     require_auditor(actor)
     with db.read() as session:
-        return compute(session, q.for_actor(actor), basic_weight)
+        return compute(session, q.within(audit_scope(session, actor)), basic_weight)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.people import units
-from engine.people.oversight import require_auditor
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, ChainHead, DiagramVersion
@@ -217,6 +217,8 @@ def case_bundle(db: Database, actor: Actor, number: str) -> dict[str, Any]:
 
 
 def chain_status(db: Database, actor: Actor) -> Verdict:
-    """The auditor UI's "verified" or where the chain breaks, over the cases of the units they see."""
+    """The auditor UI's "verified" or where the chain breaks, over the cases of the units they audit."""
     require_auditor(actor)
-    return verify_database(db, actor.scope)
+    with db.read() as session:
+        scope = audit_scope(session, actor)
+    return verify_database(db, scope)

@@ -1,7 +1,7 @@
 """Who may read the audit side of the system (审计): auditors and administrators, read-only."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.actor import Actor
@@ -37,3 +37,22 @@ def in_charge(session: Session, actor: Actor, unit_id: int, roles: tuple[str, ..
         return False
     path = session.scalar(select(Unit.path).where(Unit.id == unit_id)) or ""
     return bool(held.intersection(units.ancestors(path)))
+
+
+def role_scope(session: Session, actor: Actor, roles: tuple[str, ...]) -> frozenset[str] | None:
+    """The unit paths whose subtrees the actor sees through `roles` alone (None: every unit): a person who
+    is 审计 in one 社区 and 受理员 in another audits the first only. `Actor.scope` is the same over all roles."""
+    if actor.id is None:
+        return actor.scope if actor.has_role(*roles) else frozenset()
+    held = actor.units_of(*roles)
+    if not held:
+        return frozenset()
+    if held == frozenset(unit for _, unit in actor.grants):
+        return actor.scope
+    paths = session.scalars(select(Unit.path).where(Unit.id.in_(sorted(held))))
+    return units.scope_of(paths, session.scalar(select(func.count(Unit.id)).where(Unit.parent_id.is_(None))))
+
+
+def audit_scope(session: Session, actor: Actor) -> frozenset[str] | None:
+    """Where the actor reads as an auditor (审计 or 管理员): the units they hold those roles in, and below."""
+    return role_scope(session, actor, AUDIT_ROLES)
