@@ -20,7 +20,7 @@ from engine.people import units
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole
-from engine.work import runtime
+from engine.work import routing, runtime
 
 from .workspace import require_designer
 
@@ -170,11 +170,14 @@ def migrate(db: Database, actor: Actor, number: str, from_version: int, to_versi
 
 
 def _relabel_open_steps(session: Session, case: Case, new: Diagram) -> None:
-    """Open steps keep their task ids; their names and roles follow the new version."""
+    """Open steps keep their task ids; their names and roles follow the new version, a role new to a step
+    going to the unit it is wanted in for this case (`routing.role_units`), as when a step becomes ready."""
+    state = session.get(CaseState, case.id)
     for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "READY")):
         step = new.steps.get(row.step_id)
         if step is None:
             continue
+        wanted = routing.role_units(session, case.unit_id, step, {**(state.data if state else {}), **(row.data or {})})
         row.name, row.lane = step.name, step.lane
         current = {r.role: r for r in session.scalars(
             select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id))}
@@ -183,4 +186,5 @@ def _relabel_open_steps(session: Session, case: Case, new: Diagram) -> None:
                 session.delete(role_row)
         for role in step.roles:
             if role not in current:
-                session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=row.due_at or SORT_LAST))
+                session.add(HumanTaskRole(human_task_id=row.id, role=role, unit_id=wanted[role], open=True,
+                                          due_at=row.due_at or SORT_LAST))
