@@ -1,6 +1,6 @@
 """Finding cases for auditors: by number, procedure, kind, topic, date range, person, overdue,
 rating and outcome. The same `CaseQuery` selects the cases of an export and of the statistics.
-Sandbox (试运行) cases never appear.
+Sandbox (试运行) cases never appear, nor cases of units outside those the auditor audits.
 """
 from __future__ import annotations
 
@@ -121,9 +121,8 @@ def apply(query: Select, q: CaseQuery) -> Select:
 
 
 def audited_case(session: Session, actor: Actor, number: str) -> Case:
-    """The case of `number` for an auditor, when it belongs to a unit they audit (where they hold 审计 or
-    管理员, and below);
-    a case of another unit is refused as the case page refuses it."""
+    """The case of `number` for an auditor, when it belongs to a unit they audit (one where they hold 审计 or
+    管理员, or below it); a case of another unit is refused as the case page refuses it."""
     require_auditor(actor)
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
@@ -153,7 +152,7 @@ def choices(db: Database, actor: Actor) -> dict[str, Any]:
     """The values seen so far for each filter with a fixed vocabulary (for the search form). The
     five case columns come from one pass over ix_cases_statistics (their distinct combinations);
     `process_names` gives each procedure's name, which the form shows instead of its id. Only the cases
-    of the units the actor sees count."""
+    of the units the actor audits count."""
     require_auditor(actor)
     with db.read() as session:
         q = CaseQuery().within(audit_scope(session, actor))

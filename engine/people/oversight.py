@@ -1,4 +1,5 @@
-"""Who may read the audit side of the system (审计): auditors and administrators, read-only."""
+"""Who may read the audit side of the system (审计): auditors and administrators, read-only — and where:
+each role reaches the unit it is held in and the units below it (`in_charge`, `role_scope`)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
