@@ -124,3 +124,16 @@ def test_a_migrated_cases_bundle_with_the_old_diagram_is_refused(db, staff, setu
     verdict = verify.verify_bundle(bundle)
     migrated = next(e for e in bundle["events"] if e["kind"] == "migrated")
     assert (verdict.broken.seq, verdict.broken.problem) == (migrated["seq"], "迁移记录中的流程图版本与包内流程图不符")
+
+
+def test_a_role_new_to_the_open_step_is_wanted_in_the_case_unit(db, staff, setup):
+    """审核 moves to the 社区“两委” lane: after the move the step waits for 社区“两委” where the case is."""
+    actor, number = setup
+    moved = APPROVAL.replace("社区负责人".encode(), "社区“两委”".encode())
+    workspace.deploy(db, actor, moved, "approval.bpmn", "改由两委审核")
+    preview = migration.preview(db, actor, number)
+    migration.migrate(db, actor, number, preview.from_version, preview.to_version)
+    [step] = casepages.get_case(db, staff["auditor"], number).open_steps
+    assert step.roles == ("社区“两委”",)
+    cases.complete_task(db, staff["liangwei"], step.task_id, {"decision": "同意"})
+    assert casepages.get_case(db, staff["auditor"], number).status == "completed"

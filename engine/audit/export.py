@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.errors import InvalidInput
-from engine.people.oversight import require_auditor
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, User
 from engine.work.casepages import NOT_STAFF
@@ -108,9 +108,12 @@ def to_xes(db: Database, q: CaseQuery) -> bytes:
 
 
 def export_log(db: Database, actor: Actor | None, q: CaseQuery, fmt: str) -> bytes:
-    """The event log of the selected cases; `actor` None is the command line (operator)."""
+    """The event log of the selected cases (of the units the actor audits); `actor` None is the command line
+    (the operator, every unit)."""
     if actor is not None:
         require_auditor(actor)
+        with db.read() as session:
+            q = q.within(audit_scope(session, actor))
     if fmt == "csv":
         return to_csv(db, q)
     if fmt == "xes":

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments
-from engine.people.oversight import require_auditor
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, HumanTask, Publication, User
 
@@ -123,7 +123,7 @@ def _task_totals(session: Session, q: CaseQuery) -> list:
     100,000 selected ids would cost more than the scan itself."""
     columns = (HumanTask.completed_by_id, HumanTask.lane, HumanTask.step_id)
     on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    if q == CaseQuery():
+    if q == CaseQuery():  # unfiltered, every unit
         scope = HumanTask.case_id.not_in(select(Case.id).where(Case.sandbox.is_(True)))
     else:
         scope = HumanTask.case_id.in_(apply(select(Case.id), q))
@@ -236,7 +236,8 @@ def _stages(session: Session) -> dict[int, dict[str, str]]:
 
 
 def statistics(db: Database, actor: Actor, q: CaseQuery, basic_weight: float = 0.9) -> Statistics:
+    """The statistics of the selected cases among those of the units the actor audits."""
     require_auditor(actor)
     with db.read() as session:
-        return compute(session, q, basic_weight)
+        return compute(session, q.within(audit_scope(session, actor)), basic_weight)
 

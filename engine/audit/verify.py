@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.actor import Actor
-from engine.errors import NotFound
-from engine.people.oversight import require_auditor
+from engine.people import units
+from engine.people.oversight import audit_scope, require_auditor
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, ChainHead, DiagramVersion
+
+from .search import audited_case
 
 BUNDLE_FORMAT = "minyi-audit-bundle/1"
 
@@ -122,12 +124,19 @@ def check_global(events: Iterable[dict[str, Any]], head: tuple[int, str] | None)
     return count, None
 
 
-def verify_database(db: Database) -> Verdict:
-    """Check every case chain, then the global chain and its head."""
+def verify_database(db: Database, scope: frozenset[str] | None = None) -> Verdict:
+    """Check every case chain, then the global chain and its head. With a `scope` (an auditor's units,
+    `Actor.scope`) only the chains of those units' cases are walked and counted; the global chain runs
+    through every case, so it is checked whole, but a break in it names a case only when it is in scope."""
+    in_units = units.in_scope(Case.unit_id, scope)
     with db.read() as session:
-        numbers = dict(session.execute(select(Case.id, Case.number)).all())
+        numbers = dict(session.execute(select(Case.id, Case.number).where(
+            *(() if in_units is None else (in_units,)))).all())
         cases = total = 0
-        result = session.scalars(select(AuditEvent).order_by(AuditEvent.case_id, AuditEvent.seq)
+        events = select(AuditEvent)
+        if in_units is not None:
+            events = events.where(AuditEvent.case_id.in_(select(Case.id).where(in_units)))
+        result = session.scalars(events.order_by(AuditEvent.case_id, AuditEvent.seq)
                                  .execution_options(yield_per=2000))
         try:
             for case_id, events in groupby((event_dict(r) for r in result), key=lambda e: e["case_id"]):
@@ -202,16 +211,14 @@ def _check_header(case: dict[str, Any], diagram: dict[str, Any], events: list[di
 
 
 def case_bundle(db: Database, actor: Actor, number: str) -> dict[str, Any]:
-    """The bundle an auditor downloads for one case."""
-    require_auditor(actor)
+    """The bundle an auditor downloads for one case of a unit they see."""
     with db.read() as session:
-        case = session.scalar(select(Case).where(Case.number == number))
-        if case is None:
-            raise NotFound(f"事项 {number} 不存在")
-        return build_bundle(session, case)
+        return build_bundle(session, audited_case(session, actor, number))
 
 
 def chain_status(db: Database, actor: Actor) -> Verdict:
-    """The auditor UI's "verified" or where the chain breaks."""
+    """The auditor UI's "verified" or where the chain breaks, over the cases of the units they audit."""
     require_auditor(actor)
-    return verify_database(db)
+    with db.read() as session:
+        scope = audit_scope(session, actor)
+    return verify_database(db, scope)

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from engine.actor import Actor
 from engine.bpmn import deployments, spiff, spiffmigrate
 from engine.bpmn.diagram import Diagram
-from engine.errors import Conflict, MinyiError, NotFound
+from engine.errors import Conflict, Forbidden, MinyiError, NotFound
+from engine.people import units
 from engine.store import audit_chain
 from engine.store.db import Database
 from engine.store.models import SORT_LAST, Case, CaseState, DiagramVersion, HumanTask, HumanTaskRole
-from engine.work import runtime
+from engine.work import routing, runtime
 
 from .workspace import require_designer
 
@@ -120,11 +121,14 @@ def _plan(session: Session, case: Case, to_version: int) -> tuple[MigrationPrevi
     return preview, new, migrated
 
 
-def _case(session: Session, number: str, lock: bool = False) -> Case:
+def _case(session: Session, actor: Actor, number: str, lock: bool = False) -> Case:
+    """The case to move, when it belongs to a unit the designer sees (theirs or one below)."""
     query = select(Case).where(Case.number == number)
     case = session.scalar(query.with_for_update() if lock else query)
     if case is None:
         raise NotFound(f"事项 {number} 不存在")
+    if not units.sees(session, actor, case.unit_id):
+        raise Forbidden("该事项不属于您所在单位或其下级单位,不能迁移")
     return case
 
 
@@ -140,7 +144,7 @@ def preview(db: Database, actor: Actor, number: str, to_version: int | None = No
     """What moving the case to `to_version` (default: the latest) would do, or why it cannot."""
     require_designer(actor)
     with db.read() as session:
-        case = _case(session, number)
+        case = _case(session, actor, number)
         return _plan(session, case, _target(session, case, to_version))[0]
 
 
@@ -148,7 +152,7 @@ def migrate(db: Database, actor: Actor, number: str, from_version: int, to_versi
     """Move the case in one transaction under its row lock; audited as `migrated`."""
     require_designer(actor)
     with db.write() as session:
-        case = _case(session, number, lock=True)
+        case = _case(session, actor, number, lock=True)
         if case.version_id != from_version:
             raise Conflict("事项的版本刚刚变化,请重新预览后再迁移")
         result, new, workflow = _plan(session, case, _target(session, case, to_version))
@@ -166,11 +170,14 @@ def migrate(db: Database, actor: Actor, number: str, from_version: int, to_versi
 
 
 def _relabel_open_steps(session: Session, case: Case, new: Diagram) -> None:
-    """Open steps keep their task ids; their names and roles follow the new version."""
+    """Open steps keep their task ids; their names and roles follow the new version, a role new to a step
+    going to the unit it is wanted in for this case (`routing.role_units`), as when a step becomes ready."""
+    state = session.get(CaseState, case.id)
     for row in session.scalars(select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == "READY")):
         step = new.steps.get(row.step_id)
         if step is None:
             continue
+        wanted = routing.role_units(session, case.unit_id, step, {**(state.data if state else {}), **(row.data or {})})
         row.name, row.lane = step.name, step.lane
         current = {r.role: r for r in session.scalars(
             select(HumanTaskRole).where(HumanTaskRole.human_task_id == row.id))}
@@ -179,4 +186,5 @@ def _relabel_open_steps(session: Session, case: Case, new: Diagram) -> None:
                 session.delete(role_row)
         for role in step.roles:
             if role not in current:
-                session.add(HumanTaskRole(human_task_id=row.id, role=role, open=True, due_at=row.due_at or SORT_LAST))
+                session.add(HumanTaskRole(human_task_id=row.id, role=role, unit_id=wanted[role], open=True,
+                                          due_at=row.due_at or SORT_LAST))

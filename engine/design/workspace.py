@@ -18,6 +18,7 @@ from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments, diagram, foreign
 from engine.errors import DiagramInvalid, Forbidden, InvalidInput, NotFound, Problem
+from engine.people import units
 from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, User, UserRole
@@ -147,12 +148,14 @@ def version_file(db: Database, actor: Actor, version_id: int) -> DiagramFile:
 
 
 def running_cases(db: Database, actor: Actor, version_id: int, limit: int = 200) -> list[RunningCase]:
-    """Real cases still running on a version: the ones a designer may move to a newer version."""
+    """Real cases still running on a version, in the units the designer sees: the ones they may move to a
+    newer version."""
     require_designer(actor)
     with db.read() as session:
+        in_units = units.in_scope(Case.unit_id, actor.scope)
         rows = session.scalars(select(Case).where(
-            Case.version_id == version_id, Case.status == "running", Case.sandbox.is_(False))
-            .order_by(Case.id).limit(limit))
+            Case.version_id == version_id, Case.status == "running", Case.sandbox.is_(False),
+            *(() if in_units is None else (in_units,))).order_by(Case.id).limit(limit))
         return [RunningCase(c.number, c.title, c.started_at) for c in rows]
 
 

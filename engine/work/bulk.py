@@ -4,13 +4,16 @@ Each step is checked on its own, exactly as a single 认领 or 指派 is (the st
 held by another; a leader's right to assign and the colleague's role): the steps that pass are done,
 the others are refused with their reason, and the result names both. Every check of a step comes
 before its first write, so a refused step leaves nothing behind. The cases are locked in id order
-before any step is touched, so two leaders working on overlapping selections never deadlock.
+before any step is touched, so two leaders working on overlapping selections never deadlock. A step
+refused in a case the person may not see (another unit's) is named by its number only: its case's number
+and step stay unknown to them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.actor import Actor
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -20,7 +23,7 @@ from engine.store.db import Database
 from engine.store.models import Case, HumanTask, User
 
 from . import cases
-from .casepages import SUPERVISOR_ROLES
+from .casepages import SUPERVISOR_ROLES, check_can_view
 
 ACTIONS = {"claim": "认领", "assign": "指派"}
 MAX_STEPS = 100  # one page of a list at most
@@ -50,6 +53,15 @@ def _task_ids(raw: list[str]) -> list[int]:
         raise InvalidInput(f"一次最多处理 {MAX_STEPS} 个步骤,您勾选了 {len(ids)} 个",
                            {"task": f"一次最多 {MAX_STEPS} 个步骤"})
     return ids
+
+
+def _may_see(session: Session, actor: Actor, task_id: int) -> bool:
+    case = session.scalar(select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id))
+    try:
+        check_can_view(session, actor, case)
+    except Forbidden:
+        return False
+    return True
 
 
 def apply(db: Database, actor: Actor, action: str, task_ids: list[str], username: str = "") -> BulkResult:
@@ -85,7 +97,11 @@ def apply(db: Database, actor: Actor, action: str, task_ids: list[str], username
                     cases.claim_in(session, actor, task_id)
                 else:
                     cases.assign_in(session, actor, task_id, username)
-            except (Conflict, Forbidden, InvalidInput, NotFound) as exc:
+            except Forbidden as exc:
+                shown = item if _may_see(session, actor, task_id) else BulkItem(task_id, "", "")
+                refused.append(BulkItem(shown.task_id, shown.case_number, shown.step_name,
+                                        exc.message if shown.case_number else f"步骤 {task_id}:{exc.message}"))
+            except (Conflict, InvalidInput, NotFound) as exc:
                 refused.append(BulkItem(item.task_id, item.case_number, item.step_name, exc.message))
             else:
                 done.append(item)

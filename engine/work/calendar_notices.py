@@ -7,6 +7,10 @@ history), installs it in the working-day calendar (`engine.bpmn.calendar`) and, 
 transaction, moves every open deadline and waiting timer counted in working days that it changes;
 each move is recorded in its case's audit trail and listed for the administrator.
 
+The calendar is one for the whole system, so only an administrator of a root unit (the 区, or the one
+community of a single-community installation) enters it; an administrator of a 街道 or 社区 reads it,
+and of the deadlines it moved only those of the cases of their units.
+
 Other processes (the worker, other web processes) pick the notices up through `calendar_days.keep_fresh`.
 """
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.actor import Actor
@@ -24,7 +29,8 @@ from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.store import text as free_text
 from engine.store.db import Database
-from engine.store.models import CalendarNotice, Case, CaseState, HumanTask, User
+from engine.people import units
+from engine.store.models import CalendarNotice, Case, CaseState, HumanTask, Unit, User
 
 from . import calendar_days, deadlines, runtime, timers
 
@@ -88,6 +94,24 @@ class NoticeEntered:
 def _require_admin(actor: Actor) -> None:
     if not actor.has_role(ADMIN_ROLE):
         raise Forbidden("只有管理员可以维护工作日历")
+
+
+def _require_root_admin(session: Session, actor: Actor) -> None:
+    """Entering a notice moves the deadlines of every unit: an administrator of a root unit only."""
+    _require_admin(actor)
+    held = actor.units_of(ADMIN_ROLE)
+    if actor.id is not None and not session.scalar(select(Unit.id).where(Unit.id.in_(held), Unit.parent_id.is_(None))):
+        raise Forbidden("工作日历全系统通用,只有最上级单位的管理员可以录入放假安排")
+
+
+def _seen(session: Session, actor: Actor, moved: tuple[deadlines.Moved, ...]) -> tuple[deadlines.Moved, ...]:
+    """The moves of the cases of the units the actor sees."""
+    in_units = units.in_scope(Case.unit_id, actor.scope)
+    if in_units is None or not moved:
+        return moved
+    shown = set(session.scalars(select(Case.number).where(Case.number.in_({m.case_number for m in moved}),
+                                                           in_units)))
+    return tuple(m for m in moved if m.case_number in shown)
 
 
 # --- reading the form ----------------------------------------------------------------------
@@ -160,11 +184,12 @@ def calendar_page(db: Database, actor: Actor) -> CalendarPage:
                                          CalendarNotice.changes).order_by(CalendarNotice.id.desc()).limit(50)).all()
         shown = tuple(Notice(n.year, _days(n.days_off), _days(n.workdays), names.get(n.actor, n.actor), n.at)
                       for n in notices)
+        entries = tuple(Entry(h.year, names.get(h.actor, h.actor), h.at, _seen(session, actor, _moved(h.changes)))
+                        for h in history)
     today = clock.today()
     years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
     missing = tuple(y for y in years if calendar.coverage_warning(y))
-    return CalendarPage(shown, missing, tuple(Entry(h.year, names.get(h.actor, h.actor), h.at, _moved(h.changes))
-                                              for h in history))
+    return CalendarPage(shown, missing, entries)
 
 
 def _moved(changes: list | None) -> tuple[deadlines.Moved, ...]:
@@ -183,6 +208,7 @@ def enter_notice(db: Database, actor: Actor, values: dict[str, str]) -> NoticeEn
     year, days_off, workdays = read_notice(values)
     now = clock.now()
     with db.write() as session:
+        _require_root_admin(session, actor)
         old = calendar_days.as_overrides(calendar_days.in_force(session))
         notice = CalendarNotice(year=year, at=now, actor=actor.username, changes=[],
                                 days_off={d.isoformat(): note for d, note in sorted(days_off.items())},

@@ -11,7 +11,8 @@ from engine.bpmn import deployments
 from engine.bpmn.diagram import Diagram
 from engine.errors import Forbidden, NotFound
 from engine.people import units
-from engine.people.oversight import AUDIT_ROLES, READ_ONLY_MESSAGE, READ_ONLY_ROLES
+from engine.people.oversight import (AUDIT_ROLES, READ_ONLY_MESSAGE, READ_ONLY_ROLES, audit_scope, in_charge,
+                                     role_scope)
 from engine.store.db import Database
 from engine.store.models import (AuditEvent, Case, CaseLink, CaseState, Comment, DiagramVersion, HumanTask,
                                  HumanTaskRole, User, UserRole)
@@ -27,20 +28,20 @@ NOT_STAFF = {SYSTEM.username: SYSTEM.display_name, "resident": "居民"}
 def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = False) -> None:
     """Staff see a case when they started it, one of its steps was given to them personally or wanted
     from one of their roles in the unit they hold it in (a 职能部门 sees only what was sent to it), or —
-    within the units at or below those they hold a role in — their role supervises (supervisorRole),
+    within the units at or below one where they hold that role — their role supervises (supervisorRole),
     leads (`leaders`) or audits its procedure; `visible` is the same rule in SQL.
     `acting`: to write on it (意见, 关联) — 审计 reads every case of its units but acts on none."""
     if case.started_by == actor.username:
         return
-    if units.sees(session, actor, case.unit_id):
+    if units.sees(session, actor, case.unit_id):  # each role counts where it is held (`in_charge`)
         oversight = tuple(r for r in AUDIT_ROLES if not (acting and r in READ_ONLY_ROLES))
-        if actor.has_role(*oversight):
+        if in_charge(session, actor, case.unit_id, oversight):
             return
         d = deployments.diagram_of(session, case.version_id)
         supervisor = d.properties.get("supervisorRole")
-        if supervisor and actor.has_role(supervisor):  # e.g. 居务监督委员会 follows its cases end to end
+        if supervisor and in_charge(session, actor, case.unit_id, (supervisor,)):  # e.g. 居务监督委员会
             return
-        if actor.has_role(*leaders.leading_roles(d)):  # 社区负责人: every case of the procedures they lead
+        if in_charge(session, actor, case.unit_id, leaders.leading_roles(d)):  # 社区负责人: what they lead
             return
     involved = session.scalar(select(exists().where(
         HumanTask.case_id == case.id,
@@ -56,15 +57,16 @@ def check_can_view(session: Session, actor: Actor, case: Case, acting: bool = Fa
 
 def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     """`check_can_view` as a condition on `Case` for lists of cases (None: every case)."""
-    in_units = units.in_scope(Case.unit_id, actor.scope)
-    if actor.has_role(*AUDIT_ROLES):
-        return in_units
+    audited = units.in_scope(Case.unit_id, audit_scope(session, actor)) if actor.has_role(*AUDIT_ROLES) else False
+    if audited is None:
+        return None
     versions = session.scalars(select(DiagramVersion.id).where(DiagramVersion.draft.is_(False))).all()
-    overseen = []
+    overseen: dict[str, list[int]] = {}  # an overseeing role → the versions it oversees
     for version_id in versions:
         d = deployments.diagram_of(session, version_id)
-        if actor.has_role(d.properties.get("supervisorRole") or "", *leaders.leading_roles(d)):
-            overseen.append(version_id)
+        for role in (d.properties.get("supervisorRole") or "", *leaders.leading_roles(d)):
+            if role and actor.has_role(role):
+                overseen.setdefault(role, []).append(version_id)
     involved = exists().where(
         HumanTask.case_id == Case.id, HumanTaskRole.human_task_id == HumanTask.id,
         tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(sorted(actor.grants) or [("", 0)])).correlate(Case)
@@ -72,9 +74,12 @@ def visible(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     if actor.id:
         ways.append(exists().where(HumanTask.case_id == Case.id, or_(
             HumanTask.assignee_id == actor.id, HumanTask.completed_by_id == actor.id)).correlate(Case))
-    if overseen:
-        overseeing = Case.version_id.in_(overseen)
-        ways.append(overseeing if in_units is None else and_(overseeing, in_units))
+    if audited is not False:
+        ways.append(audited)
+    for role, version_ids in sorted(overseen.items()):
+        where = units.in_scope(Case.unit_id, role_scope(session, actor, (role,)))
+        overseeing = Case.version_id.in_(version_ids)
+        ways.append(overseeing if where is None else and_(overseeing, where))
     return or_(*ways)
 
 
@@ -110,7 +115,7 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
         HumanTask.case_id == case.id, HumanTask.status == "READY").order_by(HumanTask.id)).all()
     steps = []
     for row in open_rows:
-        grants = tuple((r, u) for r, u in session.execute(
+        grants = tuple((role, unit) for role, unit in session.execute(
             select(HumanTaskRole.role, HumanTaskRole.unit_id).where(HumanTaskRole.human_task_id == row.id)))
         roles = tuple(dict.fromkeys(role for role, _ in grants))
         holder = None
@@ -140,11 +145,10 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
 
 
 def _candidates(session: Session, grants: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
-    """Who may be given the step: active holders of one of its roles in the unit it was routed to."""
-    if not grants:
-        return ()
+    """Whom the step may be assigned to: the active holders of its role in the unit it was routed to."""
     rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-                           .where(tuple_(UserRole.role, UserRole.unit_id).in_(list(grants)), User.active.is_(True))
+                           .where(tuple_(UserRole.role, UserRole.unit_id).in_(sorted(grants) or [("", 0)]),
+                                  User.active.is_(True))
                            .distinct().order_by(User.username))
     return tuple((r.username, r.display_name) for r in rows)
 

@@ -4,7 +4,9 @@ A handler asks before the due time, with a reason and the date wanted; a leader
 approves (the step gets the new due date, and a timer drawn on the step for the
 old deadline moves with it) or refuses. The request row and the audit trail keep
 both dates. Who decides is the step's or process's `extensionApprover` (default
-社区负责人); 管理员 may always decide.
+社区负责人); 管理员 may always decide. Either must hold that role in the case's unit
+or one above it (`oversight.in_charge`): a 社区负责人 of another 社区 neither sees nor decides
+the request; urging (催办) follows the same rule.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from engine.actor import Actor
 from engine.bpmn import deployments, spiff
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications, units
+from engine.people.oversight import in_charge
 from engine.store import audit_chain, locks
 from engine.store import text as free_text
 from engine.store.db import Database
@@ -26,7 +29,7 @@ from engine.store.models import Case, ExtensionRequest, HumanTask, HumanTaskRole
 
 from . import deadlines, runtime
 from .casepages import display_names
-from .cases import check_can_work
+from .cases import check_can_work, holds_step, task_grants
 
 DEFAULT_APPROVER = "社区负责人"
 URGERS = ("社区负责人", "民情监督员", "管理员")
@@ -152,8 +155,8 @@ def decide_extension(db: Database, actor: Actor, request_id: int, approve: bool,
         row, case = _lock(session, task_id)
         request = session.get(ExtensionRequest, request_id, populate_existing=True)
         role = _approver_role(session, case, row)
-        if not actor.has_role(role, "管理员"):
-            raise Forbidden(f"只有“{role}”可以审批延期申请")
+        if not in_charge(session, actor, case.unit_id, (role, "管理员")):
+            raise Forbidden(f"只有本事项所在单位(或其上级单位)的“{role}”可以审批延期申请")
         if request.status != "pending":
             raise Conflict(f"该延期申请{STATUS_NAMES.get(request.status, '已处理')},不能再次审批")
         if row.status != "READY":
@@ -203,12 +206,15 @@ def _move_deadline(session: Session, case: Case, row: HumanTask, granted: dateti
 
 
 def urge(db: Database, actor: Actor, task_id: int, note: str = "") -> int:
-    """催办 by a leader or supervisor: the step's people are told, and it is recorded."""
+    """催办 by a leader or supervisor of the case's unit or one above it: the step's people are told, and
+    it is recorded."""
     if not actor.has_role(*URGERS):
         raise Forbidden("只有社区负责人或民情监督员可以催办")
     note = free_text.clean(note, "note", "催办说明", URGE_NOTE)
     with db.write() as session:
         row, case = _lock(session, task_id)
+        if not in_charge(session, actor, case.unit_id, URGERS):
+            raise Forbidden("只有本事项所在单位(或其上级单位)的社区负责人或民情监督员可以催办")
         if row.status != "READY":
             raise Conflict("该任务已不在待办状态,无需催办")
         if row.assignee_id == actor.id:
@@ -232,25 +238,28 @@ def _views(session: Session, rows: list) -> tuple[ExtensionView, ...]:
 
 
 def pending_for(db: Database, actor: Actor) -> tuple[ExtensionView, ...]:
-    """Requests this actor may decide (their role is the step's approver)."""
+    """Requests this actor may decide: their role is the step's approver, held in the case's unit or above."""
     with db.read() as session:
-        rows = session.execute(
-            select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
-            .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
-            .where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.requested_at)).all()
+        query = (select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
+                 .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
+                 .where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.requested_at))
+        in_units = units.in_scope(Case.unit_id, actor.scope)
+        rows = session.execute(query if in_units is None else query.where(in_units)).all()
         return _views(session, [(r, c, t) for r, c, t in rows
-                                if actor.has_role(_approver_role(session, c, t), "管理员")])
+                                if in_charge(session, actor, c.unit_id, (_approver_role(session, c, t), "管理员"))])
 
 
 def of_task(db: Database, actor: Actor, task_id: int) -> tuple[ExtensionView, ...]:
-    """A step's requests, for the people of the step, its approver, auditors and admins."""
+    """A step's requests, for the people of the step (its role in the unit it was routed to), its approver,
+    and auditors and admins of the case's unit or one above it."""
     with db.read() as session:
         row = session.get(HumanTask, task_id)
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
-        roles = set(session.scalars(select(HumanTaskRole.role).where(HumanTaskRole.human_task_id == row.id)))
-        approver = _approver_role(session, session.get(Case, row.case_id), row)
-        if not actor.has_role(*roles, approver, "审计", "管理员") and row.assignee_id != actor.id:
+        case = session.get(Case, row.case_id)
+        approver = _approver_role(session, case, row)
+        if not (row.assignee_id == actor.id or holds_step(actor, task_grants(session, row))
+                or in_charge(session, actor, case.unit_id, (approver, "管理员", "审计"))):
             raise Forbidden("您无权查看该任务的延期申请")
         rows = session.execute(
             select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)

@@ -1,7 +1,8 @@
 """Supervisors' findings (监督发现): a note on a case at any step, kept in its audit trail.
 
 Who may record one is the diagram's ``supervisorRole`` property (居务监督委员会 for
-一征三议两公开), so a designer, not the code, names the supervising body.
+一征三议两公开), so a designer, not the code, names the supervising body; it is held in the case's
+unit or one above it (a 社区's 居务监督委员会 records findings on its own 社区's matters only).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from engine.actor import Actor
 from engine.bpmn import deployments
 from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.people.oversight import in_charge
 from engine.store import audit_chain
 from engine.store import text as free_text
 from engine.store.db import Database
@@ -28,8 +30,8 @@ def record_finding(db: Database, actor: Actor, case_number: str, text: str) -> N
         if case is None:
             raise NotFound(f"事项 {case_number} 不存在")
         role = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
-        if not (role and actor.has_role(role)) and not actor.has_role("管理员"):
-            raise Forbidden(f"只有{role or '监督机构'}可以记录监督发现")
+        if not in_charge(session, actor, case.unit_id, (role, "管理员") if role else ("管理员",)):
+            raise Forbidden(f"只有本事项所在单位(或其上级单位)的{role or '监督机构'}可以记录监督发现")
         audit_chain.append(session, case.id, actor.username, "finding", lane=role or "", data={"text": text})
 
 
@@ -40,4 +42,4 @@ def may_record(db: Database, actor: Actor, case_number: str) -> bool:
         if case is None:
             return False
         role = deployments.diagram_of(session, case.version_id).properties.get("supervisorRole")
-        return bool(role and actor.has_role(role)) or actor.has_role("管理员")
+        return in_charge(session, actor, case.unit_id, (role, "管理员") if role else ("管理员",))
