@@ -167,3 +167,16 @@ def test_a_person_field_offers_the_holders_of_its_role_where_the_cases_steps_of_
     assert [c.id for c in helper.choices] == ["here"]
     with pytest.raises(InvalidInput, match="协办人"):
         cases.complete_task(db, here, open_step(db, number, "Handle").id, {"helper": "there"})
+
+
+def test_only_a_leader_of_the_cases_unit_or_above_may_assign_its_steps(db, district):
+    clerk = person(db, "clerk", [("受理员", district["光明社区"])])
+    handler = person(db, "handler", [("承办人", district["光明社区"])])
+    # a 社区负责人 elsewhere who is only a clerk here does not lead here
+    mixed = person(db, "mixed", [("社区负责人", district["东风社区"]), ("受理员", district["光明社区"])])
+    street = person(db, "street", [("社区负责人", district["龙山街道"])])
+    number = cases.start_case(db, clerk, "line", {}).case_number
+    step = open_step(db, number, "Handle").id
+    with pytest.raises(Forbidden, match="指派"):
+        cases.assign(db, mixed, step, "handler")
+    assert cases.assign(db, street, step, "handler") == handler.display_name

@@ -19,7 +19,7 @@ from engine.bpmn import deployments, forms, sites, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications, units
-from engine.people.oversight import READ_ONLY_MESSAGE, only_reads
+from engine.people.oversight import READ_ONLY_MESSAGE, in_charge, only_reads
 from engine.store import audit_chain, locks, sequences
 from engine.store import text as free_text
 from engine.store.db import Database
@@ -315,7 +315,7 @@ def unclaim(db: Database, actor: Actor, task_id: int) -> None:
     with db.write() as session:
         row, case = _lock(session, task_id)
         check_can_work(session, actor, row)
-        if row.assignee_id != actor.id and not actor.has_role(*SUPERVISOR_ROLES):
+        if row.assignee_id != actor.id and not in_charge(session, actor, case.unit_id, SUPERVISOR_ROLES):
             raise Forbidden("只能放回自己认领的任务")
         row.assignee_id = None
         audit_chain.append(session, case.id, actor.username, "task_unclaimed", step_id=row.step_id,
@@ -331,8 +331,8 @@ def assign(db: Database, actor: Actor, task_id: int, username: str) -> str:
 def assign_in(session: Session, actor: Actor, task_id: int, username: str) -> str:
     """指派 inside the caller's write transaction; every check comes before the first write."""
     row, case = _lock(session, task_id)
-    if not actor.has_role(*SUPERVISOR_ROLES) or not units.sees(session, actor, case.unit_id):
-        raise Forbidden("只有本单位的社区负责人可以指派任务")
+    if not in_charge(session, actor, case.unit_id, SUPERVISOR_ROLES):
+        raise Forbidden("只有本单位(或上级单位)的社区负责人可以指派任务")
     if row.status != "READY":
         raise Conflict("该任务已不在待办状态")
     user = session.scalar(select(User).where(User.username == username, User.active))
