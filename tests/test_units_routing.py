@@ -180,3 +180,18 @@ def test_only_a_leader_of_the_cases_unit_or_above_may_assign_its_steps(db, distr
     with pytest.raises(Forbidden, match="指派"):
         cases.assign(db, mixed, step, "handler")
     assert cases.assign(db, street, step, "handler") == handler.display_name
+
+
+def test_an_auditor_reads_the_account_and_unit_changes_of_their_units_only(db, district):
+    from engine.people import accounts, unitadmin
+
+    person(db, "clerk_gm", [("受理员", district["光明社区"])])
+    person(db, "clerk_df", [("受理员", district["东风社区"])])
+    street_auditor = person(db, "auditor_ls", [("审计", district["龙山街道"])])
+    district_auditor = person(db, "auditor_qu", [("审计", district["新城区"])])
+    seen = {c.username for c in accounts.account_changes(db, street_auditor)}
+    assert {"clerk_gm", "auditor_ls"} <= seen and "clerk_df" not in seen
+    assert {"clerk_gm", "clerk_df"} <= {c.username for c in accounts.account_changes(db, district_auditor)}
+    named = {c.unit_name for c in unitadmin.unit_changes(db, street_auditor)}
+    assert named == {"龙山街道", "光明社区", "光明一网格", "红星社区"}
+    assert "东风社区" in {c.unit_name for c in unitadmin.unit_changes(db, district_auditor)}

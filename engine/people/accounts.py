@@ -32,7 +32,7 @@ from engine.store.models import AccountEvent, User, UserRole
 from . import claims, notifications, units, users
 from . import grants as held_in
 from .grants import Grant
-from .oversight import require_auditor
+from .oversight import audit_scope, require_auditor
 
 log = logging.getLogger(__name__)
 ADMIN_ROLE = "管理员"
@@ -266,12 +266,17 @@ _SHOWN = ("display_name", "email", "roles", "active")
 
 
 def account_changes(db: Database, actor: Actor, username: str = "", limit: int = 500) -> list[AccountChange]:
-    """The newest changes to accounts first, optionally of one account (审计 and 管理员)."""
+    """The newest changes to accounts first, optionally of one account (审计 and 管理员): of the accounts that
+    hold a role in the units the reader audits (every account, for one who audits every unit)."""
     require_auditor(actor)
     query = select(AccountEvent).order_by(AccountEvent.id.desc()).limit(limit)
     if username:
         query = query.where(AccountEvent.username == username)
     with db.read() as session:
+        in_units = units.in_scope(UserRole.unit_id, audit_scope(session, actor))
+        if in_units is not None:
+            query = query.where(AccountEvent.username.in_(
+                select(User.username).join(UserRole, UserRole.user_id == User.id).where(in_units)))
         return [AccountChange(e.at, e.actor, e.username, e.kind, KIND_NAMES.get(e.kind, e.kind), dict(e.data))
                 for e in session.scalars(query)]
 

@@ -22,7 +22,7 @@ from engine.store.db import Database
 from engine.store.models import Case, Unit, UnitEvent, UserRole
 
 from . import unitimport, units
-from .oversight import require_auditor
+from .oversight import audit_scope, require_auditor
 
 ADMIN_ROLE = "管理员"
 COMMAND_LINE = Actor(None, "命令行", "命令行", frozenset({ADMIN_ROLE}), scope=None)
@@ -156,12 +156,16 @@ KIND_NAMES = {"unit_created": "新建单位", "unit_renamed": "改名", "unit_mo
 
 
 def unit_changes(db: Database, actor: Actor, unit_id: int | None = None, limit: int = 500) -> list[UnitChange]:
-    """The newest changes to units first, optionally of one unit (审计 and 管理员)."""
+    """The newest changes to units first, optionally of one unit (审计 and 管理员), of the units the reader
+    audits."""
     require_auditor(actor)
     query = select(UnitEvent).order_by(UnitEvent.id.desc()).limit(limit)
     if unit_id is not None:
         query = query.where(UnitEvent.unit_id == unit_id)
     with db.read() as session:
+        in_units = units.in_scope(UnitEvent.unit_id, audit_scope(session, actor))
+        if in_units is not None:
+            query = query.where(in_units)
         events = list(session.scalars(query))
         named = units.names(session, (e.unit_id for e in events))
         return [UnitChange(e.at, e.actor, e.unit_id, named.get(e.unit_id, ""), e.kind, KIND_NAMES.get(e.kind, e.kind),
