@@ -66,6 +66,11 @@ def test_the_board_lists_newest_first_filters_by_kind_and_counts_the_days_left(d
     assert ("决议内容", PUBLISH["resolution"]) in resolution.body and ("赞成", "20") in resolution.body
     frozen_clock.set(datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc))
     assert publications.publication(deployed, resolution.id).remaining_days == 2
+    frozen_clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc))  # 23:00 on the last day, 12-01
+    last = publications.publication(deployed, resolution.id)
+    assert last.remaining_days == 0 and last.in_publicity and str(last.last_day) == "2026-12-01"
+    frozen_clock.set(datetime(2026, 12, 1, 16, 0, tzinfo=timezone.utc))  # 24:00: the period is over
+    assert not publications.publication(deployed, resolution.id).in_publicity
     frozen_clock.set(datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc))
     assert publications.publication(deployed, resolution.id).remaining_days == 0
 

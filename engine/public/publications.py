@@ -6,14 +6,14 @@ cases, a 街道's those of every unit below it (`board(unit_id=…)`); the board
 whole deployment's."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.clock import CHINA_TZ
 from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, Publication, Unit
@@ -40,23 +40,31 @@ class PublicationView:
     remaining_days: int | None
     how_to_object: HowToObject | None = None  # a 决议公开 in its publicity period whose diagram takes 异议
     unit_name: str = ""  # the unit of its case (光明社区)
+    in_publicity: bool = False  # its period has not ended yet
 
     @property
-    def in_publicity(self) -> bool:
-        return self.remaining_days is not None and self.remaining_days > 0
+    def last_day(self) -> date | None:
+        """The period's last day (China time): it ends at 24:00 that day."""
+        if self.ends_at is None:
+            return None
+        return (self.ends_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).date()
 
 
 def _remaining(ends_at: datetime | None, now: datetime) -> int | None:
-    """Whole days left in the publicity period (a part day counts as a day); 0 once it ended."""
+    """Days left in the publicity period after today (China time): its last day minus today, 0 on the last
+    day and once it ended. Published on 11-24 for 7 days, the last day is 12-01: 7 days left on 11-24."""
     if ends_at is None:
         return None
-    return max(0, math.ceil((ends_at - now).total_seconds() / 86400))
+    if now >= ends_at:
+        return 0
+    last_day = (ends_at - timedelta(microseconds=1)).astimezone(CHINA_TZ).date()
+    return max(0, (last_day - now.astimezone(CHINA_TZ).date()).days)
 
 
 def _view(row: Publication, number: str, procedure: str, now: datetime, unit_name: str = "") -> PublicationView:
     return PublicationView(row.id, row.kind, row.title, tuple((str(k), str(v)) for k, v in row.body),
                            procedure, number, row.published_at, row.ends_at, _remaining(row.ends_at, now),
-                           unit_name=unit_name)
+                           unit_name=unit_name, in_publicity=row.ends_at is not None and now < row.ends_at)
 
 
 def _with_objection(session: Session, view: PublicationView, row: Publication, now: datetime) -> PublicationView:

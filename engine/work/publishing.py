@@ -65,7 +65,10 @@ def on_step_completed(session: Session, case: Case, d: Diagram, step: HumanStep,
     if todo.kind is None:
         return
     now = clock.now()
-    ends_at = now + timedelta(days=todo.days) if todo.days else None
+    # a 公示期 of N days runs to 24:00 (China time) of the Nth day after the day it is published — the same
+    # moment a diagram's period timer `${add_days(publicity_from, publicityDays)}` fires, so the board
+    # takes online objections exactly as long as the staff's 登记异议 waits for them
+    ends_at = clock.midnight(clock.today() + timedelta(days=todo.days + 1)) if todo.days else None
     row = Publication(case_id=case.id, kind=todo.kind, title=todo.title, body=[list(line) for line in todo.body],
                       step_id=step.id, published_at=now, ends_at=ends_at, withdrawn=False)
     session.add(row)
