@@ -233,6 +233,8 @@ LISTS = {
     "/admin/users": lambda w, u: ["/admin/users"],
     "/admin/users/new": lambda w, u: ["/admin/users/new"],
     "/admin/users/<int:user_id>": lambda w, u: [f"/admin/users/{w.people[u].id}"],
+    "/admin/units": lambda w, u: ["/admin/units"],
+    "/audit/units": lambda w, u: ["/audit/units"],
     "/designer/": lambda w, u: ["/designer/"],
     "/designer/new": lambda w, u: ["/designer/new"],
     "/designer/compare": lambda w, u: [f"/designer/compare?a={w.version}&b={w.version}"],
@@ -265,6 +267,8 @@ FOREIGN_ACTIONS = {
     "/cases/<number>/links": lambda w, u: [(f"/cases/{n}/links", {"other": m}) for n in foreign_numbers(w, u)
                                            for m in [w.numbers[k] for k in sorted(expected(u))][:1] or [n]],
     "/cases/<number>/receipt": lambda w, u: [(f"/cases/{n}/receipt", {}) for n in foreign_numbers(w, u)],
+    "/cases/<number>/transfer": lambda w, u: [(f"/cases/{n}/transfer", {"unit_id": "1", "reason": "越权转办"})
+                                              for n in foreign_numbers(w, u)],
     "/designer/cases/<number>/migrate": lambda w, u: [(f"/designer/cases/{n}/migrate",
                                                        {"from": w.version, "to": w.version})
                                                       for n in foreign_numbers(w, u)],
@@ -315,6 +319,16 @@ NO_CASE_DATA = {
     "/api/cases": "registers a case in the person's own unit (cases.intake_unit)",
     "/admin/users/new": "creates an account (units administration)",
     "/designer/try/<int:version_id>": "starts a sandbox case of the designer's own",
+    "/admin/units/new": "units administration (tests/test_units_admin.py: only inside the 管理员's scope)",
+    "/admin/units/import": "units administration (tests/test_units_admin.py)",
+    "/admin/units/<int:unit_id>/rename": "units administration (tests/test_units_admin.py)",
+    "/admin/units/<int:unit_id>/move": "units administration (tests/test_units_admin.py)",
+    "/admin/units/<int:unit_id>/close": "units administration (tests/test_units_admin.py)",
+    "/admin/units/<int:unit_id>/reopen": "units administration (tests/test_units_admin.py)",
+    "/public/board/u/<int:unit_id>": "a 社区's published 公示 (public by definition)",
+    "/public/procedures/u/<int:unit_id>": "a 社区's 固定式公开",
+    "/public/board/objections": "a resident asks for the answer to their 异议",
+    "/public/board/objections/<reference>": "the answer to a resident's 异议, with its 查询码",
 }
 
 
