@@ -85,22 +85,25 @@ def _last_two(grids: tuple[FlagRow, ...]) -> tuple[FlagRow, ...]:
     return tuple(g for g in grids if g.flags <= floor)
 
 
-def compute(session: Session, scope: frozenset[str] | None, period: Period) -> Flags:
-    every = units.all_units(session)
-    seen = [u for u in every if scope is None or any(u.path.startswith(p) for p in scope)]
+def _sees(scope: frozenset[str] | None, path: str) -> bool:
+    return scope is None or any(path.startswith(p) for p in scope)
+
+
+def _grids_and_sponsors(every: list[units.UnitView], scope: frozenset[str] | None) -> tuple[list, list]:
+    """The 网格 the viewer sees, and the units beside them (their 包保单位)."""
+    seen = [u for u in every if _sees(scope, u.path)]
     grids = [u for u in seen if u.level == GRID_LEVEL and not u.beside]
     grid_ids = {u.id for u in grids}
-    sponsors = [u for u in seen if u.beside and u.parent_id in grid_ids]
+    return grids, [u for u in seen if u.beside and u.parent_id in grid_ids]
+
+
+def compute(session: Session, scope: frozenset[str] | None, period: Period) -> Flags:
+    every = units.all_units(session)
+    grids, sponsors = _grids_and_sponsors(every, scope)
     names = {u.id: u.name for u in every}
     paths = {u.id: u.path for u in every}
     steps = taking_steps(session)
-    sponsor_flags = {u.id: 0 for u in sponsors}
-    if steps and sponsors:
-        per_sponsor = session.execute(
-            _taken(period, steps).add_columns(UserRole.unit_id, func.count(func.distinct(HumanTask.id)))
-            .join(UserRole, UserRole.user_id == HumanTask.completed_by_id)
-            .where(UserRole.unit_id.in_(list(sponsor_flags))).group_by(UserRole.unit_id)).all()
-        sponsor_flags.update(dict(per_sponsor))
+    sponsor_flags = _sponsor_flags(session, period, steps, [u.id for u in sponsors])
     ranked_grids = _grid_ranking(session, period, grids, paths, steps)
     named = _last_two(ranked_grids)
     before = {g.unit_id for g in _last_two(_grid_ranking(session, period.previous(), grids, paths, steps))}
@@ -110,6 +113,17 @@ def compute(session: Session, scope: frozenset[str] | None, period: Period) -> F
                  _ranked([(u.id, u.name, names.get(u.parent_id, ""), sponsor_flags[u.id]) for u in sponsors]),
                  named, tuple(g.name for g in again),
                  tuple(u.name for u in sponsors if u.parent_id in again_ids))
+
+
+def _sponsor_flags(session: Session, period: Period, steps: dict[int, set[str]], sponsors: list[int]) -> dict[int, int]:
+    """Per 包保单位: the 接单 of the month done by people who hold a role in it."""
+    found = dict.fromkeys(sponsors, 0)
+    if steps and sponsors:
+        found.update(dict(session.execute(
+            _taken(period, steps).add_columns(UserRole.unit_id, func.count(func.distinct(HumanTask.id)))
+            .join(UserRole, UserRole.user_id == HumanTask.completed_by_id)
+            .where(UserRole.unit_id.in_(sponsors)).group_by(UserRole.unit_id)).all()))
+    return found
 
 
 def _grid_ranking(session: Session, period: Period, grids: list[units.UnitView],

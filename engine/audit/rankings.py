@@ -155,23 +155,41 @@ def compute(session: Session, scope: frozenset[str] | None, period: Period, unit
     base, chosen = _base(session, tree, unit_id, scope)
     inside = [u for u in tree if any(u.path.startswith(b.path) for b in base)]
     below = [u for u in inside if chosen is None or u.id != chosen.id]
-    levels = tuple(sorted({u.level for u in below}, key=lambda lv: min(u.depth for u in below if u.level == lv)))
-    level = level or (levels[0] if levels else "")
-    if level and level not in levels:
-        raise InvalidInput(f"没有层级“{level[:20]}”", {"level": "请选择列表中的层级"})
+    levels = _levels(below)
+    level = _chosen_level(level, levels)
     listed = [u for u in below if u.level == level]
     per_unit = unit_counts(session, period, [b.path for b in base])
-    paths = {u.id: u.path for u in inside}
+    totals = _roll_up(per_unit, {u.id: u.path for u in inside}, listed)
+    parents = {u.parent_id for u in tree}
+    rows = rank([Row(u.id, u.name, u.level, totals[u.id], None, u.id in parents) for u in listed], sort)
+    crumbs = tuple(Crumb(u.id, u.name) for u in _way_down(tree, chosen))
+    top = Crumb(chosen.id, chosen.name) if chosen else None
+    return Ranking(period, top, crumbs, level, levels, sort, tuple(rows), sum(per_unit.values(), Counts()))
+
+
+def _chosen_level(level: str, levels: tuple[str, ...]) -> str:
+    """The level asked for (one of `levels`), else the highest."""
+    if level and level not in levels:
+        raise InvalidInput(f"没有层级“{level[:20]}”", {"level": "请选择列表中的层级"})
+    return level or (levels[0] if levels else "")
+
+
+def _levels(found: list[units.UnitView]) -> tuple[str, ...]:
+    """The levels of these units, the highest in the tree first."""
+    depth: dict[str, int] = {}
+    for u in found:
+        depth[u.level] = min(depth.get(u.level, u.depth), u.depth)
+    return tuple(sorted(depth, key=lambda lv: (depth[lv], lv)))
+
+
+def _roll_up(per_unit: dict[int, Counts], paths: dict[int, str], listed: list[units.UnitView]) -> dict[int, Counts]:
+    """Each listed unit's counts: the sum over the case units at or below it."""
     totals: dict[int, Counts] = {u.id: Counts() for u in listed}
     for case_unit, counts in per_unit.items():
         owner = next((a for a in units.ancestors(paths.get(case_unit, "")) if a in totals), None)
         if owner is not None:
             totals[owner] = totals[owner] + counts
-    parents = {u.parent_id for u in tree}
-    rows = rank([Row(u.id, u.name, u.level, totals[u.id], None, u.id in parents) for u in listed], sort)
-    crumbs = tuple(Crumb(u.id, u.name) for u in _way_down(tree, chosen))
-    return Ranking(period, Crumb(chosen.id, chosen.name) if chosen else None, crumbs, level, levels, sort,
-                   tuple(rows), sum(per_unit.values(), Counts()))
+    return totals
 
 
 def _way_down(tree: list[units.UnitView], chosen: units.UnitView | None) -> list[units.UnitView]:
