@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.actor import Actor
+from engine.people import units
 from engine.store.db import Database
 
 from . import flags, periods, rankings, reviews
@@ -20,8 +21,11 @@ class Assessment:
 
 def assessment(db: Database, actor: Actor, period: periods.Period, unit_id: int | None = None, level: str = "",
                sort: str = "satisfaction") -> Assessment:
+    """The 积旗 and the 评议 results are those of the unit drilled down to, when one is chosen."""
     with db.read() as session:
         scope = rankings.viewer_scope(session, actor)
-        return Assessment(rankings.compute(session, scope, period, unit_id, level, sort),
-                          flags.compute(session, scope, period), reviews.compute(session, scope, period),
+        ranking = rankings.compute(session, scope, period, unit_id, level, sort)
+        if ranking.unit is not None:
+            scope = frozenset({units.get(session, ranking.unit.unit_id).path})
+        return Assessment(ranking, flags.compute(session, scope, period), reviews.compute(session, scope, period),
                           periods.recent())
