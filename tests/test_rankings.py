@@ -245,6 +245,8 @@ def test_四单_积旗_one_flag_per_接单_ranks_网格_and_包保单位_and_nam
                                                               ("龙里林场", "光明二网格", 0)]
     assert [g.name for g in f.named] == ["光明二网格", "光明三网格"]
     assert f.named_again == ("光明二网格",) and f.report_up == ("龙里林场",)
+    december = flags.flags(db, leader, periods.Period("month", 2026, 12))
+    assert {g.flags for g in december.grids} == {0} and december.named == ()  # all equal: nobody is named
 
 
 def test_社区评议街道_is_an_ordinary_procedure_and_its_scores_average_per_街道(db, tree):

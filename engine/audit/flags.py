@@ -7,7 +7,8 @@
   网格's score is the 接单 done on the cases of the 网格 (and of the 网格 below it), and a 包保单位's
   score the 接单 done by people who hold a role in that 包保单位.
 - **通报**: "每月评比成绩排名后2位的网格进行通报": the 网格 whose score is no higher than the
-  second-lowest score (ties at the bottom are all named), when more than two 网格 are ranked.
+  second-lowest score (ties at the bottom are all named), when more than two 网格 are ranked and not all
+  have the same score (a month without any 接单 names nobody).
   "连续2次被通报批评的网格包保单位,报请县委进行处理": a 网格 named this month and the month before is
   marked 连续通报, and its 包保单位 are listed to be reported upward.
 """
@@ -79,7 +80,7 @@ def _taken(period: Period, steps: dict[int, set[str]]):  # noqa: ANN202
 
 
 def _last_two(grids: tuple[FlagRow, ...]) -> tuple[FlagRow, ...]:
-    if len(grids) <= 2:
+    if len(grids) <= 2 or len({g.flags for g in grids}) == 1:  # nothing to tell them apart by
         return ()
     floor = sorted(g.flags for g in grids)[1]
     return tuple(g for g in grids if g.flags <= floor)

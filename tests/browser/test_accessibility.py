@@ -17,6 +17,7 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", 
                "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new",
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/admin/calendar",
+               "/assessment/", "/assessment/?period=2026-13",
                "/no-such-page")
 PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow")
 
