@@ -7,7 +7,7 @@ cases received (started) in the period whose unit is at or below the row's unit:
 - 按期办结率, 响应率, 解决率, 满意率: as in the auditors' statistics (`engine.audit.statistics`), so the
   figures of a whole tree and the statistics of the same days agree;
 - 逾期件: cases with a step finished after its due time or still open past it;
-- 退单: steps completed with the diagram's return field (`returnField`, default return_to_leader) ticked;
+- 退单: steps completed with “退回负责人(退单)” (the form field return_to_leader) ticked;
 - 延期: approved 延期申请;
 - 督办: cases escalated to a supervisor (an overdue step's `escalated` event) or with a step in a lane
   the diagram escalates to (`escalateTo`: 逾期督办, 答复超期督办, 督办复核).
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine import clock
@@ -39,7 +39,6 @@ from .statistics import BASIC, SATISFIED, Rate
 
 RANKING_ROLES = ("审计", "管理员", "上级部门", "社区负责人")
 NOT_ALLOWED = "只有审计人员、管理员、上级部门和社区负责人可以查看考核排名"
-RETURN_FIELD = "return_to_leader"
 # key, column label, whether more is better
 FIGURES = (("received", "受理量", True), ("on_time", "按期办结率", True), ("response", "响应率", True),
            ("resolution", "解决率", True), ("satisfaction", "满意率", True), ("overdue", "逾期件", False),
@@ -234,53 +233,64 @@ def unit_counts(session: Session, period: Period, paths: Iterable[str]) -> dict[
                               .group_by(Case.unit_id, Case.rating)).all()
     add(((u, n, n if rating is not None else 0, n if rating in (SATISFIED, BASIC) else 0)
          for u, rating, n in ratings), "received", "rated", "good")
-    add(session.execute(select(Case.unit_id, func.count(func.distinct(HumanTask.case_id)))
-                        .join(HumanTask, HumanTask.case_id == Case.id)
-                        .where(*chosen, Case.rating.is_(None), HumanTask.status == "READY",
-                               HumanTask.step_id.in_(marks["rating"] or [""])).group_by(Case.unit_id)), "awaiting")
-    add(session.execute(select(Case.unit_id, func.count(HumanTask.due_at),
-                               func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0)))
-                        .join(HumanTask, HumanTask.case_id == Case.id)
-                        .where(*chosen, HumanTask.status == "COMPLETED").group_by(Case.unit_id)),
-        "due_steps", "on_time_steps")
-    add(session.execute(select(Case.unit_id, func.count(func.distinct(HumanTask.case_id)))
-                        .join(HumanTask, HumanTask.case_id == Case.id)
-                        .where(*chosen, HumanTask.due_at.is_not(None), overdue_condition(clock.now()))
-                        .group_by(Case.unit_id)), "overdue")
-    if marks["return"]:
-        ticked = or_(*(AuditEvent.data["values"][name].as_boolean().is_(True) for name in marks["return_fields"]))
-        add(session.execute(select(Case.unit_id, func.count(AuditEvent.id))
-                            .join(AuditEvent, AuditEvent.case_id == Case.id)
-                            .where(*chosen, AuditEvent.kind == "task_completed",
-                                   AuditEvent.step_id.in_(marks["return"]), ticked).group_by(Case.unit_id)),
-            "returned")
+    add(session.execute(_step_pass(chosen, marks)), "due_steps", "on_time_steps", "overdue", "awaiting", "supervised")
+    add(session.execute(_returns(chosen, session.get_bind().dialect.name)), "returned")
+    add(session.execute(_escalations(chosen, marks)), "supervised")
     add(session.execute(select(Case.unit_id, func.count(ExtensionRequest.id))
                         .join(ExtensionRequest, ExtensionRequest.case_id == Case.id)
                         .where(*chosen, ExtensionRequest.status == "approved").group_by(Case.unit_id)), "extended")
-    escalated = exists().where(AuditEvent.case_id == Case.id, AuditEvent.kind == "escalated").correlate(Case)
-    supervising = exists().where(HumanTask.case_id == Case.id,
-                                 HumanTask.lane.in_(marks["supervision"] or [""])).correlate(Case)
-    add(session.execute(select(Case.unit_id, func.count(Case.id)).where(*chosen, or_(escalated, supervising))
-                        .group_by(Case.unit_id)), "supervised")
     return {unit_id: Counts(**values) for unit_id, values in found.items()}
 
 
+def _step_pass(chosen: tuple, marks: dict[str, set[str]]) -> Select:
+    """One pass over the human steps of the chosen cases: steps with a due time and those done by it
+    (按期办结率), cases with an overdue step (逾期件), cases waiting at 一事一评 unrated (响应率), cases with a
+    step in a lane work is escalated to (督办)."""
+    done = HumanTask.status == "COMPLETED"
+    overdue = and_(HumanTask.due_at.is_not(None), overdue_condition(clock.now()))
+    waiting = and_(HumanTask.status == "READY", HumanTask.step_id.in_(marks["rating"] or [""]), Case.rating.is_(None))
+    supervising = HumanTask.lane.in_(marks["supervision"] or [""])
+    return (select(Case.unit_id, func.count(case((and_(done, HumanTask.due_at.is_not(None)), 1))),
+                   func.count(case((and_(done, HumanTask.completed_at <= HumanTask.due_at), 1))),
+                   func.count(func.distinct(case((overdue, HumanTask.case_id)))),
+                   func.count(func.distinct(case((waiting, HumanTask.case_id)))),
+                   func.count(func.distinct(case((supervising, HumanTask.case_id)))))
+            .join(HumanTask, HumanTask.case_id == Case.id).where(*chosen).group_by(Case.unit_id))
+
+
+RETURNED_SQL = {"postgresql": "(audit_events.data -> 'values' ->> 'return_to_leader') = 'true'",
+                "sqlite": "json_extract(audit_events.data, '$.values.return_to_leader') = 1"}
+
+
+def _returns(chosen: tuple, dialect: str) -> Select:
+    """退单 per unit: steps completed with “退回负责人(退单)” (return_to_leader) ticked. The condition is written as
+    ix_audit_events_ranking's predicate (constants, the dialect's JSON operator), so the planner reads the
+    index, which holds only such completions and escalations."""
+    ticked = and_(AuditEvent.kind == literal_column("'task_completed'"), text(RETURNED_SQL[dialect]))
+    return (select(Case.unit_id, func.count(AuditEvent.id))
+            .join(AuditEvent, and_(AuditEvent.case_id == Case.id, ticked)).where(*chosen).group_by(Case.unit_id))
+
+
+def _escalations(chosen: tuple, marks: dict[str, set[str]]) -> Select:
+    """督办 per unit, the cases escalated to a supervisor that had no step in a supervising lane (those
+    are counted by `_step_pass`)."""
+    in_lane = exists().where(HumanTask.case_id == Case.id,
+                             HumanTask.lane.in_(marks["supervision"] or [""])).correlate(Case)
+    return (select(Case.unit_id, func.count(func.distinct(AuditEvent.case_id)))
+            .join(AuditEvent, and_(AuditEvent.case_id == Case.id, AuditEvent.kind == literal_column("'escalated'")))
+            .where(*chosen, ~in_lane).group_by(Case.unit_id))
+
+
 def step_marks(session: Session) -> dict[str, set[str]]:
-    """From every deployed diagram, once: the 一事一评 steps (their form asks for `ratingField`), the steps
-    that can return a case (退单: a boolean `returnField`), the lanes overdue work is escalated to
-    (`escalateTo`) and those return fields' names."""
-    marks: dict[str, set[str]] = {"rating": set(), "return": set(), "return_fields": set(), "supervision": set()}
+    """From every deployed diagram, once: the 一事一评 steps (their form asks for `ratingField`) and the
+    lanes overdue work is escalated to (`escalateTo`)."""
+    marks: dict[str, set[str]] = {"rating": set(), "supervision": set()}
     for version_id in session.scalars(select(DiagramVersion.id)):
         d = deployments.diagram_of(session, version_id)
         rating = d.properties.get("ratingField", "rating")
-        returned = d.properties.get("returnField", RETURN_FIELD)
         for step in d.steps.values():
-            ids = {f.id for f in step.form}
-            if rating in ids:
+            if any(f.id == rating for f in step.form):
                 marks["rating"].add(step.id)
-            if returned in ids:
-                marks["return"].add(step.id)
-                marks["return_fields"].add(returned)
             if step.properties.get("escalateTo"):
                 marks["supervision"].add(step.properties["escalateTo"])
         if d.properties.get("escalateTo"):
