@@ -53,7 +53,7 @@ def flags_csv():
     period, errors = _choices()
     if errors:
         raise InvalidInput("考核期有误,未导出", errors)
-    f = flags.flags(db(), actor(), period)
+    f = flags.flags(db(), actor(), period, id_value(request.args, "unit"))
     rows = [(g.rank, g.name, "网格", g.grid, g.flags, "通报" if g in f.named else "") for g in f.grids]
     rows += [(s.rank, s.name, "包保单位", s.grid, s.flags, "报请上级处理" if s.name in f.report_up else "")
              for s in f.sponsors]

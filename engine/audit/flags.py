@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.actor import Actor
 from engine.bpmn import deployments
+from engine.errors import Forbidden
 from engine.people import units
 from engine.store.db import Database
 from engine.store.models import Case, DiagramVersion, HumanTask, UserRole
@@ -141,7 +142,14 @@ def _grid_ranking(session: Session, period: Period, grids: list[units.UnitView],
     return _ranked([(u.id, u.name, u.name, flags[u.id]) for u in grids])
 
 
-def flags(db: Database, actor: Actor, period: Period) -> Flags:
+def flags(db: Database, actor: Actor, period: Period, unit_id: int | None = None) -> Flags:
+    """The 积旗 of the 网格 the actor may see, or of those under `unit_id` (which they must see)."""
     with db.read() as session:
-        return compute(session, viewer_scope(session, actor), period)
+        scope = viewer_scope(session, actor)
+        if unit_id is not None:
+            path = units.get(session, unit_id).path
+            if not _sees(scope, path):
+                raise Forbidden("该单位不在您可以查看的范围内")
+            scope = frozenset({path})
+        return compute(session, scope, period)
 

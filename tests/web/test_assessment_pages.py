@@ -61,6 +61,8 @@ def test_a_社区负责人_sees_only_their_社区(client, tree):
     assert "光明社区 · 网格排名" in page and "城关街道" not in page
     assert client.get(f"/assessment/?unit={tree['街道']}").status_code == 403
     assert client.get(f"/assessment/ranking.csv?unit={tree['区']}").status_code == 403
+    assert client.get(f"/assessment/flags.csv?unit={tree['街道']}").status_code == 403
+    assert client.get(f"/assessment/flags.csv?unit={tree['社区']}").status_code == 200
 
 
 @pytest.mark.parametrize("who", ["clerk", "handler", "supervisor"])
