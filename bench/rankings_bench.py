@@ -1,6 +1,8 @@
 """Benchmark: the 考核 page of a whole 区 (100 units) with many cases in the database.
 
-    .venv/bin/python bench/rankings_bench.py [--cases 100000] [--database URL] [--requests 7]
+    .venv/bin/python bench/rankings_bench.py [--cases 100000] [--database URL] [--requests 7] [--reuse]
+
+(--reuse times the pages again on a database an earlier run filled, without inserting anything.)
 
 A 区 of 100 units is built (1 区, 5 街道, 20 社区, 74 网格). One real 民情 case is run through the
 engine; its case row, task index and audit events are copied with bulk inserts into random 社区 and
@@ -153,7 +155,8 @@ def measure(db: Database, district: int, community: int, requests: int) -> dict[
     from tests.web.conftest import login
     from web import create_app
 
-    users.create_user(db, "district", PASSWORD, "区纪工委", [], grants=[("审计", district)])
+    if not any(u.username == "district" for u in users.list_users(db)):
+        users.create_user(db, "district", PASSWORD, "区纪工委", [], grants=[("审计", district)])
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": db.url, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     login(client, "district", PASSWORD)
@@ -180,14 +183,21 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--database", default="")
     parser.add_argument("--requests", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/rankings-bench.db"
     db = Database(url)
     migrate.upgrade(db)
-    district, places, community = build_district(db)
-    copy_cases(db, model_case(db, community), args.cases, places)
+    if args.reuse:
+        with db.read() as session:
+            district = session.scalar(select(Unit.id).where(Unit.name == "龙山区"))
+            community = session.scalar(select(Unit.id).where(Unit.name == "第1-1社区"))
+            args.cases = session.scalar(select(func.count(Case.id)))
+    else:
+        district, places, community = build_district(db)
+        copy_cases(db, model_case(db, community), args.cases, places)
     print(f"{platform.node()} · {platform.processor() or platform.machine()} · Python {platform.python_version()}"
           f" · {db.engine.dialect.name} · {args.cases} cases · 100 units")
     for name, values in measure(db, district, community, args.requests).items():
