@@ -19,7 +19,7 @@ those roles (`viewer_scope`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -69,7 +69,6 @@ class Ranking:
     sort: str
     rows: tuple[Row, ...]
     total: Counts
-    figures: tuple[tuple[str, str, bool], ...] = field(default=FIGURES)
 
 
 def viewer_scope(session: Session, actor: Actor) -> frozenset[str] | None:
