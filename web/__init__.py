@@ -51,12 +51,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["minyi_db"] = Database(app.config["DATABASE_URL"])
     csrf.init_app(app)
 
-    from . import (accounts, api, audit, auth, board, cases, designer, errors, extensions, filters, headers, inputs,
-                   limits, metrics, notifications, observe, resident, taskpage, tasks, units, workcalendar)
+    from . import (accounts, api, assessment, audit, auth, board, cases, designer, errors, extensions, filters,
+                   headers, inputs, limits, metrics, notifications, observe, resident, taskpage, tasks, units,
+                   workcalendar)
 
     inputs.init_app(app)  # first: the request class, the id converter and the checks every route relies on
     for module in (headers, observe, metrics, limits, auth, tasks, taskpage, cases, api, errors, filters, resident,
-                   designer, board, notifications, extensions, audit, accounts, units, workcalendar):
+                   designer, board, notifications, extensions, audit, assessment, accounts, units, workcalendar):
         module.init_app(app)
 
     @app.get("/")

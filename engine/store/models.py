@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -120,7 +120,9 @@ class Case(Base):
     __tablename__ = "cases"
     # auditors' statistics (migration 0004): counts stream from it in group order
     __table_args__ = (Index("ix_cases_statistics", "status", "kind", "channel", "topic", "rating", "sandbox",
-                            "started_at", "completed_at"),)
+                            "started_at", "completed_at"),
+                      # 考核 rankings (migration 0012): a period's cases by unit, from the index alone
+                      Index("ix_cases_ranking", "started_at", "unit_id", "rating", "sandbox", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
@@ -167,6 +169,8 @@ class HumanTask(Base):
         Index("ix_human_tasks_statistics", "status", "completed_by_id", "lane", "step_id", "due_at", "completed_at",
               "case_id"),
         Index("ix_human_tasks_overdue", "status", "due_at", "completed_at", "case_id"),
+        # 考核 rankings (migration 0012): a case's steps with the columns the figures read
+        Index("ix_human_tasks_ranking", "case_id", "status", "due_at", "completed_at", "lane", "step_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -211,7 +215,13 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("case_id", "seq"),
-                      UniqueConstraint("global_seq", name="uq_audit_events_global_seq"))
+                      UniqueConstraint("global_seq", name="uq_audit_events_global_seq"),
+                      # 考核 rankings (migration 0012): a case's 退单 (return_to_leader ticked) and 督办 escalations
+                      Index("ix_audit_events_ranking", "case_id", "kind",
+                            postgresql_where=text("kind = 'escalated' OR (kind = 'task_completed' AND "
+                                                  "(data -> 'values' ->> 'return_to_leader') = 'true')"),
+                            sqlite_where=text("kind = 'escalated' OR (kind = 'task_completed' AND "
+                                              "json_extract(data, '$.values.return_to_leader') = 1)")))
     id: Mapped[int] = mapped_column(primary_key=True)
     # no index of its own: the unique (case_id, seq) index serves every look-up by case (migration 0005)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -17,7 +17,7 @@ STAFF_PAGES = ("/tasks/inbox", "/tasks/queue", "/tasks/archive", "/tasks/team", 
                "/notifications", "/extensions", "/account", "/admin/users", "/admin/users/new", "/admin/units",
                "/designer/", "/designer/versions/1/cases", "/designer/versions/1/edit", "/audit/",
                "/audit/cases/{number}", "/audit/statistics", "/audit/verify", "/audit/accounts", "/audit/units",
-               "/admin/calendar", "/no-such-page")
+               "/admin/calendar", "/assessment/", "/assessment/?period=2026-13", "/no-such-page")
 PUBLIC_PAGES = ("/", "/public", "/login", "/public/board", "/public/procedures", "/public/submit", "/public/follow",
                 "/public/board/u/1", "/public/procedures/u/1",  # a 社区's own board and 办事指南 (the default unit)
                 "/public/board/objections", "/public/board/objections/YZ-0-异议1?c=2345678923")
