@@ -125,8 +125,12 @@ def _team(query: Select, sort: str, team: str | None) -> Select:
 
 
 def _queue(query: Select, several_roles: bool) -> Select:
-    """待认领: the open steps wanted from one of my roles in the unit I hold it in."""
-    mine = tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(bindparam("grants", expanding=True))
+    """待认领: the open steps wanted from one of my roles in the unit I hold it in. The roles and the units
+    are also named apart: SQLite reads an index only for plain `IN` lists, never for the pairs, and without
+    them it walked every open step (400 ms instead of 0.2 ms at 100,000 cases, bench/inbox_bench.py)."""
+    mine = and_(HumanTaskRole.role.in_(bindparam("grant_roles", expanding=True)),
+                HumanTaskRole.unit_id.in_(bindparam("grant_units", expanding=True)),
+                tuple_(HumanTaskRole.role, HumanTaskRole.unit_id).in_(bindparam("grants", expanding=True)))
     query = (
         query.select_from(HumanTaskRole)
         .join(HumanTask, HumanTask.id == HumanTaskRole.human_task_id)
@@ -214,7 +218,8 @@ def _diagram(session: Session, version: Row) -> Diagram:
 
 def _viewer(session: Session, actor: Actor, versions: Sequence[Row] | None = None) -> _Viewer:
     grants = sorted(actor.grants) or [("", 0)]
-    params: dict[str, Any] = {"actor_id": actor.id, "grants": grants, "cap": COUNT_CAP + 1}
+    params: dict[str, Any] = {"actor_id": actor.id, "grants": grants, "grant_roles": sorted({r for r, _ in grants}),
+                              "grant_units": sorted({u for _, u in grants}), "cap": COUNT_CAP + 1}
     team = None
     if leaders.is_leader(actor):
         versions = _versions(session) if versions is None else versions
