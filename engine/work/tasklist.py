@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, bindparam, exists, func, or_, select, tuple_
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session, aliased
 
 from engine import clock
@@ -187,6 +187,27 @@ def _statement(which: str, several_roles: bool, sort: str, team: str | None, sha
     return query.limit(bindparam("limit")).offset(bindparam("offset"))
 
 
+MERGED_PAIRS = 16  # up to this many (role, unit) pairs, 待认领 is read one pair at a time and merged
+
+
+@lru_cache(maxsize=128)
+def _merged_queue(pairs: int, shape: tuple[str, ...]) -> Select:
+    """待认领 of someone holding several (role, unit) pairs: one branch per pair, each read from the queue index in
+    due order and cut at the page's end, then merged. One statement for all pairs would read and sort every
+    step waiting for any of them before keeping a page (6,000 at a 区 with 300,000 cases: 230 ms)."""
+    branches = []
+    for i in range(pairs):
+        query = _base("queue", True).where(HumanTaskRole.role == bindparam(f"pair_role_{i}"),
+                                             HumanTaskRole.unit_id == bindparam(f"pair_unit_{i}"))
+        for name in shape:
+            query = query.where(_FILTERS[name]())
+        query = query.add_columns(HumanTaskRole.due_at.label("queue_due")).limit(bindparam("end"))
+        branches.append(select(query.subquery()))
+    merged = union_all(*branches).subquery()
+    return (select(merged).order_by(merged.c.queue_due, merged.c.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
 @lru_cache(maxsize=16)
 def _counts_statement(several_roles: bool, team: str | None, team_overdue: bool) -> Select:
     """The tab counts, capped, in one statement: the team's for a leader, and with 只看已逾期 on their own
@@ -269,8 +290,15 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
     wanted = _filter_params(filters)
     params = {**viewer.params, **wanted, "limit": per_page + 1, "offset": (page - 1) * per_page}
     sort = "due_desc" if which == "team" and filters.sort == "due_desc" else "due"  # a bounded cache key
-    query = _statement(which, viewer.several_roles, sort, viewer.team if which == "team" else None,
-                       tuple(name for name in _FILTERS if name in wanted))
+    shape = tuple(name for name in _FILTERS if name in wanted)
+    pairs = viewer.params["grants"]
+    if which == "queue" and 1 < len(pairs) <= MERGED_PAIRS:
+        query = _merged_queue(len(pairs), shape)
+        params["end"] = params["offset"] + params["limit"]
+        for i, (role, unit) in enumerate(pairs):
+            params[f"pair_role_{i}"], params[f"pair_unit_{i}"] = role, unit
+    else:
+        query = _statement(which, viewer.several_roles, sort, viewer.team if which == "team" else None, shape)
     rows = session.execute(query, params).all()
     if not wanted:
         tab = getattr(counts or _counts(session, viewer)[0], which)
