@@ -76,7 +76,7 @@ def district_users() -> list[DemoUser]:
     add("qu.admin", "管理员", ("管理员",), DISTRICT)
     add("qu.auditor", "审计", ("审计",), DISTRICT)
     add("qu.supervisor", "监督", ("民情监督员",), DISTRICT)
-    add("qu.clerk", "受理", ("受理员",), DISTRICT)  # 区民情服务中心: online matters arrive at the 区
+    add("qu.clerk", "受理", ("受理员",), DISTRICT)  # 区民情服务中心: a matter placed in no 社区 is the default unit's
     for street, (slug, communities) in STREETS.items():
         add(f"{slug}.superior", "科长", ("上级部门",), street)
         for community in communities:
