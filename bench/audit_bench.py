@@ -3,9 +3,10 @@
     .venv/bin/python bench/audit_bench.py [--cases 100000] [--database URL] [--requests 200]
 
 One real 民情 case is run through the engine; its case row, workflow state, task index and audit
-events are then copied with bulk inserts (each copy's hash chain recomputed, kinds, topics,
-channels, ratings and times varied). The pages are timed through the Flask test client.
-Prints median and p95 server time per page.
+events are then copied with bulk inserts (COPY on PostgreSQL; each copy's hash chain recomputed, kinds,
+topics, channels, ratings and times varied) into the 社区 and 网格 of a district of 100 units
+(`bench/district.py`; the auditor holds 审计 at the 区, so the pages are 区-wide). The pages are timed
+through the Flask test client. Prints median and p95 server time per page.
 """
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from engine.actor import SYSTEM  # noqa: E402
 from engine.bpmn import deployments  # noqa: E402
 from engine.people import users  # noqa: E402
-from engine.store import audit_chain, migrate  # noqa: E402
+from engine.store import audit_chain  # noqa: E402
 from engine.store.db import Database  # noqa: E402
 from engine.store.models import AuditEvent, Case, CaseState, HumanTask  # noqa: E402
+from district import analyze, build, bulk_insert, fresh  # noqa: E402
 from pinned import pin_clock  # noqa: E402
 
 PASSWORD = "bench-password"
@@ -58,8 +60,8 @@ def model_case(db: Database) -> str:
     return m.number
 
 
-def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
-    """Bulk Core inserts of `n` copies of the model case (hash chains recomputed per copy)."""
+def copy_cases(db: Database, number: str, n: int, places: list[int], batch: int = 2000) -> None:
+    """Bulk inserts of `n` copies of the model case in the units `places` (hash chains recomputed per copy)."""
     rnd = random.Random(8)
     with db.read() as session:
         case = session.scalar(select(Case).where(Case.number == number))
@@ -81,6 +83,7 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
             kind, rating = rnd.choice(KINDS), rnd.choice(RATINGS)
             done = rating is not None
             case_rows.append({**model, "id": case_id, "number": f"MQ-BENCH-{case_id:07d}", "kind": kind,
+                              "unit_id": rnd.choice(places),
                               "topic": rnd.choice(TOPICS), "channel": rnd.choice(CHANNELS), "rating": rating,
                               "status": "completed" if done else "running",
                               "started_at": model["started_at"] - shift,
@@ -102,9 +105,8 @@ def copy_cases(db: Database, number: str, n: int, batch: int = 2000) -> None:
                 trail.append({**e, "case_id": case_id, "at": at, "prev_hash": prev, "hash": digest,
                               "global_seq": None, "global_prev_hash": None, "global_hash": None})
                 prev = digest
-        with db.write() as session:
-            for table, rows in ((Case, case_rows), (CaseState, states), (HumanTask, human), (AuditEvent, trail)):
-                session.execute(insert(table.__table__), rows)
+        for table, rows in ((Case, case_rows), (CaseState, states), (HumanTask, human), (AuditEvent, trail)):
+            bulk_insert(db, table.__table__, rows)
     print(f"inserted {n} cases in {time.perf_counter() - started:.1f} s")
 
 
@@ -137,17 +139,19 @@ def measure(db: Database, n: int, requests: int) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--database", default="")
+    parser.add_argument("--database", default="", help="PostgreSQL URL (emptied first); default a SQLite file")
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/audit-bench.db"
     db = Database(url)
-    migrate.upgrade(db)
-    copy_cases(db, model_case(db), args.cases)
+    fresh(db)
+    district = build(db)
+    copy_cases(db, model_case(db), args.cases, district.case_units)
+    analyze(db)
     print(f"{platform.node()} · {platform.processor() or platform.machine()} · Python {platform.python_version()}"
-          f" · {db.engine.dialect.name} · {args.cases} cases")
+          f" · {db.engine.dialect.name} · {args.cases} cases in {district.count} units")
     for name, values in measure(db, args.cases, args.requests).items():
         print(f"{name:24s} median {pct(values, 50):8.1f} ms   p95 {pct(values, 95):8.1f} ms   (n={len(values)})")
     db.dispose()

@@ -6,7 +6,7 @@ import pytest
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.errors import Forbidden
-from engine.people import users
+from engine.people import units, users
 from engine.work import casepages, cases, tasklist
 from engine.work.tasklist import Filters
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
@@ -29,7 +29,28 @@ def test_a_step_open_to_two_of_my_roles_is_listed_once(db, staff):
     both = users.create_user(db, "both", PASSWORD, "两职", ["社区负责人", "受理员", "承办人"])
     cases.start_case(db, staff["clerk"], "approval", {"title": "一项"})
     assert tasklist.tasks(db, both, "queue").total == 1
+    assert len(tasklist.tasks(db, both, "queue").items) == 1
     assert tasklist.counts(db, both).queue == 1
+
+
+def test_someone_holding_a_role_in_two_units_gets_one_queue_in_due_order_page_by_page(db, staff, frozen_clock):
+    """Each (role, unit) pair is read from the queue index in due order and the pairs are merged, so every page is
+    the next steps by deadline across both units, each step once."""
+    deploy_file(db, DATA / "approval.bpmn")  # 审核 (社区负责人) is due two days after it becomes ready
+    with db.write() as session:
+        east = units.create_unit(session, "admin", "东区网格", "网格", units.default_unit(session)).id
+    both = users.create_user(db, "both", PASSWORD, "两地", ["社区负责人"], grants=[("社区负责人", east)])
+    numbers = []
+    for hour, unit in ((2, east), (3, None), (4, east), (5, None), (6, east)):
+        frozen_clock.set(frozen_clock.value.replace(hour=hour))
+        numbers.append(cases.start_case(db, staff["clerk"], "approval", {"title": f"{hour}时"},
+                                        unit_id=unit).case_number)
+    pages = [tasklist.tasks(db, both, "queue", page=p, per_page=2) for p in (1, 2, 3)]
+    assert [[r.case_number for r in page.items] for page in pages] == [numbers[0:2], numbers[2:4], numbers[4:]]
+    assert {page.total for page in pages} == {5}
+    assert [r.case_number for r in tasklist.tasks(db, staff["leader"], "queue").items] == numbers[1::2]
+    filtered = tasklist.tasks(db, both, "queue", Filters(q="时"), per_page=4)
+    assert [r.case_number for r in filtered.items] == numbers[:4] and filtered.more
 
 
 def test_counts_stop_at_the_cap(db, staff, monkeypatch):

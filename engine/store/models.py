@@ -197,11 +197,12 @@ class HumanTaskRole(Base):
     """Which roles, in which unit, may see and claim a human task (its lane, or candidateGroups).
 
     `due_at` is the queue's sort key: the task's due time, or SORT_LAST when it has none, so
-    the (role, open, due_at) index yields a role's queue already in order.
+    the (role, unit_id, open, due_at, human_task_id) index yields a (role, unit) pair's queue already in
+    the page's order (migration 0013).
     """
 
     __tablename__ = "human_task_roles"
-    __table_args__ = (Index("ix_human_task_roles_open", "role", "unit_id", "open", "due_at"),)
+    __table_args__ = (Index("ix_human_task_roles_open", "role", "unit_id", "open", "due_at", "human_task_id"),)
     human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(64), primary_key=True)
     # the unit whose holders of `role` may do it (routing: the case's unit or the nearest above holding it)
