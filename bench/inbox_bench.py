@@ -85,7 +85,8 @@ def seed(db: Database, n: int, batch: int = 20_000) -> District:
                 open_ = running and i == 1
                 due = started + timedelta(days=rnd.randint(1, 30))
                 assigned = open_ and role == "承办人" and community == home and case_id % 200 == 0
-                tasks.append({"id": task_id, "case_id": case_id, "task_uuid": str(uuid.uuid4()), "step_id": step,
+                tasks.append({"id": task_id, "case_id": case_id, "unit_id": unit, "task_uuid": str(uuid.uuid4()),
+                              "step_id": step,
                               "name": name, "lane": role, "status": "READY" if open_ else "COMPLETED",
                               "assignee_id": handler.id if assigned else None,
                               "created_at": started + timedelta(hours=i), "due_at": due,

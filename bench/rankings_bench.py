@@ -105,13 +105,15 @@ def copy_cases(db: Database, number: str, n: int, places: list[int], batch: int 
             took = timedelta(hours=rnd.randint(1, 24 * 10))
             rating = rnd.choice(RATINGS)
             start = PINNED_AT - shift
+            place = rnd.choice(places)
             case_rows.append({**model, "id": case_id, "number": f"MQ-RANK-{case_id:07d}", "kind": rnd.choice(KINDS),
-                              "unit_id": rnd.choice(places), "rating": rating, "revision": 1,
+                              "unit_id": place, "rating": rating, "revision": 1,
                               "status": "completed" if rating else "running", "started_at": start,
                               "updated_at": start + took, "completed_at": start + took if rating else None})
             for t in task_rows:
                 late = rnd.random() < 0.1
-                human.append({**t, "id": next_task, "case_id": case_id, "task_uuid": str(uuid.uuid4()),
+                human.append({**t, "id": next_task, "case_id": case_id, "unit_id": place,
+                              "task_uuid": str(uuid.uuid4()),
                               "created_at": t["created_at"] - shift,
                               "completed_at": (t["completed_at"] - shift + (timedelta(days=2) if late else timedelta()))
                               if t["completed_at"] else None,

@@ -63,7 +63,9 @@ def add_case(db, unit_id, started, *, rating=None, sandbox=False, process="minqi
 def add_step(db, case_id, step_id, *, status="COMPLETED", due=None, done=None, lane="承办人", name="办理",
              by=None):
     with db.write() as session:
-        row = HumanTask(case_id=case_id, task_uuid=str(uuid.uuid4()), step_id=step_id, name=name, lane=lane,
+        unit_id = session.get(Case, case_id).unit_id
+        row = HumanTask(case_id=case_id, unit_id=unit_id, task_uuid=str(uuid.uuid4()), step_id=step_id, name=name,
+                        lane=lane,
                         status=status, created_at=at(2), due_at=due, completed_at=done, completed_by_id=by)
         session.add(row)
         session.flush()

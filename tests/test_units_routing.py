@@ -195,3 +195,25 @@ def test_an_auditor_reads_the_account_and_unit_changes_of_their_units_only(db, d
     named = {c.unit_name for c in unitadmin.unit_changes(db, street_auditor)}
     assert named == {"龙山街道", "光明社区", "光明一网格", "红星社区"}
     assert "东风社区" in {c.unit_name for c in unitadmin.unit_changes(db, district_auditor)}
+
+
+def test_a_leaders_team_work_is_the_open_steps_of_their_units_and_follows_a_case_moved_by_转办(db, district):
+    """本组待办 of a 管理员 (who leads every procedure, in their units; a diagram without a 社区负责人 lane)."""
+    from engine.work import transfer
+
+    clerk = person(db, "clerk", [("受理员", district["光明社区"])])
+    leader_gm = person(db, "leader_gm", [("管理员", district["光明社区"])])
+    leader_hx = person(db, "leader_hx", [("管理员", district["红星社区"])])
+    street = person(db, "street", [("管理员", district["龙山街道"])])
+    person(db, "handler_hx", [("承办人", district["红星社区"])])
+    number = cases.start_case(db, clerk, "line", {}).case_number
+
+    def team(actor) -> list[str]:
+        return [row.case_number for row in tasklist.tasks(db, actor, "team").items]
+
+    assert (team(leader_gm), team(leader_hx), team(street)) == ([number], [], [number])
+    transfer.move_case(db, street, number, district["红星社区"], "地址在红星社区")
+    assert (team(leader_gm), team(leader_hx), team(street)) == ([], [number], [number])
+    with db.read() as session:
+        assert set(session.scalars(select(HumanTask.unit_id).join(Case, Case.id == HumanTask.case_id)
+                                   .where(Case.number == number))) == {district["红星社区"]}

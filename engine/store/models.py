@@ -171,9 +171,13 @@ class HumanTask(Base):
         Index("ix_human_tasks_overdue", "status", "due_at", "completed_at", "case_id"),
         # 考核 rankings (migration 0012): a case's steps with the columns the figures read
         Index("ix_human_tasks_ranking", "case_id", "status", "due_at", "completed_at", "lane", "step_id"),
+        # 本组待办 (migration 0014): a leader's units' open steps by deadline, without reading the district's
+        Index("ix_human_tasks_team", "unit_id", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # its case's unit (kept with it: 转办 moves both), so a unit's open steps are read from an index
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     step_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(200))

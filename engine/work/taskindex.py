@@ -96,7 +96,8 @@ def _ready_row(session: Session, case: Case, d: Diagram, uuid: str, task: Any, c
     failed = sites.Failures(step_id)
     role_units = routing.role_units(session, case.unit_id, step, data)
     assignee = None if case.sandbox else routing.assignee_for(session, case.id, step, data, failed, role_units)
-    row = dict(case_id=case.id, task_uuid=uuid, step_id=step_id, name=name, lane=lane, status="READY",
+    row = dict(case_id=case.id, unit_id=case.unit_id, task_uuid=uuid, step_id=step_id, name=name, lane=lane,
+               status="READY",
                assignee_id=assignee.user_id if assignee else None, created_at=now, completed_at=None,
                completed_by_id=None, data=_own_data(task, case_data), **deadlines.columns(deadline))
     audit_chain.append(session, case.id, "system", "task_ready", step_id=step_id, step_name=name, lane=lane,

@@ -128,8 +128,8 @@ def _team(query: Select, sort: str, team: str | None) -> Select:
     query = query.select_from(HumanTask).where(HumanTask.status == "READY").order_by(due.nulls_last(), HumanTask.id)
     if team is not None and team.startswith("led"):
         query = query.where(Case.version_id.in_(bindparam("versions", expanding=True)))
-    if team is not None and team.endswith("@units"):
-        query = query.where(Case.unit_id.in_(bindparam("team_units", expanding=True)))
+    if team is not None and team.endswith("@units"):  # the step's own copy of its case's unit: indexed
+        query = query.where(HumanTask.unit_id.in_(bindparam("team_units", expanding=True)))
     return query
 
 

@@ -91,6 +91,7 @@ def move_case(db: Database, actor: Actor, number: str, unit_id: int | None, reas
             raise InvalidInput("请填写转办原因", {"reason": "请填写转办原因"})
         session.execute(update(Case).where(Case.id == case.id)
                         .values(unit_id=target.id, updated_at=clock.now(), revision=Case.revision + 1))
+        session.execute(update(HumanTask).where(HumanTask.case_id == case.id).values(unit_id=target.id))
         steps, released, concerned = _reroute(session, actor, case, target.id)
         audit_chain.append(session, case.id, actor.username, "case_moved",
                            data={"from": source.name, "to": target.name, "reason": reason, "steps": steps})
