@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from engine.store.models import Unit
 from engine.public import residents
 from engine.public.attachments import Upload
 from engine.store.db import Database
@@ -35,7 +36,9 @@ def filled(url: str) -> tuple[str, str]:
     assert minyi(url, "demo").exit_code == 0
     database = Database(url)
     try:
-        receipt = residents.submit(database, MATTER, [Upload("停水.png", PHOTO)])
+        with database.read() as session:  # the demo is a district: the resident says which 社区
+            community = session.scalar(select(Unit.id).where(Unit.name == "光明社区"))
+        receipt = residents.submit(database, {**MATTER, "community_id": str(community)}, [Upload("停水.png", PHOTO)])
     finally:
         database.dispose()
     return receipt.number, receipt.code
