@@ -217,3 +217,11 @@ def test_a_leaders_team_work_is_the_open_steps_of_their_units_and_follows_a_case
     with db.read() as session:
         assert set(session.scalars(select(HumanTask.unit_id).join(Case, Case.id == HumanTask.case_id)
                                    .where(Case.number == number))) == {district["红星社区"]}
+
+
+@pytest.mark.parametrize("value", ["区住建局", "99999999999999999999", "-3", "0", "1.5"])
+def test_a_unit_field_value_that_names_no_open_unit_leaves_the_step_with_the_cases_unit(db, district, value):
+    """`unitField` reads any field: a value that is not a unit id — a name, a number beyond any id — does not
+    break the step (PostgreSQL would refuse a look-up beyond its integer range); the role routes as usual."""
+    with db.write() as session:
+        assert units.route(session, district["光明社区"], "联络员", chosen=value) == district["光明社区"]

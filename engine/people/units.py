@@ -173,11 +173,14 @@ def route(session: Session, case_unit_id: int, role: str, *, level: str | None =
 
 
 def _chosen_unit(session: Session, chosen: Any) -> int | None:
+    """The open unit a form field's value names, or None (no value, not a unit id, no such open unit)."""
     if chosen is None or chosen == "" or isinstance(chosen, bool):
         return None
     try:
         unit_id = int(chosen)
     except (TypeError, ValueError):
+        return None
+    if not 0 < unit_id < 2**31:  # beyond an id column's range: PostgreSQL would refuse the look-up itself
         return None
     found = session.get(Unit, unit_id)
     return unit_id if found is not None and found.closed_at is None else None
