@@ -99,7 +99,8 @@ def test_本社区_becomes_光明社区_under_城关街道_keeping_its_id_and_th
 def test_the_guides_demo_users_work_in_光明社区_and_see_only_it(district):
     everyone = actors(district)
     for username, _, roles in demo.USERS:
-        assert everyone[username].grants == {(role, 1) for role in roles}, username
+        unit = unit_of(district, demo.ELSEWHERE[username]) if username in demo.ELSEWHERE else 1
+        assert everyone[username].grants == {(role, unit) for role in roles}, username
     with district.read() as session:
         assert units.sees(session, everyone["leader"], unit_of(district, "光明社区"))
         assert not units.sees(session, everyone["leader"], unit_of(district, "和平社区"))
@@ -120,8 +121,8 @@ def test_every_unit_has_its_own_users_named_after_it(district):
             ("chengguan.superior", "上级部门", "城关街道"), ("dongcheng.superior", "上级部门", "东城街道"),
             ("heping.clerk", "受理员", "和平社区"), ("heping.leader", "社区负责人", "和平社区"),
             ("heping.handler", "承办人", "和平社区"), ("xinhua.wangge2", "党员网格员", "第二网格"),
-            ("dept.zhujian", "承办人", "区住建局"), ("dept.chengguan", "承办人", "区城管委"),
-            ("dept.shichang", "承办人", "区市场监管局"), ("bb.gongdian", "包保单位", "区供电公司包保组"),
+            ("dept.zhujian", "联络员", "区住建局"), ("dept.chengguan", "联络员", "区城管委"),
+            ("dept.shichang", "联络员", "区市场监管局"), ("superior", "上级部门", "城关街道"), ("bb.gongdian", "包保单位", "区供电公司包保组"),
             ("bb.shuiwu", "包保单位", "区水务集团包保组")} <= roles
     assert sum(1 for level in levels.values() if level == "网格") == 8
     everyone = actors(district)

@@ -23,7 +23,8 @@ from engine.store.models import Case, Unit, User
 from . import cases, tasklist
 
 PASSWORD = "minyi-demo-2026"  # noqa: S105 — the demo users' published password (README), only for `minyi demo`
-# the demo users of the guides: all in 光明社区, the default unit renamed
+# the demo users of the guides: in 光明社区, the default unit renamed — but `superior` (上级部门) works for its
+# 街道, where a 上报件's 上级批复 goes (`unitLevel` 街道), see ELSEWHERE
 USERS = [
     ("clerk", "王受理", ["受理员"]),
     ("leader", "李主任", ["社区负责人"]),
@@ -48,6 +49,7 @@ USERS = [
 
 DISTRICT = "清河区"
 HOME = "光明社区"  # the default unit, renamed and moved under 城关街道
+ELSEWHERE = {"superior": "城关街道"}  # USERS not in 光明社区: the unit they work in
 STREETS = {"城关街道": ("chengguan", ["光明社区", "和平社区"]), "东城街道": ("dongcheng", ["新华社区", "幸福社区"])}
 SLUGS = {"光明社区": "guangming", "和平社区": "heping", "新华社区": "xinhua", "幸福社区": "xingfu"}
 GRIDS = ("第一网格", "第二网格")
@@ -87,8 +89,8 @@ def district_users() -> list[DemoUser]:
                 add(f"{short}.handler", "承办", ("承办人",), community)
             for number, grid in enumerate(GRIDS, 1):
                 add(f"{short}.wangge{number}", "网格员", ("党员网格员", "民情信息员"), f"{community}/{grid}")
-    for department, slug in DEPARTMENTS.items():
-        add(f"dept.{slug}", "科员", ("承办人",), department)
+    for department, slug in DEPARTMENTS.items():  # a department's contact: its 部门报到 when the 街道 吹哨
+        add(f"dept.{slug}", "联络员", ("联络员",), department)
     for (community, grid), (unit, slug) in PAIRED.items():
         add(f"bb.{slug}", "联络员", ("包保单位",), f"{community}/{grid}/{unit}")
     return people
@@ -107,7 +109,8 @@ def load(db: Database, processes: Path) -> list[str]:
     home = place.get(HOME)
     for username, name, roles in USERS:
         if username not in existing:
-            users.create_user(db, username, PASSWORD, name, roles, unit_id=home)
+            unit = place.get(ELSEWHERE.get(username, HOME)) or home
+            users.create_user(db, username, PASSWORD, name, roles, unit_id=unit)
             done.append(f"用户 {username}({name},{'、'.join(roles)})")
     for person in district_users() if place else []:
         if person.username not in existing:
