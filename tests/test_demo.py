@@ -122,7 +122,8 @@ def test_every_unit_has_its_own_users_named_after_it(district):
             ("heping.clerk", "受理员", "和平社区"), ("heping.leader", "社区负责人", "和平社区"),
             ("heping.handler", "承办人", "和平社区"), ("xinhua.wangge2", "党员网格员", "第二网格"),
             ("dept.zhujian", "联络员", "区住建局"), ("dept.chengguan", "联络员", "区城管委"),
-            ("dept.shichang", "联络员", "区市场监管局"), ("superior", "上级部门", "城关街道"), ("bb.gongdian", "包保单位", "区供电公司包保组"),
+            ("dept.shichang", "联络员", "区市场监管局"), ("superior", "上级部门", "城关街道"),
+            ("bb.gongdian", "包保单位", "区供电公司包保组"),
             ("bb.shuiwu", "包保单位", "区水务集团包保组")} <= roles
     assert sum(1 for level in levels.values() if level == "网格") == 8
     everyone = actors(district)
