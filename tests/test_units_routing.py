@@ -225,3 +225,27 @@ def test_a_unit_field_value_that_names_no_open_unit_leaves_the_step_with_the_cas
     break the step (PostgreSQL would refuse a look-up beyond its integer range); the role routes as usual."""
     with db.write() as session:
         assert units.route(session, district["光明社区"], "联络员", chosen=value) == district["光明社区"]
+
+
+def test_a_queue_row_is_open_exactly_while_its_step_is_ready(db, district):
+    """The 待认领 query relies on it and does not ask the step's status again (tasklist._queue)."""
+    from sqlalchemy import func
+
+    from engine.store.models import HumanTaskRole
+
+    clerk = person(db, "clerk", [("受理员", district["光明社区"])])
+    handler = person(db, "handler", [("承办人", district["光明社区"])])
+    street = person(db, "street", [("上级部门", district["龙山街道"])])
+    contact = person(db, "contact", [("联络员", district["区住建局"])])
+
+    def mismatched() -> int:
+        with db.read() as session:
+            return session.scalar(select(func.count()).select_from(HumanTaskRole)
+                                  .join(HumanTask, HumanTask.id == HumanTaskRole.human_task_id)
+                                  .where(HumanTaskRole.open != (HumanTask.status == "READY")))
+
+    number = cases.start_case(db, clerk, "line", {"dept": district["区住建局"]}).case_number
+    for step, who in (("Handle", handler), ("Report", street), ("Refer", contact)):
+        assert mismatched() == 0
+        cases.complete_task(db, who, open_step(db, number, step).id, {})
+    assert mismatched() == 0
