@@ -151,7 +151,7 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_
     assert "楼道已全部清理" in answers and "此前的答复" in answers
     resident.get_by_label("满意", exact=True).check()
     resident.get_by_role("button", name="提交评价").click()
-    assert resident.locator(".case-state").inner_text() == "已办结"
+    expect(resident.locator(".case-state")).to_have_text("已办结")
     expect(resident.locator(".rating-given strong")).to_have_count(2)
     given = resident.locator(".rating-given strong").all_inner_texts()
     assert [re.sub(r"\s+", "", t) for t in given] == ["不满意", "满意"]

@@ -52,6 +52,7 @@ def test_a_resident_names_their_community_and_a_grid_of_it(live_server, new_page
     page.get_by_label("事项标题").fill("5号楼停水")
     page.get_by_label("问题描述").fill("5号楼从昨天起停水。")
     page.get_by_role("button", name="提交").click()
+    expect(page.locator("main")).to_contain_text(re.compile(r"MQ-\d{8}-\d{6}"))  # the receipt, not the form
     number = re.search(r"MQ-\d{8}-\d{6}", page.locator("main").inner_text()).group(0)
     screenshot(page, "units-resident-receipt")
     assert unit_of(database, number) == d.guangming_grid
