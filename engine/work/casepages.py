@@ -164,13 +164,14 @@ def _display(session: Session, user_id: int) -> str:
     return user.display_name if user else "?"
 
 
-def _people_fields(event: AuditEvent, d: Diagram) -> set[str]:
-    """The ids of the `user` fields (承办人) of the form an event's values came from."""
+def _fields_of_type(event: AuditEvent, d: Diagram, field_type: str) -> set[str]:
+    """The ids of the fields of `field_type` (`user`: 承办人; `unit`: 吹哨's 职能部门) of the form an event's
+    values came from."""
     if event.step_id in d.steps:
         form = d.steps[event.step_id].form
     else:
         form = d.start_form if event.step_id == d.start_id else ()
-    return {f.id for f in form if f.type == "user"}
+    return {f.id for f in form if f.type == field_type}
 
 
 def _people_named(events: list[AuditEvent], d: Diagram) -> set[str]:
@@ -178,17 +179,8 @@ def _people_named(events: list[AuditEvent], d: Diagram) -> set[str]:
     found = {str(e.data["assignee"]) for e in events if e.kind == "task_assigned" and e.data.get("assignee")}
     for e in events:
         values = e.data.get("values") or {}
-        found |= {str(values[k]) for k in _people_fields(e, d) if values.get(k)}
+        found |= {str(values[k]) for k in _fields_of_type(e, d, "user") if values.get(k)}
     return found
-
-
-def _unit_fields(event: AuditEvent, d: Diagram) -> set[str]:
-    """The ids of the `unit` fields (吹哨's 职能部门) of the form an event's values came from."""
-    if event.step_id in d.steps:
-        form = d.steps[event.step_id].form
-    else:
-        form = d.start_form if event.step_id == d.start_id else ()
-    return {f.id for f in form if f.type == "unit"}
 
 
 def _units_named(session: Session, events: list[AuditEvent], d: Diagram) -> dict[int, str]:
@@ -196,7 +188,7 @@ def _units_named(session: Session, events: list[AuditEvent], d: Diagram) -> dict
     ids: set[int] = set()
     for e in events:
         values = e.data.get("values") or {}
-        for k in _unit_fields(e, d) & set(values):
+        for k in _fields_of_type(e, d, "unit") & set(values):
             ids.update(v for v in (values[k] if isinstance(values[k], list) else [values[k]]) if isinstance(v, int))
     return units.names(session, ids)
 
@@ -218,9 +210,9 @@ def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str]
     data = dict(event.data)
     if event.kind == "task_assigned" and data.get("assignee"):
         data["assignee_name"] = names.get(str(data["assignee"]), data.get("assignee_name"))
-    if people := _people_fields(event, d) & set(data.get("values") or {}):
+    if people := _fields_of_type(event, d, "user") & set(data.get("values") or {}):
         data["values"] = {k: names.get(str(v), v) if k in people and v else v for k, v in data["values"].items()}
-    if chosen := _unit_fields(event, d) & set(data.get("values") or {}):
+    if chosen := _fields_of_type(event, d, "unit") & set(data.get("values") or {}):
         data["values"] = {k: _unit_text(v, unit_names or {}) if k in chosen else v for k, v in data["values"].items()}
     return HistoryEntry(event.seq, event.at, event.actor, event.kind, event.step_id, event.step_name,
                         event.lane, data, labels, actor_name)
