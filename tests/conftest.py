@@ -20,7 +20,7 @@ from engine import clock
 from engine.actor import SYSTEM
 from engine.bpmn import bpmngraph, deployments, diagram, expressions
 from engine.people import users
-from engine.store import migrate
+from engine.store import casefigures, migrate
 from engine.store.db import Database
 from engine.store.models import Base
 from engine.work import runtime
@@ -180,7 +180,16 @@ def db(request, tmp_path, sqlite_template) -> Database:
     runtime.forget_all()
     yield database
     runtime.forget_all()
+    _check_case_figures(database)
     database.dispose()
+
+
+def _check_case_figures(database: Database) -> None:
+    """Whatever a test did through the engine, every case's kept 考核 figures still match its rows
+    (engine/store/casefigures.py); a test that writes rows directly refreshes them as a bulk load would."""
+    with database.read() as session:
+        drifted = casefigures.drift(session.connection())
+    assert not drifted, f"kept figures differ from the rows (case, figure, kept, actual): {drifted[:5]}"
 
 
 def skip_without_pg() -> None:

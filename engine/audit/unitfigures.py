@@ -7,15 +7,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, text
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.bpmn import deployments
-from engine.store.models import AuditEvent, Case, DiagramVersion, ExtensionRequest, HumanTask, Unit
+from engine.store.models import Case, DiagramVersion, ExtensionRequest, HumanTask, Unit
 
 from .periods import Period
-from .search import overdue_condition
 from .statistics import BASIC, SATISFIED, Rate
 
 
@@ -74,64 +73,50 @@ def unit_counts(session: Session, period: Period, paths: Iterable[str]) -> dict[
             for name, value in zip(names, values, strict=True):
                 found.setdefault(unit_id, {})[name] = found.get(unit_id, {}).get(name, 0) + int(value or 0)
 
-    ratings = session.execute(select(Case.unit_id, Case.rating, func.count(Case.id)).where(*chosen)
-                              .group_by(Case.unit_id, Case.rating)).all()
-    add(((u, n, n if rating is not None else 0, n if rating in (SATISFIED, BASIC) else 0)
-         for u, rating, n in ratings), "received", "rated", "good")
-    add(session.execute(_step_pass(chosen, marks)), "due_steps", "on_time_steps", "overdue", "awaiting", "supervised")
-    add(session.execute(_returns(chosen, session.get_bind().dialect.name)), "returned")
-    add(session.execute(_escalations(chosen, marks)), "supervised")
+    add(session.execute(_kept(chosen)), "received", "rated", "good", "due_steps", "on_time_steps", "overdue",
+        "returned")
+    add(session.execute(_open_overdue(chosen)), "overdue")
+    add(session.execute(_awaiting(chosen, marks)), "awaiting")
+    add(session.execute(_supervised(chosen, marks)), "supervised")
     add(session.execute(select(Case.unit_id, func.count(ExtensionRequest.id))
                         .join(ExtensionRequest, ExtensionRequest.case_id == Case.id)
                         .where(*chosen, ExtensionRequest.status == "approved").group_by(Case.unit_id)), "extended")
     return {unit_id: Counts(**values) for unit_id, values in found.items()}
 
 
-def _step_pass(chosen: tuple, marks: dict[str, set[str]]) -> Select:
-    """One pass over the human steps of the chosen cases, per case then per unit: steps with a due time
-    and those done by it (按期办结率), whether the case has an overdue step (逾期件), waits unrated at
-    一事一评 (响应率) or had a step in a lane work is escalated to (督办). Grouping by case first streams
-    the steps in case order (no DISTINCT over the whole period, which sorted every step)."""
-    done = HumanTask.status == "COMPLETED"
-    overdue = and_(HumanTask.due_at.is_not(None), overdue_condition(clock.now()))
-    waiting = and_(HumanTask.status == "READY", HumanTask.step_id.in_(marks["rating"] or [""]), Case.rating.is_(None))
-    supervising = HumanTask.lane.in_(marks["supervision"] or [""])
-
-    def flag(condition: Any) -> Any:
-        return func.max(case((condition, 1), else_=0))
-
-    per_case = (select(Case.unit_id.label("unit_id"),
-                       func.count(case((and_(done, HumanTask.due_at.is_not(None)), 1))).label("due"),
-                       func.count(case((and_(done, HumanTask.completed_at <= HumanTask.due_at), 1))).label("on_time"),
-                       flag(overdue).label("overdue"), flag(waiting).label("waiting"),
-                       flag(supervising).label("supervising"))
-                .join(HumanTask, HumanTask.case_id == Case.id).where(*chosen).group_by(Case.id).subquery())
-    return (select(per_case.c.unit_id, *(func.sum(per_case.c[name]) for name in
-                                         ("due", "on_time", "overdue", "waiting", "supervising")))
-            .group_by(per_case.c.unit_id))
+def _kept(chosen: tuple) -> Select:
+    """One pass over the period's cases (ix_cases_ranking alone): received, rated and rated 满意/基本满意, and
+    the figures each case keeps (engine/store/casefigures.py) — steps due and done on time (按期办结率), cases
+    with a step finished late (逾期件), 退单."""
+    return (select(Case.unit_id, func.count(Case.id), func.count(Case.rating),
+                   func.count(case((Case.rating.in_((SATISFIED, BASIC)), 1))),
+                   func.sum(Case.due_steps), func.sum(Case.on_time_steps),
+                   func.count(case((Case.late_steps > 0, 1))), func.sum(Case.returns))
+            .where(*chosen).group_by(Case.unit_id))
 
 
-RETURNED_SQL = {"postgresql": "(audit_events.data -> 'values' ->> 'return_to_leader') = 'true'",
-                "sqlite": "json_extract(audit_events.data, '$.values.return_to_leader') = 1"}
+def _open_overdue(chosen: tuple) -> Select:
+    """逾期件 not kept on the case: cases with no step finished late but one still open past its due time
+    (ix_human_tasks_overdue: the open steps past due, then their cases)."""
+    late = select(HumanTask.case_id).where(HumanTask.status == "READY", HumanTask.due_at < clock.now())
+    return (select(Case.unit_id, func.count(Case.id))
+            .where(*chosen, Case.late_steps == 0, Case.id.in_(late)).group_by(Case.unit_id))
 
 
-def _returns(chosen: tuple, dialect: str) -> Select:
-    """退单 per unit: steps completed with “退回负责人(退单)” (return_to_leader) ticked. The condition is written as
-    ix_audit_events_ranking's predicate (constants, the dialect's JSON operator), so the planner reads the
-    index, which holds only such completions and escalations."""
-    ticked = and_(AuditEvent.kind == literal_column("'task_completed'"), text(RETURNED_SQL[dialect]))
-    return (select(Case.unit_id, func.count(AuditEvent.id))
-            .join(AuditEvent, and_(AuditEvent.case_id == Case.id, ticked)).where(*chosen).group_by(Case.unit_id))
+def _awaiting(chosen: tuple, marks: dict[str, set[str]]) -> Select:
+    """响应率's other half: cases waiting, not rated yet, at a step whose form asks for the rating."""
+    waiting = select(HumanTask.case_id).where(HumanTask.status == "READY",
+                                              HumanTask.step_id.in_(marks["rating"] or [""]))
+    return (select(Case.unit_id, func.count(Case.id))
+            .where(*chosen, Case.rating.is_(None), Case.id.in_(waiting)).group_by(Case.unit_id))
 
 
-def _escalations(chosen: tuple, marks: dict[str, set[str]]) -> Select:
-    """督办 per unit, the cases escalated to a supervisor that had no step in a supervising lane (those
-    are counted by `_step_pass`)."""
-    in_lane = exists().where(HumanTask.case_id == Case.id,
-                             HumanTask.lane.in_(marks["supervision"] or [""])).correlate(Case)
-    return (select(Case.unit_id, func.count(func.distinct(AuditEvent.case_id)))
-            .join(AuditEvent, and_(AuditEvent.case_id == Case.id, AuditEvent.kind == literal_column("'escalated'")))
-            .where(*chosen, ~in_lane).group_by(Case.unit_id))
+def _supervised(chosen: tuple, marks: dict[str, set[str]]) -> Select:
+    """督办: cases escalated to a supervisor (kept on the case) or with a step in a lane overdue work is
+    escalated to (ix_human_tasks_lane: only those steps are read)."""
+    in_lane = select(HumanTask.case_id).where(HumanTask.lane.in_(marks["supervision"] or [""]))
+    return (select(Case.unit_id, func.count(Case.id))
+            .where(*chosen, or_(Case.escalations > 0, Case.id.in_(in_lane))).group_by(Case.unit_id))
 
 
 def step_marks(session: Session) -> dict[str, set[str]]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapper, Session
 
 from engine import clock
 
-from . import driver
+from . import casefigures, driver
 from .models import AccountEvent, AuditEvent, ChainHead
 
 GENESIS = "0" * 64
@@ -147,6 +147,8 @@ def _seal(session: Session) -> None:
     seen = session.info.pop(_GLOBAL_SEEN, None)
     if not pending:
         return
+    session.flush()  # the transaction's ORM changes, so the cases' figures are counted from every row
+    casefigures.refresh(session.connection(), pending)  # before the global head: cases are locked first
     seq, prev = seen or lock_global_head(session)
     for row in pending:
         seq += 1

@@ -121,8 +121,10 @@ class Case(Base):
     # auditors' statistics (migration 0004): counts stream from it in group order
     __table_args__ = (Index("ix_cases_statistics", "status", "kind", "channel", "topic", "rating", "sandbox",
                             "started_at", "completed_at"),
-                      # 考核 rankings (migration 0012): a period's cases by unit, from the index alone
-                      Index("ix_cases_ranking", "started_at", "unit_id", "rating", "sandbox", "id"))
+                      # 考核 rankings (migrations 0012, 0015): a period's cases by unit with their kept figures,
+                      # from the index alone
+                      Index("ix_cases_ranking", "started_at", "unit_id", "rating", "sandbox", "id", "due_steps",
+                            "on_time_steps", "late_steps", "returns", "escalations"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("diagram_versions.id"), index=True)
@@ -145,6 +147,12 @@ class Case(Base):
     completed_at: Mapped[datetime | None]
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # its 考核 figures, recomputed in every transaction that audits it (engine/store/casefigures.py, 0015)
+    due_steps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    on_time_steps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    late_steps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __mapper_args__ = {"version_id_col": revision}
 
 
@@ -173,6 +181,8 @@ class HumanTask(Base):
         Index("ix_human_tasks_ranking", "case_id", "status", "due_at", "completed_at", "lane", "step_id"),
         # 本组待办 (migration 0014): a leader's units' open steps by deadline, without reading the district's
         Index("ix_human_tasks_team", "unit_id", "status", "due_at"),
+        # 考核 督办 (migration 0015): the cases with a step in a lane overdue work is escalated to
+        Index("ix_human_tasks_lane", "lane", "case_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

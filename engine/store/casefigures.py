@@ -1,0 +1,86 @@
+"""The 考核 figures each case keeps on its own row, so that a ranking reads one row per case of the period
+instead of every step and event of it (docs/performance.md, 考核 rankings; migration 0015):
+
+- `due_steps`, `on_time_steps`, `late_steps`: its completed human steps that had a due time, those
+  completed by it, and those completed after it (按期办结率, 逾期件);
+- `returns`: its steps completed with “退回负责人(退单)” (the form field return_to_leader) ticked (退单);
+- `escalations`: its `escalated` events (督办).
+
+They are recomputed from the case's own rows, never incremented, in the transaction that changes them:
+every completion and every escalation appends an audit event, and `audit_chain` hands the cases of a
+transaction's events to `refresh` before writing them (`pending`: those events, not in the table yet).
+Rows written behind the engine's back (a bulk load, a test's fixture) are brought in step with
+`refresh_all`; `drift` lists the cases whose kept figures differ from their rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from . import driver
+
+COLUMNS = ("due_steps", "on_time_steps", "late_steps", "returns", "escalations")
+RETURNED = {"postgresql": "(audit_events.data -> 'values' ->> 'return_to_leader') = 'true'",
+            "sqlite": "json_extract(audit_events.data, '$.values.return_to_leader') = 1"}
+
+
+def _steps(condition: str) -> str:
+    return ("(SELECT count(*) FROM human_tasks WHERE human_tasks.case_id = cases.id"  # noqa: S608 — fixed text
+            f" AND human_tasks.status = 'COMPLETED' AND {condition})")
+
+
+def expressions(dialect: str) -> dict[str, str]:
+    """Each kept figure as an SQL expression over the case's rows (correlated to `cases`)."""
+    events = "(SELECT count(*) FROM audit_events WHERE audit_events.case_id = cases.id AND {})"
+    return {"due_steps": _steps("human_tasks.due_at IS NOT NULL"),
+            "on_time_steps": _steps("human_tasks.completed_at <= human_tasks.due_at"),
+            "late_steps": _steps("human_tasks.completed_at > human_tasks.due_at"),
+            "returns": events.format(f"audit_events.kind = 'task_completed' AND {RETURNED[dialect]}"),
+            "escalations": events.format("audit_events.kind = 'escalated'")}
+
+
+def _assignments(dialect: str, pending: bool) -> str:
+    found = expressions(dialect)
+    return ", ".join(f"{c} = {found[c]}" + (f" + :new_{c}" if pending and c in ("returns", "escalations") else "")
+                     for c in COLUMNS)
+
+
+_REFRESH = {d: driver.Statement(f"UPDATE cases SET {_assignments(d, True)} WHERE id = :case_id")  # noqa: S608
+            for d in RETURNED}
+_REFRESH_ALL = {d: f"UPDATE cases SET {_assignments(d, False)}" for d in RETURNED}  # noqa: S608 — fixed text
+
+
+def returned(data: Mapping[str, Any]) -> bool:
+    """An event's data says 退单: the completed form had return_to_leader ticked."""
+    values = data.get("values")
+    return isinstance(values, Mapping) and values.get("return_to_leader") is True
+
+
+def refresh(conn: Connection, pending: Iterable[Mapping[str, Any]]) -> None:
+    """Recompute the figures of the cases these events (not written yet) are about, counting the events too."""
+    new: dict[int, dict[str, Any]] = {}
+    for event in pending:
+        row = new.setdefault(event["case_id"], {"case_id": event["case_id"], "new_returns": 0, "new_escalations": 0})
+        row["new_returns"] += event["kind"] == "task_completed" and returned(event["data"])
+        row["new_escalations"] += event["kind"] == "escalated"
+    if new:
+        driver.run(conn, _REFRESH[conn.dialect.name], [new[c] for c in sorted(new)])
+
+
+def refresh_all(conn: Connection) -> None:
+    """Recompute every case's figures (after rows were loaded without the engine; migration 0015 does the same)."""
+    conn.exec_driver_sql(_REFRESH_ALL[conn.dialect.name])
+
+
+def drift(conn: Connection) -> list[tuple[str, str, int, int]]:
+    """(case number, figure, kept, actual) for every kept figure that differs from the case's rows."""
+    found = expressions(conn.dialect.name)
+    differs = " OR ".join(f"{c} <> {found[c]}" for c in COLUMNS)
+    rows = conn.exec_driver_sql(
+        f"SELECT number, {', '.join(COLUMNS)}, {', '.join(found[c] for c in COLUMNS)} "  # noqa: S608 — fixed text
+        f"FROM cases WHERE {differs} ORDER BY id").all()
+    n = len(COLUMNS)
+    return [(row[0], c, row[1 + i], row[1 + n + i]) for row in rows for i, c in enumerate(COLUMNS)
+            if row[1 + i] != row[1 + n + i]]
