@@ -587,3 +587,25 @@ def test_each_role_counts_only_in_the_unit_it_is_held_in(world):
         trace.get_trace(db, auditor, n["mq:b1"])
     with pytest.raises(Forbidden):
         extensions.decide_extension(db, leader, world.requests["mq:b1"], True)
+
+
+def test_a_link_made_at_the_街道_between_two_社区_names_neither_社区_the_others_case(world):
+    """关联 by the 街道's 管理员 joins two 社区's matters; each 社区 sees the link as another unit's matter,
+    never its number, on the case page, its history and the task page; the 街道 and the 区 see both numbers."""
+    a1, a2 = world.numbers["mq:a1"], world.numbers["mq:a2"]
+    cases.link_cases(world.db, world.people["admin_a"], a1, a2)
+    for username, own, other in (("leader_a1", a1, a2), ("leader_a2", a2, a1)):
+        who = world.people[username]
+        page = casepages.get_case(world.db, who, own)
+        assert page.linked == ()
+        [entry] = [e for e in page.history if e.kind == "case_linked"]
+        assert entry.data["linked"] == casepages.OTHER_UNIT_CASE
+        html = signed_in(world, username).get(f"/cases/{own}").get_data(as_text=True)
+        assert other not in html and casepages.OTHER_UNIT_CASE in html
+    for username in ("admin_a", "auditor_q"):
+        page = casepages.get_case(world.db, world.people[username], a1)
+        assert page.linked == (a2,)
+        [entry] = [e for e in page.history if e.kind == "case_linked"]
+        assert entry.data["linked"] == a2
+        timeline = trace.get_trace(world.db, world.people[username], a1).timeline
+        assert [e.data["linked"] for e in timeline if e.kind == "case_linked"] == [a2]

@@ -22,7 +22,7 @@ from engine.bpmn.diagram import Diagram
 from engine.people import units
 from engine.store.db import Database
 from engine.store.models import AuditEvent, Case, CaseState, DiagramVersion, HumanTask, User
-from engine.work import runtime
+from engine.work import casepages, runtime
 
 from . import details, search, verify
 
@@ -109,10 +109,12 @@ class Trace:
 def get_trace(db: Database, actor: Actor, number: str) -> Trace:
     """The trace of a case of a unit the auditor sees."""
     with db.read() as session:
-        return build(session, search.audited_case(session, actor, number))
+        case = search.audited_case(session, actor, number)
+        return build(session, case, casepages.linked_cases(session, actor, case.id)[1])
 
 
-def build(session: Session, case: Case) -> Trace:
+def build(session: Session, case: Case, hidden: frozenset[str] = frozenset()) -> Trace:
+    """The trace of a case; `hidden`: numbers of linked cases the reader may not see (shown as another unit's)."""
     version = session.get(DiagramVersion, case.version_id)
     d = deployments.diagram_of(session, case.version_id)
     graph = bpmngraph.graph_of(d)
@@ -134,7 +136,7 @@ def build(session: Session, case: Case) -> Trace:
         status=case.status, kind=case.kind, topic=case.topic, channel=case.channel, rating=case.rating,
         outcome=case.outcome, started_at=case.started_at, completed_at=case.completed_at,
         version_hash=version.hash, version_deployed_at=version.deployed_at, viewbox=graph.bounds,
-        shapes=shapes, edges=edges, timeline=tuple(_timeline(events, rows, d, names)),
+        shapes=shapes, edges=edges, timeline=tuple(_timeline(events, rows, d, names, hidden)),
         chain_ok=broken is None, chain_problem=str(broken) if broken else "",
         unit=units.names(session, [case.unit_id]).get(case.unit_id, ""))
 
@@ -181,12 +183,14 @@ def _labels(d: Diagram, step_id: str) -> dict[str, str]:
 
 
 def _timeline(events: list[AuditEvent], rows: list[HumanTask], d: Diagram,
-              names: dict[str, str]) -> Iterator[TimelineEntry]:
+              names: dict[str, str], hidden: frozenset[str] = frozenset()) -> Iterator[TimelineEntry]:
     """Each audit event as a timeline entry: who did it (by display name), what was entered, and for a
     completed step how long it waited and whether it met its deadline."""
     done = _completed_rows(rows)
     for e in events:
         data = dict(e.data or {})
+        if e.kind == "case_linked" and data.get("linked") in hidden:
+            data["linked"] = casepages.OTHER_UNIT_CASE
         waited, due, on_time = _timing(e, data, done)
         actor_name = names.get(e.actor, "系统" if e.actor == "system" else e.actor)
         yield TimelineEntry(e.seq, e.at, e.kind, e.actor, actor_name, e.step_id, e.step_name, e.lane,

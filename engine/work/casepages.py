@@ -94,7 +94,7 @@ def case_page(session: Session, actor: Actor, number: str) -> CaseView:
     if case is None:
         raise NotFound(f"事项 {number} 不存在")
     check_can_view(session, actor, case)
-    view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox)
+    view = case_view(session, case, assigning=actor.has_role(*SUPERVISOR_ROLES) and not case.sandbox, reader=actor)
     return replace(view, may_comment=may_act(session, actor, case))
 
 
@@ -107,8 +107,9 @@ def may_act(session: Session, actor: Actor, case: Case) -> bool:
     return True
 
 
-def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView:
-    """The case page's content; `assigning`: with each open step's colleagues a leader may 指派 it to."""
+def case_view(session: Session, case: Case, assigning: bool = False, reader: Actor | None = None) -> CaseView:
+    """The case page's content; `assigning`: with each open step's colleagues a leader may 指派 it to;
+    `reader`: whose view of its linked cases (None: every one, as in the designer's 试运行)."""
     version = session.get(DiagramVersion, case.version_id)
     d = deployments.diagram_of(session, case.version_id)
     open_rows = session.scalars(select(HumanTask).where(
@@ -125,8 +126,7 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
                               _candidates(session, grants) if assigning else ()))
     events = session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)).all()
     comments = session.scalars(select(Comment).where(Comment.case_id == case.id).order_by(Comment.id)).all()
-    linked = session.scalars(select(Case.number).join(CaseLink, CaseLink.linked_case_id == Case.id)
-                             .where(CaseLink.case_id == case.id)).all()
+    linked, hidden = linked_cases(session, reader, case.id)
     state = session.get(CaseState, case.id)
     people = _people_named(events, d)
     chosen_units = _units_named(session, events, d)
@@ -137,11 +137,26 @@ def case_view(session: Session, case: Case, assigning: bool = False) -> CaseView
         status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
         started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
         version_hash=version.hash, open_steps=tuple(steps),
-        history=tuple(_entry(e, d, names[e.actor], names, chosen_units) for e in events),
+        history=tuple(_entry(e, d, names[e.actor], names, chosen_units, hidden) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
         linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
         supervisor_role=d.properties.get("supervisorRole") or None,
     )
+
+
+OTHER_UNIT_CASE = "其他单位的事项"
+
+
+def linked_cases(session: Session, actor: Actor | None, case_id: int) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The numbers of the cases linked (关联) to this one that the actor may see, in link order, and those of
+    the others: a link made at the 街道 between two 社区's cases shows neither 社区 the other's number."""
+    query = (select(Case.number, Case.id).join(CaseLink, CaseLink.linked_case_id == Case.id)
+             .where(CaseLink.case_id == case_id).order_by(CaseLink.linked_case_id))
+    every = session.execute(query).all()
+    seen = visible(session, actor) if actor is not None else None
+    shown = set(session.scalars(query.with_only_columns(Case.number).where(seen))) if seen is not None and every \
+        else {n for n, _ in every}
+    return tuple(n for n, _ in every if n in shown), frozenset(n for n, _ in every if n not in shown)
 
 
 def _candidates(session: Session, grants: tuple[tuple[str, int], ...]) -> tuple[tuple[str, str], ...]:
@@ -200,7 +215,7 @@ def _unit_text(value: object, unit_names: dict[int, str]) -> object:
 
 
 def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str],
-           unit_names: dict[int, str] | None = None) -> HistoryEntry:
+           unit_names: dict[int, str] | None = None, hidden: frozenset[str] = frozenset()) -> HistoryEntry:
     if event.step_id in d.steps:
         labels = {f.id: f.label for f in d.steps[event.step_id].form}
     elif event.step_id == d.start_id:
@@ -208,6 +223,8 @@ def _entry(event: AuditEvent, d: Diagram, actor_name: str, names: dict[str, str]
     else:
         labels = {}
     data = dict(event.data)
+    if event.kind == "case_linked" and data.get("linked") in hidden:
+        data["linked"] = OTHER_UNIT_CASE
     if event.kind == "task_assigned" and data.get("assignee"):
         data["assignee_name"] = names.get(str(data["assignee"]), data.get("assignee_name"))
     if people := _fields_of_type(event, d, "user") & set(data.get("values") or {}):

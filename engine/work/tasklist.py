@@ -450,7 +450,7 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
     return TaskView(
         id=row.id, status=row.status, step_id=row.step_id, step_name=row.name, lane=row.lane, roles=roles,
         assignee=holder, due_at=row.due_at, form=form, values=forms.default_values(form, data),
-        case=case_view(session, case), can_complete=can_complete,
+        case=case_view(session, case, reader=actor), can_complete=can_complete,
         pending_extension=_pending_extension(session, row.id),
     )
 
