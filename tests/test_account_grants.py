@@ -125,3 +125,34 @@ def test_losing_a_role_in_one_unit_gives_back_only_the_steps_routed_there(db, ad
     assert kept.open_steps[0].assignee == "刘主任"
     assert released.open_steps[0].assignee is None
     assert (released.history[-1].kind, released.history[-1].data["released"]) == ("task_unclaimed", "liu")
+
+
+def test_a_role_given_while_its_unit_is_being_closed_waits_and_is_refused(db, admin, tree):
+    """The administrator closing 红星社区 and another giving a role there at the same moment: the grant waits
+    for the close and is refused; it never lands in the closed unit."""
+    import threading
+
+    from engine.people import units
+    from engine.store.models import Unit
+
+    created = accounts.create_account(db, admin, {"username": "liu", "password": "first-password",
+                                                  **values([("受理员", tree["光明社区"])])})
+    outcome: list[object] = []
+
+    def grant() -> None:
+        try:
+            outcome.append(accounts.update_account(db, admin, created.id, values(
+                [("受理员", tree["光明社区"]), ("承办人", tree["红星社区"])])).roles)
+        except InvalidInput as err:
+            outcome.append(err.fields)
+
+    with db.write() as session:  # the close, not committed yet
+        units.lock_tree(session)
+        units.close_unit(session, "admin", session.get(Unit, tree["红星社区"]))
+        other = threading.Thread(target=grant)
+        other.start()
+        other.join(1.0)
+        assert outcome == []  # waiting for the close
+    other.join(30)
+    assert outcome == [{"grants": "承办人:“红星社区”已撤销,不能再授予角色"}]
+    assert accounts.get_account(db, admin, created.id).roles == ("受理员(光明社区)",)

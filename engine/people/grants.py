@@ -36,7 +36,9 @@ def resolve(session: Session, actor: Actor, user_id: int | None, wanted: list[tu
             errors: dict[str, str]) -> frozenset[tuple[str, int]]:
     """The (role, unit id) pairs the account is to hold: the wanted ones (a unit of None: where the
     person holds the role already, else the default unit), plus what they hold outside the
-    administrator's scope, which stays as it is. A new pair must be in an open unit of the scope."""
+    administrator's scope, which stays as it is. A new pair must be in an open unit of the scope: the tree
+    is locked first, as its changes lock it, so a unit being closed at this moment is read closed."""
+    units.lock_tree(session)
     had = held(session, user_id) if user_id is not None else set()
     rows = {u.id: u for u in session.scalars(select(Unit))}
     result: set[tuple[str, int]] = set()
