@@ -167,6 +167,22 @@ def test_extension_refused_keeps_the_deadline_and_both_dates_stay_in_the_trail(d
     assert any("未批准" in n.text for n in notifications.notifications_for(db, staff["handler"]))
 
 
+def test_a_request_still_pending_when_its_step_ends_lapses_and_leaves_the_approvers_list(db, staff, promised):
+    """The 承办人 asks for more time, then finishes the step anyway before the 负责人 decides: the request is
+    shown as lapsed, no longer waits in the 负责人's list, and deciding it is refused. A request on a step
+    that still waits stays in the list."""
+    task_id = promised.task_id("UserTask_handle_promised")
+    request_id = extensions.request_extension(db, staff["handler"], task_id, "需等待配件到货", "2026-11-30")
+    assert [e.id for e in extensions.pending_for(db, staff["leader"])] == [request_id]
+    promised.do("UserTask_handle_promised", "handler", handling_result="配件提前到货,已修复")
+    assert extensions.pending_for(db, staff["leader"]) == ()
+    (view,) = extensions.of_task(db, staff["handler"], task_id)
+    assert (view.status, view.status_name) == ("lapsed", "已失效(步骤已结束)")
+    with pytest.raises(Conflict):
+        extensions.decide_extension(db, staff["leader"], request_id, approve=True)
+    assert [e.kind for e in promised.view().history if e.kind.startswith("extension_")] == ["extension_requested"]
+
+
 @pytest.mark.parametrize("reason, wanted, fields", [
     ("", "2026-11-30", {"reason"}),
     ("配件", "", {"requested_due"}),

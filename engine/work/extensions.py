@@ -34,7 +34,9 @@ from .cases import check_can_work, holds_step, task_grants
 DEFAULT_APPROVER = "社区负责人"
 URGERS = ("社区负责人", "民情监督员", "管理员")
 URGE_NOTE = 500  # it goes into the notification's one line
-STATUS_NAMES = {"pending": "待审批", "approved": "已批准", "refused": "未批准"}
+# "lapsed" is never stored: a request still pending when its step ended (done, or cancelled by a timer) is shown
+# so, and leaves the approvers' lists; deciding it is refused (the step is no longer waiting)
+STATUS_NAMES = {"pending": "待审批", "approved": "已批准", "refused": "未批准", "lapsed": "已失效(步骤已结束)"}
 
 
 @dataclass(frozen=True)
@@ -231,18 +233,22 @@ def urge(db: Database, actor: Actor, task_id: int, note: str = "") -> int:
 def _views(session: Session, rows: list) -> tuple[ExtensionView, ...]:
     names = display_names(session, {p for r, _, _ in rows for p in (r.requested_by, r.decided_by) if p})
     return tuple(ExtensionView(r.id, case.number, case.title, row.id, row.name, r.requested_by, r.requested_at,
-                               r.reason, r.old_due, r.requested_due, r.status, r.decided_by, r.decided_at,
+                               r.reason, r.old_due, r.requested_due,
+                               "lapsed" if r.status == "pending" and row.status != "READY" else r.status,
+                               r.decided_by, r.decided_at,
                                r.decision_note, names.get(r.requested_by, r.requested_by),
                                names.get(r.decided_by, r.decided_by) if r.decided_by else "")
                  for r, case, row in rows)
 
 
 def pending_for(db: Database, actor: Actor) -> tuple[ExtensionView, ...]:
-    """Requests this actor may decide: their role is the step's approver, held in the case's unit or above."""
+    """Requests this actor may decide: their step still waits, and their role is the step's approver, held in
+    the case's unit or above."""
     with db.read() as session:
         query = (select(ExtensionRequest, Case, HumanTask).join(Case, Case.id == ExtensionRequest.case_id)
                  .join(HumanTask, HumanTask.id == ExtensionRequest.human_task_id)
-                 .where(ExtensionRequest.status == "pending").order_by(ExtensionRequest.requested_at))
+                 .where(ExtensionRequest.status == "pending", HumanTask.status == "READY")
+                 .order_by(ExtensionRequest.requested_at))
         in_units = units.in_scope(Case.unit_id, actor.scope)
         rows = session.execute(query if in_units is None else query.where(in_units)).all()
         return _views(session, [(r, c, t) for r, c, t in rows
