@@ -53,14 +53,20 @@ def test_someone_holding_a_role_in_two_units_gets_one_queue_in_due_order_page_by
     assert [r.case_number for r in filtered.items] == numbers[:4] and filtered.more
 
 
-def test_counts_stop_at_the_cap(db, staff, monkeypatch):
+def test_counts_stop_at_the_cap_and_every_page_past_it_is_reached(db, staff, monkeypatch):
+    """A tab counts up to the cap ("99+"); paging on past it, each page says how far the list has been seen
+    and whether it goes on, so the last step is always one “下一页” away."""
     deploy_file(db, DATA / "approval.bpmn")
     monkeypatch.setattr(tasklist, "COUNT_CAP", 3)
-    for i in range(5):
-        cases.start_case(db, staff["clerk"], "approval", {"title": f"事项{i}"})
-    page = tasklist.tasks(db, staff["leader"], "queue", per_page=2)
-    assert (page.total, page.more, len(page.items)) == (3, True, 2)
-    assert tasklist.counts(db, staff["leader"]).queue == 4  # shown as "999+"-style: above the cap
+    numbers = [cases.start_case(db, staff["clerk"], "approval", {"title": f"事项{i}"}).case_number for i in range(7)]
+    assert tasklist.counts(db, staff["leader"]).queue == 4  # shown as "3+": above the cap
+    pages = [tasklist.tasks(db, staff["leader"], "queue", page=p, per_page=2) for p in (1, 2, 3, 4)]
+    assert [(p.total, p.more, p.pages) for p in pages] == [(3, True, 3), (4, True, 3), (6, True, 4), (7, False, 4)]
+    assert [r.case_number for p in pages for r in p.items] == numbers
+    small = tasklist.tasks(db, staff["leader"], "queue", per_page=2)
+    monkeypatch.setattr(tasklist, "COUNT_CAP", 7)  # at the cap exactly: counted, not "7+"
+    exact = tasklist.tasks(db, staff["leader"], "queue", per_page=2)
+    assert (small.total, small.more) == (3, True) and (exact.total, exact.more, exact.pages) == (7, False, 4)
 
 
 def test_filters_offer_what_the_diagrams_define(db, staff):

@@ -9,6 +9,7 @@ from flask import Flask
 from engine import clock
 from engine.clock import CHINA_TZ
 from engine.public import attachments
+from engine.work import tasklist
 
 EVENT_NAMES = {
     "case_started": "登记受理",
@@ -82,6 +83,11 @@ def filesize(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
+def capped(count: int) -> str:
+    """A tab or list count as shown: counting stops past the cap, so “99+” (tasklist.COUNT_CAP)."""
+    return f"{tasklist.COUNT_CAP}+" if count > tasklist.COUNT_CAP else str(count)
+
+
 def checked(value: Any) -> bool:
     return value is True or str(value).strip().lower() in {"true", "on", "1", "yes", "是"}
 
@@ -93,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(shown)
     app.add_template_filter(checked)
     app.add_template_filter(filesize)
+    app.add_template_filter(capped)
     app.add_template_global({kind: label for kind, (_, label) in attachments.TYPES.items()}, "file_kinds")
     app.add_template_global(EVENT_NAMES, "event_names")
     app.add_template_global(STATUS_NAMES, "status_names")

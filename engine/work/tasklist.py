@@ -34,7 +34,9 @@ from .views import Counts, PendingExtension, TaskRow, TaskView
 
 LISTS = ("inbox", "queue", "archive", "team")
 SORTS = ("due", "due_desc")  # the team list by deadline: earliest first (default) or latest first
-COUNT_CAP = 999  # tabs and totals stop counting here ("999+"): a list never costs more to count
+# tabs and totals stop counting here ("99+"), as task badges do: counting costs the same in a 社区 with 100 open
+# steps and in one with 10,000 (docs/performance.md, task lists at 1,000,000 cases)
+COUNT_CAP = 99
 
 
 @dataclass(frozen=True)
@@ -315,11 +317,14 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
     else:
         query = _statement(which, viewer.several_roles, sort, viewer.team if which == "team" else None, shape)
     rows = session.execute(query, params).all()
-    if not wanted:
-        tab = getattr(counts or _counts(session, viewer)[0], which)
-        total, more = min(tab, COUNT_CAP), tab > COUNT_CAP
+    seen = (page - 1) * per_page + min(len(rows), per_page)  # rows up to the end of this page
+    tab = getattr(counts or _counts(session, viewer)[0], which) if not wanted else None
+    if tab is not None and tab <= COUNT_CAP:
+        total, more = tab, False
+    elif tab is not None:  # counted past the cap: at least that many, and however many this page reached
+        total, more = max(COUNT_CAP, seen), seen < COUNT_CAP or len(rows) > per_page
     else:  # a filtered count may scan every open step: report only what this page saw
-        total, more = (page - 1) * per_page + min(len(rows), per_page), len(rows) > per_page
+        total, more = seen, len(rows) > per_page
     rows = rows[:per_page]
     grants: dict[int, list[tuple[str, int]]] = {}
     if rows:
@@ -330,7 +335,7 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
 
 
 def _counts(session: Session, viewer: _Viewer, team_overdue: bool = False) -> tuple[Counts, int | None]:
-    """Tab counts, a count above COUNT_CAP reported as COUNT_CAP + 1 ("999+"): no team count (and no
+    """Tab counts, a count above COUNT_CAP reported as COUNT_CAP + 1 ("99+"): no team count (and no
     team tab) for someone who leads no team. With `team_overdue` (只看已逾期 ticked by a leader on their
     own lists) also how many of the team's steps are overdue, else None."""
     team_overdue = team_overdue and viewer.team is not None

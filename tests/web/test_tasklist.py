@@ -120,6 +120,20 @@ def test_pages_of_twenty_keep_the_filters(client, app, start_approval):
     assert "共 21 项" in unfiltered and "第 1 / 2 页" in unfiltered
 
 
+def test_a_count_past_the_cap_reads_99_plus_and_paging_goes_on_to_the_last_step(client, start_approval, monkeypatch):
+    from engine.work import tasklist
+
+    monkeypatch.setattr(tasklist, "COUNT_CAP", 20)  # 99 in service; 21 steps here go past it
+    numbers = [start_approval(f"事项{i}").case_number for i in range(21)]
+    login(client, "leader")
+    first = client.get("/tasks/queue").get_data(as_text=True)
+    assert re.search(r'待认领任务 <span class="count">20\+</span>', first)
+    assert "共 20+ 项" in first and len(rows(first)) == 20
+    link = re.search(r'href="([^"]+)" rel="next"', first).group(1)
+    second = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert rows(second) == numbers[20:] and 'rel="next"' not in second and "共 21 项" in second
+
+
 def test_archive_lists_what_i_completed(client, minyi_db, staff_actors, start_approval):
     result = start_approval()
     cases.complete_task(minyi_db, staff_actors["leader"], result.new_tasks[0].id, {"decision": "同意"})
