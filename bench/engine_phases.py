@@ -39,7 +39,7 @@ PHASES = [
     ("lock the step and its case (incl. session, BEGIN)", runtime, "lock_task"),
     ("validate the form", forms, "validate"),
     ("SpiffWorkflow step (complete + engine steps)", spiff, "complete"),
-    ("mark the step completed (2 statements)", runtime, "mark_completed"),
+    ("mark the step completed (3 statements: step, queue rows, work tally)", runtime, "mark_completed"),
     ("audit: hash one event", audit_chain, "event_hash"),
     ("gateway decisions to audit events", autosteps.AutoSteps, "record"),
     ("save: all of it", runtime, "save"),

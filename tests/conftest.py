@@ -20,7 +20,7 @@ from engine import clock
 from engine.actor import SYSTEM
 from engine.bpmn import bpmngraph, deployments, diagram, expressions
 from engine.people import users
-from engine.store import casefigures, migrate
+from engine.store import casefigures, migrate, worktallies
 from engine.store.db import Database
 from engine.store.models import Base
 from engine.work import runtime
@@ -184,12 +184,22 @@ def db(request, tmp_path, sqlite_template) -> Database:
     database.dispose()
 
 
+def refresh_kept(conn) -> None:  # noqa: ANN001
+    """What a test wrote behind the engine's back (steps, events, a case made 试运行) brought into the kept
+    figures and tallies, as after a bulk load."""
+    casefigures.refresh_all(conn)
+    worktallies.refresh_all(conn)
+
+
 def _check_case_figures(database: Database) -> None:
-    """Whatever a test did through the engine, every case's kept 考核 figures still match its rows
-    (engine/store/casefigures.py); a test that writes rows directly refreshes them as a bulk load would."""
+    """Whatever a test did through the engine, every case's kept 考核 figures and every unit's work tallies still
+    match the rows (engine/store/casefigures.py, worktallies.py); a test that writes rows directly refreshes
+    them as a bulk load would."""
     with database.read() as session:
         drifted = casefigures.drift(session.connection())
+        tallies = worktallies.drift(session.connection())
     assert not drifted, f"kept figures differ from the rows (case, figure, kept, actual): {drifted[:5]}"
+    assert not tallies, f"work tallies differ from the completed steps (key, kept, actual): {tallies[:5]}"
 
 
 def skip_without_pg() -> None:

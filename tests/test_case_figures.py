@@ -14,10 +14,10 @@ from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.errors import InvalidInput
-from engine.store import casefigures, migrate
+from engine.store import casefigures, migrate, worktallies
 from engine.store.models import Case
 from engine.work import runtime, timers
-from tests.conftest import PROCESSES
+from tests.conftest import PROCESSES, refresh_kept
 from tests.minqing import Matter
 
 BEFORE_FIGURES = "7c2e9a4d1b63"  # migration 0014
@@ -99,10 +99,12 @@ def test_rows_written_behind_the_engine_show_as_drift_until_refreshed(line, staf
     with line.read() as session:
         assert casefigures.drift(session.connection()) == [(m.number, "due_steps", 0, 1),
                                                           (m.number, "on_time_steps", 0, 1)]
+        [(key, kept_tally, actual)] = worktallies.drift(session.connection())
+        assert key[3] == "UserTask_handle_promised" and (kept_tally, actual) == ((0, 0, 0), (1, 1, 1))
     with line.write() as session:
-        casefigures.refresh_all(session.connection())
+        refresh_kept(session.connection())
     with line.read() as session:
-        assert casefigures.drift(session.connection()) == []
+        assert casefigures.drift(session.connection()) == [] and worktallies.drift(session.connection()) == []
     assert kept(line, m.number)["on_time_steps"] == 1
 
 

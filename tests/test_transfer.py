@@ -4,14 +4,18 @@ and the people of the new unit are told. Who may: 社区负责人, 管理员 or 
 or above both the case's unit and the target."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.actor import SYSTEM
+from engine.audit import statistics
+from engine.audit.search import CaseQuery
 from engine.bpmn import deployments
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.people import notifications
-from engine.store.models import Case, HumanTask, HumanTaskRole, Unit
+from engine.store.models import Case, HumanTask, HumanTaskRole, Unit, WorkTally
 from engine.work import casepages, cases, tasklist, transfer
 from tests.conftest import PROCESSES
 from tests.minqing import INTAKE, PROCESS
@@ -188,3 +192,28 @@ def test_the_moved_case_then_runs_on_in_its_new_unit(db, district):
     [row] = tasklist.tasks(db, p["xf_leader"], "queue").items
     cases.complete_task(db, p["xf_leader"], row.id, {"kind": "即办件"})
     assert step_units(db, number) == {("承办人", district.xingfu)}
+
+
+def work_by_unit(db) -> dict[str, int]:
+    """Completed steps in the work tallies, per unit name."""
+    with db.read() as session:
+        rows = session.execute(select(Unit.name, func.sum(WorkTally.steps)).join(Unit, Unit.id == WorkTally.unit_id)
+                               .group_by(Unit.name)).all()
+    return {name: n for name, n in rows if n}
+
+
+def test_a_moved_cases_finished_steps_count_as_the_new_units_work(db, district):
+    """The 统计 page of a unit reads its work tallies; 转办 takes the case's finished steps with it, and the
+    tallies of each unit say what a pass over the steps of its cases says."""
+    number = register(db, district)
+    p = district.people
+    cases.complete_task(db, p["gm_leader"], tasklist.tasks(db, p["gm_leader"], "queue").items[0].id,
+                        {"kind": "即办件"})
+    assert work_by_unit(db) == {"光明社区": 1}
+    transfer.move_case(db, p["street_office"], number, district.xingfu, "地址在幸福社区辖区")
+    assert work_by_unit(db) == {"幸福社区": 1}
+    auditor = p["street_auditor"]
+    kept = statistics.statistics(db, auditor, CaseQuery())                       # the tallies
+    counted = statistics.statistics(db, auditor, CaseQuery(date_from=date(2026, 1, 1)))  # the steps
+    assert kept.by_person == counted.by_person == ((p["gm_leader"].display_name, 1),)
+    assert kept.by_role == counted.by_role and kept.on_time == counted.on_time

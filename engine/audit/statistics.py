@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, select
@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.actor import Actor
 from engine.bpmn import deployments
+from engine.people import units
 from engine.people.oversight import audit_scope, require_auditor
 from engine.store.db import Database
-from engine.store.models import AuditEvent, Case, HumanTask, Publication, User
+from engine.store.models import AuditEvent, Case, HumanTask, Publication, User, WorkTally
 
 from .search import CaseQuery, apply
 
@@ -99,52 +100,68 @@ def _tally(rows, index: int) -> tuple[tuple[str, int], ...]:  # noqa: ANN001
 
 
 def _handling(session: Session, q: CaseQuery) -> tuple[KindTime, ...]:
-    """Average and p90 (nearest rank) of start → 办结 time, per kind, over completed cases.
-    Each p90 reads one kind's range of ix_cases_statistics (status, kind, …) and counts
-    from the top: rank r of n ascending is n - r + 1 descending, so the sort keeps only the top tenth."""
+    """Average and p90 (nearest rank: the value at rank ⌈0.9 n⌉ ascending) of start → 办结 time, per kind,
+    over completed cases. PostgreSQL computes both in one pass (`percentile_disc`). SQLite has no percentile:
+    each p90 reads one kind's range of ix_cases_statistics (status, kind, …) and counts from the top — rank r
+    of n ascending is n - r + 1 descending, so the sort keeps only the top tenth."""
     seconds = _seconds(session, Case.started_at, Case.completed_at)
-    done = apply(select(Case.kind, func.count(Case.id), func.avg(seconds)), q).where(
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    extra = (func.percentile_disc(0.9).within_group(seconds),) if postgresql else ()
+    done = apply(select(Case.kind, func.count(Case.id), func.avg(seconds), *extra), q).where(
         Case.status == "completed", Case.completed_at.is_not(None), Case.kind.is_not(None)).group_by(Case.kind)
     found = []
-    for kind, count, average in session.execute(done.order_by(Case.kind)).all():
-        rank = math.ceil(0.9 * count)
-        p90 = session.scalar(apply(select(seconds), q).where(
-            Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
-            .order_by(seconds.desc()).offset(count - rank).limit(1))
-        found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90) / 3600, 2)))
+    for kind, count, average, *p90 in session.execute(done.order_by(Case.kind)).all():
+        if not postgresql:
+            rank = math.ceil(0.9 * count)
+            p90 = [session.scalar(apply(select(seconds), q).where(
+                Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
+                .order_by(seconds.desc()).offset(count - rank).limit(1))]
+        found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90[0]) / 3600, 2)))
     return tuple(found)
 
 
 def _task_totals(session: Session, q: CaseQuery) -> list:
-    """One pass over the completed human steps of the selected cases, grouped by who, lane and step,
-    with the deadline counts (steps with a due time; of those, completed by it). It reads only
-    ix_human_tasks_statistics, in its order; the cases are a set each step is tested against, not a
-    join. Unfiltered, that set is the few sandbox cases to leave out: testing every step against
-    100,000 selected ids would cost more than the scan itself."""
+    """Completed human steps of the selected cases, grouped by who, lane and step, with the deadline counts
+    (steps with a due time; of those, completed by it). Asked for nothing but the units (the page as it
+    opens), they are the kept work tallies of those units (`worktallies`: a few rows, however many steps);
+    otherwise one pass over the completed steps reading only ix_human_tasks_statistics, in its order, each
+    tested against the selected cases as a set, not a join."""
+    if replace(q, scope=None) == CaseQuery():
+        grouped = (func.nullif(WorkTally.completed_by_id, 0), func.nullif(WorkTally.lane, ""), WorkTally.step_id)
+        query = select(*grouped, func.sum(WorkTally.steps), func.sum(WorkTally.due_steps),
+                       func.sum(WorkTally.on_time_steps)).group_by(*grouped)
+        in_units = units.in_scope(WorkTally.unit_id, q.scope)
+        return session.execute(query if in_units is None else query.where(in_units)).all()
     columns = (HumanTask.completed_by_id, HumanTask.lane, HumanTask.step_id)
     on_time = func.sum(case((HumanTask.completed_at <= HumanTask.due_at, 1), else_=0))
-    if q == CaseQuery():  # unfiltered, every unit
-        scope = HumanTask.case_id.not_in(select(Case.id).where(Case.sandbox.is_(True)))
-    else:
-        scope = HumanTask.case_id.in_(apply(select(Case.id), q))
     return session.execute(
         select(*columns, func.count(HumanTask.id), func.count(HumanTask.due_at), on_time)
-        .where(HumanTask.status == "COMPLETED", scope).group_by(*columns)).all()
+        .where(HumanTask.status == "COMPLETED", HumanTask.case_id.in_(apply(select(Case.id), q)))
+        .group_by(*columns)).all()
 
 
 def _overdue(session: Session, q: CaseQuery) -> list:
     """The first OVERDUE_LIMIT overdue steps by due time: finished late, or open past due. Each kind
-    walks ix_human_tasks_overdue (status, due_at, …) in order and stops at the limit."""
+    walks ix_human_tasks_overdue (status, due_at, …) in order and stops at the limit — unless the page asks
+    for more than units: then the steps finished late are read from the chosen cases that kept a late step
+    (`Case.late_steps`), since walking every late step of the database in due order to find those of one
+    month read half a million of them (2.6 s at 1,000,000 cases; docs/performance.md)."""
     now = clock.now()
+    holder = User.id == func.coalesce(HumanTask.completed_by_id, HumanTask.assignee_id)
+    shown = (HumanTask.name, HumanTask.lane, HumanTask.due_at, HumanTask.completed_at, User.display_name)
+    finished_late = and_(HumanTask.status == "COMPLETED", HumanTask.completed_at > HumanTask.due_at)
     found = []
-    for late in (and_(HumanTask.status == "COMPLETED", HumanTask.completed_at > HumanTask.due_at),
-                 and_(HumanTask.status == "READY", HumanTask.due_at < now)):
-        found += session.execute(apply(
-            select(Case.number, HumanTask.name, HumanTask.lane, HumanTask.due_at, HumanTask.completed_at,
-                   User.display_name)
-            .select_from(HumanTask).join(Case, Case.id == HumanTask.case_id)
-            .outerjoin(User, User.id == func.coalesce(HumanTask.completed_by_id, HumanTask.assignee_id)), q)
-            .where(HumanTask.due_at.is_not(None), late).order_by(HumanTask.due_at).limit(OVERDUE_LIMIT)).all()
+    for late in (finished_late, and_(HumanTask.status == "READY", HumanTask.due_at < now)):
+        if late is finished_late and replace(q, scope=None) != CaseQuery():
+            chosen = apply(select(Case.id, Case.number), q).where(Case.late_steps > 0).cte("late_cases") \
+                .prefix_with("MATERIALIZED")
+            query = (select(chosen.c.number, *shown).select_from(chosen)
+                     .join(HumanTask, HumanTask.case_id == chosen.c.id).outerjoin(User, holder))
+        else:
+            query = apply(select(Case.number, *shown).select_from(HumanTask)
+                          .join(Case, Case.id == HumanTask.case_id).outerjoin(User, holder), q)
+        found += session.execute(query.where(HumanTask.due_at.is_not(None), late)
+                                 .order_by(HumanTask.due_at).limit(OVERDUE_LIMIT)).all()
     return sorted(found, key=lambda row: row[3])[:OVERDUE_LIMIT]
 
 

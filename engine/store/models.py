@@ -339,6 +339,23 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
 
 
+class WorkTally(Base):
+    """Completed human steps of the non-sandbox cases of one unit, per person, lane and step: the 统计 page's
+    work per person and role for a whole subtree without reading every step (engine/store/worktallies.py,
+    migration 0016). `completed_by_id` 0: completed by nobody's account; `lane` "" when the step had none."""
+
+    __tablename__ = "work_tallies"
+    __table_args__ = (UniqueConstraint("unit_id", "completed_by_id", "lane", "step_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    completed_by_id: Mapped[int] = mapped_column(Integer)
+    lane: Mapped[str] = mapped_column(String(64))
+    step_id: Mapped[str] = mapped_column(String(128))
+    steps: Mapped[int] = mapped_column(Integer)
+    due_steps: Mapped[int] = mapped_column(Integer)
+    on_time_steps: Mapped[int] = mapped_column(Integer)
+
+
 class OutboxMessage(Base):
     """An outbound e-mail or webhook call, written in the transaction that caused it."""
 

@@ -191,7 +191,7 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
     decided = AutoSteps()
     spiff.complete(workflow, task, {**cleaned, **forms.appended(step.form, cleaned, spiff.accumulated_data(task))},
                    decided)
-    runtime.mark_completed(session, row, actor.id, clock.now())
+    runtime.mark_completed(session, row, actor.id, clock.now(), sandbox=case.sandbox)
     changes = {k: [before.get(k), v] for k, v in cleaned.items() if k in before and before.get(k) != v}
     payload: dict[str, Any] = {"values": cleaned, "changes": changes}
     if via:

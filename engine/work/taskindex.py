@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import sites, spiff
 from engine.bpmn.diagram import Diagram
 from engine.errors import Conflict
-from engine.store import audit_chain, driver
+from engine.store import audit_chain, driver, worktallies
 from engine.store.models import SORT_LAST, Case, HumanTask
 
 from . import deadlines, routing
@@ -43,13 +43,16 @@ _NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role,
                              "VALUES (:human_task_id, :role, :unit_id, :open, :due_at)")
 
 
-def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime) -> None:
-    """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict)."""
+def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime, *, sandbox: bool) -> None:
+    """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict),
+    and counts in its unit's work tallies unless its case is a 试运行 (sandbox) case."""
     conn = session.connection()
     if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
                                     "completed_by_id": user_id}).rowcount != 1:
         raise Conflict("该任务已不在待办状态")
     driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
+    if not sandbox:
+        worktallies.add(conn, task.unit_id, user_id, task.lane, task.step_id, task.due_at, now)
     task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
 
 

@@ -25,7 +25,7 @@ from engine.bpmn import deployments
 from engine.bpmn.formtypes import Choice
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.people import notifications, units
-from engine.store import audit_chain, locks
+from engine.store import audit_chain, locks, worktallies
 from engine.store import text as free_text
 from engine.store.db import Database
 from engine.store.models import Case, CaseState, HumanTask, HumanTaskRole, Unit, UserRole
@@ -91,6 +91,7 @@ def move_case(db: Database, actor: Actor, number: str, unit_id: int | None, reas
             raise InvalidInput("请填写转办原因", {"reason": "请填写转办原因"})
         session.execute(update(Case).where(Case.id == case.id)
                         .values(unit_id=target.id, updated_at=clock.now(), revision=Case.revision + 1))
+        worktallies.move(session.connection(), case.id, source.id, target.id)  # before the rows move
         session.execute(update(HumanTask).where(HumanTask.case_id == case.id).values(unit_id=target.id))
         steps, released, concerned = _reroute(session, actor, case, target.id)
         audit_chain.append(session, case.id, actor.username, "case_moved",
