@@ -597,14 +597,14 @@ def test_a_link_made_at_the_街道_between_two_社区_names_neither_社区_the_o
     for username, own, other in (("leader_a1", a1, a2), ("leader_a2", a2, a1)):
         who = world.people[username]
         page = casepages.get_case(world.db, who, own)
-        assert page.linked == ()
+        assert (page.linked, page.linked_elsewhere) == ((), 1)
         [entry] = [e for e in page.history if e.kind == "case_linked"]
         assert entry.data["linked"] == casepages.OTHER_UNIT_CASE
         html = signed_in(world, username).get(f"/cases/{own}").get_data(as_text=True)
-        assert other not in html and casepages.OTHER_UNIT_CASE in html
+        assert other not in html and casepages.OTHER_UNIT_CASE in html and "另有 1 个其他单位的事项与本事项关联" in html
     for username in ("admin_a", "auditor_q"):
         page = casepages.get_case(world.db, world.people[username], a1)
-        assert page.linked == (a2,)
+        assert (page.linked, page.linked_elsewhere) == ((a2,), 0)
         [entry] = [e for e in page.history if e.kind == "case_linked"]
         assert entry.data["linked"] == a2
         timeline = trace.get_trace(world.db, world.people[username], a1).timeline

@@ -139,7 +139,8 @@ def case_view(session: Session, case: Case, assigning: bool = False, reader: Act
         version_hash=version.hash, open_steps=tuple(steps),
         history=tuple(_entry(e, d, names[e.actor], names, chosen_units, hidden) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
-        linked=tuple(linked), data=dict(state.data) if state else {}, started_by_name=names[case.started_by],
+        linked=tuple(linked), linked_elsewhere=len(hidden), data=dict(state.data) if state else {},
+        started_by_name=names[case.started_by],
         supervisor_role=d.properties.get("supervisorRole") or None,
     )
 

@@ -90,12 +90,13 @@ class CaseView:
     open_steps: tuple[OpenStep, ...]
     history: tuple[HistoryEntry, ...]
     comments: tuple[CommentView, ...]
-    linked: tuple[str, ...]
+    linked: tuple[str, ...]  # the linked (关联) cases the reader may see
     data: dict[str, Any]
     next_task_ids: tuple[int, ...] = ()
     started_by_name: str = ""
     supervisor_role: str | None = None  # the diagram's supervisorRole: who may record 监督发现
     may_comment: bool = False  # the reader may add 意见 (they see the case through a role that acts)
+    linked_elsewhere: int = 0  # linked cases of units the reader does not see: counted, never named
     # the files handed in (附件), as engine.public.attachments.AttachmentInfo; filled by engine.public.casefiles
     files: tuple[Any, ...] = ()
     unit_name: str = ""  # 所属单位, filled by engine.public.casefiles
