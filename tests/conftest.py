@@ -240,6 +240,7 @@ def sqlite_db(tmp_path, sqlite_template) -> Database:
     database = Database(f"sqlite:///{path}")
     runtime.forget_all()
     yield database
+    _check_case_figures(database)
     database.dispose()
 
 
