@@ -70,4 +70,3 @@ def drift(conn: Connection) -> list[tuple[Key, tuple[int, int, int], tuple[int, 
               for r in conn.exec_driver_sql(_EVERY)}
     return [(key, kept.get(key, (0, 0, 0)), actual.get(key, (0, 0, 0))) for key in sorted(set(kept) | set(actual))
             if kept.get(key, (0, 0, 0)) != actual.get(key, (0, 0, 0))]
-
