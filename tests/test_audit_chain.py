@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 
@@ -20,10 +21,12 @@ from engine.bpmn import deployments
 from engine.errors import InvalidInput
 from engine.store import audit_chain, locks
 from engine.store.audit_chain import AuditTampering
-from engine.store.models import AuditEvent, Case
-from engine.work import timers
-from tests.conftest import PROCESSES
-from tests.minqing import Matter
+from engine.people import users
+from engine.store.models import AuditEvent, Case, ChainHead, DiagramVersion
+from engine.work import cases, timers
+from tests import units_tree
+from tests.conftest import PASSWORD, PROCESSES
+from tests.minqing import INTAKE, PROCESS, Matter
 from web.cli import main
 
 FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理"}
@@ -90,6 +93,13 @@ def test_an_event_edited_in_the_database_is_reported_exactly(line, staff):
     assert not verdict.ok
     assert (verdict.broken.chain, verdict.broken.case_number, verdict.broken.seq) == ("case", m.number, 4)
     assert "内容与哈希不符" in verdict.broken.problem
+    assert (verdict.cases, verdict.events) == (1, 4)  # how far the check went: the first case, up to the break
+    # the message shows the first 12 hex digits of the stored hash and of the hash of the content as found
+    with line.read() as session:
+        stored = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == target))
+    shown = re.fullmatch(r"内容与哈希不符:记录被改动\(存储 ([0-9a-f]{12})…,按内容计算 ([0-9a-f]{12})…\)",
+                         verdict.broken.problem)
+    assert shown and shown[1] == stored[:12] and shown[2] != shown[1]
     del other
 
 
@@ -107,6 +117,10 @@ def test_edited_form_values_are_detected(line, staff):
     assert (verdict.broken.case_number, verdict.broken.seq) == (m.number, completed.seq)
 
 
+def head_differs(recorded: int, last: int) -> str:
+    return f"全局链头不符:链头记录为第 {recorded} 条,实际链尾为第 {last} 条(末尾记录被删除或链头被改动)"
+
+
 def test_a_deleted_last_event_breaks_the_global_chain(line, staff):
     m = finished(line, staff)
     with line.read() as session:
@@ -115,7 +129,68 @@ def test_a_deleted_last_event_breaks_the_global_chain(line, staff):
         session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last})
     verdict = verify.verify_database(line)
     assert verdict.broken.chain == "global" and "链头" in verdict.broken.problem
+    with line.read() as session:
+        left = session.scalar(select(func.max(AuditEvent.global_seq)))
+    assert verdict == verify.Verdict(left, 1, verify.Break("global", "", None, head_differs(left + 1, left)))
+    assert str(verdict.broken) == f"全局链: {verdict.broken.problem}"  # no case, no event: the chain's end
     del m
+
+
+def test_a_cases_deleted_newest_event_breaks_the_global_chain_at_the_next_event(line, staff):
+    """Deleting a case's newest event leaves that case's own chain whole, but the global chain, which runs
+    through every event in the order written, misses a link: the break is reported at the next event, with
+    its case and seq, after every case chain was walked."""
+    first = finished(line, staff)
+    second = Matter(line, staff)
+    with line.read() as session:
+        gone, gone_seq = session.execute(
+            select(AuditEvent.id, AuditEvent.global_seq).join(Case, Case.id == AuditEvent.case_id)
+            .where(Case.number == first.number).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        total = session.scalar(select(func.count()).select_from(AuditEvent))
+    with line.write() as session:
+        session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": gone})
+    verdict = verify.verify_database(line)
+    assert verdict == verify.Verdict(total - 1, 2, verify.Break(
+        "global", second.number, 1, f"全局序号不连续:应为 {gone_seq},实为 {gone_seq + 1}(有记录被删除)"))
+
+
+def test_an_event_relinked_in_the_global_chain_is_found_at_that_link_naming_its_case(line, staff):
+    """An event whose link into the global chain is rewritten, with a global hash that fits the forged
+    link, still breaks the global chain there: the link must be the hash of the event before it."""
+    m = finished(line, staff)
+    row = _classified(line, m.number)
+    with line.read() as session:
+        own, global_seq = session.execute(select(AuditEvent.hash, AuditEvent.global_seq)
+                                          .where(AuditEvent.id == row.id)).one()
+        total = session.scalar(select(func.count()).select_from(AuditEvent))
+    forged = "f" * 64
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET global_prev_hash = :p, global_hash = :h WHERE id = :id"),
+                        {"p": forged, "h": audit_chain.global_hash(global_seq, own, forged), "id": row.id})
+    assert verify.verify_database(line) == verify.Verdict(total, 1, verify.Break(
+        "global", m.number, row.seq, "全局链在此断开(记录被改动或替换)"))
+
+
+def test_a_chain_head_changed_in_the_database_is_found(line, staff):
+    """The stored head of the global chain names its last event by count and by hash: changing either one
+    alone is found; put back, the chain verifies again."""
+    finished(line, staff)
+    with line.read() as session:
+        head = session.get(ChainHead, audit_chain.GLOBAL)
+        count, good = head.seq, head.hash
+    for changed, shown in (({"hash": "f" * 64}, count), ({"seq": count + 1}, count + 1)):
+        with line.write() as session:
+            session.execute(update(ChainHead).where(ChainHead.name == audit_chain.GLOBAL).values(changed))
+        assert verify.verify_database(line).broken == verify.Break("global", "", None, head_differs(shown, count))
+        with line.write() as session:
+            session.execute(update(ChainHead).where(ChainHead.name == audit_chain.GLOBAL)
+                            .values(seq=count, hash=good))
+        assert verify.verify_database(line) == verify.Verdict(count, 1, None)
+
+
+def test_a_database_without_events_verifies(db):
+    """A new installation, before its first case, has no chain head yet: nothing to check, nothing broken."""
+    assert verify.verify_database(db) == verify.Verdict(0, 0, None)
 
 
 def test_a_deleted_middle_event_breaks_the_case_chain(line, staff):
@@ -168,6 +243,14 @@ def test_a_bundle_with_another_diagram_is_refused(line, staff):
     bundle["diagram"]["bpmn"] = bundle["diagram"]["bpmn"].replace("分类交办", "随意改名")
     assert "流程图内容与其版本哈希不符" in verify.verify_bundle(bundle).broken.problem
     assert not verify.verify_bundle({"format": "other"}).ok
+    number = bundle["case"]["number"]
+    verdict = verify.verify_bundle(bundle)
+    assert verdict == verify.Verdict(0, 1, verify.Break("bundle", number, None,
+                                                        "流程图内容与其版本哈希不符(流程图被改动)"))
+    assert str(verdict.broken) == f"事项 {number}: 流程图内容与其版本哈希不符(流程图被改动)"  # a case, no event
+    not_ours = verify.Verdict(0, 0, verify.Break("bundle", "", None,
+                                                 "不是民议审计包(format 应为 minyi-audit-bundle/1)"))
+    assert verify.verify_bundle({**bundle, "format": "other"}) == verify.verify_bundle([bundle]) == not_ours
 
 
 def test_only_auditors_download_bundles(line, staff):
@@ -308,6 +391,15 @@ def test_a_bundle_with_foreign_events_or_none_is_refused(line, staff):
     renamed = {**bundle, "case": {**bundle["case"], "process_id": "yizheng_sanyi"}}
     assert "与包内流程图" in verify.verify_bundle(renamed).broken.problem
     assert verify.verify_bundle(bundle).ok
+    # each verdict in full: how much was checked, where, and what is wrong
+    events = len(bundle["events"])
+    assert verify.verify_bundle(mixed) == verify.Verdict(0, 1, verify.Break("bundle", a.number, None,
+                                                                            "包内混有其他事项的记录"))
+    assert verify.verify_bundle({**bundle, "events": bundle["events"][1:]}) == verify.Verdict(0, 1, verify.Break(
+        "bundle", a.number, 1, "包内第 1 条不是登记受理记录,无法确认记录属于该事项"))
+    assert verify.verify_bundle(renamed) == verify.Verdict(events, 1, verify.Break(
+        "bundle", a.number, None, f"事项的流程 yizheng_sanyi 与包内流程图 {PROCESS} 不符"))
+    assert verify.verify_bundle(bundle) == verify.Verdict(events, 1, None)
 
 
 def test_a_bundle_of_the_wrong_shape_is_refused_in_chinese(line, staff):
@@ -318,6 +410,7 @@ def test_a_bundle_of_the_wrong_shape_is_refused_in_chinese(line, staff):
     for damaged in (no_hash, {**bundle, "events": "不是列表"}, {**bundle, "case": None}):
         verdict = verify.verify_bundle(damaged)
         assert not verdict.ok and "审计包结构不完整" in verdict.broken.problem
+        assert verdict == verify.Verdict(0, 0, verify.Break("bundle", "", None, verdict.broken.problem))
 
 
 def test_a_timer_batch_continues_each_cases_own_chain(line, staff, frozen_clock):
@@ -380,3 +473,74 @@ def test_an_event_appended_without_a_seeded_head_follows_the_cases_last_event(li
         row = session.scalar(select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.seq == last + 1))
         assert (row.hash, row.step_id, row.step_name, row.lane) == (appended.hash, "", "", "")
     assert verify.verify_database(line).ok
+
+
+def test_a_bundle_event_rehashed_by_a_forger_is_found_at_its_global_link_or_at_the_next_event(line, staff):
+    """A forger who edits an event of a bundle and recomputes its hash is found at that event by its link
+    into the global chain; one who recomputes that link too is found at the next event, whose recorded
+    predecessor hash no longer fits."""
+    m = finished(line, staff)
+    bundle = json.loads(json.dumps(verify.case_bundle(line, staff["auditor"], m.number), ensure_ascii=False))
+    event = bundle["events"][2]
+    event["actor"] = "someone_else"
+    event["hash"] = audit_chain.event_hash(
+        event["case_id"], event["seq"], datetime.fromisoformat(event["at"]), event["actor"], event["kind"],
+        event["step_id"], event["data"], event["prev_hash"], event["step_name"], event["lane"])
+    assert verify.verify_bundle(bundle) == verify.Verdict(3, 1, verify.Break("case", m.number, 3,
+                                                                             "全局链哈希与记录不符"))
+    event["global_hash"] = audit_chain.global_hash(event["global_seq"], event["hash"], event["global_prev_hash"])
+    assert verify.verify_bundle(bundle) == verify.Verdict(4, 1, verify.Break(
+        "case", m.number, 4, "前一条的哈希不符:链在此断开(前一条记录被删除、替换或改动)"))
+
+
+def test_a_bundle_names_its_case_and_the_diagram_it_ran_on(line, staff):
+    """What an auditor reads offline beside the events: the case's number, title, procedure, status and
+    start, and the diagram's name, file, content hash and BPMN, with every event in order."""
+    m = finished(line, staff)
+    bundle = verify.case_bundle(line, staff["auditor"], m.number)
+    with line.read() as session:
+        case = session.scalar(select(Case).where(Case.number == m.number))
+        version = session.get(DiagramVersion, case.version_id)
+        seqs = session.scalars(select(AuditEvent.seq).where(AuditEvent.case_id == case.id)).all()
+        assert bundle["case"] == {"id": case.id, "number": m.number, "process_id": PROCESS, "title": "3号楼暖气不热",
+                                  "status": case.status, "started_at": "2026-11-23T02:00:00"}
+        assert bundle["diagram"] == {"process_id": PROCESS, "name": version.name, "hash": version.hash,
+                                     "filename": version.filename, "bpmn": version.bpmn.decode("utf-8")}
+        assert case.status == "completed" and version.filename.endswith(".bpmn") and version.name
+    assert [e["seq"] for e in bundle["events"]] == list(range(1, len(seqs) + 1))
+    assert bundle["format"] == "minyi-audit-bundle/1"
+
+
+def test_an_auditor_verifies_the_chains_of_their_units_and_the_global_chain_whole(line, staff):
+    """An auditor of one 社区 walks the chains of that 社区's cases only: a broken chain of another 社区 is
+    not theirs to see (the 街道's auditor, above both, finds it). The global chain runs through every case and
+    is checked whole: a break at another unit's event is reported to them without naming that case."""
+    district = units_tree.build(line)
+    people = district.people
+    gm = cases.start_case(line, people["gm_clerk"], PROCESS, INTAKE, unit_id=district.guangming).case_number
+    xf = cases.start_case(line, people["xf_clerk"], PROCESS, INTAKE, unit_id=district.xingfu).case_number
+    gm_auditor = users.create_user(line, "gm_auditor", PASSWORD, "光明审计", ["审计"], unit_id=district.guangming)
+    with line.read() as session:
+        rows = session.execute(select(Case.number, AuditEvent.id, AuditEvent.seq)
+                               .join(AuditEvent, AuditEvent.case_id == Case.id).order_by(AuditEvent.global_seq)).all()
+    own = [r for r in rows if r.number == gm]
+    theirs = [r for r in rows if r.number == xf]
+    assert verify.chain_status(line, gm_auditor) == verify.Verdict(len(own), 1, None)
+    assert verify.chain_status(line, people["street_auditor"]) == verify.Verdict(len(own) + len(theirs), 2, None)
+    mixed = users.create_user(line, "mixed_audit", PASSWORD, "两处任职", ["审计"], unit_id=district.guangming,
+                              grants=[("受理员", district.xingfu)])  # a role never lends its reach to another unit
+    assert verify.chain_status(line, mixed) == verify.Verdict(len(own), 1, None)
+
+    with line.write() as session:  # another 社区's first event edited: not in this auditor's chains
+        session.execute(text("UPDATE audit_events SET actor = 'mallory' WHERE id = :id"), {"id": theirs[0].id})
+    assert verify.chain_status(line, gm_auditor).ok
+    assert verify.chain_status(line, people["street_auditor"]).broken.case_number == xf
+
+    last = theirs[-1]  # another 社区's event linked to a forged predecessor: the global chain breaks there
+    with line.write() as session:
+        session.execute(text("UPDATE audit_events SET global_prev_hash = :h WHERE id = :id"),
+                        {"h": "f" * 64, "id": last.id})
+    assert verify.chain_status(line, gm_auditor) == verify.Verdict(len(own), 1, verify.Break(
+        "global", "", last.seq, "全局链在此断开(记录被改动或替换)"))
+    broken = verify.chain_status(line, people["street_auditor"]).broken  # the first break of their chains
+    assert (broken.chain, broken.case_number, broken.seq) == ("case", xf, theirs[0].seq)

@@ -4,9 +4,11 @@ a 途径 of another 渠道, and validation refuses a dependency that cannot hold
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
 from engine.actor import SYSTEM
-from engine.bpmn import deployments, diagram
+from engine.bpmn import deployments, diagram, forms
+from engine.bpmn.forms import Choice, FormField
 from engine.errors import InvalidInput
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
@@ -62,7 +64,47 @@ def test_options_depending_on_another_field_are_deployable():
     (_way(whens='<camunda:property id="when:来信" value="走访"/><camunda:property id="when:网上" value="网站"/>'),
      "“来信” 不是 “受理渠道” 的选项"),
     (_way(whens='<camunda:property id="when:上门" value="走访"/>'), "选项 “网站” 没有列在任何 when: 属性中"),
+    (_way(depends=""), "表单字段 “way” 有 when: 属性,但没有写 dependsOn(依据哪个字段)"),
+    (_way().replace('type="enum"', 'type="string"', 1).replace('<camunda:value id="走访" name="走访"/>'
+                                                               '<camunda:value id="网站" name="网站"/>', ""),
+     "表单字段 “way” 的 dependsOn 只用于下拉字段(enum)"),
+    ('<camunda:formField id="note" label="说明" type="string"/>' + _way(depends="note"),
+     "表单字段 “way” 的 dependsOn “note” 不是同一表单中的下拉字段"),
 ])
 def test_a_dependency_that_cannot_hold_is_refused_at_validation(field, says):
     found = diagram.problems_of(_form(field), "t.bpmn")
     assert len(found) == 1 and found[0].element_id == "S" and says in found[0].message, found
+
+
+def test_the_options_of_one_channel_may_be_separated_by_a_chinese_comma():
+    """A designer typing Chinese writes “走访，网站” (full-width comma) as well as “走访,网站”: both list
+    two options."""
+    for comma in ("，", ","):
+        whens = (f'<camunda:property id="when:上门" value="走访{comma}网站"/>'
+                 '<camunda:property id="when:网上" value="网站"/>')
+        assert diagram.problems_of(_form(_way(whens=whens)), "t.bpmn") == []
+        fields, _ = forms.parse_form(etree.fromstring(_form(_way(whens=whens))).find(".//{*}startEvent"))
+        assert fields[1].offered_for("网站") == ("上门", "网上") and fields[1].offered_for("走访") == ("上门",)
+
+
+WAY = FormField("way", "具体途径", "enum",
+                choices=(Choice("走访", "走访"), Choice("电话", "电话"), Choice("网站", "网站")), depends_on="channel",
+                option_parents=(("走访", ("上门",)), ("电话", ("上门",)), ("网站", ("网上",))))
+CHANNEL = FormField("channel", "受理渠道", "enum", choices=(Choice("上门", "上门"), Choice("网上", "网上"),
+                                                          Choice("来电", "来电")))
+
+
+def test_a_refused_way_lists_every_way_of_the_chosen_channel_or_none():
+    refused = forms.dependency_errors((CHANNEL, WAY), {"channel": "上门", "way": "网站"}, {})
+    assert refused == {"way": "“网站” 不属于受理渠道“上门”;可选:走访、电话"}
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": "来电", "way": "走访"}, {}) == {
+        "way": "“走访” 不属于受理渠道“来电”;可选:无"}
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": "上门", "way": "电话"}, {}) == {}
+
+
+def test_the_channel_sent_counts_over_the_cases_and_one_sent_empty_leaves_the_cases():
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": None, "way": "网站"}, {"channel": "上门"}) == {
+        "way": "“网站” 不属于受理渠道“上门”;可选:走访、电话"}
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": None, "way": "网站"}, {"channel": "网上"}) == {}
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": "网上", "way": "网站"}, {"channel": "上门"}) == {}
+    assert forms.dependency_errors((CHANNEL, WAY), {"channel": "上门", "way": "网站"}, {"channel": "网上"}) != {}

@@ -126,6 +126,25 @@ def test_a_migrated_cases_bundle_with_the_old_diagram_is_refused(db, staff, setu
     assert (verdict.broken.seq, verdict.broken.problem) == (migrated["seq"], "迁移记录中的流程图版本与包内流程图不符")
 
 
+def test_a_bundle_of_a_case_not_migrated_must_carry_the_version_it_was_registered_on(db, staff, setup):
+    """A case that was not moved runs on the version its 登记受理 record names: its bundle with a later
+    version's diagram, though genuine, is refused at that first record; with its own version it verifies."""
+    from engine.audit import verify
+    from engine.bpmn import deployments
+
+    actor, number = setup
+    workspace.deploy(db, actor, RECHECK, "approval.bpmn", "加复核")
+    later_version = migration.preview(db, actor, number).to_version
+    bundle = verify.case_bundle(db, staff["auditor"], number)
+    events = len(bundle["events"])
+    assert verify.verify_bundle(bundle) == verify.Verdict(events, 1, None)
+    with db.read() as session:
+        later = deployments.diagram_of(session, later_version)
+    bundle["diagram"] = {**bundle["diagram"], "hash": later.hash, "bpmn": RECHECK.decode("utf-8")}
+    assert verify.verify_bundle(bundle) == verify.Verdict(events, 1, verify.Break(
+        "bundle", number, 1, "受理记录中的流程图版本与包内流程图不符"))
+
+
 def test_a_role_new_to_the_open_step_is_wanted_in_the_case_unit(db, staff, setup):
     """审核 moves to the 社区“两委” lane: after the move the step waits for 社区“两委” where the case is."""
     actor, number = setup

@@ -9,6 +9,7 @@ or come from case data (refused when it runs).
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import pytest
 
@@ -140,3 +141,84 @@ def test_validating_a_diagram_has_one_time_limit_for_all_its_expressions(monkeyp
     assert "流程图中的表达式合计计算超过 0.3 秒" in err.value.message
     assert time.thread_time() - started < 1.0
     expressions.check("[7] * 12000 == [0] * 12000")  # outside a validation, each expression has its own limit
+
+
+# --- the measure and each limit, exactly: at the limit computed, one beyond refused ---------------------
+
+@pytest.mark.parametrize("value, measured", [
+    ("", 0), ("abc", 3), (b"ab", 2), (True, 5), (None, 5), (0, 1), (12345, 5), (-999, 4), (1.5, 32),
+    ([], 2), ([1, "ab"], 9), ((1,), 5), ({1, 2}, 8), (frozenset(), 2), ({"a": 1}, 8), ([[0] * 3] * 2, 28),
+])
+def test_the_size_of_a_value_is_about_the_characters_it_takes_written_out(value, measured):
+    assert budget.size(value) == measured
+
+
+def test_measuring_stops_just_past_the_limit_whatever_the_value():
+    assert budget.size([[0] * 20000] * 20000) == budget.MAX_SIZE + 1  # 400 million, counted to 100,001
+    assert budget.size(["x" * 60000, "y" * 60000]) == 120006
+    assert budget.size([1] * 100, limit=10) == 202  # the list's own cost is past the limit: its items uncounted
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("a + b", {"a": "x" * 50_000, "b": "y" * 50_000}, 100_000),
+    ("'x' * n", {"n": 100_000}, 100_000),
+    ("n * 'x'", {"n": 100_000}, 100_000),
+    ("str(a)", {"a": "x" * 100_000}, 100_000),
+    ("pattern % a", {"pattern": "%s", "a": "x" * 100_000}, 100_000),
+    ("'%100d' % 1", {}, 100),
+    ("'%.100f' % 1", {}, 102),
+    ("int(a)", {"a": "9" * 1000}, 1000),
+])
+def test_a_value_exactly_at_a_size_limit_is_computed(text, names, expected):
+    result = expressions.evaluate(text, names)
+    assert len(str(result)) == expected
+
+
+@pytest.mark.parametrize("text, names, says", [
+    ("a + b", {"a": "x" * 50_000, "b": "y" * 50_001}, "表达式超出计算限制:连接(+)的结果超过 100000 个字符"),
+    ("n + n", {"n": 9 * 10**1000}, "表达式超出计算限制:加法(+)得到的整数超过 1000 位"),
+    ("'x' * n", {"n": 100_001}, "表达式超出计算限制:重复(*)的结果超过 100000 个字符"),
+    ("n * 'x'", {"n": 100_001}, "表达式超出计算限制:重复(*)的结果超过 100000 个字符"),
+    ("n * n", {"n": 10**501}, "表达式超出计算限制:乘法(*)得到的整数超过 1000 位"),
+    ("str(a)", {"a": ["x" * 100_000]}, "表达式超出计算限制:str() 的参数超过 100000 个字符"),
+    ("pattern % a", {"pattern": "%s", "a": "x" * 100_001}, "表达式超出计算限制:格式化(%)的参数超过 100000 个字符"),
+    ("pattern % a", {"pattern": "%100s" * 1001, "a": ("x",) * 1001},  # small arguments, padded past the limit
+     "表达式超出计算限制:格式化(%)的结果超过 100000 个字符"),
+    ("'%101d' % 1", {}, "表达式超出计算限制:格式化(%)的宽度或精度超过 100"),
+    ("'%.101f' % 1", {}, "表达式超出计算限制:格式化(%)的宽度或精度超过 100"),
+    ("'%.*f' % (2, 1)", {}, "表达式超出计算限制:格式化(%)不允许用 * 指定宽度"),
+    ("int(a)", {"a": "9" * 1011}, "表达式超出计算限制:int() 的参数超过 1000 位"),
+    ("int(a)", {"a": "9" * 1010}, "表达式超出计算限制:int()得到的整数超过 1000 位"),
+    ("float(a)", {"a": "9" * 1011}, "表达式超出计算限制:float() 的参数超过 1000 个字符"),
+    ("round(1.5, -1001)", {}, "表达式超出计算限制:round() 的位数超过 1000"),
+    ("add_days('2026-01-01', 36601)", {}, "表达式超出计算限制:天数 36601 超过 36600"),
+    ("add_days('2026-01-01', -36601)", {}, "表达式超出计算限制:天数 -36601 超过 36600"),
+])
+def test_one_beyond_a_limit_is_refused_saying_which(text, names, says):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, names)
+    assert err.value.message.endswith(f"{says}: {text}")  # a constant one is refused at validation, so saying
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("n * n", {"n": 10**500}, 10**1000),          # 1000-digit products are computed
+    ("a * b", {"a": 3, "b": 4}, 12),
+    ("'ab' * 0", {}, ""),
+    ("'ab' * -3", {}, ""),
+    ("[1] * 2", {}, [1, 1]),
+    ("7 % 3", {}, 1),
+    ("str()", {}, ""),
+    ("int()", {}, 0),
+    ("int('ff', 16)", {}, 255),
+    ("float()", {}, 0.0),
+    ("round(2.567, 2)", {}, 2.57),
+    ("round(2.5)", {}, 2),
+    ("round(1234.5, -1000)", {}, 0.0),
+    ("add_days('2026-01-01', 36600)", {}, (date(2026, 1, 1) + timedelta(days=36600)).isoformat()),
+    ("add_days('2026-01-01', -36600)", {}, (date(2026, 1, 1) - timedelta(days=36600)).isoformat()),
+    ("at_least(a, 3, ' 2/3 ')", {"a": "2"}, True),
+    ("at_least(a, 3, '0.5')", {"a": 1}, False),
+    ("more_than(a, 4, r)", {"a": 2.0, "r": 0.5}, False),
+])
+def test_values_within_the_limits_are_computed_as_python_does(text, names, expected):
+    assert expressions.evaluate(text, names) == expected

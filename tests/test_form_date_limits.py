@@ -30,6 +30,8 @@ def _field(**limits: str) -> forms.FormField:
     ("2026-11-24", None, "today", "不能晚于今天(2026-11-23)"),
     ("2027-01-01", None, "today+30", "不能晚于今天之后 30 天(2026-12-23)"),
     ("2026-01-01", "2026-06-01", None, "不能早于2026-06-01"),
+    ("2026-10-23", "today-30", None, "不能早于今天之前 30 天(2026-10-24)"),
+    ("2026-11-24", "today - 1", "today + 0", "不能晚于今天(2026-11-23)"),
 ])
 def test_a_date_outside_its_limits_is_refused_saying_the_limit(value, low, high, says):
     errors = forms.date_limit_errors((_field(low=low, high=high),), {"d": value}, {}, date(2026, 11, 23))
@@ -45,6 +47,25 @@ def test_a_limit_naming_another_field_says_that_fields_label_and_value():
     f = forms.with_limit_labels((_field(low="received_at"),), {"received_at": "受理日期"})
     errors = forms.date_limit_errors(f, {"d": "2026-11-01"}, {"received_at": "2026-11-20"}, date(2026, 11, 23))
     assert errors == {"d": "不能早于“受理日期”(2026-11-20)"}
+
+
+def test_a_limit_naming_a_field_without_a_known_label_says_its_id():
+    errors = forms.date_limit_errors((_field(low="received_at"),), {"d": "2026-11-01"}, {"received_at": "2026-11-20"},
+                                     date(2026, 11, 23))
+    assert errors == {"d": "不能早于“received_at”(2026-11-20)"}
+
+
+def test_a_limit_naming_another_field_reads_its_value_as_submitted_else_as_the_case_holds_it():
+    """A value sent in the same form counts over the case's; one sent empty does not erase the case's."""
+    start = forms.FormField("start", "开始日期", "date")
+    end = _field(low="start")
+    today = date(2026, 11, 23)
+    assert forms.date_limit_errors((start, end), {"start": "2026-11-15", "d": "2026-11-10"}, {"start": "2026-11-01"},
+                                   today) == {"d": "不能早于“开始日期”(2026-11-15)"}
+    assert forms.date_limit_errors((start, end), {"start": None, "d": "2026-11-10"}, {"start": "2026-11-12"},
+                                   today) == {"d": "不能早于“开始日期”(2026-11-12)"}
+    assert forms.date_limit_errors((start, end), {"start": "2026-11-01", "d": "2026-11-10"}, {"start": "2026-11-15"},
+                                   today) == {}
 
 
 def test_a_limit_naming_an_empty_field_limits_nothing():
@@ -119,6 +140,7 @@ def test_a_designer_may_limit_a_date_by_today_a_date_or_another_date_field(confi
     ("count", "日期字段 “due” 的 min/max 引用的字段 “count” 不是日期字段"),
     ("tomorrow()", "无法识别"),
     ("2026-02-30", "不是有效的日期"),
+    ("2026/01/01" * 5, f"“{'2026/01/01' * 4}” 无法识别"),  # a long rule is shown by its first 40 characters
 ])
 def test_a_date_limit_that_cannot_be_read_is_refused_at_validation_naming_the_step(config, says):
     found = diagram.problems_of(_with_limit(config), "t.bpmn")

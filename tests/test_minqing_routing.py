@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import delete
 
 from engine.actor import SYSTEM
-from engine.bpmn import deployments, diagram
+from engine.bpmn import deployments, diagram, formrules
+from engine.bpmn.forms import Choice, FormField
 from engine.errors import Conflict, InvalidInput
 from engine.store.models import UserRole
 from engine.work import cases, tasklist
@@ -117,6 +118,9 @@ def test_a_people_field_naming_its_role_and_an_assignee_reading_it_are_deployabl
 
 @pytest.mark.parametrize("attributes, properties, field, says", [
     ("", "", '<camunda:formField id="who" label="承办人" type="user"/>', "人员字段 “who” 须有属性 role"),
+    ("", "", '<camunda:formField id="who" label="承办人" type="string"><camunda:properties>'
+     '<camunda:property id="role" value="承办人"/></camunda:properties></camunda:formField>',
+     "表单字段 “who” 的属性 role 只用于人员字段(type = user)"),
     ('camunda:assignee="${whom}"', "", PICK, "办理人(assignee)引用了流程图中没有的字段 “whom”"),
     ("", '<camunda:property name="sameAssigneeAs" value="Nope"/>', "", "“Nope” 不是本流程中由人办理的步骤"),
     ("", '<camunda:property name="sameAssigneeAs" value="V"/>', "", "没有共同的办理角色"),
@@ -124,3 +128,13 @@ def test_a_people_field_naming_its_role_and_an_assignee_reading_it_are_deployabl
 def test_a_routing_rule_that_cannot_work_is_refused_at_validation(attributes, properties, field, says):
     found = diagram.problems_of(_process(attributes, properties, field), "t.bpmn")
     assert len(found) == 1 and says in found[0].message, found
+
+
+def test_a_person_is_picked_from_the_current_holders_of_the_role_and_none_is_offered_when_nobody_holds_it():
+    """The message names the role and every holder one may pick; with no holder at all it says so."""
+    who = FormField("who", "承办人", "user", properties=(("role", "承办人"),),
+                    choices=(Choice("handler", "张承办"), Choice("handler2", "赵承办")))
+    assert formrules.convert_person(who, "handler2") == ("handler2", None)
+    assert formrules.convert_person(who, "clerk") == (None, "请从担任“承办人”的人员中选择:张承办、赵承办")
+    nobody = FormField("who", "承办人", "user", properties=(("role", "承办人"),))
+    assert formrules.convert_person(nobody, "handler") == (None, "目前没有担任“承办人”的在职人员可选")

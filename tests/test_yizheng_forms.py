@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from engine.bpmn import forms
+from engine.bpmn import forms, sites
 from engine.errors import InvalidInput
 
 HEAD = ('<bpmn:userTask xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -84,3 +84,221 @@ def test_a_number_field_refuses_values_that_are_not_finite(text):
         forms.validate(AMOUNT, {"amount": text}, {})
     assert refused.value.fields == {"amount": "请输入数字"}
     assert forms.validate(AMOUNT, {"amount": "12.5"}, {}) == {"amount": 12.5}
+
+
+# --- what each field type accepts, and the limits and rules every form has ----------------------------
+
+def F(fid: str, ftype: str = "string", **kw) -> forms.FormField:  # noqa: N802 — reads like the dataclass
+    return forms.FormField(fid, kw.pop("label", fid), ftype, **kw)
+
+
+def refused(fields, submitted: dict, data: dict | None = None) -> dict[str, str]:
+    with pytest.raises(InvalidInput) as err:
+        forms.validate(fields, submitted, data or {})
+    return err.value.fields
+
+
+@pytest.mark.parametrize("sent, kept", [
+    (True, True), (False, False), (None, False), ("是", True), ("否", False), (" Yes ", True), ("ON", True),
+    ("1", True), ("true", True), ("0", False), ("off", False), ("No", False), ("", False),
+])
+def test_a_checkbox_takes_yes_and_no_in_every_usual_spelling_and_left_out_is_no(sent, kept):
+    assert forms.validate((F("ok", "boolean"),), {"ok": sent} if sent is not None else {}, {}) == {"ok": kept}
+
+
+def test_a_checkbox_refuses_anything_else():
+    assert refused((F("ok", "boolean"),), {"ok": "也许"}) == {"ok": "请选择“是”或“否”"}
+
+
+@pytest.mark.parametrize("sent, kept", [
+    ("12", 12), (" -7 ", -7), (12, 12), (12.0, 12), (2**63 - 1, 2**63 - 1), (-(2**63), -(2**63)),
+])
+def test_a_whole_number_is_taken_within_64_bits(sent, kept):
+    assert forms.validate((F("n", "long"),), {"n": sent}, {}) == {"n": kept}
+
+
+@pytest.mark.parametrize("sent, says", [
+    ("12.5", "请输入整数"), (12.5, "请输入整数"), (True, "请输入整数"), ("十二", "请输入整数"),
+    (2**63, "整数超出范围(须在 ±9223372036854775807 之内)"),
+    (-(2**63) - 1, "整数超出范围(须在 ±9223372036854775807 之内)"),
+])
+def test_a_whole_number_refuses_fractions_words_and_what_64_bits_cannot_hold(sent, says):
+    assert refused((F("n", "long"),), {"n": sent}) == {"n": says}
+
+
+def test_a_number_refuses_true_and_false_and_words():
+    assert refused((F("x", "double"), F("y", "double")), {"x": True, "y": "十二"}) == {"x": "请输入数字",
+                                                                                     "y": "请输入数字"}
+    assert forms.validate((F("x", "double"),), {"x": 3}, {}) == {"x": 3.0}
+
+
+@pytest.mark.parametrize("sent, kept", [("2026-11-23", "2026-11-23"), (" 2026-11-23 ", "2026-11-23"),
+                                        ("2026-11-23T18:30", "2026-11-23")])
+def test_a_date_is_kept_as_its_day(sent, kept):
+    assert forms.validate((F("d", "date"),), {"d": sent}, {}) == {"d": kept}
+
+
+def test_a_date_refuses_a_day_that_does_not_exist():
+    assert refused((F("d", "date"),), {"d": "2026-02-30"}) == {"d": "请输入日期(年-月-日)"}
+
+
+def test_an_option_not_offered_is_refused_naming_every_option():
+    kind = F("kind", "enum", choices=(forms.Choice("a", "即办件"), forms.Choice("b", "承诺件")))
+    assert forms.validate((kind,), {"kind": "b"}, {}) == {"kind": "b"}
+    assert refused((kind,), {"kind": "c"}) == {"kind": "“c” 不是可选项之一:即办件、承诺件"}
+    assert refused((kind,), {"kind": "长" * 50}) == {"kind": f"“{'长' * 40}” 不是可选项之一:即办件、承诺件"}
+
+
+def test_text_and_numbers_hold_the_limits_the_diagram_sets_and_values_on_them_pass():
+    fields = (F("name", min_length=2), F("n", "long", minimum=1.0, maximum=10.0), F("x", "double", minimum=0.5))
+    assert forms.validate(fields, {"name": "王五", "n": "1", "x": "0.5"}, {}) == {"name": "王五", "n": 1, "x": 0.5}
+    assert forms.validate(fields, {"name": "王五", "n": "10", "x": "9"}, {})["n"] == 10
+    assert refused(fields, {"name": "王", "n": "0", "x": "0.4"}) == {"name": "至少 2 个字", "n": "不能小于 1",
+                                                                   "x": "不能小于 0.5"}
+    assert refused(fields, {"name": "王五", "n": "11"}) == {"n": "不能大于 10"}
+
+
+def test_a_refusal_says_how_many_fields_and_names_each_by_its_label():
+    fields = (F("n", "long", label="数量", required=True), F("d", "date", label="日期"))
+    with pytest.raises(InvalidInput) as err:
+        forms.validate(fields, {"d": "明天"}, {})
+    assert err.value.message == "表单有 2 处需要修改:日期:请输入日期(年-月-日);数量:此项为必填项"
+
+
+def test_a_field_left_out_takes_its_default_and_one_sent_empty_has_no_value(frozen_clock):
+    fields = (F("n", "long", default="3"), F("when", "date", default="${today()}"), F("note", default="无"))
+    assert forms.validate(fields, {}, {}) == {"n": 3, "when": "2026-11-23", "note": "无"}
+    assert forms.validate(fields, {"n": "", "when": "", "note": ""}, {}) == {"n": None, "when": None, "note": None}
+
+
+def test_a_form_shows_the_cases_value_else_the_default_computed_or_as_written(frozen_clock):
+    fields = (F("n", "long", default="3"), F("when", "date", default="${today()}"), F("bad", default="${nope + 1}"),
+              F("note"))
+    assert forms.default_values(fields, {}) == {"n": 3, "when": "2026-11-23", "bad": None}
+    assert forms.default_values(fields, {"n": 5, "when": None, "note": "已办"}) == {
+        "n": 5, "when": "2026-11-23", "bad": None, "note": "已办"}
+
+
+def test_a_read_only_field_is_never_taken_from_the_submission_nor_checked():
+    fields = (F("shown", readonly=True, required=True, valid_if="${shown == '甲'}"), F("n", "long"))
+    assert forms.validate(fields, {"shown": "乙", "n": "1"}, {"shown": "甲"}) == {"n": 1}
+
+
+def test_a_validIf_without_a_message_shows_the_rule_and_a_field_already_wrong_keeps_its_own_message():
+    fields = (F("n", "long", valid_if="${n > 0}"),)
+    assert refused(fields, {"n": "-1"}) == {"n": "不符合校验条件:n > 0"}
+    assert refused(fields, {"n": "一"}) == {"n": "请输入整数"}
+    assert forms.validate(fields, {"n": "1"}, {}) == {"n": 1}
+
+
+def test_a_requiredIf_decides_by_the_values_sent_over_the_cases():
+    fields = (F("kind"), F("date", "date", required_if="${kind == '承诺件'}"))
+    assert refused(fields, {"kind": "承诺件"}, {"kind": "即办件"}) == {"date": "此项为必填项"}
+    assert forms.validate(fields, {"kind": "即办件"}, {"kind": "承诺件"}) == {"kind": "即办件", "date": None}
+
+
+def test_a_requiredIf_or_default_that_cannot_be_computed_is_recorded_even_when_not_needed():
+    fields = (F("n", "long", required_if="${nope > 1}"), F("d", "date", default="${nope}"))
+    failures = sites.Failures("T")
+    assert forms.validate(fields, {"n": "2", "d": "2026-11-23"}, {}, failures) == {"n": 2, "d": "2026-11-23"}
+    assert [(f.site, f.field) for f in failures.found] == [("requiredIf", "n"), ("defaultValue", "d")]
+    failures = sites.Failures("T")
+    assert refused(fields, {}) == {"n": "此项为必填项(条件必填规则 nope > 1 无法计算,按必填处理)"}
+    forms.validate(fields, {"n": "2"}, {"d": "2026-11-01"}, failures)  # the case has a date: no default shown
+    assert [(f.site, f.field) for f in failures.found] == [("requiredIf", "n")]
+
+
+def test_appendTo_records_carry_a_read_only_fields_shown_value_but_only_entries_count():
+    fields = (F("unit", readonly=True, append_to="reports"), F("text", append_to="reports"),
+              F("done", "boolean", append_to="reports"))
+    assert forms.appended(fields, {"text": "已报到", "done": False}, {"unit": "住建局"}) == {
+        "reports": [{"unit": "住建局", "text": "已报到", "done": False}]}
+    assert forms.appended(fields, {"text": "", "done": False}, {"unit": "住建局"}) == {}
+    assert forms.appended(fields, {"text": None, "done": True}, {"unit": "住建局", "reports": [{"text": "甲"}]}) == {
+        "reports": [{"text": "甲"}, {"unit": "住建局", "text": None, "done": True}]}
+
+
+# --- what a form drawn in the diagram says: every attribute, property and constraint read -------------
+
+def test_a_field_reads_every_attribute_property_and_constraint_drawn():
+    fields, problems = parse(
+        '<camunda:formField id="title" type="string" defaultValue="无">'
+        '<camunda:properties><camunda:property id="multiline" value=" TRUE "/><camunda:property name="public" '
+        'value="true"/><camunda:property id="validIfMessage" value="须写明"/></camunda:properties>'
+        '<camunda:validation><camunda:constraint name="required"/><camunda:constraint name="readonly" config="False"/>'
+        '<camunda:constraint name="minlength" config="2"/><camunda:constraint name="maxlength" config="80"/>'
+        '<camunda:constraint name="validIf" config="${title != \'\'}"/>'
+        '<camunda:constraint name="requiredIf" config="${1 == 1}"/></camunda:validation></camunda:formField>'
+        '<camunda:formField id="n" label="数量" type="long"><camunda:validation>'
+        '<camunda:constraint name="min" config="1.5"/><camunda:constraint name="max" config="9"/>'
+        '<camunda:constraint name="max" config="10"/><camunda:constraint name="required" config="false"/>'
+        '<camunda:constraint name="readonly" config=" true"/></camunda:validation></camunda:formField>'
+        '<camunda:formField id="d" label="日期" type="date"><camunda:validation>'
+        '<camunda:constraint name="min" config=" today "/><camunda:constraint name="max" config="2027-01-01"/>'
+        '</camunda:validation></camunda:formField>'
+        '<camunda:formField id="kind" label="类别" type="enum"><camunda:value id="a" name="即办件"/>'
+        '<camunda:value id="b"/></camunda:formField>'
+        '<camunda:formField id="items" label="事项"><camunda:properties><camunda:property id="list" value="lines"/>'
+        '<camunda:property id="appendTo" value=" records "/></camunda:properties></camunda:formField>')
+    assert problems == []
+    title, n, d, kind, items = fields
+    assert (title.label, title.type, title.default, title.multiline, title.public, title.valid_if_message) == (
+        "title", "string", "无", True, True, "须写明")
+    assert (title.required, title.readonly, title.min_length, title.max_length) == (True, False, 2, 80)
+    assert (title.valid_if, title.required_if, title.widget) == ("${title != ''}", "${1 == 1}", "textarea")
+    assert title.properties == (("multiline", " TRUE "), ("public", "true"), ("validIfMessage", "须写明"))
+    assert (n.label, n.minimum, n.maximum, n.required, n.readonly, n.max_length) == (
+        "数量", 1.5, 10.0, False, True, None)
+    assert (d.date_min, d.date_max, d.multiline, d.public, d.lines) == ("today", "2027-01-01", False, False, False)
+    assert kind.choices == (forms.Choice("a", "即办件"), forms.Choice("b", "b"))
+    assert (items.lines, items.append_to, items.max_length, items.valid_if_message) == (True, "records", 5000, None)
+
+
+@pytest.mark.parametrize("field, says", [
+    ('<camunda:formField id="2bad" type="string"/>',
+     "表单字段 id “2bad” 不合法:须以字母或汉字开头,只含字母、数字、下划线"),
+    ('<camunda:formField type="string"/>', "表单字段 id “” 不合法"),
+    ('<camunda:formField id="f" type="color"/>',
+     "表单字段 “f” 的类型 “color” 不受支持;可用: boolean, date, double, enum, long, string, unit, user"),
+    ('<camunda:formField id="f"><camunda:validation><camunda:constraint name="pattern" config="x"/>'
+     '</camunda:validation></camunda:formField>',
+     "表单字段 “f” 的校验规则 “pattern” 不受支持;可用: max, maxlength, min, minlength, readonly, required, "
+     "requiredIf, validIf"),
+    ('<camunda:formField id="f"><camunda:validation><camunda:constraint name="validIf"/>'
+     '</camunda:validation></camunda:formField>', "表单字段 “f” 的 validIf 条件无效"),
+    ('<camunda:formField id="f" type="date"><camunda:validation><camunda:constraint name="max" config="明天()"/>'
+     '</camunda:validation></camunda:formField>', "表单字段 “f” 的校验规则 max:“明天()” 无法识别"),
+    ('<camunda:formField id="f" type="long"><camunda:validation><camunda:constraint name="minlength"/>'
+     '</camunda:validation></camunda:formField>', "表单字段 “f” 的校验规则 minlength 需要数字,得到 “None”"),
+    ('<camunda:formField id="f"><camunda:properties><camunda:property id="appendTo" value="2x"/>'
+     '</camunda:properties></camunda:formField>', "表单字段 “f” 的 appendTo “2x” 不是合法的变量名"),
+    ('<camunda:formField id="f"><camunda:properties><camunda:property id="list" value="commas"/>'
+     '</camunda:properties></camunda:formField>', "表单字段 “f” 的 list 属性只支持 “lines”(每行一项)"),
+    ('<camunda:formField id="f" type="long"><camunda:properties><camunda:property id="list" value="lines"/>'
+     '</camunda:properties></camunda:formField>', "表单字段 “f” 的 list 属性只用于文本字段"),
+    ('<camunda:formField id="f" defaultValue="${f.__class__}"/>', "表单字段 “f” 的默认值表达式无效"),
+    ('<camunda:formField id="f" type="enum"/>', "下拉字段 “f” 没有任何选项"),
+])
+def test_each_problem_of_a_field_is_named_with_the_field_and_its_line(field, says):
+    fields, problems = parse(field)
+    assert len(problems) == 1 and says in problems[0][2] and problems[0][1] == 1, problems
+
+
+def test_a_field_is_left_out_only_when_its_id_or_type_is_unusable_and_its_id_stays_taken():
+    fields, problems = parse('<camunda:formField id="f" type="color"/><camunda:formField id="f" type="string"/>'
+                             '<camunda:formField id="g" type="long"><camunda:validation>'
+                             '<camunda:constraint name="max" config="x"/></camunda:validation></camunda:formField>')
+    assert [f.id for f in fields] == ["g"] and fields[0].maximum is None
+    assert [p[2] for p in problems][1] == "表单字段 id “f” 重复" and len(problems) == 3
+
+
+def test_a_default_written_plainly_is_taken_as_it_is_and_one_written_as_an_expression_must_be_one():
+    fields, problems = parse('<camunda:formField id="a" defaultValue="x.__class__"/>'
+                             '<camunda:formField id="b" defaultValue="${today()}"/>')
+    assert problems == [] and [f.default for f in fields] == ["x.__class__", "${today()}"]
+
+
+def test_an_appendTo_list_named_like_a_field_of_the_form_is_refused_naming_both():
+    _, problems = parse('<camunda:formField id="a"><camunda:properties><camunda:property id="appendTo" value="b"/>'
+                        '</camunda:properties></camunda:formField><camunda:formField id="b"/>')
+    assert problems == [("a", 1, "表单字段 “a” 的 appendTo “b” 与表单字段重名")]

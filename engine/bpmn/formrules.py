@@ -61,7 +61,7 @@ def dependent_options(fid: str, ftype: str, named: Mapping[str, str], props: tup
         return {}
     parents: dict[str, list[str]] = {}
     for parent_value, options in whens:
-        for option in (o.strip() for o in options.replace(",", ",").split(",") if o.strip()):
+        for option in (o.strip() for o in options.replace("，", ",").split(",") if o.strip()):
             parents.setdefault(option, []).append(parent_value)
     return {"depends_on": parent, "option_parents": tuple((k, tuple(v)) for k, v in parents.items())}
 

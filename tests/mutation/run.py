@@ -68,18 +68,21 @@ FORMS_TESTS = ("tests/test_yizheng_forms.py", "tests/test_free_text.py", "tests/
                "tests/test_diagram_validation.py", "tests/web/test_taskpage.py", "tests/web/test_bad_input.py")
 MODULES = (
     Module("expressions", "engine/bpmn/expressions.py", EXPRESSIONS_TESTS),
-    Module("budget", "engine/bpmn/budget.py", EXPRESSIONS_TESTS, optional=True),  # the expressions' cost budget
+    Module("budget", "engine/bpmn/budget.py", EXPRESSIONS_TESTS + ("tests/test_expression_budget.py",),
+           optional=True),  # the expressions' cost budget
     # forms.py only re-exports: what a form is (formfields), what is entered (formvalues), Minyi's own rules
     Module("formfields", "engine/bpmn/formfields.py", FORMS_TESTS),
     Module("formvalues", "engine/bpmn/formvalues.py", FORMS_TESTS),
     Module("formrules", "engine/bpmn/formrules.py", FORMS_TESTS + ("tests/test_form_date_limits.py",
-                                                                 "tests/test_channel_ways.py")),
+                                                                 "tests/test_channel_ways.py",
+                                                                 "tests/test_minqing_routing.py")),  # people
     # all but _append_only, which runs once at import, before mutmut can switch a mutant on: no test could
     # ever kill its mutants (tests/test_audit_chain.py checks that changes and deletions are refused)
     Module("audit_chain", "engine/store/audit_chain.py", ("tests/test_audit_chain.py",),
            ("x_utc_iso", "x_canonical", "x_event_hash", "x_global_hash", "x_append", "x_seed", "x_seed_global",
             "x_seed_locked", "x_lock_global_head")),
-    Module("verify", "engine/audit/verify.py", ("tests/test_audit_chain.py", "tests/web/test_audit.py")),
+    Module("verify", "engine/audit/verify.py", ("tests/test_audit_chain.py", "tests/web/test_audit.py",
+                                                "tests/test_designer_migration.py")),  # a migrated case's bundle
     # authorisation only: who may start, work on, claim, hand back, assign, see and write on a case
     Module("cases (authorisation)", "engine/work/cases.py", AUTHORISATION_TESTS,
            ("x__check_may_start", "x_may_start", "x_check_can_work", "x__designer_in_sandbox",
