@@ -317,14 +317,8 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
     else:
         query = _statement(which, viewer.several_roles, sort, viewer.team if which == "team" else None, shape)
     rows = session.execute(query, params).all()
-    seen = (page - 1) * per_page + min(len(rows), per_page)  # rows up to the end of this page
     tab = getattr(counts or _counts(session, viewer)[0], which) if not wanted else None
-    if tab is not None and tab <= COUNT_CAP:
-        total, more = tab, False
-    elif tab is not None:  # counted past the cap: at least that many, and however many this page reached
-        total, more = max(COUNT_CAP, seen), seen < COUNT_CAP or len(rows) > per_page
-    else:  # a filtered count may scan every open step: report only what this page saw
-        total, more = seen, len(rows) > per_page
+    total, more = _extent(tab, (page - 1) * per_page + min(len(rows), per_page), len(rows) > per_page)
     rows = rows[:per_page]
     grants: dict[int, list[tuple[str, int]]] = {}
     if rows:
@@ -332,6 +326,16 @@ def _page(session: Session, actor: Actor, which: str, filters: Filters, page: in
             grants.setdefault(task_id, []).append((role, unit_id))
     now = clock.now()
     return Page(tuple(_row(r, grants, now) for r in rows), total, page, per_page, more)
+
+
+def _extent(tab: int | None, seen: int, next_page: bool) -> tuple[int, bool]:
+    """A page's total and whether the list goes on, from its tab's capped count (None: a filtered list, not
+    counted), the rows up to the end of this page and whether a row beyond it was read."""
+    if tab is None:  # a filtered count may scan every open step: report only what this page saw
+        return seen, next_page
+    if tab <= COUNT_CAP:
+        return tab, False
+    return max(COUNT_CAP, seen), seen < COUNT_CAP or next_page  # past the cap: at least this many
 
 
 def _counts(session: Session, viewer: _Viewer, team_overdue: bool = False) -> tuple[Counts, int | None]:
