@@ -63,8 +63,9 @@ def test_files_team_view_and_search_for_a_street_offices_staff(live_server, new_
     sign_in(clerk, base, "clerk")
     open_task(clerk, base, number, "网上受理核实")
     thumb = clerk.get_by_role("img", name="查看图片 绿地.png")
-    thumb.wait_for()
-    assert clerk.evaluate("img => img.complete && img.naturalWidth", thumb.element_handle()) == 96
+    thumb.wait_for()  # visible is not loaded: wait for the picture itself before reading its size
+    clerk.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert clerk.evaluate("img => img.naturalWidth", thumb.element_handle()) == 96
     assert clerk.get_by_role("link", name="下载 业主签名.pdf").is_visible()
     assert_accessible(clerk)
     shot(clerk, "30-task-with-files")
