@@ -180,7 +180,7 @@ def db(request, tmp_path, sqlite_template) -> Database:
     runtime.forget_all()
     yield database
     runtime.forget_all()
-    _check_case_figures(database)
+    _check_kept(database)
     database.dispose()
 
 
@@ -191,7 +191,7 @@ def refresh_kept(conn) -> None:  # noqa: ANN001
     worktallies.refresh_all(conn)
 
 
-def _check_case_figures(database: Database) -> None:
+def _check_kept(database: Database) -> None:
     """Whatever a test did through the engine, every case's kept 考核 figures and every unit's work tallies still
     match the rows (engine/store/casefigures.py, worktallies.py); a test that writes rows directly refreshes
     them as a bulk load would."""
@@ -240,7 +240,7 @@ def sqlite_db(tmp_path, sqlite_template) -> Database:
     database = Database(f"sqlite:///{path}")
     runtime.forget_all()
     yield database
-    _check_case_figures(database)
+    _check_kept(database)
     database.dispose()
 
 

@@ -106,18 +106,21 @@ def _handling(session: Session, q: CaseQuery) -> tuple[KindTime, ...]:
     of n ascending is n - r + 1 descending, so the sort keeps only the top tenth."""
     seconds = _seconds(session, Case.started_at, Case.completed_at)
     postgresql = session.get_bind().dialect.name == "postgresql"
-    extra = (func.percentile_disc(0.9).within_group(seconds),) if postgresql else ()
+    extra = (func.percentile_disc(0.9).within_group(seconds),) if postgresql else ()  # the p90, in this pass
     done = apply(select(Case.kind, func.count(Case.id), func.avg(seconds), *extra), q).where(
         Case.status == "completed", Case.completed_at.is_not(None), Case.kind.is_not(None)).group_by(Case.kind)
     found = []
-    for kind, count, average, *p90 in session.execute(done.order_by(Case.kind)).all():
-        if not postgresql:
-            rank = math.ceil(0.9 * count)
-            p90 = [session.scalar(apply(select(seconds), q).where(
-                Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
-                .order_by(seconds.desc()).offset(count - rank).limit(1))]
-        found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90[0]) / 3600, 2)))
+    for kind, count, average, *computed in session.execute(done.order_by(Case.kind)).all():
+        p90 = computed[0] if computed else session.scalar(apply(select(seconds), q).where(
+            Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
+            .order_by(seconds.desc()).offset(count - math.ceil(0.9 * count)).limit(1))
+        found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90) / 3600, 2)))
     return tuple(found)
+
+
+def _units_only(q: CaseQuery) -> bool:
+    """The page as it opens: nothing asked for but the reader's units."""
+    return replace(q, scope=None) == CaseQuery()
 
 
 def _task_totals(session: Session, q: CaseQuery) -> list:
@@ -126,7 +129,7 @@ def _task_totals(session: Session, q: CaseQuery) -> list:
     opens), they are the kept work tallies of those units (`worktallies`: a few rows, however many steps);
     otherwise one pass over the completed steps reading only ix_human_tasks_statistics, in its order, each
     tested against the selected cases as a set, not a join."""
-    if replace(q, scope=None) == CaseQuery():
+    if _units_only(q):
         grouped = (func.nullif(WorkTally.completed_by_id, 0), func.nullif(WorkTally.lane, ""), WorkTally.step_id)
         query = select(*grouped, func.sum(WorkTally.steps), func.sum(WorkTally.due_steps),
                        func.sum(WorkTally.on_time_steps)).group_by(*grouped)
@@ -149,17 +152,17 @@ def _overdue(session: Session, q: CaseQuery) -> list:
     now = clock.now()
     holder = User.id == func.coalesce(HumanTask.completed_by_id, HumanTask.assignee_id)
     shown = (HumanTask.name, HumanTask.lane, HumanTask.due_at, HumanTask.completed_at, User.display_name)
-    finished_late = and_(HumanTask.status == "COMPLETED", HumanTask.completed_at > HumanTask.due_at)
+    walked = apply(select(Case.number, *shown).select_from(HumanTask)
+                   .join(Case, Case.id == HumanTask.case_id).outerjoin(User, holder), q)
+    late_cases = walked
+    if not _units_only(q):
+        chosen = apply(select(Case.id, Case.number), q).where(Case.late_steps > 0).cte("late_cases") \
+            .prefix_with("MATERIALIZED")
+        late_cases = (select(chosen.c.number, *shown).select_from(chosen)
+                      .join(HumanTask, HumanTask.case_id == chosen.c.id).outerjoin(User, holder))
     found = []
-    for late in (finished_late, and_(HumanTask.status == "READY", HumanTask.due_at < now)):
-        if late is finished_late and replace(q, scope=None) != CaseQuery():
-            chosen = apply(select(Case.id, Case.number), q).where(Case.late_steps > 0).cte("late_cases") \
-                .prefix_with("MATERIALIZED")
-            query = (select(chosen.c.number, *shown).select_from(chosen)
-                     .join(HumanTask, HumanTask.case_id == chosen.c.id).outerjoin(User, holder))
-        else:
-            query = apply(select(Case.number, *shown).select_from(HumanTask)
-                          .join(Case, Case.id == HumanTask.case_id).outerjoin(User, holder), q)
+    for query, late in ((late_cases, and_(HumanTask.status == "COMPLETED", HumanTask.completed_at > HumanTask.due_at)),
+                        (walked, and_(HumanTask.status == "READY", HumanTask.due_at < now))):
         found += session.execute(query.where(HumanTask.due_at.is_not(None), late)
                                  .order_by(HumanTask.due_at).limit(OVERDUE_LIMIT)).all()
     return sorted(found, key=lambda row: row[3])[:OVERDUE_LIMIT]
