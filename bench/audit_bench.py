@@ -8,8 +8,8 @@ One real 民情 case is run through the engine; its case row, workflow state, ta
 events are then copied with bulk inserts (COPY on PostgreSQL; each copy's hash chain recomputed, kinds,
 topics, channels, ratings and times varied) into the 社区 and 网格 of a district of 100 units
 (`bench/district.py`; the auditor holds 审计 at the 区, so the pages are 区-wide); the figures the engine
-keeps in each transaction (`casefigures`, `worktallies`) are then computed for the copies, timed apart. The pages are timed
-through the Flask test client. Prints median and p95 server time per page.
+keeps in each transaction (`casefigures`, `worktallies`) are then computed for the copies, timed apart.
+The pages are timed through the Flask test client. Prints median and p95 server time per page.
 """
 from __future__ import annotations
 

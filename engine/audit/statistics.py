@@ -76,13 +76,6 @@ class Statistics:
     publications: tuple[tuple[str, int], ...]
 
 
-def _seconds(session: Session, start, end):  # noqa: ANN001, ANN202
-    """Seconds between two timestamp columns, in the database's own dialect."""
-    if session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return func.extract("epoch", end - start)
-
-
 def _case_counts(session: Session, q: CaseQuery) -> list:
     """One pass over the selected cases: how many per status, kind, channel, topic and rating.
     The grouping follows ix_cases_statistics, so SQLite streams it from the index without sorting."""
@@ -100,20 +93,16 @@ def _tally(rows, index: int) -> tuple[tuple[str, int], ...]:  # noqa: ANN001
 
 
 def _handling(session: Session, q: CaseQuery) -> tuple[KindTime, ...]:
-    """Average and p90 (nearest rank: the value at rank ⌈0.9 n⌉ ascending) of start → 办结 time, per kind,
-    over completed cases. PostgreSQL computes both in one pass (`percentile_disc`). SQLite has no percentile:
-    each p90 reads one kind's range of ix_cases_statistics (status, kind, …) and counts from the top — rank r
-    of n ascending is n - r + 1 descending, so the sort keeps only the top tenth."""
-    seconds = _seconds(session, Case.started_at, Case.completed_at)
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    extra = (func.percentile_disc(0.9).within_group(seconds),) if postgresql else ()  # the p90, in this pass
-    done = apply(select(Case.kind, func.count(Case.id), func.avg(seconds), *extra), q).where(
-        Case.status == "completed", Case.completed_at.is_not(None), Case.kind.is_not(None)).group_by(Case.kind)
+    """Average and p90 (nearest rank: the value at rank ⌈0.9 n⌉ ascending) of start → 办结 time, per kind, over
+    completed cases, from the time each keeps (`Case.handling_seconds`, NULL until completed). One pass over
+    ix_cases_handling counts and averages; each p90 walks that kind's range of it from the top — rank r of n
+    ascending is n - r + 1 descending — so it reads a tenth of the kind's entries, never sorts them."""
+    timed = (Case.handling_seconds.is_not(None), Case.kind.is_not(None))
+    done = apply(select(Case.kind, func.count(Case.id), func.avg(Case.handling_seconds)), q).where(*timed)
     found = []
-    for kind, count, average, *computed in session.execute(done.order_by(Case.kind)).all():
-        p90 = computed[0] if computed else session.scalar(apply(select(seconds), q).where(
-            Case.status == "completed", Case.completed_at.is_not(None), Case.kind == kind)
-            .order_by(seconds.desc()).offset(count - math.ceil(0.9 * count)).limit(1))
+    for kind, count, average in session.execute(done.group_by(Case.kind).order_by(Case.kind)).all():
+        p90 = session.scalar(apply(select(Case.handling_seconds), q).where(*timed, Case.kind == kind)
+                             .order_by(Case.handling_seconds.desc()).offset(count - math.ceil(0.9 * count)).limit(1))
         found.append(KindTime(kind, count, round(float(average) / 3600, 2), round(float(p90) / 3600, 2)))
     return tuple(found)
 

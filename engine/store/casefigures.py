@@ -4,7 +4,9 @@ instead of every step and event of it (docs/performance.md, 考核 rankings; mig
 - `due_steps`, `on_time_steps`, `late_steps`: its completed human steps that had a due time, those
   completed by it, and those completed after it (按期办结率, 逾期件);
 - `returns`: its steps completed with “退回负责人(退单)” (the form field return_to_leader) ticked (退单);
-- `escalations`: its `escalated` events (督办).
+- `escalations`: its `escalated` events (督办);
+- `handling_seconds`: start → 办结 once it is completed, else NULL (统计's handling time: average and p90 per
+  kind read ix_cases_handling instead of computing and sorting every completed case's time; migration 0017).
 
 They are recomputed from the case's own rows, never incremented, in the transaction that changes them:
 every completion and every escalation appends an audit event, and `audit_chain` hands the cases of a
@@ -21,9 +23,12 @@ from sqlalchemy.engine import Connection
 
 from . import driver
 
-COLUMNS = ("due_steps", "on_time_steps", "late_steps", "returns", "escalations")
+COLUMNS = ("due_steps", "on_time_steps", "late_steps", "returns", "escalations", "handling_seconds")
 RETURNED = {"postgresql": "(audit_events.data -> 'values' ->> 'return_to_leader') = 'true'",
             "sqlite": "json_extract(audit_events.data, '$.values.return_to_leader') = 1"}
+SECONDS = {"postgresql": "CAST(EXTRACT(EPOCH FROM cases.completed_at - cases.started_at) AS DOUBLE PRECISION)",
+           "sqlite": "(julianday(cases.completed_at) - julianday(cases.started_at)) * 86400.0"}
+DIFFERS = {"postgresql": "IS DISTINCT FROM", "sqlite": "IS NOT"}  # NULL-safe: a NULL is not "different" from NULL
 
 
 def _steps(condition: str) -> str:
@@ -38,7 +43,9 @@ def expressions(dialect: str) -> dict[str, str]:
             "on_time_steps": _steps("human_tasks.completed_at <= human_tasks.due_at"),
             "late_steps": _steps("human_tasks.completed_at > human_tasks.due_at"),
             "returns": events.format(f"audit_events.kind = 'task_completed' AND {RETURNED[dialect]}"),
-            "escalations": events.format("audit_events.kind = 'escalated'")}
+            "escalations": events.format("audit_events.kind = 'escalated'"),
+            "handling_seconds": f"(CASE WHEN cases.status = 'completed' AND cases.completed_at IS NOT NULL "
+                                f"THEN {SECONDS[dialect]} END)"}
 
 
 def _assignments(dialect: str, pending: bool) -> str:
@@ -74,10 +81,10 @@ def refresh_all(conn: Connection) -> None:
     conn.exec_driver_sql(_REFRESH_ALL[conn.dialect.name])
 
 
-def drift(conn: Connection) -> list[tuple[str, str, int, int]]:
+def drift(conn: Connection) -> list[tuple[str, str, float | None, float | None]]:
     """(case number, figure, kept, actual) for every kept figure that differs from the case's rows."""
     found = expressions(conn.dialect.name)
-    differs = " OR ".join(f"{c} <> {found[c]}" for c in COLUMNS)
+    differs = " OR ".join(f"{c} {DIFFERS[conn.dialect.name]} {found[c]}" for c in COLUMNS)
     rows = conn.exec_driver_sql(
         f"SELECT number, {', '.join(COLUMNS)}, {', '.join(found[c] for c in COLUMNS)} "  # noqa: S608 — fixed text
         f"FROM cases WHERE {differs} ORDER BY id").all()
