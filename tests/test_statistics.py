@@ -143,3 +143,22 @@ def test_the_unfiltered_view_leaves_out_sandbox_steps(db, staff, known):
     assert [o.case_number for o in everything.overdue] == [known["B"].number]  # walked in due order
     assert everything.by_person == (("张承办", 10), ("李主任", 5), ("王受理", 4))
     assert (everything.on_time.numerator, everything.on_time.denominator) == (3, 4)
+
+
+def test_p90_is_the_nearest_rank_of_the_completed_cases_times_and_a_filter_narrows_it(db, staff, frozen_clock):
+    """Eleven completed 即办件 taking 1 … 11 hours (one running case beside them): the p90 is the value at rank
+    ⌈0.9 × 11⌉ = 10 ascending, read from the top of the kind's handling times, not the largest."""
+    deployments.deploy_directory(db, PROCESSES, SYSTEM)
+    at(frozen_clock, 0)
+    matters = [Matter(db, staff) for _ in range(12)]
+    with db.write() as session:  # rows written behind the engine, then kept as the engine keeps them
+        for hours, m in enumerate(matters[:11], start=1):
+            session.execute(update(Case).where(Case.number == m.number).values(
+                kind="即办件", status="completed", completed_at=T0 + timedelta(hours=hours)))
+        session.execute(update(Case).where(Case.number == matters[11].number).values(kind="即办件"))
+        refresh_kept(session.connection())
+    [handled] = stats(db, staff).handling
+    assert (handled.kind, handled.cases, handled.average_hours, handled.p90_hours) == ("即办件", 11, 6.0, 10.0)
+    assert stats(db, staff, kind="即办件").handling == (handled,)
+    assert stats(db, staff, kind="承诺件").handling == ()
+    assert stats(db, staff, status="running").handling == ()
