@@ -126,8 +126,8 @@ class Case(Base):
                       Index("ix_cases_ranking", "started_at", "unit_id", "rating", "sandbox", "id", "due_steps",
                             "on_time_steps", "late_steps", "returns", "escalations"),
                       # 统计's handling time (migration 0017): per kind, the completed cases in order of it, so
-                      # the p90 walk reads the top tenth of a kind from the index alone
-                      Index("ix_cases_handling", "kind", "handling_seconds", "unit_id", "sandbox",
+                      # the p90 walk reads the top tenth of a kind from the index alone (a period's too)
+                      Index("ix_cases_handling", "kind", "handling_seconds", "unit_id", "sandbox", "started_at",
                             postgresql_where=text("handling_seconds IS NOT NULL"),
                             sqlite_where=text("handling_seconds IS NOT NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
