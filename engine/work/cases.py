@@ -256,10 +256,12 @@ def holds_step(actor: Actor, grants: tuple[tuple[str, int], ...]) -> bool:
     return any(actor.holds((role,), unit) for role, unit in grants)
 
 
-def check_can_work(session: Session, actor: Actor, row: HumanTask) -> None:
+def check_can_work(session: Session, actor: Actor, row: HumanTask,
+                   grants: tuple[tuple[str, int], ...] | None = None) -> None:
     """The actor must hold one of the step's roles in the unit it was routed to, today — a claim or an
-    assignment made while they held it is not enough; then the step must still be open."""
-    grants = task_grants(session, row)
+    assignment made while they held it is not enough; then the step must still be open. `grants`: the
+    step's, when the caller has just read them in this transaction."""
+    grants = task_grants(session, row) if grants is None else grants
     if not holds_step(actor, grants) and not _designer_in_sandbox(session, actor, row):
         roles = "、".join(dict.fromkeys(role for role, _ in grants))
         named = units.names(session, (unit for _, unit in grants))

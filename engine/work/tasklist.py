@@ -27,7 +27,7 @@ from engine.store.models import (SORT_LAST, Case, CaseState, DiagramVersion, Ext
 from engine.store.paging import Page
 
 from .casepages import SUPERVISOR_ROLES, case_view, check_can_view, display_names
-from .cases import check_can_work, holds_step, task_grants, task_roles
+from .cases import check_can_work, holds_step, task_grants
 from . import formpages, leaders
 from .extensions import URGERS
 from .views import Counts, PendingExtension, TaskRow, TaskView
@@ -433,12 +433,12 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
     row = session.get(HumanTask, task_id)
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    roles = task_roles(session, row)
     grants = task_grants(session, row)
+    roles = tuple(dict.fromkeys(role for role, _ in grants))
     case = session.get(Case, row.case_id)
     can_complete = True
     try:
-        check_can_work(session, actor, row)
+        check_can_work(session, actor, row, grants)
     except (Forbidden, Conflict) as refused:
         # a step not (or no longer) yours to do: read-only for its people, and for those who urge and
         # oversee (催办, 督办, audit) any step of a case they may see
@@ -453,7 +453,8 @@ def task_page(session: Session, actor: Actor, task_id: int) -> TaskView:
         can_complete = False
     d = deployments.diagram_of(session, case.version_id)
     step = d.steps.get(row.step_id)
-    data = {**session.get(CaseState, case.id).data, **(row.data or {})}
+    state = session.get(CaseState, case.id)  # held: the case view below reads it again, from the session
+    data = {**state.data, **(row.data or {})}
     form = formpages.shown(session, step.form, data, case.unit_id) if step else ()
     holder = session.get(User, row.assignee_id).display_name if row.assignee_id else None
     return TaskView(
