@@ -28,7 +28,7 @@ from engine.actor import Actor
 from engine.errors import InvalidInput, NotFound
 from engine.store import driver
 from engine.store import text as free_text
-from engine.store.models import Unit, UnitEvent, User, UserRole
+from engine.store.models import Unit, UnitEvent
 
 
 @dataclass(frozen=True)
@@ -149,27 +149,38 @@ def names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
     return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
 
 
+# the case unit's path, and the deepest unit at or above it where an active person holds the role
+_ROUTE = driver.Statement(
+    "SELECT case_unit.path, (SELECT held.id FROM units AS held "
+    "JOIN user_roles ON user_roles.unit_id = held.id JOIN users ON users.id = user_roles.user_id "
+    "WHERE user_roles.role = :role AND users.active = TRUE AND case_unit.path LIKE held.path || '%' "
+    "ORDER BY length(held.path) DESC LIMIT 1) AS nearest FROM units AS case_unit WHERE case_unit.id = :unit_id")
+
+
 def route(session: Session, case_unit_id: int, role: str, *, level: str | None = None,
           chosen: Any = None) -> int:
     """The unit whose holders of `role` get a step of a case of `case_unit_id`:
     - `chosen` (the value of the step's `unitField`): that unit, when it exists and is open;
     - `level` (the step's `unitLevel`, e.g. 街道): the case unit's ancestor at that level;
     - otherwise the case's unit or the nearest unit above it where an active person holds the role;
-      when nobody holds it anywhere up the chain, the case's own unit (the step waits there)."""
-    unit = get(session, case_unit_id)
+      when nobody holds it anywhere up the chain, the case's own unit (the step waits there).
+    One statement on the driver (it runs for every step that becomes ready, and for every person field
+    of a form), after the session's pending changes — a role just given, a unit just moved — are written."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    found = driver.run(session.connection(), _ROUTE, {"unit_id": case_unit_id, "role": role}).first()
+    if found is None:
+        raise NotFound(f"单位 {case_unit_id} 不存在")
     picked = _chosen_unit(session, chosen)
     if picked is not None:
         return picked
-    chain = ancestors(unit.path)
     if level:
+        chain = ancestors(found.path)
         levels = dict(session.execute(select(Unit.id, Unit.level).where(Unit.id.in_(chain))).all())
         at_level = [u for u in chain if levels.get(u) == level]
         if at_level:
             return at_level[0]
-    held = set(session.scalars(
-        select(UserRole.unit_id).join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == role, UserRole.unit_id.in_(chain), User.active.is_(True))))
-    return next((u for u in chain if u in held), case_unit_id)
+    return case_unit_id if found.nearest is None else found.nearest
 
 
 def _chosen_unit(session: Session, chosen: Any) -> int | None:
