@@ -1,7 +1,8 @@
 """Each case keeps its 考核 figures on its own row (engine/store/casefigures.py): steps due, done on time and done
-late, 退单, escalations, and once it is completed its start → 办结 time (统计's handling time). A ranking of a whole year reads them instead of every step and event, so they must
-follow the case through the engine's every path, in the same transaction. (Every test of the suite also ends
-with `casefigures.drift` empty: see `tests/conftest.py`.) On SQLite and PostgreSQL.
+late, 退单, escalations, and once it is completed its start → 办结 time (统计's handling time). A ranking of a
+whole year reads them instead of every step and event, so they must follow the case through the engine's every
+path, in the same transaction. (Every test of the suite also ends with `casefigures.drift` empty: see
+`tests/conftest.py`.) On SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
