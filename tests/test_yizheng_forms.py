@@ -378,3 +378,54 @@ def test_a_date_limit_and_an_option_of_another_channel_are_refused_with_the_form
     assert forms.validate(fields, {"channel": "上门", "way": "走访", "due": "2026-11-23", "n": "1"}, {}) == {
         "channel": "上门", "way": "走访", "due": "2026-11-23", "n": 1}
 
+
+# --- what the diagram's form says, read exactly (added for the mutation run of formfields) -----------------
+
+@pytest.mark.parametrize("field, problem", [
+    ('<camunda:formField id="who" label="承办人" type="user"/>',
+     "人员字段 “who” 须有属性 role(从哪个角色的人员中选择),例如 role = 承办人"),
+    ('<camunda:formField id="dept" label="职能部门" type="unit" defaultValue="3"/>',
+     "单位字段 “dept” 不能有默认值:各地的单位不同,请由办理人选择"),
+    ('<camunda:formField id="way" label="途径"><camunda:properties><camunda:property id="dependsOn" value="c"/>'
+     '</camunda:properties></camunda:formField>', "表单字段 “way” 的 dependsOn 只用于下拉字段(enum)"),
+    ('<camunda:formField id="f"><camunda:validation><camunda:constraint config="x"/></camunda:validation>'
+     '</camunda:formField>', "表单字段 “f” 的校验规则 “” 不受支持;可用: max, maxlength, min, minlength, readonly, "
+                             "required, requiredIf, validIf"),
+])
+def test_a_person_unit_or_dependent_field_drawn_wrong_is_refused_naming_the_field_and_its_line(field, problem):
+    fields, problems = parse(field)
+    assert problems == [(fields[0].id, 1, problem)]
+
+
+def test_a_field_without_appendTo_adds_no_record_and_a_property_drawn_without_a_value_is_empty():
+    """An `appendTo` or a `role` written without a value is as good as none: no list grows, and the person
+    field is refused for lacking its role; a property without a name is kept under the empty name."""
+    fields, problems = parse('<camunda:formField id="note" label="说明"/>'
+                             '<camunda:formField id="text" label="意见"><camunda:properties>'
+                             '<camunda:property id="appendTo"/><camunda:property value="x"/></camunda:properties>'
+                             '</camunda:formField>'
+                             '<camunda:formField id="who" label="承办人" type="user"><camunda:properties>'
+                             '<camunda:property id="role"/></camunda:properties></camunda:formField>')
+    note, text, who = fields
+    assert (note.append_to, text.append_to) == (None, None)
+    assert text.properties == (("appendTo", ""), ("", "x"))
+    assert forms.appended(fields, {"note": "甲", "text": "乙", "who": "wang"}, {}) == {}
+    assert problems == [("who", 1, "人员字段 “who” 须有属性 role(从哪个角色的人员中选择),例如 role = 承办人")]
+
+
+def test_an_option_drawn_without_an_id_cannot_be_chosen_and_shows_its_name_or_nothing():
+    fields, problems = parse('<camunda:formField id="kind" label="类别" type="enum"><camunda:value name="即办件"/>'
+                             '<camunda:value/><camunda:value id="b" name="承诺件"/></camunda:formField>')
+    assert problems == []
+    assert fields[0].choices == (forms.Choice("", "即办件"), forms.Choice("", ""), forms.Choice("b", "承诺件"))
+    assert forms.validate(fields, {"kind": ""}, {}) == {"kind": None}
+
+
+def test_text_lengths_are_whole_numbers_of_characters_in_the_messages():
+    fields, problems = parse('<camunda:formField id="name" label="姓名"><camunda:validation>'
+                             '<camunda:constraint name="minlength" config="2"/>'
+                             '<camunda:constraint name="maxlength" config="4.0"/></camunda:validation>'
+                             '</camunda:formField>')
+    assert problems == [] and (fields[0].min_length, fields[0].max_length) == (2, 4)
+    assert refused(fields, {"name": "王"}) == {"name": "至少 2 个字"}
+    assert refused(fields, {"name": "王五六七八"}) == {"name": "不能超过 4 个字(现有 5 个)"}
