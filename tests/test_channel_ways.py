@@ -76,6 +76,16 @@ def test_a_dependency_that_cannot_hold_is_refused_at_validation(field, says):
     assert len(found) == 1 and found[0].element_id == "S" and says in found[0].message, found
 
 
+def test_every_field_whose_dependency_cannot_hold_is_named_not_only_the_first():
+    """A designer sees every problem of the form at once: a field depending on no enum field does not hide
+    the next field's options listed under a channel the form does not have."""
+    later = _way(whens='<camunda:property id="when:来信" value="走访"/><camunda:property id="when:网上" value="网站"/>')
+    found = diagram.problems_of(_form(_way(depends="chanel") + later.replace('id="way"', 'id="way2"')), "t.bpmn")
+    assert [p.message for p in found] == [
+        "表单字段 “way” 的 dependsOn “chanel” 不是同一表单中的下拉字段",
+        "表单字段 “way2” 的属性 when:来信 中的 “来信” 不是 “受理渠道” 的选项"], found
+
+
 def test_the_options_of_one_channel_may_be_separated_by_a_chinese_comma():
     """A designer typing Chinese writes “走访，网站” (full-width comma) as well as “走访,网站”: both list
     two options."""

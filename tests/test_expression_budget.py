@@ -222,3 +222,46 @@ def test_one_beyond_a_limit_is_refused_saying_which(text, names, says):
 ])
 def test_values_within_the_limits_are_computed_as_python_does(text, names, expected):
     assert expressions.evaluate(text, names) == expected
+
+
+# --- added for the mutation run of budget: each count and each limit, exactly -------------------------------
+
+@pytest.mark.parametrize("value, limit, measured", [
+    ([1, {"a": 1}], budget.MAX_SIZE, 15),            # a dict after other values adds to what was counted
+    ({"a": 1, "b": 2}, budget.MAX_SIZE, 14),         # four per entry, besides its key and value
+    ([1.5, 1.5], budget.MAX_SIZE, 70),               # 32 for each value of no known kind, added up
+    ([True, None], budget.MAX_SIZE, 16),             # 5 for each of true, false and none, added up
+    ([1] * 4, 10, 11),                               # a list whose own cost is exactly the limit: its items count
+    ({"a": 1}, 6, 7),                                # so does a dict's
+])
+def test_the_size_adds_up_every_part_and_counts_inside_a_value_up_to_the_limit_itself(value, limit, measured):
+    assert budget.size(value, limit=limit) == measured
+
+
+@pytest.mark.parametrize("text, names, says", [
+    ("a * b", {"a": 10**501, "b": 10**500}, "表达式超出计算限制:乘法(*)得到的整数超过 1000 位"),  # 502 + 501 digits
+    ("text * 1", {"text": "x" * 100_001}, "表达式超出计算限制:重复(*)的结果超过 100000 个字符"),
+    ("str(rows)", {"rows": ["x"] * 30_000},  # counted 90,002, written out ['x', 'x', …] 150,000 characters
+     "表达式超出计算限制:str()的结果超过 100000 个字符"),
+    ("b'%0101d' % n", {"n": 0}, "表达式超出计算限制:格式化(%)的宽度或精度超过 100"),  # bytes are formats too
+])
+def test_one_beyond_a_limit_is_refused_however_the_value_was_reached(text, names, says):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate(text, names)
+    assert err.value.message.endswith(f"{says}: {text}")
+
+
+@pytest.mark.parametrize("text, names, expected", [
+    ("a * b", {"a": 10**500, "b": 10**500}, 10**1000),   # 501 + 501 digits: computed
+    ("b'%05d' % n", {"n": 12}, b"00012"),
+    ("float(a)", {"a": "0" * 1009 + "5"}, 5.0),          # 1,010 characters: read
+])
+def test_a_value_just_within_a_limit_is_computed(text, names, expected):
+    assert expressions.evaluate(text, names) == expected
+
+
+@pytest.mark.parametrize("ratio, shown", [(None, "'None'"), ([1], "'[1]'"), ("y" * 50, repr("y" * 40))])
+def test_a_ratio_that_is_not_one_is_named_by_its_first_40_characters(ratio, shown):
+    with pytest.raises(ExpressionError) as err:
+        expressions.evaluate("at_least(1, 1, r)", {"r": ratio})
+    assert err.value.message == f"表达式求值失败(不是数字或比例: {shown}): at_least(1, 1, r)"

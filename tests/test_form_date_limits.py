@@ -32,6 +32,8 @@ def _field(**limits: str) -> forms.FormField:
     ("2026-01-01", "2026-06-01", None, "不能早于2026-06-01"),
     ("2026-10-23", "today-30", None, "不能早于今天之前 30 天(2026-10-24)"),
     ("2026-11-24", "today - 1", "today + 0", "不能晚于今天(2026-11-23)"),
+    ("2026-11-25", None, "today+1", "不能晚于今天之后 1 天(2026-11-24)"),
+    ("2026-11-21", "today-1", None, "不能早于今天之前 1 天(2026-11-22)"),
 ])
 def test_a_date_outside_its_limits_is_refused_saying_the_limit(value, low, high, says):
     errors = forms.date_limit_errors((_field(low=low, high=high),), {"d": value}, {}, date(2026, 11, 23))
@@ -66,6 +68,26 @@ def test_a_limit_naming_another_field_reads_its_value_as_submitted_else_as_the_c
                                    today) == {"d": "不能早于“开始日期”(2026-11-12)"}
     assert forms.date_limit_errors((start, end), {"start": "2026-11-01", "d": "2026-11-10"}, {"start": "2026-11-15"},
                                    today) == {}
+
+
+def test_a_latest_date_naming_another_field_says_that_fields_label_and_value():
+    """开始日期 not after 结束日期: a max rule names a field like a min rule does, and only when passed."""
+    start = forms.FormField("start", "开始日期", "date", date_max="end")
+    end = forms.FormField("end", "结束日期", "date")
+    today = date(2026, 11, 23)
+    assert forms.date_limit_errors((start, end), {"start": "2026-11-21"}, {"end": "2026-11-20"}, today) == {
+        "start": "不能晚于“结束日期”(2026-11-20)"}
+    assert forms.date_limit_errors((start, end), {"start": "2026-11-20"}, {"end": "2026-11-20"}, today) == {}
+
+
+def test_a_limit_naming_a_field_that_holds_a_time_too_is_that_fields_day():
+    """A value written with its time of day (2026-11-20T16:30) limits by its date, the time dropped."""
+    for held in ("2026-11-20T16:30:00+08:00", "2026-11-20 16:30"):
+        errors = forms.date_limit_errors((_field(low="received_at"),), {"d": "2026-11-19"}, {"received_at": held},
+                                         date(2026, 11, 23))
+        assert errors == {"d": "不能早于“received_at”(2026-11-20)"}
+        assert forms.date_limit_errors((_field(low="received_at"),), {"d": "2026-11-20"}, {"received_at": held},
+                                       date(2026, 11, 23)) == {}
 
 
 def test_a_limit_naming_an_empty_field_limits_nothing():
@@ -138,7 +160,10 @@ def test_a_designer_may_limit_a_date_by_today_a_date_or_another_date_field(confi
 @pytest.mark.parametrize("config, says", [
     ("recieved", "日期字段 “due” 的 min/max 引用了流程图中没有的字段 “recieved”"),
     ("count", "日期字段 “due” 的 min/max 引用的字段 “count” 不是日期字段"),
-    ("tomorrow()", "无法识别"),
+    ("tomorrow()", "“tomorrow()” 无法识别;请写 today、today+天数、today-天数、日期(如 2026-01-01)"
+                   "或另一个日期字段的 id"),
+    ("", "表单字段 “due” 的校验规则 min:“” 无法识别;请写 today、today+天数、today-天数、日期(如 2026-01-01)"
+         "或另一个日期字段的 id"),  # a rule left empty is no field's id
     ("2026-02-30", "不是有效的日期"),
     ("2026/01/01" * 5, f"“{'2026/01/01' * 4}” 无法识别"),  # a long rule is shown by its first 40 characters
 ])

@@ -302,3 +302,130 @@ def test_an_appendTo_list_named_like_a_field_of_the_form_is_refused_naming_both(
     _, problems = parse('<camunda:formField id="a"><camunda:properties><camunda:property id="appendTo" value="b"/>'
                         '</camunda:properties></camunda:formField><camunda:formField id="b"/>')
     assert problems == [("a", 1, "表单字段 “a” 的 appendTo “b” 与表单字段重名")]
+
+
+# --- what the engine records and shows around a submission (added for the mutation run of formvalues) ----
+
+def refused_with(failures: sites.Failures, fields, submitted: dict, data: dict | None = None) -> dict[str, str]:
+    with pytest.raises(InvalidInput) as err:
+        forms.validate(fields, submitted, data or {}, failures)
+    return err.value.fields
+
+
+def test_a_requiredIf_that_cannot_be_computed_for_an_empty_field_is_recorded_naming_field_and_rule():
+    failures = sites.Failures("T")
+    assert refused_with(failures, (F("n", "long", required_if="${nope > 1}"),), {}) == {
+        "n": "此项为必填项(条件必填规则 nope > 1 无法计算,按必填处理)"}
+    assert failures.found == [
+        sites.Failure("T", "requiredIf", "nope > 1", "表达式引用了不存在的字段 “nope”: nope > 1", "n")]
+
+
+def test_a_rule_not_needed_is_still_computed_over_the_values_sent_and_the_case_and_recorded_with_its_text():
+    """A requiredIf and a default expression that compute are not failures; ones that do not are recorded
+    with the rule as written, even when this submission did not need them."""
+    fields = (F("kind"), F("date", "date", required_if="${kind == '承诺件'}"), F("n", "long", default="${count + 1}"),
+              F("note", default="无"), F("bad", "long", required_if="${nope > 1}"), F("d", "date", default="${nope}"))
+    failures = sites.Failures("T")
+    assert forms.validate(fields, {"date": "2026-11-23", "n": "4", "bad": "2", "d": "2026-11-23"},
+                          {"kind": "承诺件", "count": 2}, failures) == {
+        "kind": None, "date": "2026-11-23", "n": 4, "note": "无", "bad": 2, "d": "2026-11-23"}
+    assert failures.found == [
+        sites.Failure("T", "requiredIf", "nope > 1", "表达式引用了不存在的字段 “nope”: nope > 1", "bad"),
+        sites.Failure("T", "defaultValue", "nope", "表达式引用了不存在的字段 “nope”: nope", "d")]
+
+
+def test_a_form_shows_a_default_computed_from_the_cases_data():
+    assert forms.default_values((F("n", "long", default="${count + 1}"),), {"count": 2}) == {"n": 3}
+
+
+def test_a_form_shows_a_list_fields_lines_and_any_other_value_as_the_case_holds_it():
+    """A `list` field's items one per line; a unit field's several units stay a list (the page ticks each);
+    a `list` field whose case value is plain text shows that text."""
+    units = F("depts", "unit", properties=(("multiple", "true"),))
+    items = F("items", lines=True)
+    assert forms.default_values((units, items), {"depts": [3, 5], "items": ["甲", "乙"]}) == {
+        "depts": [3, 5], "items": "甲\n乙"}
+    assert forms.default_values((items,), {"items": "甲乙"}) == {"items": "甲乙"}
+
+
+def test_a_text_is_kept_without_surrounding_space_and_a_number_sent_to_a_text_field_as_its_digits():
+    assert forms.validate((F("name"), F("code")), {"name": " 王五 \n", "code": 12}, {}) == {"name": "王五",
+                                                                                           "code": "12"}
+
+
+def test_a_unit_field_takes_the_id_of_one_unit_offered_or_several_when_multiple():
+    offered = (forms.Choice("3", "区住建局"), forms.Choice("5", "区城管局"))
+    one = F("dept", "unit", label="职能部门", choices=offered)
+    several = F("depts", "unit", label="职能部门", choices=offered, properties=(("multiple", "true"),))
+    assert forms.validate((one, several), {"dept": "5", "depts": ["5", "3"]}, {}) == {"dept": 5, "depts": [3, 5]}
+    assert refused((one,), {"dept": "7"}) == {"dept": "“7” 不是可选的单位;可选:区住建局、区城管局"}
+    assert refused((one,), {"dept": ["3", "5"]}) == {"dept": "只能选择一个单位"}
+
+
+def test_a_date_limit_and_an_option_of_another_channel_are_refused_with_the_forms_other_faults(frozen_clock):
+    """validate applies formrules' checks beside the type checks: each field at fault gets its own message."""
+    channel = F("channel", "enum", label="受理渠道",
+                choices=(forms.Choice("上门", "上门"), forms.Choice("网上", "网上")))
+    way = F("way", "enum", label="具体途径", choices=(forms.Choice("走访", "走访"), forms.Choice("网站", "网站")),
+            depends_on="channel", option_parents=(("走访", ("上门",)), ("网站", ("网上",))))
+    fields = (channel, way, F("due", "date", label="承诺办结日期", date_min="today"), F("n", "long", label="数量"))
+    with pytest.raises(InvalidInput) as err:
+        forms.validate(fields, {"channel": "上门", "way": "网站", "due": "2026-11-22", "n": "一"}, {})
+    assert err.value.fields == {"n": "请输入整数", "way": "“网站” 不属于受理渠道“上门”;可选:走访",
+                                "due": "不能早于今天(2026-11-23)"}
+    assert err.value.message == ("表单有 3 处需要修改:数量:请输入整数;具体途径:“网站” 不属于受理渠道“上门”;可选:走访;"
+                                 "承诺办结日期:不能早于今天(2026-11-23)")
+    assert forms.validate(fields, {"channel": "上门", "way": "走访", "due": "2026-11-23", "n": "1"}, {}) == {
+        "channel": "上门", "way": "走访", "due": "2026-11-23", "n": 1}
+
+
+# --- what the diagram's form says, read exactly (added for the mutation run of formfields) -----------------
+
+@pytest.mark.parametrize("field, problem", [
+    ('<camunda:formField id="who" label="承办人" type="user"/>',
+     "人员字段 “who” 须有属性 role(从哪个角色的人员中选择),例如 role = 承办人"),
+    ('<camunda:formField id="dept" label="职能部门" type="unit" defaultValue="3"/>',
+     "单位字段 “dept” 不能有默认值:各地的单位不同,请由办理人选择"),
+    ('<camunda:formField id="way" label="途径"><camunda:properties><camunda:property id="dependsOn" value="c"/>'
+     '</camunda:properties></camunda:formField>', "表单字段 “way” 的 dependsOn 只用于下拉字段(enum)"),
+    ('<camunda:formField id="f"><camunda:validation><camunda:constraint config="x"/></camunda:validation>'
+     '</camunda:formField>', "表单字段 “f” 的校验规则 “” 不受支持;可用: max, maxlength, min, minlength, readonly, "
+                             "required, requiredIf, validIf"),
+])
+def test_a_person_unit_or_dependent_field_drawn_wrong_is_refused_naming_the_field_and_its_line(field, problem):
+    fields, problems = parse(field)
+    assert problems == [(fields[0].id, 1, problem)]
+
+
+def test_a_field_without_appendTo_adds_no_record_and_a_property_drawn_without_a_value_is_empty():
+    """An `appendTo` or a `role` written without a value is as good as none: no list grows, and the person
+    field is refused for lacking its role; a property without a name is kept under the empty name."""
+    fields, problems = parse('<camunda:formField id="note" label="说明"/>'
+                             '<camunda:formField id="text" label="意见"><camunda:properties>'
+                             '<camunda:property id="appendTo"/><camunda:property value="x"/></camunda:properties>'
+                             '</camunda:formField>'
+                             '<camunda:formField id="who" label="承办人" type="user"><camunda:properties>'
+                             '<camunda:property id="role"/></camunda:properties></camunda:formField>')
+    note, text, who = fields
+    assert (note.append_to, text.append_to) == (None, None)
+    assert text.properties == (("appendTo", ""), ("", "x"))
+    assert forms.appended(fields, {"note": "甲", "text": "乙", "who": "wang"}, {}) == {}
+    assert problems == [("who", 1, "人员字段 “who” 须有属性 role(从哪个角色的人员中选择),例如 role = 承办人")]
+
+
+def test_an_option_drawn_without_an_id_cannot_be_chosen_and_shows_its_name_or_nothing():
+    fields, problems = parse('<camunda:formField id="kind" label="类别" type="enum"><camunda:value name="即办件"/>'
+                             '<camunda:value/><camunda:value id="b" name="承诺件"/></camunda:formField>')
+    assert problems == []
+    assert fields[0].choices == (forms.Choice("", "即办件"), forms.Choice("", ""), forms.Choice("b", "承诺件"))
+    assert forms.validate(fields, {"kind": ""}, {}) == {"kind": None}
+
+
+def test_text_lengths_are_whole_numbers_of_characters_in_the_messages():
+    fields, problems = parse('<camunda:formField id="name" label="姓名"><camunda:validation>'
+                             '<camunda:constraint name="minlength" config="2"/>'
+                             '<camunda:constraint name="maxlength" config="4.0"/></camunda:validation>'
+                             '</camunda:formField>')
+    assert problems == [] and (fields[0].min_length, fields[0].max_length) == (2, 4)
+    assert refused(fields, {"name": "王"}) == {"name": "至少 2 个字"}
+    assert refused(fields, {"name": "王五六七八"}) == {"name": "不能超过 4 个字(现有 5 个)"}
