@@ -378,17 +378,16 @@ def _colleagues(session: Session, actor: Actor, which: str) -> tuple[Colleague, 
     those holding one of its roles)."""
     if which == "archive" or not actor.has_role(*SUPERVISOR_ROLES):
         return ()
-    held: dict[int, set[tuple[str, int]]] = {}
-    query = select(UserRole.user_id, UserRole.role, UserRole.unit_id)
+    query = (select(User.username, User.display_name, UserRole.role, UserRole.unit_id)
+             .join(UserRole, UserRole.user_id == User.id).where(User.active.is_(True)).order_by(User.username))
     in_units = units.in_scope(UserRole.unit_id, actor.scope)
     if in_units is not None:
         query = query.where(in_units)
-    for user_id, role, unit_id in session.execute(query):
-        held.setdefault(user_id, set()).add((role, unit_id))
-    users = session.execute(select(User.id, User.username, User.display_name)
-                            .where(User.active.is_(True)).order_by(User.username))
-    return tuple(Colleague(u.username, u.display_name, tuple(sorted({r for r, _ in held[u.id]})), frozenset(held[u.id]))
-                 for u in users if u.id in held)
+    held: dict[str, tuple[str, set[tuple[str, int]]]] = {}
+    for username, display_name, role, unit_id in session.execute(query):
+        held.setdefault(username, (display_name, set()))[1].add((role, unit_id))
+    return tuple(Colleague(username, name, tuple(sorted({r for r, _ in grants})), frozenset(grants))
+                 for username, (name, grants) in held.items())
 
 
 def _assignable(rows: tuple[TaskRow, ...], colleagues: tuple[Colleague, ...]) -> dict[int, tuple[Colleague, ...]]:
