@@ -96,8 +96,9 @@ MODULES = (
             "tests/web/test_accounts_pages.py", "tests/web/test_auth.py")),
     Module("claims", "engine/people/claims.py",
            ("tests/test_claims.py", "tests/test_accounts.py", "tests/test_account_grants.py")),
-    Module("publications", "engine/public/publications.py",
-           ("tests/test_publications.py", "tests/web/test_board.py", "tests/test_yizheng_paths.py")),
+    Module("publications", "engine/public/publications.py",  # test_communities: a unit's board
+           ("tests/test_publications.py", "tests/web/test_board.py", "tests/test_yizheng_paths.py",
+            "tests/test_communities.py")),
     Module("publishing", "engine/work/publishing.py",
            ("tests/test_publications.py", "tests/test_yizheng_paths.py", "tests/test_yizheng_votes.py")),
     Module("timers", "engine/work/timers.py",
