@@ -66,6 +66,8 @@ def test_the_board_lists_newest_first_filters_by_kind_and_counts_the_days_left(d
     assert ("决议内容", PUBLISH["resolution"]) in resolution.body and ("赞成", "20") in resolution.body
     frozen_clock.set(datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc))
     assert publications.publication(deployed, resolution.id).remaining_days == 2
+    frozen_clock.set(datetime(2026, 11, 29, 16, 0, tzinfo=timezone.utc))  # 11-30 00:00 in China: a day less
+    assert publications.publication(deployed, resolution.id).remaining_days == 1
     frozen_clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc))  # 23:00 on the last day, 12-01
     last = publications.publication(deployed, resolution.id)
     assert last.remaining_days == 0 and last.in_publicity and str(last.last_day) == "2026-12-01"
@@ -84,8 +86,9 @@ def test_a_withdrawn_publication_is_not_found(deployed, staff):
     [entry] = m.published()
     m.do("UserTask_objection", "liangwei", objection_content="程序有误", objection_valid="成立",
          objection_review="成立")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as err:
         publications.publication(deployed, entry.id)
+    assert err.value.message == f"公示 {entry.id} 不存在或已撤回"
 
 
 def test_a_试运行_case_publishes_nothing(deployed, staff):
@@ -166,6 +169,7 @@ def test_each_publication_records_the_step_that_published_it_and_its_period(depl
     with deployed.read() as session:
         rows = session.execute(select(Publication.step_id, Publication.withdrawn).order_by(Publication.id)).all()
     assert [tuple(r) for r in rows] == [("PublishLasting", False), ("PublishDay", False), ("PublishWeek", False)]
+    assert {(p.case_number, p.procedure) for p in publications.of_case(deployed, number)} == {(number, "公示与撤回")}
     history = casepages.get_case(deployed, staff["auditor"], number).history
     lane = "社区工作人员"
     assert [(e.step_id, e.step_name, e.lane, e.data) for e in history if e.kind == "published"] == [
@@ -332,3 +336,33 @@ def test_a_title_is_cut_to_200_characters(deployed, staff):
     complete(deployed, staff, number, "PublishLasting", {"lasting": "甲" * 194 + "乙"})  # 201 with the title
     [entry] = publications.of_case(deployed, number)
     assert entry.title == "健身器材更换" + "甲" * 194
+
+
+def test_the_board_pages_entries_published_at_one_moment_newest_first(deployed, staff, frozen_clock):
+    """Three entries of one case published at the same moment: the last published comes first; a page
+    number below 1 is the first page."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    first = publications.board(deployed, per_page=2)
+    assert ([p.id for p in first.items], first.total, first.page, first.per_page) == (
+        [ids["七天"], ids["一天"]], 3, 1, 2)
+    second = publications.board(deployed, page=2, per_page=2)
+    assert ([p.id for p in second.items], second.total, second.page) == ([ids["长期"]], 3, 2)
+    assert {(p.procedure, p.case_number) for p in first.items + second.items} == {("公示与撤回", number)}
+    assert publications.board(deployed, page=0, per_page=2) == first
+    assert [p.id for p in publications.board(deployed).items] == [ids["七天"], ids["一天"], ids["长期"]]
+    assert [p.id for p in publications.board(deployed, kind="决议公开").items] == [ids["七天"], ids["一天"]]
+
+
+def test_a_board_page_holds_twenty_entries_by_the_time_they_were_published(deployed, staff, frozen_clock):
+    """18 entries stored one after the other, each published a minute before the one stored before it: the
+    board goes by the time published, not by the order stored."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    with deployed.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+        session.add_all(Publication(case_id=case_id, kind="实施结果公开", title=f"第 {i} 条", body=[],
+                                    published_at=frozen_clock.value - timedelta(minutes=i), ends_at=None)
+                        for i in range(1, 19))
+    for found in (publications.board(deployed), publications.board_page(deployed).entries):
+        assert (len(found.items), found.total, found.pages) == (20, 21, 2)
+        assert [p.title for p in found.items[:2]] == ["第 1 条", "第 2 条"]
+        assert [p.id for p in found.items[18:]] == [ids["七天"], ids["一天"]]
