@@ -135,3 +135,19 @@ def test_other_kinds_have_no_answer_timer(line, staff, frozen_clock):
     frozen_clock.set(frozen_clock.value + timedelta(days=400))
     assert timers.fire_due(line) == 0
     assert m.waiting == ["UserTask_feedback"]
+
+
+def test_承诺件_overdue_escalation_names_the_case_the_timer_and_the_new_step(line, staff, frozen_clock):
+    """The supervisor's notice links the case and the new step; the audit trail records the timer by id and
+    name, fired by the system."""
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    assert timers.fire_due(line) == 1
+    [note] = [n for n in notifications.notifications_for(line, staff["supervisor"]) if n.kind == "escalation"]
+    [step] = [s for s in m.view().open_steps if s.step_id == "UserTask_supervise_overdue"]
+    assert (note.text, note.case_number, note.task_id) == (
+        f"{m.number}(3号楼暖气不热):承诺时限到期,新任务“逾期督办”待办理。", m.number, step.task_id)
+    [fired] = [e for e in m.view().history if e.kind == "timer_fired"]
+    assert (fired.actor, fired.step_id, fired.step_name, fired.data) == (
+        "system", "BoundaryEvent_promised_overdue", "承诺时限到期", {})
