@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.people import notifications
+from engine.store.models import Case
 from engine.work import tasklist, timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
@@ -151,3 +153,16 @@ def test_承诺件_overdue_escalation_names_the_case_the_timer_and_the_new_step(
     [fired] = [e for e in m.view().history if e.kind == "timer_fired"]
     assert (fired.actor, fired.step_id, fired.step_name, fired.data) == (
         "system", "BoundaryEvent_promised_overdue", "承诺时限到期", {})
+
+
+def test_one_case_fired_alone_leaves_another_due_case_for_the_next_sweep(line, staff, frozen_clock):
+    first, second = Matter(line, staff), Matter(line, staff)
+    for m in (first, second):
+        m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    with line.read() as session:
+        first_id = session.scalar(select(Case.id).where(Case.number == first.number))
+    assert len(timers.due_cases(line)) == 2
+    assert timers.fire_case(line, first_id) is True
+    assert "UserTask_supervise_overdue" in first.waiting and "UserTask_supervise_overdue" not in second.waiting
+    assert timers.fire_due(line) == 1 and "UserTask_supervise_overdue" in second.waiting
