@@ -130,6 +130,15 @@ def test_a_communitys_board_shows_its_own_publications_and_a_streets_all_of_its_
     assert entry.unit_name == "光明社区"
 
 
+def test_a_units_board_page_lists_its_entries_and_an_entry_names_its_unit(district, line):
+    published(line, district, "guangming", "光明路灯修复")
+    published(line, district, "xingfu", "幸福水管修复")
+    assert titles(publications.board_page(line, unit_id=district.guangming).entries) == {"光明路灯修复"}
+    assert titles(publications.board_page(line, unit_id=district.street).entries) == {"光明路灯修复", "幸福水管修复"}
+    [entry] = publications.board(line, unit_id=district.xingfu).items
+    assert publications.publication(line, entry.id).unit_name == "幸福社区"
+
+
 def test_a_publication_moves_with_its_case(district, line):
     number = published(line, district, "guangming", "光明路灯修复")
     with line.write() as session:  # a finished case does not move: reopen it for the test's sake

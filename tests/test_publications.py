@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.design import trial, workspace
-from engine.errors import NotFound
+from engine.errors import ExpressionError, NotFound
 from engine.people import users
 from engine.public import publications
-from engine.store.models import Case
+from engine.store.models import Case, Publication
 from engine.work import casepages, cases
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file, refresh_kept
 from tests.minqing import INTAKE
@@ -66,6 +66,8 @@ def test_the_board_lists_newest_first_filters_by_kind_and_counts_the_days_left(d
     assert ("决议内容", PUBLISH["resolution"]) in resolution.body and ("赞成", "20") in resolution.body
     frozen_clock.set(datetime(2026, 11, 29, 14, 0, tzinfo=timezone.utc))
     assert publications.publication(deployed, resolution.id).remaining_days == 2
+    frozen_clock.set(datetime(2026, 11, 29, 16, 0, tzinfo=timezone.utc))  # 11-30 00:00 in China: a day less
+    assert publications.publication(deployed, resolution.id).remaining_days == 1
     frozen_clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=timezone.utc))  # 23:00 on the last day, 12-01
     last = publications.publication(deployed, resolution.id)
     assert last.remaining_days == 0 and last.in_publicity and str(last.last_day) == "2026-12-01"
@@ -84,8 +86,9 @@ def test_a_withdrawn_publication_is_not_found(deployed, staff):
     [entry] = m.published()
     m.do("UserTask_objection", "liangwei", objection_content="程序有误", objection_valid="成立",
          objection_review="成立")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as err:
         publications.publication(deployed, entry.id)
+    assert err.value.message == f"公示 {entry.id} 不存在或已撤回"
 
 
 def test_a_试运行_case_publishes_nothing(deployed, staff):
@@ -124,10 +127,13 @@ def test_the_board_never_shows_an_entry_of_a_试运行_case(deployed, staff):
 
 # --- withdrawWhen (a valid objection) takes down only what is still in its publicity period ----------
 
-def _three_publications(db, staff, frozen_clock) -> tuple[str, dict[str, int]]:
-    """A case of tests/data/publicity_withdrawal.bpmn with a lasting entry, a 1-day one and a 7-day one,
-    published on Monday; then two days pass, so only the 7-day entry is still in its period."""
-    deploy_file(db, DATA / "publicity_withdrawal.bpmn")
+def _three_publications(db, staff, frozen_clock, xml: str | None = None) -> tuple[str, dict[str, int]]:
+    """A case of tests/data/publicity_withdrawal.bpmn (or of that `xml`) with a lasting entry, a 1-day one
+    and a 7-day one, published on Monday; then two days pass, so only the 7-day entry is still in its period."""
+    if xml is None:
+        deploy_file(db, DATA / "publicity_withdrawal.bpmn")
+    else:
+        deployments.deploy(db, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
     number = cases.start_case(db, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
     for step_id, values in (("PublishLasting", {"lasting": "长期"}), ("PublishDay", {"day": "一天"}),
                             ("PublishWeek", {"week": "七天"})):
@@ -153,7 +159,58 @@ def test_a_valid_objection_withdraws_only_publications_still_in_their_publicity_
     with pytest.raises(NotFound):
         publications.publication(deployed, ids["七天"])
     history = casepages.get_case(deployed, staff["auditor"], number).history
+    [withdrawn] = [e for e in history if e.kind == "publication_withdrawn"]
+    assert (withdrawn.actor, withdrawn.step_id, withdrawn.step_name, withdrawn.lane, withdrawn.data) == (
+        "gongzuo", "Objection", "登记异议", "社区工作人员", {"kind": "决议公开", "publication": ids["七天"]})
+
+
+def test_each_publication_records_the_step_that_published_it_and_its_period(deployed, staff, frozen_clock):
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    with deployed.read() as session:
+        rows = session.execute(select(Publication.step_id, Publication.withdrawn).order_by(Publication.id)).all()
+    assert [tuple(r) for r in rows] == [("PublishLasting", False), ("PublishDay", False), ("PublishWeek", False)]
+    assert {(p.case_number, p.procedure) for p in publications.of_case(deployed, number)} == {(number, "公示与撤回")}
+    history = casepages.get_case(deployed, staff["auditor"], number).history
+    lane = "社区工作人员"
+    assert [(e.step_id, e.step_name, e.lane, e.data) for e in history if e.kind == "published"] == [
+        ("PublishLasting", "长期公开", lane, {"kind": "实施结果公开", "publication": ids["长期"], "ends_at": None}),
+        ("PublishDay", "公示一天", lane,
+         {"kind": "决议公开", "publication": ids["一天"], "ends_at": "2026-11-25T00:00:00+08:00"}),
+        ("PublishWeek", "公示七天", lane,
+         {"kind": "决议公开", "publication": ids["七天"], "ends_at": "2026-12-01T00:00:00+08:00"})]
+
+
+def test_a_second_valid_objection_withdraws_nothing_more(deployed, staff, frozen_clock):
+    """What the first objection took down is not taken down (nor recorded) again by the second."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    complete(deployed, staff, number, "Objection", {"objection_valid": "成立"})
+    complete(deployed, staff, number, "ObjectionAgain", {"objection_valid": "成立"})
+    history = casepages.get_case(deployed, staff["auditor"], number).history
     assert [e.data["publication"] for e in history if e.kind == "publication_withdrawn"] == [ids["七天"]]
+    assert sorted(p.id for p in publications.board(deployed).items) == sorted([ids["长期"], ids["一天"]])
+
+
+def test_an_objection_at_the_very_end_of_a_period_leaves_that_publication_up(deployed, staff, frozen_clock):
+    """At 24:00 of its last day a 1-day entry's period is over: a valid objection at that moment withdraws
+    only what is still in its period (the 7-day entry)."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    [day] = [p for p in publications.of_case(deployed, number) if p.id == ids["一天"]]
+    assert day.ends_at == datetime(2026, 11, 24, 16, 0, tzinfo=timezone.utc)  # 11-25 00:00 in China
+    frozen_clock.set(day.ends_at)
+    complete(deployed, staff, number, "Objection", {"objection_valid": "成立"})
+    assert sorted(p.id for p in publications.board(deployed).items) == sorted([ids["长期"], ids["一天"]])
+
+
+def test_a_valid_objection_withdraws_the_publications_of_its_own_case_only(deployed, staff, frozen_clock):
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    other = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "路灯维修"}).case_number
+    complete(deployed, staff, other, "PublishLasting", {"lasting": "长期"})
+    complete(deployed, staff, other, "PublishDay", {"day": "一天"})
+    complete(deployed, staff, other, "PublishWeek", {"week": "七天"})
+    others = [p.id for p in publications.of_case(deployed, other)]
+    complete(deployed, staff, number, "Objection", {"objection_valid": "成立"})
+    assert [p.id for p in publications.of_case(deployed, other)] == others
+    assert [p.id for p in publications.of_case(deployed, number)] == [ids["长期"], ids["一天"]]
 
 
 def test_an_objection_found_invalid_withdraws_nothing(deployed, staff, frozen_clock):
@@ -162,3 +219,150 @@ def test_an_objection_found_invalid_withdraws_nothing(deployed, staff, frozen_cl
     assert sorted(p.id for p in publications.board(deployed).items) == sorted(ids.values())
     history = casepages.get_case(deployed, staff["auditor"], number).history
     assert "publication_withdrawn" not in [e.kind for e in history]
+
+
+# --- the title of an entry without publishTitle ------------------------------------------------------
+
+WITHDRAWAL = (DATA / "publicity_withdrawal.bpmn").read_text(encoding="utf-8")
+CASE_TITLE = '<camunda:property name="caseTitle" value="title"/>'
+TITLE_PUBLIC = ('<camunda:formField id="title" label="标题" type="string"><camunda:properties>'
+                '<camunda:property id="public" value="true"/></camunda:properties>')
+
+
+@pytest.mark.parametrize(("xml", "start", "title"), [
+    (WITHDRAWAL, {"title": "健身器材更换"}, "健身器材更换"),
+    (WITHDRAWAL.replace(CASE_TITLE, ""), {"title": "健身器材更换"}, "健身器材更换"),  # `title` by default
+    (WITHDRAWAL.replace(CASE_TITLE, CASE_TITLE.replace('"title"', '"subject"'))
+     .replace('id="title" label="标题"', 'id="subject" label="主题"'), {"subject": "路灯维修"}, "路灯维修"),
+    (WITHDRAWAL.replace(TITLE_PUBLIC, TITLE_PUBLIC.replace("true", "false")), {"title": "健身器材更换"}, None),
+], ids=["caseTitle", "no caseTitle", "caseTitle naming another field", "title not public"])
+def test_an_entry_is_titled_by_the_case_title_only_when_its_field_is_public(deployed, staff, xml, start, title):
+    """Otherwise by its kind and the case number, so a title a resident wrote stays off the board."""
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", start).case_number
+    complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
+    [entry] = publications.of_case(deployed, number)
+    assert entry.title == (title or f"实施结果公开 {number}")
+
+
+def test_a_publicity_period_that_is_no_number_of_days_refuses_the_step_naming_it(deployed, staff, frozen_clock):
+    """The step stays open and publishes nothing until its `publicityDays` gives a number of days."""
+    xml = WITHDRAWAL.replace('name="publicityDays" value="7"', 'name="publicityDays" value="${week}"')
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
+    complete(deployed, staff, number, "PublishDay", {"day": "一天"})
+    with pytest.raises(ExpressionError) as err:
+        complete(deployed, staff, number, "PublishWeek", {"week": "七天"})
+    assert err.value.message == "“PublishWeek” 的公示天数(publicityDays)无效:公示天数应为整数,而不是 “七天”"
+    assert len(publications.of_case(deployed, number)) == 2
+    complete(deployed, staff, number, "PublishWeek", {"week": "3"})
+    assert [p.remaining_days for p in publications.of_case(deployed, number)] == [None, 1, 3]
+
+
+def test_an_entry_lists_each_public_field_once_and_leaves_out_the_empty_ones(deployed, staff):
+    """The case title, public on the start form and shown again on the step, is listed once, in the start
+    form's place; a public field left empty is not listed at all."""
+    shown_again = ('<camunda:formField id="title" label="标题" type="string"><camunda:properties>'
+                   '<camunda:property id="public" value="true"/></camunda:properties><camunda:validation>'
+                   '<camunda:constraint name="readonly"/></camunda:validation></camunda:formField>')
+    xml = WITHDRAWAL.replace('<camunda:formData><camunda:formField id="lasting"',
+                             f'<camunda:formData>{shown_again}<camunda:formField id="note" label="备注" type="string">'
+                             '<camunda:properties><camunda:property id="public" value="true"/></camunda:properties>'
+                             '</camunda:formField><camunda:formField id="lasting"', 1)
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
+    [entry] = publications.of_case(deployed, number)
+    assert entry.body == (("标题", "健身器材更换"), ("长期公开内容", "长期"))
+
+
+def test_an_entry_shows_yes_and_no_in_words_and_a_list_joined_by_enumeration_commas(deployed, staff):
+    """A boolean reads 是 or 否, a list of lines 甲、乙; a result without its own label is labelled 结果."""
+    public = '<camunda:properties><camunda:property id="public" value="true"/></camunda:properties>'
+    fields = (f'<camunda:formField id="agreed" label="同意" type="boolean">{public}</camunda:formField>'
+              f'<camunda:formField id="refused" label="驳回" type="boolean">{public}</camunda:formField>'
+              '<camunda:formField id="items" label="事项" type="string"><camunda:properties>'
+              '<camunda:property id="public" value="true"/><camunda:property id="list" value="lines"/>'
+              '</camunda:properties></camunda:formField>')
+    xml = (WITHDRAWAL.replace('<camunda:formData><camunda:formField id="lasting"',
+                              f'<camunda:formData>{fields}<camunda:formField id="lasting"', 1)
+           .replace('<camunda:property name="publishAs" value="实施结果公开"/>',
+                    '<camunda:property name="publishAs" value="实施结果公开"/>'
+                    '<camunda:property name="publishResult" value="${agreed and not refused}"/>', 1))
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    complete(deployed, staff, number, "PublishLasting",
+             {"agreed": "true", "refused": "false", "items": "更换跑步机\n维修单杠", "lasting": "长期"})
+    [entry] = publications.of_case(deployed, number)
+    assert entry.body == (("标题", "健身器材更换"), ("同意", "是"), ("驳回", "否"), ("事项", "更换跑步机、维修单杠"),
+                          ("长期公开内容", "长期"), ("结果", "是"))
+
+
+def test_a_publishing_expression_that_cannot_be_computed_refuses_the_step_naming_it(deployed, staff):
+    xml = WITHDRAWAL.replace('<camunda:property name="publishAs" value="实施结果公开"/>',
+                             '<camunda:property name="publishAs" value="实施结果公开"/>'
+                             '<camunda:property name="publishTitle" value="${int(lasting)}"/>', 1)
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    with pytest.raises(ExpressionError) as err:
+        complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
+    assert err.value.message == ("“PublishLasting” 的公示标题(publishTitle)无法计算:表达式求值失败"
+                                 "(取值无效,例如把不是数字的文字转换为数字,或日期格式不对): int(lasting)")
+    assert publications.of_case(deployed, number) == []
+
+
+def test_a_step_that_withdraws_and_publishes_takes_down_the_old_entry_and_keeps_its_own(deployed, staff, frozen_clock):
+    """A valid objection whose step also publishes (a corrected resolution): the 7-day entry goes, the new
+    one, published after the withdrawal, stays with the two that were not in their period."""
+    withdraws = '<camunda:property name="withdrawWhen" value="${objection_valid == \'成立\'}"/>'
+    xml = WITHDRAWAL.replace(withdraws, withdraws + (
+        '<camunda:property name="publishAs" value="决议公开"/><camunda:property name="publicityDays" value="7"/>'), 1)
+    number, ids = _three_publications(deployed, staff, frozen_clock, xml)
+    complete(deployed, staff, number, "Objection", {"objection_valid": "成立"})
+    entries = publications.of_case(deployed, number)
+    assert [p.id for p in entries[:2]] == [ids["长期"], ids["一天"]]
+    assert (entries[2].kind, entries[2].remaining_days, len(entries)) == ("决议公开", 7, 3)
+    history = casepages.get_case(deployed, staff["auditor"], number).history
+    assert [e.data["publication"] for e in history if e.kind == "publication_withdrawn"] == [ids["七天"]]
+
+
+def test_a_title_is_cut_to_200_characters(deployed, staff):
+    xml = WITHDRAWAL.replace('<camunda:property name="publishAs" value="实施结果公开"/>',
+                             '<camunda:property name="publishAs" value="实施结果公开"/>'
+                             '<camunda:property name="publishTitle" value="${title + lasting}"/>', 1)
+    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    complete(deployed, staff, number, "PublishLasting", {"lasting": "甲" * 194 + "乙"})  # 201 with the title
+    [entry] = publications.of_case(deployed, number)
+    assert entry.title == "健身器材更换" + "甲" * 194
+
+
+def test_the_board_pages_entries_published_at_one_moment_newest_first(deployed, staff, frozen_clock):
+    """Three entries of one case published at the same moment: the last published comes first; a page
+    number below 1 is the first page."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    first = publications.board(deployed, per_page=2)
+    assert ([p.id for p in first.items], first.total, first.page, first.per_page) == (
+        [ids["七天"], ids["一天"]], 3, 1, 2)
+    second = publications.board(deployed, page=2, per_page=2)
+    assert ([p.id for p in second.items], second.total, second.page) == ([ids["长期"]], 3, 2)
+    assert {(p.procedure, p.case_number) for p in first.items + second.items} == {("公示与撤回", number)}
+    assert publications.board(deployed, page=0, per_page=2) == first
+    assert [p.id for p in publications.board(deployed).items] == [ids["七天"], ids["一天"], ids["长期"]]
+    assert [p.id for p in publications.board(deployed, kind="决议公开").items] == [ids["七天"], ids["一天"]]
+
+
+def test_a_board_page_holds_twenty_entries_by_the_time_they_were_published(deployed, staff, frozen_clock):
+    """18 entries stored one after the other, each published a minute before the one stored before it: the
+    board goes by the time published, not by the order stored."""
+    number, ids = _three_publications(deployed, staff, frozen_clock)
+    with deployed.write() as session:
+        case_id = session.scalar(select(Case.id).where(Case.number == number))
+        session.add_all(Publication(case_id=case_id, kind="实施结果公开", title=f"第 {i} 条", body=[],
+                                    published_at=frozen_clock.value - timedelta(minutes=i), ends_at=None)
+                        for i in range(1, 19))
+    for found in (publications.board(deployed), publications.board_page(deployed).entries):
+        assert (len(found.items), found.total, found.pages) == (20, 21, 2)
+        assert [p.title for p in found.items[:2]] == ["第 1 条", "第 2 条"]
+        assert [p.id for p in found.items[18:]] == [ids["七天"], ids["一天"]]

@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.people import notifications
+from engine.store.models import Case
 from engine.work import tasklist, timers
 from tests.conftest import PROCESSES
 from tests.minqing import Matter
@@ -135,3 +137,32 @@ def test_other_kinds_have_no_answer_timer(line, staff, frozen_clock):
     frozen_clock.set(frozen_clock.value + timedelta(days=400))
     assert timers.fire_due(line) == 0
     assert m.waiting == ["UserTask_feedback"]
+
+
+def test_承诺件_overdue_escalation_names_the_case_the_timer_and_the_new_step(line, staff, frozen_clock):
+    """The supervisor's notice links the case and the new step; the audit trail records the timer by id and
+    name, fired by the system."""
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    assert timers.fire_due(line) == 1
+    [note] = [n for n in notifications.notifications_for(line, staff["supervisor"]) if n.kind == "escalation"]
+    [step] = [s for s in m.view().open_steps if s.step_id == "UserTask_supervise_overdue"]
+    assert (note.text, note.case_number, note.task_id) == (
+        f"{m.number}(3号楼暖气不热):承诺时限到期,新任务“逾期督办”待办理。", m.number, step.task_id)
+    [fired] = [e for e in m.view().history if e.kind == "timer_fired"]
+    assert (fired.actor, fired.step_id, fired.step_name, fired.data) == (
+        "system", "BoundaryEvent_promised_overdue", "承诺时限到期", {})
+
+
+def test_one_case_fired_alone_leaves_another_due_case_for_the_next_sweep(line, staff, frozen_clock):
+    first, second = Matter(line, staff), Matter(line, staff)
+    for m in (first, second):
+        m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    with line.read() as session:
+        first_id = session.scalar(select(Case.id).where(Case.number == first.number))
+    assert len(timers.due_cases(line)) == 2
+    assert timers.fire_case(line, first_id) is True
+    assert "UserTask_supervise_overdue" in first.waiting and "UserTask_supervise_overdue" not in second.waiting
+    assert timers.fire_due(line) == 1 and "UserTask_supervise_overdue" in second.waiting

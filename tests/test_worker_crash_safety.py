@@ -216,3 +216,20 @@ def test_a_case_failing_on_its_data_does_not_hold_back_the_others(db, staff, fro
     assert timers.fire_due(db) == 0
     assert len([e for e in casepages.get_case(db, staff["auditor"], bad.case_number).history
                 if e.kind == "timer_failed"]) == 2
+
+
+def test_a_postponed_timer_is_recorded_by_the_system_with_when_it_is_tried_again(db, staff, frozen_clock):
+    from datetime import timedelta
+
+    from engine.work import casepages, timers
+    from engine.work import cases as case_api
+    from tests.conftest import DATA, deploy_file
+
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    bad = case_api.start_case(db, staff["clerk"], "timer_fails", {"title": "bad"})
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    assert timers.fire_due(db) == 0
+    [failed] = [e for e in casepages.get_case(db, staff["auditor"], bad.case_number).history
+                if e.kind == "timer_failed"]
+    retry_at = (frozen_clock.value + timers.RETRY_FAILED_AFTER).isoformat()
+    assert (failed.actor, failed.data["retry_at"], sorted(failed.data)) == ("system", retry_at, ["message", "retry_at"])

@@ -96,13 +96,16 @@ MODULES = (
             "tests/web/test_accounts_pages.py", "tests/web/test_auth.py")),
     Module("claims", "engine/people/claims.py",
            ("tests/test_claims.py", "tests/test_accounts.py", "tests/test_account_grants.py")),
-    Module("publications", "engine/public/publications.py",
-           ("tests/test_publications.py", "tests/web/test_board.py", "tests/test_yizheng_paths.py")),
+    Module("publications", "engine/public/publications.py",  # test_communities: a unit's board
+           ("tests/test_publications.py", "tests/web/test_board.py", "tests/test_yizheng_paths.py",
+            "tests/test_communities.py")),
     Module("publishing", "engine/work/publishing.py",
            ("tests/test_publications.py", "tests/test_yizheng_paths.py", "tests/test_yizheng_votes.py")),
+    # test_calendar_notices: `recompute`; test_worker_crash_safety: `fire_case`, `_postpone`; test_vitals: the worker
     Module("timers", "engine/work/timers.py",
            ("tests/test_timers_minqing.py", "tests/test_deadlines.py", "tests/test_minqing_paths.py",
-            "tests/test_worker_outbox.py")),
+            "tests/test_worker_outbox.py", "tests/test_calendar_notices.py", "tests/test_worker_crash_safety.py",
+            "tests/test_vitals.py")),
 )
 LINKED = ("engine", "tests", "web", "processes")  # what a module's folder sees of the project
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not checked",
