@@ -14,7 +14,7 @@ from engine.people import users
 from engine.public import publications
 from engine.store.models import Case, Publication
 from engine.work import casepages, cases
-from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file, refresh_kept
+from tests.conftest import DATA, PASSWORD, PROCESSES, refresh_kept
 from tests.minqing import INTAKE
 from tests.minqing import Matter as MinqingMatter
 from tests.yizheng import PUBLISH, Matter
@@ -127,14 +127,22 @@ def test_the_board_never_shows_an_entry_of_a_试运行_case(deployed, staff):
 
 # --- withdrawWhen (a valid objection) takes down only what is still in its publicity period ----------
 
+def _started(db, staff, xml: str, start: dict | None = None) -> str:
+    """A case of this variant of tests/data/publicity_withdrawal.bpmn, deployed as its newest version."""
+    deployments.deploy(db, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
+    return cases.start_case(db, staff["gongzuo"], "publicity_withdrawal",
+                            start or {"title": "健身器材更换"}).case_number
+
+
+def _lasting_also(prop: str) -> str:
+    """The variant whose PublishLasting step also has the step property `prop` (camunda:property XML)."""
+    return WITHDRAWAL.replace(LASTING_PUBLISHES, LASTING_PUBLISHES + prop, 1)
+
+
 def _three_publications(db, staff, frozen_clock, xml: str | None = None) -> tuple[str, dict[str, int]]:
     """A case of tests/data/publicity_withdrawal.bpmn (or of that `xml`) with a lasting entry, a 1-day one
     and a 7-day one, published on Monday; then two days pass, so only the 7-day entry is still in its period."""
-    if xml is None:
-        deploy_file(db, DATA / "publicity_withdrawal.bpmn")
-    else:
-        deployments.deploy(db, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(db, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    number = _started(db, staff, WITHDRAWAL if xml is None else xml)
     for step_id, values in (("PublishLasting", {"lasting": "长期"}), ("PublishDay", {"day": "一天"}),
                             ("PublishWeek", {"week": "七天"})):
         complete(db, staff, number, step_id, values)
@@ -225,6 +233,7 @@ def test_an_objection_found_invalid_withdraws_nothing(deployed, staff, frozen_cl
 
 WITHDRAWAL = (DATA / "publicity_withdrawal.bpmn").read_text(encoding="utf-8")
 CASE_TITLE = '<camunda:property name="caseTitle" value="title"/>'
+LASTING_PUBLISHES = '<camunda:property name="publishAs" value="实施结果公开"/>'  # PublishLasting's only publishAs
 TITLE_PUBLIC = ('<camunda:formField id="title" label="标题" type="string"><camunda:properties>'
                 '<camunda:property id="public" value="true"/></camunda:properties>')
 
@@ -238,8 +247,7 @@ TITLE_PUBLIC = ('<camunda:formField id="title" label="标题" type="string"><cam
 ], ids=["caseTitle", "no caseTitle", "caseTitle naming another field", "title not public"])
 def test_an_entry_is_titled_by_the_case_title_only_when_its_field_is_public(deployed, staff, xml, start, title):
     """Otherwise by its kind and the case number, so a title a resident wrote stays off the board."""
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", start).case_number
+    number = _started(deployed, staff, xml, start)
     complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
     [entry] = publications.of_case(deployed, number)
     assert entry.title == (title or f"实施结果公开 {number}")
@@ -248,8 +256,7 @@ def test_an_entry_is_titled_by_the_case_title_only_when_its_field_is_public(depl
 def test_a_publicity_period_that_is_no_number_of_days_refuses_the_step_naming_it(deployed, staff, frozen_clock):
     """The step stays open and publishes nothing until its `publicityDays` gives a number of days."""
     xml = WITHDRAWAL.replace('name="publicityDays" value="7"', 'name="publicityDays" value="${week}"')
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    number = _started(deployed, staff, xml)
     complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
     complete(deployed, staff, number, "PublishDay", {"day": "一天"})
     with pytest.raises(ExpressionError) as err:
@@ -270,8 +277,7 @@ def test_an_entry_lists_each_public_field_once_and_leaves_out_the_empty_ones(dep
                              f'<camunda:formData>{shown_again}<camunda:formField id="note" label="备注" type="string">'
                              '<camunda:properties><camunda:property id="public" value="true"/></camunda:properties>'
                              '</camunda:formField><camunda:formField id="lasting"', 1)
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    number = _started(deployed, staff, xml)
     complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
     [entry] = publications.of_case(deployed, number)
     assert entry.body == (("标题", "健身器材更换"), ("长期公开内容", "长期"))
@@ -287,11 +293,9 @@ def test_an_entry_shows_yes_and_no_in_words_and_a_list_joined_by_enumeration_com
               '</camunda:properties></camunda:formField>')
     xml = (WITHDRAWAL.replace('<camunda:formData><camunda:formField id="lasting"',
                               f'<camunda:formData>{fields}<camunda:formField id="lasting"', 1)
-           .replace('<camunda:property name="publishAs" value="实施结果公开"/>',
-                    '<camunda:property name="publishAs" value="实施结果公开"/>'
-                    '<camunda:property name="publishResult" value="${agreed and not refused}"/>', 1))
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+           .replace(LASTING_PUBLISHES, LASTING_PUBLISHES
+                    + '<camunda:property name="publishResult" value="${agreed and not refused}"/>', 1))
+    number = _started(deployed, staff, xml)
     complete(deployed, staff, number, "PublishLasting",
              {"agreed": "true", "refused": "false", "items": "更换跑步机\n维修单杠", "lasting": "长期"})
     [entry] = publications.of_case(deployed, number)
@@ -300,11 +304,8 @@ def test_an_entry_shows_yes_and_no_in_words_and_a_list_joined_by_enumeration_com
 
 
 def test_a_publishing_expression_that_cannot_be_computed_refuses_the_step_naming_it(deployed, staff):
-    xml = WITHDRAWAL.replace('<camunda:property name="publishAs" value="实施结果公开"/>',
-                             '<camunda:property name="publishAs" value="实施结果公开"/>'
-                             '<camunda:property name="publishTitle" value="${int(lasting)}"/>', 1)
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    xml = _lasting_also('<camunda:property name="publishTitle" value="${int(lasting)}"/>')
+    number = _started(deployed, staff, xml)
     with pytest.raises(ExpressionError) as err:
         complete(deployed, staff, number, "PublishLasting", {"lasting": "长期"})
     assert err.value.message == ("“PublishLasting” 的公示标题(publishTitle)无法计算:表达式求值失败"
@@ -328,11 +329,8 @@ def test_a_step_that_withdraws_and_publishes_takes_down_the_old_entry_and_keeps_
 
 
 def test_a_title_is_cut_to_200_characters(deployed, staff):
-    xml = WITHDRAWAL.replace('<camunda:property name="publishAs" value="实施结果公开"/>',
-                             '<camunda:property name="publishAs" value="实施结果公开"/>'
-                             '<camunda:property name="publishTitle" value="${title + lasting}"/>', 1)
-    deployments.deploy(deployed, xml.encode("utf-8"), "publicity_withdrawal.bpmn", SYSTEM)
-    number = cases.start_case(deployed, staff["gongzuo"], "publicity_withdrawal", {"title": "健身器材更换"}).case_number
+    xml = _lasting_also('<camunda:property name="publishTitle" value="${title + lasting}"/>')
+    number = _started(deployed, staff, xml)
     complete(deployed, staff, number, "PublishLasting", {"lasting": "甲" * 194 + "乙"})  # 201 with the title
     [entry] = publications.of_case(deployed, number)
     assert entry.title == "健身器材更换" + "甲" * 194
