@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.store.models import AuditEvent, Case, HumanTask
-from engine.work import runtime, timers
-from tests.conftest import PROCESSES
+from engine.work import casepages, runtime, timers
+from engine.work import cases as case_api
+from tests.conftest import DATA, PROCESSES, deploy_file
 from tests.minqing import Matter
 
 CASES = 12
@@ -195,12 +196,6 @@ def cases_of(db, task_ids: list[int]) -> list[int]:
 def test_a_case_failing_on_its_data_does_not_hold_back_the_others(db, staff, frozen_clock):
     """A timer leading to a condition that fails on one case's data: that case is postponed with the
     reason in its trail; the other due cases of the same batch still fire."""
-    from datetime import timedelta
-
-    from engine.work import casepages, timers
-    from engine.work import cases as case_api
-    from tests.conftest import DATA, deploy_file
-
     deploy_file(db, DATA / "timer_fails.bpmn")
     good = [case_api.start_case(db, staff["clerk"], "timer_fails", {"title": f"好{i}"}) for i in range(2)]
     bad = case_api.start_case(db, staff["clerk"], "timer_fails", {"title": "bad"})
@@ -219,12 +214,6 @@ def test_a_case_failing_on_its_data_does_not_hold_back_the_others(db, staff, fro
 
 
 def test_a_postponed_timer_is_recorded_by_the_system_with_when_it_is_tried_again(db, staff, frozen_clock):
-    from datetime import timedelta
-
-    from engine.work import casepages, timers
-    from engine.work import cases as case_api
-    from tests.conftest import DATA, deploy_file
-
     deploy_file(db, DATA / "timer_fails.bpmn")
     bad = case_api.start_case(db, staff["clerk"], "timer_fails", {"title": "bad"})
     frozen_clock.set(frozen_clock.value + timedelta(hours=2))
