@@ -134,17 +134,27 @@ function Count({ element, id }) {
   const bo = getBusinessObject(element);
   const current = readDeadline(bo);
   const setValue = (text) => {
-    const value = (text || '').trim();
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 365) return;
+    if (countError(text)) return;
+    const value = text.trim();
     if (current.kind === 'workdays') writeDeadline(element, injector, { dueWorkingDays: value, dueFrom: current.from });
     else writeDeadline(element, injector, { dueDate: `P${value}D` });
   };
   return jsx(TextFieldEntry, {
     element, id, label: current.kind === 'workdays' ? '工作日数' : '天数',
-    getValue: () => current.count || '', setValue, debounce: (fn) => fn,
-    validate: (text) => (/^\d+$/.test((text || '').trim()) && Number(text) >= 1 && Number(text) <= 365
-      ? null : '请填写 1–365 的整数')
+    getValue: () => current.count || '', setValue, debounce: immediate, validate: countError
   });
+}
+
+// The panel re-validates the stored value whenever `validate` changes identity (a useEffect on
+// [value, validate]); a closure made anew on every render would let any re-render erase the message
+// about what the designer has just typed. Both are therefore defined once.
+function countError(text) {
+  const value = (text || '').trim();
+  return /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 365 ? null : '请填写 1–365 的整数';
+}
+
+function immediate(fn) {
+  return fn;
 }
 
 function From({ element, id }) {
