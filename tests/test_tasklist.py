@@ -163,6 +163,22 @@ def test_a_leaders_team_page_and_only_overdue_are_six_statements_too(db, staff, 
     assert overdue.team_overdue == 0 and len(_counted(ran)) <= 6, ran
 
 
+def test_opening_a_step_reads_neither_the_bpmn_text_nor_every_diagram_when_the_case_links_none(
+        db, staff, monkeypatch):
+    """The step's page names its procedure from the version's name and hash alone (the parsed diagram is
+    this process's, by hash), reads its open steps' roles in one statement, and decides which linked cases
+    the reader may see only when there are links: 15 statements in all."""
+    _three_minqing_matters(db, staff)
+    task_id = tasklist.tasks(db, staff["leader"], "queue", Filters()).items[0].id
+    tasklist.get_task(db, staff["leader"], task_id)  # parses the diagram, once per process
+    ran = _statements_from_now(db, monkeypatch)
+    view = tasklist.get_task(db, staff["leader"], task_id)
+    assert view.case.procedure == "民情流水线" and view.case.version_hash and view.case.linked == ()
+    assert [s.roles for s in view.case.open_steps] == [("社区负责人",)]
+    assert len(_counted(ran)) <= 15, ran
+    assert not any("bpmn" in sql or "draft" in sql for sql in ran), ran
+
+
 # --- who may read a step's page (the form is theirs to submit only if the step is theirs) -----------
 
 def _minqing_at_handling(db, staff) -> Matter:

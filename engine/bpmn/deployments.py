@@ -38,6 +38,7 @@ def _info(row: DiagramVersion) -> VersionInfo:
 
 # read on every start and completion: plain statements (see engine/driver.py)
 _HASH = driver.Statement("SELECT hash FROM diagram_versions WHERE id = :id")
+_NAME_AND_HASH = driver.Statement("SELECT name, hash FROM diagram_versions WHERE id = :id")
 _LATEST = driver.Statement("SELECT max(id) FROM diagram_versions WHERE process_id = :process_id AND draft = FALSE")
 
 
@@ -48,6 +49,19 @@ def diagram_of(session: Session, version_id: int) -> Diagram:
     digest = driver.run(session.connection(), _HASH, {"id": version_id}).scalar()
     if digest is None:
         raise NotFound(f"流程版本 {version_id} 不存在")
+    return _parsed(session, version_id, digest)
+
+
+def named_diagram(session: Session, version_id: int) -> tuple[str, str, Diagram]:
+    """A version's name, its hash and its parsed diagram, as `diagram_of` reads it (one short statement; the
+    BPMN text only when this process has not parsed that content yet)."""
+    found = driver.run(session.connection(), _NAME_AND_HASH, {"id": version_id}).first()
+    if found is None:
+        raise NotFound(f"流程版本 {version_id} 不存在")
+    return found.name, found.hash, _parsed(session, version_id, found.hash)
+
+
+def _parsed(session: Session, version_id: int, digest: str) -> Diagram:
     found = diagram.cached(digest)
     if found is None:
         row = session.get(DiagramVersion, version_id)

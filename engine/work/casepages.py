@@ -110,14 +110,18 @@ def may_act(session: Session, actor: Actor, case: Case) -> bool:
 def case_view(session: Session, case: Case, assigning: bool = False, reader: Actor | None = None) -> CaseView:
     """The case page's content; `assigning`: with each open step's colleagues a leader may 指派 it to;
     `reader`: whose view of its linked cases (None: every one, as in the designer's 试运行)."""
-    version = session.get(DiagramVersion, case.version_id)
-    d = deployments.diagram_of(session, case.version_id)
+    procedure, version_hash, d = deployments.named_diagram(session, case.version_id)
     open_rows = session.scalars(select(HumanTask).where(
         HumanTask.case_id == case.id, HumanTask.status == "READY").order_by(HumanTask.id)).all()
+    granted: dict[int, list[tuple[str, int]]] = {}
+    if open_rows:  # every open step's (role, unit) pairs in one statement
+        for task_id, role, unit in session.execute(
+                select(HumanTaskRole.human_task_id, HumanTaskRole.role, HumanTaskRole.unit_id)
+                .where(HumanTaskRole.human_task_id.in_([row.id for row in open_rows]))):
+            granted.setdefault(task_id, []).append((role, unit))
     steps = []
     for row in open_rows:
-        grants = tuple((role, unit) for role, unit in session.execute(
-            select(HumanTaskRole.role, HumanTaskRole.unit_id).where(HumanTaskRole.human_task_id == row.id)))
+        grants = tuple(granted.get(row.id, ()))
         roles = tuple(dict.fromkeys(role for role, _ in grants))
         holder = None
         if row.assignee_id is not None:
@@ -133,10 +137,10 @@ def case_view(session: Session, case: Case, assigning: bool = False, reader: Act
     names = display_names(session, {case.started_by, *(e.actor for e in events), *(c.author for c in comments),
                                     *people})
     return CaseView(
-        id=case.id, number=case.number, procedure=version.name, process_id=case.process_id, title=case.title,
+        id=case.id, number=case.number, procedure=procedure, process_id=case.process_id, title=case.title,
         status=case.status, kind=case.kind, topic=case.topic, started_at=case.started_at,
         started_by=case.started_by, completed_at=case.completed_at, version_id=case.version_id,
-        version_hash=version.hash, open_steps=tuple(steps),
+        version_hash=version_hash, open_steps=tuple(steps),
         history=tuple(_entry(e, d, names[e.actor], names, chosen_units, hidden) for e in events),
         comments=tuple(CommentView(c.author, c.at, c.text, names[c.author]) for c in comments),
         linked=tuple(linked), linked_elsewhere=len(hidden), data=dict(state.data) if state else {},
@@ -154,8 +158,8 @@ def linked_cases(session: Session, actor: Actor | None, case_id: int) -> tuple[t
     query = (select(Case.number, Case.id).join(CaseLink, CaseLink.linked_case_id == Case.id)
              .where(CaseLink.case_id == case_id).order_by(CaseLink.linked_case_id))
     every = session.execute(query).all()
-    seen = visible(session, actor) if actor is not None else None
-    shown = set(session.scalars(query.with_only_columns(Case.number).where(seen))) if seen is not None and every \
+    seen = visible(session, actor) if actor is not None and every else None  # most cases link none
+    shown = set(session.scalars(query.with_only_columns(Case.number).where(seen))) if seen is not None \
         else {n for n, _ in every}
     return tuple(n for n, _ in every if n in shown), frozenset(n for n, _ in every if n not in shown)
 
