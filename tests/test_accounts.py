@@ -107,6 +107,32 @@ def test_every_request_reads_its_actor_in_one_statement(db, admin, monkeypatch):
     assert len(statements) == 6
 
 
+def test_a_signed_in_page_reads_the_account_and_its_unread_notifications_in_one_statement(db, admin, monkeypatch):
+    """The page header's unread count comes with the session's account, in the same statement: only that
+    account's notifications, only unread ones; gone, deactivated or re-passworded accounts have no session."""
+    from engine.people import notifications
+    from engine.store import driver
+
+    reader = users.create_user(db, "reader", PASSWORD, "读者", ["受理员"])
+    other = users.create_user(db, "other", PASSWORD, "旁人", ["受理员"])
+    with db.write() as session:
+        notifications.notify(session, [reader.id, other.id], "urge", "请处理")
+        notifications.notify(session, [reader.id], "urge", "请再处理")
+    notifications.mark_read(db, reader, notifications.notifications_for(db, reader)[0].id)
+    statements: list[str] = []
+    real_run = driver.run
+    monkeypatch.setattr(driver, "run", lambda conn, statement, *rest: statements.append(statement.sqlite)
+                        or real_run(conn, statement, *rest))
+    signed = users.signed_in(db, reader.id, 0)
+    assert signed == users.SignedIn(reader, 1) and len(statements) == 1
+    assert users.signed_in(db, other.id, 0).unread_notifications == 1
+    assert users.signed_in(db, admin.id, 0).unread_notifications == 0
+    assert users.signed_in(db, reader.id, 1) is None  # the password changed since that session signed in
+    assert users.signed_in(db, 999_999, 0) is None
+    accounts.update_account(db, admin, reader.id, {"display_name": "读者", "roles": ["受理员"], "active": ""})
+    assert users.signed_in(db, reader.id, 0) is None
+
+
 def test_an_administrator_cannot_lock_themself_out(db, admin):
     with pytest.raises(InvalidInput) as err:
         accounts.update_account(db, admin, admin.id, {"display_name": "管理员甲", "roles": ["受理员"], "active": ""})

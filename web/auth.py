@@ -28,8 +28,9 @@ PASSWORD_PAGES = ("accounts.show_mine", "accounts.change_password")
 class StaffUser(UserMixin):
     """A Flask-Login user wrapping the engine's `Actor`."""
 
-    def __init__(self, actor: Actor):
+    def __init__(self, actor: Actor, unread_notifications: int = 0):
         self.actor = actor
+        self.unread_notifications = unread_notifications  # as the request began, for the page header
 
     def get_id(self) -> str:
         """The account and its session version: a new password ends every session signed in before it."""
@@ -49,8 +50,8 @@ def load_user(user_id: str) -> StaffUser | None:
     account, _, version = user_id.partition(".")
     if not account.isdigit() or not version.isdigit():
         return None
-    actor = users.get_actor(db(), int(account), int(version))
-    return StaffUser(actor) if actor is not None else None
+    signed = users.signed_in(db(), int(account), int(version))
+    return StaffUser(signed.actor, signed.unread_notifications) if signed is not None else None
 
 
 class LoginForm(FlaskForm):

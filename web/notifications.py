@@ -37,10 +37,11 @@ def mark_all_read():
 
 
 def _header() -> dict:
-    """The unread count and calendar warnings for the page header (signed-in staff only)."""
+    """The unread count (read with the signed-in account, `auth.load_user`) and calendar warnings for the page
+    header (signed-in staff only)."""
     if not current_user.is_authenticated:
         return {"unread_notifications": 0, "calendar_warnings": []}
-    return {"unread_notifications": notifications.unread_count(db(), actor()),
+    return {"unread_notifications": current_user.unread_notifications,
             "calendar_warnings": calendar.warnings_for(clock.today())}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -162,10 +163,15 @@ def grant_names(session: Session, grants: frozenset[tuple[str, int]]) -> list[st
 
 
 # read on every request (a signed-in page, an API call): the account and its roles in one statement
-_ACTOR = ("SELECT u.id, u.username, u.display_name, u.active, u.session_version, u.must_change_password, r.role, "
-          "r.unit_id, g.path AS unit_path, (SELECT count(*) FROM units WHERE parent_id IS NULL) AS roots "
-          "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN units g ON g.id = r.unit_id ")
+_ACTOR_COLUMNS = ("SELECT u.id, u.username, u.display_name, u.active, u.session_version, u.must_change_password, "
+                  "r.role, r.unit_id, g.path AS unit_path, "
+                  "(SELECT count(*) FROM units WHERE parent_id IS NULL) AS roots")
+_ACTOR_FROM = " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN units g ON g.id = r.unit_id "
+_ACTOR = _ACTOR_COLUMNS + _ACTOR_FROM
+_UNREAD = ", (SELECT count(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread"
 _ACTOR_BY_ID = driver.Statement(_ACTOR + "WHERE u.id = :user_id")
+# a signed-in page's request: the same, with the header's unread notifications (no transaction of their own)
+_SIGNED_IN = driver.Statement(_ACTOR_COLUMNS + _UNREAD + _ACTOR_FROM + "WHERE u.id = :user_id")
 _ACTOR_BY_TOKEN = driver.Statement(_ACTOR + "JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = :token_hash")
 
 
@@ -194,6 +200,25 @@ def get_actor(db: Database, user_id: int, session_version: int | None = None) ->
     if found is None or (session_version is not None and session_version != found.session_version):
         return None
     return found
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A signed-in session's account, and what every staff page's header shows of it."""
+
+    actor: Actor
+    unread_notifications: int
+
+
+def signed_in(db: Database, user_id: int, session_version: int) -> SignedIn | None:
+    """`get_actor` for a session's request, with the account's unread notifications read in the same
+    statement; None when the account is gone, deactivated, or its password changed since that session."""
+    with db.read() as session:
+        rows = driver.run(session.connection(), _SIGNED_IN, {"user_id": user_id}).all()
+    found = _active_actor(rows)
+    if found is None or session_version != found.session_version:
+        return None
+    return SignedIn(found, int(rows[0].unread or 0))
 
 
 def list_users(db: Database) -> list[Actor]:
