@@ -9,8 +9,10 @@ Each simulated staff member keeps one connection and runs whole 即办件 cases:
 with a session), opens the step (`GET /api/tasks/<id>`) and completes it (JSON API). Before each HTTP phase
 the same database is driven in this process by the engine alone, one thread: `cases.start_case`,
 `cases.complete_task` and `tasklist.overview` (the task-list page's one engine call), so every ratio printed
-compares figures taken minutes apart on the same machine and database. Builds on bench/serve_bench.py
-(database preparation, server start, the case's steps).
+compares figures taken minutes apart on the same machine and database. First, the *server floor*: the same
+gunicorn worker class serving `bench/floor_app.py` (reads the body, answers; no Flask, no engine), so what
+an HTTP completion adds to the engine's can be split into the server's and client's share and the app's own.
+Builds on bench/serve_bench.py (database preparation, server start, the case's steps).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import re
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -166,6 +169,45 @@ def over_http(port: int, tokens: dict[str, str], people: int, seconds: float) ->
             sum(p.errors for p in staff))
 
 
+def server_floor(port: int, seconds: float) -> list[float]:
+    """POST a completion's JSON body to `floor_app` (no Flask, no engine) under `minyi serve`'s worker class,
+    one kept-alive connection, for `seconds`: what the server and this client add to any request."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'bench'}"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "8",
+                                "--worker-class", "web.server.IdleSafeThreadWorker", "--bind", f"127.0.0.1:{port}",
+                                "floor_app:app"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn = _connect_when_up(port)
+        body = json.dumps(STEPS[-1][1]).encode()
+        headers = {"Content-Type": "application/json", "Authorization": "Bearer floor"}
+        times: list[float] = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            conn.request("POST", "/api/tasks/1/complete", body, headers)
+            json.loads(conn.getresponse().read())
+            times.append(time.perf_counter() - began)
+        conn.close()
+        return times[len(times) // 10:]  # the first tenth warms up
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+
+
+def _connect_when_up(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.connect()
+            return conn
+        except OSError:
+            if time.monotonic() > deadline:
+                raise SystemExit("the floor server did not start") from None
+            time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="", help="an empty database (default: a temporary SQLite file)")
@@ -179,6 +221,12 @@ def main() -> None:
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     tokens = prepare(url)
     print(f"database: {url.split('@')[-1]}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        floor_port = probe.getsockname()[1]
+    floor = server_floor(floor_port, min(args.seconds, 5))
+    print(f"server floor (gunicorn, same worker class, a WSGI app that only reads the body and answers): "
+          f"p50 {p50(floor) * 1000:.2f} ms, p95 {p95(floor) * 1000:.2f} ms, n {len(floor)}")
     for workers in args.workers:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -200,7 +248,10 @@ def main() -> None:
                                       ("HTTP task list (queue)", http_times["list"])):
                     print(f"  {label:<26}{p50(values) * 1000:>8.1f}{p95(values) * 1000:>8.1f}{len(values):>7}")
                 print(f"  HTTP complete p50 / engine complete p50: "
-                      f"{p50(http_times['complete']) / p50(alone['complete']):.2f}x")
+                      f"{p50(http_times['complete']) / p50(alone['complete']):.2f}x; of the difference, the server "
+                      f"floor {p50(floor) * 1000:.2f} ms, the app's own work (Flask, token, limits, JSON, log, "
+                      f"metrics) the rest, "
+                      f"{(p50(http_times['complete']) - p50(alone['complete']) - p50(floor)) * 1000:.2f} ms")
                 print(f"  completions/s: HTTP {http_rate:.1f} (with its list, open and start), engine alone "
                       f"{engine_rate:.1f} (same work, one thread) → {http_rate / engine_rate:.0%}; errors {errors}")
         finally:
