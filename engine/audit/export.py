@@ -39,7 +39,7 @@ EXTENSIONS = (("Concept", "concept"), ("Time", "time"), ("Organizational", "org"
 
 
 def _events(db: Database, q: CaseQuery) -> Iterator[tuple[str, str, AuditEvent]]:
-    with db.read() as session:
+    with db.snapshot() as session:
         query = apply(select(Case.number, Case.process_id, AuditEvent)
                       .join(AuditEvent, AuditEvent.case_id == Case.id), q)
         result = session.execute(query.where(AuditEvent.kind.in_(EXPORTED))

@@ -129,7 +129,7 @@ def verify_database(db: Database, scope: frozenset[str] | None = None) -> Verdic
     `Actor.scope`) only the chains of those units' cases are walked and counted; the global chain runs
     through every case, so it is checked whole, but a break in it names a case only when it is in scope."""
     in_units = units.in_scope(Case.unit_id, scope)
-    with db.read() as session:
+    with db.snapshot() as session:
         numbers = dict(session.execute(select(Case.id, Case.number).where(
             *(() if in_units is None else (in_units,)))).all())
         cases = total = 0
@@ -212,7 +212,7 @@ def _check_header(case: dict[str, Any], diagram: dict[str, Any], events: list[di
 
 def case_bundle(db: Database, actor: Actor, number: str) -> dict[str, Any]:
     """The bundle an auditor downloads for one case of a unit they see."""
-    with db.read() as session:
+    with db.snapshot() as session:
         return build_bundle(session, audited_case(session, actor, number))
 
 

@@ -1,4 +1,5 @@
-"""Connections and transactions. One engine call runs in exactly one transaction."""
+"""Connections and sessions. One engine call runs in one session: a write in exactly one transaction, a read
+without one on PostgreSQL (`Database.read`) or in one snapshot when its statements must agree (`Database.snapshot`)."""
 from __future__ import annotations
 
 import sqlite3
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,14 @@ class Database:
         self.url = normalize_url(url)
         self.engine = _make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL: a page's reads need no transaction (at READ COMMITTED each statement sees the latest
+        # committed data, in a transaction or not), so they run on connections of their own, in autocommit —
+        # no BEGIN and ROLLBACK round trips — and read-only, so a read that tried to write would fail.
+        # `snapshot()` is the one transaction of reads that must agree with each other.
+        self._reader = self.engine if self.is_sqlite else _make_engine(url, reader=True)
+        self._read = sessionmaker(self._reader, expire_on_commit=False)
+        self._snapshot = sessionmaker(self.engine if self.is_sqlite else self.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True), expire_on_commit=False)
         # SQLite: writers take the write lock at BEGIN, so two writers queue instead of deadlocking.
         writer = self.engine.execution_options(minyi_write=True) if self.is_sqlite else self.engine
         self._write = sessionmaker(writer, expire_on_commit=False)
@@ -49,7 +57,23 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        session = self._read()
+        """Reads that need not agree with each other beyond what each statement sees (a page, a list); nothing
+        written. PostgreSQL: read-only, outside a transaction; SQLite: a read transaction."""
+        with self._reading(self._read) as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """Reads that must see one moment of the database — a chain walked whole, a bundle, an export streamed
+        in batches (a server-side cursor lives in a transaction). PostgreSQL: one REPEATABLE READ, READ ONLY
+        transaction; SQLite: a read transaction, which sees one moment already."""
+        with self._reading(self._snapshot) as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _reading(maker: sessionmaker) -> Iterator[Session]:
+        session = maker()
         try:
             yield session
         finally:
@@ -58,16 +82,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reader is not self.engine:
+            self._reader.dispose()
 
     def pool_status(self) -> PoolStatus:
-        """How this process's connection pool stands (SQLite's pool included)."""
-        pool = self.engine.pool
+        """How this process's connection pools stand, reads' and writes' together (SQLite's pool included)."""
+        pools = [self.engine.pool] + ([self._reader.pool] if self._reader is not self.engine else [])
 
         def figure(name: str) -> int:  # a pool without the figure (e.g. SQLite in memory) has none
-            return int(getattr(pool, name)()) if hasattr(pool, name) else 0
+            return sum(int(getattr(pool, name)()) for pool in pools if hasattr(pool, name))
 
         return PoolStatus(size=figure("size"), checked_out=figure("checkedout"), idle=figure("checkedin"),
-                          overflow=max(figure("overflow"), 0))
+                          overflow=sum(max(int(pool.overflow()), 0) for pool in pools if hasattr(pool, "overflow")))
 
 
 @dataclass(frozen=True)
@@ -116,7 +142,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, reader: bool = False) -> Engine:
+    """The engine of a database URL; `reader` (PostgreSQL): autocommit connections whose every statement is
+    read-only (`default_transaction_read_only`, set once when the connection opens)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -144,4 +172,10 @@ def _make_engine(url: str) -> Engine:
                 raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
         return engine
+    if reader:  # after any `options` the URL gives (e.g. a search_path), which connect_args would replace
+        given = make_url(url).query.get("options") or ""
+        options = " ".join(filter(None, [given if isinstance(given, str) else " ".join(given),
+                                         "-c default_transaction_read_only=on"]))
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT",
+                             connect_args={"options": options})
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

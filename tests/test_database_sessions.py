@@ -1,0 +1,71 @@
+"""What a read, a snapshot and a write are (engine/store/db.py), on both databases."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from engine import clock
+from engine.people import users
+from engine.store.models import User
+from tests.conftest import PASSWORD
+
+
+def _count(session) -> int:  # noqa: ANN001
+    return session.scalar(select(func.count(User.id)))
+
+
+def test_a_read_never_keeps_a_write(db):
+    """PostgreSQL refuses a write in a read (its connections are read-only); SQLite's read transaction is
+    rolled back. Either way nothing is stored."""
+    with db.read() as session:
+        session.add(User(username="x", display_name="x", password_hash="x", created_at=clock.now()))
+        if db.is_sqlite:
+            session.flush()
+        else:
+            with pytest.raises(DBAPIError, match="read-only"):
+                session.flush()
+    with db.read() as session:
+        assert _count(session) == 0
+
+
+def test_a_read_on_postgresql_is_outside_a_transaction_and_a_write_inside_one(db):
+    """PostgreSQL: no BEGIN and ROLLBACK round trips for reads — each statement sees what is committed when it
+    runs, as it would at READ COMMITTED inside a transaction; writes run in one transaction. SQLite (no round
+    trips to save): a read is a read transaction."""
+    with db.read() as session:
+        _count(session)
+        raw = session.connection().connection.driver_connection
+        if db.is_sqlite:
+            assert raw.in_transaction
+        else:
+            assert raw.autocommit and session.scalar(text("SHOW transaction_read_only")) == "on"
+    with db.write() as session:
+        _count(session)
+        raw = session.connection().connection.driver_connection
+        if db.is_sqlite:
+            assert raw.in_transaction
+        else:
+            assert not raw.autocommit and session.scalar(text("SHOW transaction_read_only")) == "off"
+
+
+def test_a_snapshot_sees_one_moment_and_a_read_on_postgresql_the_latest(db):
+    """A snapshot (a chain walked whole, a bundle, an export) does not see what is committed after its first
+    statement; a PostgreSQL read sees each committed change at its next statement."""
+    users.create_user(db, "first", PASSWORD, "甲", ["受理员"])
+    with db.snapshot() as snap, db.read() as read:
+        assert _count(snap) == 1 and _count(read) == 1
+        users.create_user(db, "second", PASSWORD, "乙", ["受理员"])
+        assert _count(snap) == 1
+        if not db.is_sqlite:
+            assert _count(read) == 2
+    with db.snapshot() as snap:
+        assert _count(snap) == 2
+
+
+def test_the_pool_figures_count_reads_and_writes(db):
+    with db.read() as reading, db.write() as writing:
+        reading.connection()
+        writing.connection()
+        assert db.pool_status().checked_out == 2
+    assert db.pool_status().checked_out == 0
