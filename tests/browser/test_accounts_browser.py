@@ -29,7 +29,7 @@ def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
     admin.get_by_label("初始密码").fill("first-password")
     admin.get_by_role("button", name="创建用户").click()
     # the address is refused next to its field; what was typed and ticked stays, the password does not
-    assert admin.get_by_label("电子邮箱").get_attribute("aria-invalid") == "true"
+    expect(admin.get_by_label("电子邮箱")).to_have_attribute("aria-invalid", "true")  # the answer has come
     assert "电子邮箱地址不正确" in admin.locator("#email-error").inner_text()
     assert admin.get_by_label("角色 1", exact=True).input_value() == "受理员"
     assert admin.get_by_label("初始密码").input_value() == ""
@@ -56,7 +56,7 @@ def test_an_account_is_opened_used_and_closed_on_a_phone(live_server, new_page):
     newcomer.get_by_label("新密码", exact=True).fill("my-own-password")
     newcomer.get_by_label("再输入一次新密码").fill("my-own-pasword")
     newcomer.get_by_role("button", name="修改密码").click()
-    assert newcomer.get_by_label("再输入一次新密码").get_attribute("aria-invalid") == "true"
+    expect(newcomer.get_by_label("再输入一次新密码")).to_have_attribute("aria-invalid", "true")
     newcomer.get_by_label("当前密码").fill("first-password")
     newcomer.get_by_label("新密码", exact=True).fill("my-own-password")
     newcomer.get_by_label("再输入一次新密码").fill("my-own-password")

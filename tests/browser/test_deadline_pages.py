@@ -34,7 +34,7 @@ def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page
     wanted = promised + timedelta(days=14)
     handler.get_by_label("希望延至").fill(wanted.isoformat())
     handler.get_by_role("button", name="提交延期申请").click()
-    assert handler.get_by_label("延期理由").get_attribute("aria-invalid") == "true"
+    expect(handler.get_by_label("延期理由")).to_have_attribute("aria-invalid", "true")  # the answer has come
     assert handler.get_by_label("希望延至").input_value() == wanted.isoformat()
     handler.get_by_label("延期理由").fill("更换灯杆需供电公司配合,排期在两周后。")
     handler.get_by_role("button", name="提交延期申请").click()

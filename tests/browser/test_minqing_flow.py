@@ -8,6 +8,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
@@ -82,7 +83,7 @@ def test_a_promised_matter_goes_down_the_line(live_server, new_page):
     leader.get_by_label("办理方式").select_option("承诺件")
     leader.get_by_role("button", name="提交办理").click()
     date_field = leader.get_by_label("承诺办结日期")
-    assert date_field.get_attribute("aria-invalid") == "true"
+    expect(date_field).to_have_attribute("aria-invalid", "true")  # the answer has come
     assert "此项为必填项" in leader.locator("#err-promised_date").inner_text()
     assert leader.get_by_label("办理方式").input_value() == "承诺件"
     screenshot(leader, "02-classify-error")

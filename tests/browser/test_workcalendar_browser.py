@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from playwright.sync_api import expect
 
 from engine.bpmn import calendar
 from tests.browser.axe import assert_accessible
@@ -33,7 +34,7 @@ def test_the_administrator_enters_next_years_notice_from_the_warning(live_server
     page.get_by_label("放假日期").fill(f"{year}-01-01 元旦\n{year}-02-05 至 {year}-02-12 春节")
     page.get_by_label("调休上班日期").fill(f"{year}-02-31 春节调休")
     page.get_by_role("button", name="保存并重算期限").click()
-    assert page.get_by_label("调休上班日期").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_label("调休上班日期")).to_have_attribute("aria-invalid", "true")  # the answer has come
     assert "不是有效的日期" in page.locator("#workdays-error").inner_text()
     assert_accessible(page)
     weekend = next(d for d in (date(int(year), 2, n) for n in range(13, 21)) if d.weekday() >= 5)
