@@ -128,10 +128,11 @@ _INSERT = driver.Statement(f"INSERT INTO audit_events ({', '.join(_EVENT_COLUMNS
 _MOVE_HEAD = driver.Statement("UPDATE chain_heads SET seq = :seq, hash = :hash WHERE name = 'global'")
 
 
-def lock_global_head(session: Session) -> tuple[int, str]:
-    """The global chain's head (seq, hash), row-locked; created on first use without racing another writer."""
+def lock_global_head(session: Session, before: driver.Step | None = None) -> tuple[int, str]:
+    """The global chain's head (seq, hash), row-locked; created on first use without racing another writer.
+    `before`: a statement to run first, in the same round trip on PostgreSQL."""
     conn = session.connection()
-    head = driver.run(conn, _GLOBAL_HEAD).first()
+    head = driver.run_all(conn, [*((before,) if before else ()), (_GLOBAL_HEAD, None)])[-1].first()
     if head is None:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         conn.execute(insert(ChainHead).values(name=GLOBAL, seq=0, hash=GENESIS).on_conflict_do_nothing())
@@ -148,15 +149,19 @@ def _seal(session: Session) -> None:
     if not pending:
         return
     session.flush()  # the transaction's ORM changes, so the cases' figures are counted from every row
-    casefigures.refresh(session.connection(), pending)  # before the global head: cases are locked first
-    seq, prev = seen or lock_global_head(session)
+    conn = session.connection()
+    figures = casefigures.refreshing(conn.dialect.name, pending)  # before the global head: cases are locked first
+    if seen:
+        if figures:
+            driver.run(conn, *figures)
+        seq, prev = seen
+    else:
+        seq, prev = lock_global_head(session, before=figures)  # one round trip with the figures on PostgreSQL
     for row in pending:
         seq += 1
         row["global_seq"], row["global_prev_hash"] = seq, prev
         row["global_hash"] = prev = global_hash(seq, row["hash"], prev)
-    conn = session.connection()
-    driver.run(conn, _INSERT, pending)
-    driver.run(conn, _MOVE_HEAD, {"seq": seq, "hash": prev})
+    driver.run_all(conn, [(_INSERT, pending), (_MOVE_HEAD, {"seq": seq, "hash": prev})])
 
 
 @sa_event.listens_for(Session, "after_rollback")

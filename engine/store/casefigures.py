@@ -67,13 +67,19 @@ def returned(data: Mapping[str, Any]) -> bool:
 
 def refresh(conn: Connection, pending: Iterable[Mapping[str, Any]]) -> None:
     """Recompute the figures of the cases these events (not written yet) are about, counting the events too."""
+    step = refreshing(conn.dialect.name, pending)
+    if step is not None:
+        driver.run(conn, *step)
+
+
+def refreshing(dialect: str, pending: Iterable[Mapping[str, Any]]) -> driver.Step | None:
+    """`refresh` as a statement to run with others (`driver.run_all`); None when there is no event."""
     new: dict[int, dict[str, Any]] = {}
     for event in pending:
         row = new.setdefault(event["case_id"], {"case_id": event["case_id"], "new_returns": 0, "new_escalations": 0})
         row["new_returns"] += event["kind"] == "task_completed" and returned(event["data"])
         row["new_escalations"] += event["kind"] == "escalated"
-    if new:
-        driver.run(conn, _REFRESH[conn.dialect.name], [new[c] for c in sorted(new)])
+    return (_REFRESH[dialect], [new[c] for c in sorted(new)]) if new else None
 
 
 def refresh_all(conn: Connection) -> None:

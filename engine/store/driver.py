@@ -41,29 +41,64 @@ def run(conn: Connection, statement: Statement,
     """Execute on the connection's DB-API cursor, inside its transaction, with parameters bound for
     its dialect (a list: one execution per item). Driver errors become SQLAlchemy's (`DBAPIError`
     subclasses), and a lost connection is invalidated, as SQLAlchemy's own execution does."""
+    return run_all(conn, [(statement, params)])[0]
+
+
+Step = tuple[Statement, "Mapping[str, Any] | list[Mapping[str, Any]] | None"]
+
+
+def run_all(conn: Connection, steps: Iterable[Step]) -> list[Result]:
+    """Execute several statements in order, as `run` does each, and return their results in that order.
+
+    On PostgreSQL they go in one round trip (psycopg's pipeline mode): every statement is sent, then the
+    results are read. For statements whose answers nothing between them needs — writes whose row counts are
+    checked afterwards, a read that follows them. The first that fails raises, and the ones after it are not
+    run; the transaction is then aborted, as with `run`. On SQLite they simply run one after another."""
+    steps = list(steps)
     sqlite = conn.dialect.name == "sqlite"
-    sql = statement.sqlite if sqlite else statement.postgresql
-    bound: Any = None
     raw = conn.connection.driver_connection
-    cursor = raw.cursor()
+    cursors: list[Any] = []
+    sent: list[tuple[str, Any]] = []  # each statement and its parameters, as bound, before it is executed
     try:
-        if params is None:
-            cursor.execute(sql)
-        elif isinstance(params, list):
-            bound = [_bound(p, sqlite) for p in params]
-            cursor.executemany(sql, bound)
-        else:
-            bound = _bound(params, sqlite)
-            cursor.execute(sql, bound)
-        return Result(cursor)
+        if sqlite or len(steps) == 1:
+            results = []
+            for statement, params in steps:
+                _execute(raw, cursors, sent, statement, params, sqlite)
+                results.append(Result(cursors[-1]))
+            return results
+        with raw.pipeline():
+            for statement, params in steps:
+                _execute(raw, cursors, sent, statement, params, sqlite)
+        return [Result(cursor) for cursor in cursors]
     except conn.dialect.loaded_dbapi.Error as exc:
-        lost = conn.dialect.is_disconnect(exc, raw, cursor)
+        lost = conn.dialect.is_disconnect(exc, raw, cursors[-1] if cursors else None)
         if lost:
             conn.invalidate(exc)
+        # one by one the failing statement is the last sent; in a pipeline the driver does not tell which
+        sql, bound = sent[-1] if len(sent) == 1 or sqlite else ("; ".join(s for s, _ in sent), [b for _, b in sent])
         raise DBAPIError.instance(sql, bound, exc, conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost, dialect=conn.dialect) from exc
     finally:
-        cursor.close()
+        for cursor in cursors:
+            cursor.close()
+
+
+def _execute(raw: Any, cursors: list[Any], sent: list[tuple[str, Any]], statement: Statement,
+             params: Mapping[str, Any] | list[Mapping[str, Any]] | None, sqlite: bool) -> None:
+    sql = statement.sqlite if sqlite else statement.postgresql
+    cursor = raw.cursor()
+    cursors.append(cursor)
+    if params is None:
+        sent.append((sql, None))
+        cursor.execute(sql)
+    elif isinstance(params, list):
+        bound = [_bound(p, sqlite) for p in params]
+        sent.append((sql, bound))
+        cursor.executemany(sql, bound)
+    else:
+        bound = _bound(params, sqlite)
+        sent.append((sql, bound))
+        cursor.execute(sql, bound)
 
 
 class Result:

@@ -41,3 +41,10 @@ def lock_case_of_task(session: Session, task_id: int) -> bool:
     if conn.dialect.name == "sqlite":
         return True
     return driver.run(conn, _LOCK_CASE_OF_TASK, {"task_id": task_id}).first() is not None
+
+
+def locking_case_of_task(task_id: int) -> driver.Step:
+    """`lock_case_of_task`'s statement, to run first with the reads that follow it (`driver.run_all`; PostgreSQL
+    only): they stay statements of their own, run after the lock is granted, so they see what its previous holder
+    committed — they are only sent in the same round trip."""
+    return _LOCK_CASE_OF_TASK, {"task_id": task_id}

@@ -3,7 +3,7 @@ the non-sandbox cases of each unit, with those that had a due time and those don
 whole subtree reads these few rows instead of every completed step (docs/performance.md, statistics at
 1,000,000 cases); a page filtered by anything but the unit still reads the steps of the cases it selects.
 
-Each completion adds its step (`add`, in the completing transaction); 转办 moves a case's completed steps
+Each completion adds its step (`addition`, in the completing transaction); 转办 moves a case's completed steps
 to the new unit (`move`); the steps of a completed row never change otherwise. `refresh_all` rebuilds the
 tallies from the rows (after a load without the engine), `drift` lists where they differ.
 """
@@ -37,12 +37,12 @@ _ALL = "SELECT unit_id, completed_by_id, lane, step_id, steps, due_steps, on_tim
 Key = tuple[int, int, str, str]
 
 
-def add(conn: Connection, unit_id: int, person: int | None, lane: str | None, step_id: str,
-        due_at: datetime | None, completed_at: datetime) -> None:
-    """One step completed (by `person`; None: no account) in a non-sandbox case of the unit."""
-    driver.run(conn, _ADD, {"unit_id": unit_id, "person": person or 0, "lane": lane or "", "step_id": step_id,
-                            "steps": 1, "due": int(due_at is not None),
-                            "on_time": int(due_at is not None and completed_at <= due_at)})
+def addition(unit_id: int, person: int | None, lane: str | None, step_id: str, due_at: datetime | None,
+             completed_at: datetime) -> driver.Step:
+    """One step completed (by `person`; None: no account) in a non-sandbox case of the unit: the statement, to run
+    with the step's own writes (`driver.run_all`)."""
+    return _ADD, {"unit_id": unit_id, "person": person or 0, "lane": lane or "", "step_id": step_id, "steps": 1,
+                  "due": int(due_at is not None), "on_time": int(due_at is not None and completed_at <= due_at)}
 
 
 def move(conn: Connection, case_id: int, source: int, target: int) -> None:

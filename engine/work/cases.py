@@ -162,7 +162,7 @@ def complete_task(db: Database, actor: Actor, task_id: int, values: dict[str, An
         if locked is None:
             raise NotFound(f"任务 {task_id} 不存在")
         row, case, d = locked.task, locked.case, locked.diagram
-        check_can_work(session, actor, row)
+        check_can_work(session, actor, row, locked.grants)
         if row.assignee_id is not None and row.assignee_id != actor.id:
             holder = session.get(User, row.assignee_id)
             raise Conflict(f"该任务已由 {holder.display_name if holder else '他人'} 认领,不能由您办理")

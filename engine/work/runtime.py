@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, make_dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -106,6 +106,7 @@ class Locked:
     case: Any
     data: dict[str, Any]
     diagram: Diagram
+    grants: tuple[tuple[str, int], ...] | None = None  # the step's (role, unit) pairs, when read with it
 
 
 _TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
@@ -121,12 +122,21 @@ _READ_TASK = driver.Statement(_LOCK + "human_tasks.id = :task_id", " FOR UPDATE 
 _READ_WAITING = driver.Statement(
     _LOCK + "human_tasks.case_id = :case_id AND human_tasks.step_id = :step_id AND human_tasks.status = 'READY'",
     " FOR UPDATE OF human_tasks")
+_READ_GRANTS = driver.Statement("SELECT role, unit_id FROM human_task_roles WHERE human_task_id = :task_id")
+
+
 def lock_task(session: Session, task_id: int) -> Locked | None:
     """The step with its case, locked (`locks.lock_case_of_task`), read in one statement with the case data,
-    its diagram version, its audit chain head and (used on SQLite only) the global chain head."""
-    if not locks.lock_case_of_task(session, task_id):
-        return None
-    return _locked(session, driver.run(session.connection(), _READ_TASK, {"task_id": task_id}).first())
+    its diagram version, its audit chain head and (used on SQLite only) the global chain head; and the step's
+    grants. On PostgreSQL the lock and the two reads go in one round trip (each still a statement of its own)."""
+    conn = session.connection()
+    reads: list[driver.Step] = [(_READ_TASK, {"task_id": task_id}), (_READ_GRANTS, {"task_id": task_id})]
+    if conn.dialect.name == "sqlite":  # the writer holds the database's lock already
+        found, grants = driver.run_all(conn, reads)
+    else:
+        _, found, grants = driver.run_all(conn, [locks.locking_case_of_task(task_id), *reads])
+    locked = _locked(session, found.first())
+    return None if locked is None else replace(locked, grants=tuple((r.role, r.unit_id) for r in grants.all()))
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
@@ -203,13 +213,20 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
     data = seen.data
     conn = session.connection()
     state = {"cid": case.id, "state": spiff.dump(workflow), "data": taskindex.jsonable(data)}
-    if not driver.run(conn, _UPDATE_STATE, state).rowcount:
-        driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
     values = _case_values(session, case, d, workflow, seen, now)
     changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
-    if driver.run(conn, _update_case(changed), {"cid": case.id, "old_revision": case.revision,
-                                                 **{c: values[c] for c in changed}}).rowcount != 1:
+    steps: list[driver.Step] = [
+        (_UPDATE_STATE, state),
+        (_update_case(changed), {"cid": case.id, "old_revision": case.revision, **{c: values[c] for c in changed}})]
+    if open_steps is None:
+        steps.append(taskindex.reading_open(case.id))
+    stored, revised, *read = driver.run_all(conn, steps)  # one round trip on PostgreSQL
+    if revised.rowcount != 1:  # the transaction is rolled back, the state written above with it
         raise Conflict("该事项刚被他人更新,请刷新后重试")
+    if not stored.rowcount:  # the case's first save
+        driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
+    if read:
+        open_steps = read[0].all()
     tracked = isinstance(case, Case)
     for key, value in values.items():
         if tracked:

@@ -46,14 +46,20 @@ _NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role,
 def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime, *, sandbox: bool) -> None:
     """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict),
     and counts in its unit's work tallies unless its case is a 试运行 (sandbox) case."""
-    conn = session.connection()
-    if driver.run(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
-                                    "completed_by_id": user_id}).rowcount != 1:
-        raise Conflict("该任务已不在待办状态")
-    driver.run(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
+    steps: list[driver.Step] = [
+        (_END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now, "completed_by_id": user_id}),
+        (_CLOSE_ROLES, {"tid": task.id, "open": False})]
     if not sandbox:
-        worktallies.add(conn, task.unit_id, user_id, task.lane, task.step_id, task.due_at, now)
+        steps.append(worktallies.addition(task.unit_id, user_id, task.lane, task.step_id, task.due_at, now))
+    ended = driver.run_all(session.connection(), steps)[0]  # one round trip on PostgreSQL
+    if ended.rowcount != 1:  # the transaction is rolled back: the other two are undone with it
+        raise Conflict("该任务已不在待办状态")
     task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
+
+
+def reading_open(case_id: int) -> driver.Step:
+    """The statement reading the case's open (READY) index rows, to run with others (`driver.run_all`)."""
+    return _OPEN_TASKS, {"cid": case_id}
 
 
 def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
