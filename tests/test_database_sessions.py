@@ -33,20 +33,18 @@ def test_a_read_on_postgresql_is_outside_a_transaction_and_a_write_inside_one(db
     """PostgreSQL: no BEGIN and ROLLBACK round trips for reads — each statement sees what is committed when it
     runs, as it would at READ COMMITTED inside a transaction; writes run in one transaction. SQLite (no round
     trips to save): a read is a read transaction."""
-    with db.read() as session:
+    assert _how_it_runs(db, db.read) == ("a transaction" if db.is_sqlite else "autocommit, read-only")
+    assert _how_it_runs(db, db.write) == ("a transaction" if db.is_sqlite else "a transaction, read-write")
+
+
+def _how_it_runs(db, session_of) -> str:  # noqa: ANN001
+    with session_of() as session:
         _count(session)
         raw = session.connection().connection.driver_connection
         if db.is_sqlite:
-            assert raw.in_transaction
-        else:
-            assert raw.autocommit and session.scalar(text("SHOW transaction_read_only")) == "on"
-    with db.write() as session:
-        _count(session)
-        raw = session.connection().connection.driver_connection
-        if db.is_sqlite:
-            assert raw.in_transaction
-        else:
-            assert not raw.autocommit and session.scalar(text("SHOW transaction_read_only")) == "off"
+            return "a transaction" if raw.in_transaction else "autocommit"
+        read_only = session.scalar(text("SHOW transaction_read_only")) == "on"
+        return f"{'autocommit' if raw.autocommit else 'a transaction'}, {'read-only' if read_only else 'read-write'}"
 
 
 def test_a_snapshot_sees_one_moment_and_a_read_on_postgresql_the_latest(db):
