@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from sqlalchemy import select
 
 from engine.actor import SYSTEM
 from engine.bpmn import calendar, deployments
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
 from engine.people import users
-from engine.work import calendar_days, calendar_notices, cases, tasklist, timers
+from engine.store.models import Case
+from engine.work import calendar_days, calendar_notices, casepages, cases, extensions, runtime, tasklist, timers
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import Matter
 
@@ -135,3 +137,75 @@ def test_only_an_administrator_keeps_the_calendar(db, staff):
         calendar_notices.enter_notice(db, staff["leader"], NOTICE)
     with pytest.raises(Forbidden):
         calendar_notices.calendar_page(db, staff["leader"])
+
+
+def _extended(db, staff, task_id: int, until: str) -> None:
+    """延期 granted on a step: its due date and the timer drawn on it move to `until`."""
+    request_id = extensions.request_extension(db, staff["handler"], task_id, "需等待配件到货", until)
+    extensions.decide_extension(db, staff["leader"], request_id, approve=True, note="同意")
+
+
+def _revision(db, number: str) -> int:
+    with db.read() as session:
+        return session.scalar(select(Case.revision).where(Case.number == number))
+
+
+def test_a_notice_meeting_several_cases_moves_only_the_timers_it_changes(line, staff, admin, frozen_clock):
+    """The notice meets, in this order: a case with a deadline but no timer, one with a timer not counted in
+    working days, a case of two working-day timers whose first was extended (延期), a 上报件 whose answer timer
+    was extended, a 上报件 and a case of two timers of which the notice changes the second only. Exactly the
+    timers it changes move — an extended one stays, one on a day the notice leaves alone stays — and every
+    case after the ones it passes over is still looked at. The workflows are read from the database (a web
+    process that never held them), and a case whose timers all stay is not saved again."""
+    deploy_file(line, DATA / "workday_deadline.bpmn")
+    deploy_file(line, DATA / "timer_fails.bpmn")
+    deploy_file(line, DATA / "two_workday_timers.bpmn")
+    frozen_clock.set(china(2027, 2, 3, 10, 0))                 # Wednesday; the old calendar knows no 春节 yet
+    no_timer = cases.start_case(line, staff["clerk"], "workday_deadline", {"reply_date": "2027-02-03"})
+    not_workdays = cases.start_case(line, staff["clerk"], "timer_fails", {"title": "一小时"})
+    first_extended = cases.start_case(line, staff["clerk"], "two_workday_timers",
+                                      {"title": "楼道灯不亮", "reply_date": "2027-02-03"})
+    _extended(line, staff, first_extended.new_tasks[0].id, "2027-02-10")
+    answer_extended = reported(line, staff)
+    _extended(line, staff, answer_extended.task_id("UserTask_feedback"), "2027-02-26")
+    plain = reported(line, staff)
+    second_only = cases.start_case(line, staff["clerk"], "two_workday_timers",
+                                   {"title": "电梯异响", "reply_date": "2027-02-03"})
+    kept = _revision(line, answer_extended.number)
+    runtime.forget_all()
+
+    entered = calendar_notices.enter_notice(line, admin, NOTICE)
+
+    twelfth, fifteenth = datetime(2027, 2, 12, 23, 59, 59), datetime(2027, 2, 15, 23, 59, 59)
+    assert sorted((x.case_number, x.case_title, x.what, local(x.old), local(x.new))
+                  for x in entered.moved if x.kind == "定时器") == sorted([
+        (first_extended.case_number, "楼道灯不亮", "三日未答复", twelfth, fifteenth),
+        (plain.number, "3号楼暖气不热", "上报件答复期限届满", twelfth, fifteenth),
+        (second_only.case_number, "电梯异响", "三日未答复", twelfth, fifteenth)])
+    listed = calendar_notices.calendar_page(line, admin).history[0].moved     # what the notice page lists
+    assert sorted((x.case_number, x.case_title, x.what) for x in listed if x.kind == "定时器") == sorted([
+        (first_extended.case_number, "楼道灯不亮", "三日未答复"), (plain.number, "3号楼暖气不热", "上报件答复期限届满"),
+        (second_only.case_number, "电梯异响", "三日未答复")])
+    assert _revision(line, answer_extended.number) == kept
+    assert not [e for e in answer_extended.view().history if e.kind == "timer_recomputed"]
+    for number in (no_timer.case_number, not_workdays.case_number):
+        assert not [e for e in casepages.get_case(line, staff["auditor"], number).history
+                    if e.kind == "timer_recomputed"]
+    [event] = [e for e in plain.view().history if e.kind == "timer_recomputed"]
+    assert (event.actor, event.step_id, event.step_name, event.data) == (
+        "admin", "BoundaryEvent_answer_overdue", "上报件答复期限届满",
+        {"old": "2027-02-12T23:59:59+08:00", "new": "2027-02-15T23:59:59+08:00"})
+    frozen_clock.set(china(2027, 2, 13, 0, 0))               # the old moment of the moved timers has passed
+    assert timers.fire_due(line) == 3                          # the hour's, and the one-day timers of two cases
+    assert "UserTask_supervise_answer" not in plain.waiting
+    assert [s.step_id for s in casepages.get_case(line, staff["auditor"], second_only.case_number).open_steps] == [
+        "Answer", "Remind"]
+
+
+def reported(line, staff) -> Matter:
+    """A 上报件 the superior answered on Wednesday 2027-02-03: its answer timer is due 3 working days on."""
+    m = Matter(line, staff)
+    m.do("UserTask_classify", "leader", kind="上报件")
+    m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="需更换主管道")
+    m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date="2027-02-03")
+    return m
