@@ -15,8 +15,8 @@ from engine.bpmn import deployments
 from engine.clock import CHINA_TZ
 from engine.people import notifications
 from engine.store.models import Case
-from engine.work import tasklist, timers
-from tests.conftest import PROCESSES
+from engine.work import casepages, cases, runtime, tasklist, timers
+from tests.conftest import DATA, PROCESSES, deploy_file
 from tests.minqing import Matter
 
 
@@ -166,3 +166,56 @@ def test_one_case_fired_alone_leaves_another_due_case_for_the_next_sweep(line, s
     assert timers.fire_case(line, first_id) is True
     assert "UserTask_supervise_overdue" in first.waiting and "UserTask_supervise_overdue" not in second.waiting
     assert timers.fire_due(line) == 1 and "UserTask_supervise_overdue" in second.waiting
+
+
+def test_two_timers_of_one_case_due_together_fire_at_once_and_are_named_together(db, staff, frozen_clock):
+    """A worker started afresh (nothing of the case in its memory) fires both timers of a case in one sweep;
+    each is recorded, and each new step's people are told the names of both, joined by 、. A timer that fired
+    in an earlier sweep is not counted again."""
+    deploy_file(db, DATA / "two_workday_timers.bpmn")
+    frozen_clock.set(china(2026, 11, 23, 10, 0))              # Monday: 一日 on Tuesday, 三日 on Thursday
+    started = cases.start_case(db, staff["clerk"], "two_workday_timers", {"title": "楼道灯不亮",
+                                                                           "reply_date": "2026-11-23"})
+    frozen_clock.set(china(2026, 11, 27, 0, 0))
+    runtime.forget_all()
+    assert timers.fire_due(db) == 1
+    number = started.case_number
+    assert inbox_texts(db, staff["handler"]) == [
+        f"{number}(楼道灯不亮):一日未答复、三日未答复,新任务“提醒答复”待办理。"]
+    assert inbox_texts(db, staff["supervisor"]) == [
+        f"{number}(楼道灯不亮):一日未答复、三日未答复,新任务“答复督办”待办理。"]
+    history = casepages.get_case(db, staff["auditor"], number).history
+    assert [(e.actor, e.step_id, e.step_name, e.data) for e in history if e.kind == "timer_fired"] == [
+        ("system", "Timer_one_day", "一日未答复", {}), ("system", "Timer_three_days", "三日未答复", {})]
+    assert [s.step_id for s in casepages.get_case(db, staff["auditor"], number).open_steps] == [
+        "Answer", "Remind", "Urge"]
+
+
+def test_a_timer_fired_in_an_earlier_sweep_is_not_named_or_recorded_again(db, staff, frozen_clock):
+    deploy_file(db, DATA / "two_workday_timers.bpmn")
+    frozen_clock.set(china(2026, 11, 23, 10, 0))
+    started = cases.start_case(db, staff["clerk"], "two_workday_timers", {"title": "楼道灯不亮",
+                                                                           "reply_date": "2026-11-23"})
+    frozen_clock.set(china(2026, 11, 25, 0, 0))               # the one-day timer only
+    assert timers.fire_due(db) == 1
+    frozen_clock.set(china(2026, 11, 27, 0, 0))
+    runtime.forget_all()
+    assert timers.fire_due(db) == 1
+    number = started.case_number
+    assert inbox_texts(db, staff["supervisor"]) == [f"{number}(楼道灯不亮):三日未答复,新任务“答复督办”待办理。"]
+    history = casepages.get_case(db, staff["auditor"], number).history
+    assert [e.step_id for e in history if e.kind == "timer_fired"] == ["Timer_one_day", "Timer_three_days"]
+
+
+def test_a_sweep_fires_due_cases_batch_by_batch_up_to_its_limit(line, staff, frozen_clock):
+    """Four due cases, at most three in this sweep, one per transaction: three fired (each counted), the
+    fourth left for the next sweep."""
+    matters = [Matter(line, staff) for _ in range(4)]
+    for m in matters:
+        m.do("UserTask_classify", "leader", kind="承诺件", promised_date="2026-11-25")
+    frozen_clock.set(china(2026, 11, 26, 0, 1))
+    assert timers.fire_due(line, limit=3, batch=1) == 3
+    assert sum("UserTask_supervise_overdue" in m.waiting for m in matters) == 3
+    assert timers.fire_due(line, batch=2) == 1
+    assert all("UserTask_supervise_overdue" in m.waiting for m in matters)
+    assert timers.fire_due(line) == 0
