@@ -1,12 +1,16 @@
 """Readiness and the figures behind the metrics (engine.work.vitals), on both databases."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
 
 from engine.people import outbox
 from engine.store import migrate
 from engine.store.db import Database
-from engine.store.models import Case, OutboxMessage
+from engine.store.models import Case, OutboxMessage, WorkerHeartbeat
 from engine.work import cases, heartbeat, timers, vitals
 from tests.conftest import DATA, deploy_file
 
@@ -85,3 +89,34 @@ def test_figures_count_due_timers_their_lag_and_the_outbox(db, staff, frozen_clo
 def test_figures_with_nothing_due(db):
     found = vitals.figures(db)
     assert (found.timers_due, found.timer_lag_seconds, found.outbox_pending, found.outbox_failed) == (0, 0.0, 0, 0)
+
+
+def test_the_worker_sweeps_every_30_seconds_unless_told_otherwise(db, frozen_clock):
+    timers.run_worker(db, once=True)
+    with db.read() as session:
+        assert session.scalars(select(WorkerHeartbeat.interval_seconds)).all() == [30.0]
+
+
+def test_a_sweep_that_did_something_is_logged_and_an_idle_one_is_not(db, staff, frozen_clock, caplog):
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    cases.start_case(db, staff["clerk"], "timer_fails", {"title": "一小时"})
+    with caplog.at_level(logging.INFO, logger="engine.work.timers"):
+        timers.run_worker(db, interval=5.0, once=True)
+        assert not [r for r in caplog.records if r.name == "engine.work.timers"]
+        frozen_clock.set(frozen_clock() + timedelta(hours=2))
+        timers.run_worker(db, interval=5.0, once=True)
+    [record] = [r for r in caplog.records if r.name == "engine.work.timers"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().startswith("worker sweep: {'timers': 1, ")
+
+
+def test_a_failed_sweep_is_logged_with_its_error_and_the_retry_interval(db, caplog, monkeypatch):
+    def failing(database):
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(timers, "sweep", failing)
+    with caplog.at_level(logging.INFO, logger="engine.work.timers"), pytest.raises(RuntimeError):
+        timers.run_worker(db, interval=5.0, once=True)
+    [record] = [r for r in caplog.records if r.name == "engine.work.timers"]
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, "worker sweep failed; retrying in 5.0 s")
+    assert record.exc_info is not None and str(record.exc_info[1]) == "database restarting"

@@ -2,6 +2,7 @@
 exactly once (counted by its `timer_fired` audit events). Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -222,3 +223,16 @@ def test_a_postponed_timer_is_recorded_by_the_system_with_when_it_is_tried_again
                 if e.kind == "timer_failed"]
     retry_at = (frozen_clock.value + timers.RETRY_FAILED_AFTER).isoformat()
     assert (failed.actor, failed.data["retry_at"], sorted(failed.data)) == ("system", retry_at, ["message", "retry_at"])
+
+
+def test_a_postponed_timer_is_logged_as_a_warning_naming_the_case_and_the_reason(db, staff, frozen_clock, caplog):
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    bad = case_api.start_case(db, staff["clerk"], "timer_fails", {"title": "bad"})
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    with caplog.at_level(logging.WARNING, logger="engine.work.timers"):
+        assert timers.fire_due(db) == 0
+    [failed] = [e for e in casepages.get_case(db, staff["auditor"], bad.case_number).history
+                if e.kind == "timer_failed"]
+    [record] = [r for r in caplog.records if r.name == "engine.work.timers"]
+    assert (record.levelno, record.getMessage()) == (
+        logging.WARNING, f"timer of case {bad.case_id} failed: {failed.data['message']}")
