@@ -76,3 +76,13 @@ def test_an_evaluation_sees_only_its_own_names():
     for t in threads:
         t.join()
     assert seen == {n: [n * 2] * 200 for n in range(4)}
+
+
+def test_true_false_and_none_are_constants_not_case_fields():
+    """They are `ast.Constant`s (Python ≥ 3.8): evaluated without names, never listed as fields read, and
+    an expression of them alone is a constant validation can compute."""
+    assert [expressions.evaluate(t, {}) for t in ("${True}", "${False}", "${None}")] == [True, False, None]
+    assert expressions.names_used("${x if True else None}") == {"x"}
+    assert expressions.names_used("${not False}") == frozenset()
+    assert expressions.constant_value("${True and not None}") == (True, True)
+    assert expressions.constant_value("${x or False}") == (False, None)

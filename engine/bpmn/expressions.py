@@ -157,9 +157,6 @@ def _check_call(node: ast.Call, source: str) -> None:
         raise ExpressionError(f"defined(…) 须写一个带引号的字段名,例如 defined('objection_valid'): {source}")
 
 
-_CONSTANT_NAMES = {"True": True, "False": False, "None": None}
-
-
 def _depth(tree: ast.AST) -> int:
     """How deeply the expression nests (`-(-(-x))`: 4), counted without recursion, so that
     neither the evaluator nor a message ever recurses past Python's limit."""
@@ -179,7 +176,7 @@ def _constant_parts(tree: ast.Expression) -> list[ast.expr]:
     free: dict[int, bool] = {}
     for node in reversed(nodes):
         if isinstance(node, ast.Name):
-            free[id(node)] = id(node) in called or node.id in _CONSTANT_NAMES
+            free[id(node)] = id(node) in called
         elif _defined_name(node) is not None:
             free[id(node)] = False  # it reads the case's data
         else:
@@ -201,8 +198,8 @@ def names_used(text: str) -> frozenset[str]:
         return frozenset()
     nodes = list(ast.walk(tree))
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
-    return frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called
-                     and n.id not in _CONSTANT_NAMES) | {_defined_name(n) for n in nodes if _defined_name(n)}
+    return frozenset(n.id for n in nodes if isinstance(n, ast.Name) and id(n) not in called) \
+        | {_defined_name(n) for n in nodes if _defined_name(n)}
 
 
 def _defined_name(node: ast.AST) -> str | None:
@@ -254,8 +251,8 @@ class _Evaluator(simpleeval.SimpleEval):
         return super()._eval_call(node)
 
     def _eval_name(self, node: ast.Name) -> Any:
-        if node.id in _CONSTANT_NAMES:
-            return _CONSTANT_NAMES[node.id]
+        """A case field or process property (True, False and None are `ast.Constant`s since Python 3.8, never
+        names)."""
         if node.id not in self.names:
             raise simpleeval.NameNotDefined(node.id, "")
         return self.names[node.id]
