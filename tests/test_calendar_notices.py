@@ -153,10 +153,10 @@ def _revision(db, number: str) -> int:
 def test_a_notice_meeting_several_cases_moves_only_the_timers_it_changes(line, staff, admin, frozen_clock):
     """The notice meets, in this order: a case with a deadline but no timer, one with a timer not counted in
     working days, a case of two working-day timers whose first was extended (延期), a 上报件 whose answer timer
-    was extended, a 上报件 and a case of two timers of which the notice changes the second only. Exactly the
-    timers it changes move — an extended one stays, one on a day the notice leaves alone stays — and every
-    case after the ones it passes over is still looked at. The workflows are read from the database (a web
-    process that never held them), and a case whose timers all stay is not saved again."""
+    was extended, a 上报件 and a case (without a title) of two timers of which the notice changes the second
+    only. Exactly the timers it changes move — an extended one stays, one on a day the notice leaves alone
+    stays — and every case after the ones it passes over is still looked at. The workflows are read from the
+    database (a web process that never held them), and a case whose timers all stay is not saved again."""
     deploy_file(line, DATA / "workday_deadline.bpmn")
     deploy_file(line, DATA / "timer_fails.bpmn")
     deploy_file(line, DATA / "two_workday_timers.bpmn")
@@ -169,8 +169,7 @@ def test_a_notice_meeting_several_cases_moves_only_the_timers_it_changes(line, s
     answer_extended = reported(line, staff)
     _extended(line, staff, answer_extended.task_id("UserTask_feedback"), "2027-02-26")
     plain = reported(line, staff)
-    second_only = cases.start_case(line, staff["clerk"], "two_workday_timers",
-                                   {"title": "电梯异响", "reply_date": "2027-02-03"})
+    second_only = cases.start_case(line, staff["clerk"], "two_workday_timers", {"reply_date": "2027-02-03"})
     kept = _revision(line, answer_extended.number)
     runtime.forget_all()
 
@@ -181,11 +180,11 @@ def test_a_notice_meeting_several_cases_moves_only_the_timers_it_changes(line, s
                   for x in entered.moved if x.kind == "定时器") == sorted([
         (first_extended.case_number, "楼道灯不亮", "三日未答复", twelfth, fifteenth),
         (plain.number, "3号楼暖气不热", "上报件答复期限届满", twelfth, fifteenth),
-        (second_only.case_number, "电梯异响", "三日未答复", twelfth, fifteenth)])
+        (second_only.case_number, "", "三日未答复", twelfth, fifteenth)])                 # a case without a title
     listed = calendar_notices.calendar_page(line, admin).history[0].moved     # what the notice page lists
     assert sorted((x.case_number, x.case_title, x.what) for x in listed if x.kind == "定时器") == sorted([
         (first_extended.case_number, "楼道灯不亮", "三日未答复"), (plain.number, "3号楼暖气不热", "上报件答复期限届满"),
-        (second_only.case_number, "电梯异响", "三日未答复")])
+        (second_only.case_number, "", "三日未答复")])
     assert _revision(line, answer_extended.number) == kept
     assert not [e for e in answer_extended.view().history if e.kind == "timer_recomputed"]
     for number in (no_timer.case_number, not_workdays.case_number):
@@ -200,6 +199,17 @@ def test_a_notice_meeting_several_cases_moves_only_the_timers_it_changes(line, s
     assert "UserTask_supervise_answer" not in plain.waiting
     assert [s.step_id for s in casepages.get_case(line, staff["auditor"], second_only.case_number).open_steps] == [
         "Answer", "Remind"]
+
+
+def test_the_worker_uses_a_notice_another_process_entered_just_before_its_sweep(db, admin, frozen_clock):
+    """The worker reads the notices at the start of every sweep, however recently it last read them."""
+    frozen_clock.set(china(2027, 1, 4, 10, 0))
+    timers.sweep(db)                                       # the worker has just read the (empty) calendar
+    calendar_notices.enter_notice(db, admin, NOTICE)       # in the web process …
+    calendar.reload()                                      # … not this one
+    assert calendar.is_workday(date(2027, 2, 11))
+    timers.sweep(db)
+    assert not calendar.is_workday(date(2027, 2, 11)) and calendar.is_workday(date(2027, 2, 14))
 
 
 def reported(line, staff) -> Matter:
