@@ -187,8 +187,27 @@ def test_two_timers_of_one_case_due_together_fire_at_once_and_are_named_together
     history = casepages.get_case(db, staff["auditor"], number).history
     assert [(e.actor, e.step_id, e.step_name, e.data) for e in history if e.kind == "timer_fired"] == [
         ("system", "Timer_one_day", "一日未答复", {}), ("system", "Timer_three_days", "三日未答复", {})]
-    assert [s.step_id for s in casepages.get_case(db, staff["auditor"], number).open_steps] == [
-        "Answer", "Remind", "Urge"]
+    open_steps = casepages.get_case(db, staff["auditor"], number).open_steps
+    assert [s.step_id for s in open_steps] == ["Answer", "Remind", "Urge"]
+    cases.complete_task(db, staff["handler"], open_steps[1].task_id, {})   # the fired workflow, as kept in memory
+    assert [s.step_id for s in casepages.get_case(db, staff["auditor"], number).open_steps] == ["Answer", "Urge"]
+
+
+def test_a_finished_case_left_with_a_timer_moment_is_cleared_not_fired(db, staff, frozen_clock):
+    """A case that is no longer running but still has a `next_timer_at` (left behind) is taken as due once:
+    the sweep clears the moment and fires nothing."""
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    started = cases.start_case(db, staff["clerk"], "timer_fails", {"title": "办完"})
+    cases.complete_task(db, staff["clerk"], started.new_tasks[0].id, {})
+    with db.write() as session:
+        case = session.get(Case, started.case_id)
+        assert case.status == "completed"
+        case.next_timer_at = frozen_clock.value - timedelta(minutes=1)
+    assert timers.due_cases(db) == [started.case_id]
+    assert timers.fire_due(db) == 0
+    assert timers.due_cases(db) == []
+    with db.read() as session:
+        assert session.get(Case, started.case_id).next_timer_at is None
 
 
 def test_a_timer_fired_in_an_earlier_sweep_is_not_named_or_recorded_again(db, staff, frozen_clock):
