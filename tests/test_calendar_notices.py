@@ -16,7 +16,7 @@ from engine.actor import SYSTEM
 from engine.bpmn import calendar, deployments
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput
-from engine.people import users
+from engine.people import notifications, users
 from engine.store.models import Case
 from engine.work import calendar_days, calendar_notices, casepages, cases, extensions, runtime, tasklist, timers
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
@@ -219,3 +219,23 @@ def reported(line, staff) -> Matter:
     m.do("UserTask_report_up", "handler", report_department="区住建局", report_content="需更换主管道")
     m.do("UserTask_superior_reply", "superior", superior_decision="批准", reply="同意", reply_date="2027-02-03")
     return m
+
+
+def test_timers_without_a_name_are_named_by_their_id(db, staff, admin, frozen_clock):
+    """A diagram whose timers have no name: the notice lists the moved timer by its id, the fired timers are
+    recorded with an empty name and named by their ids in the new steps' notices."""
+    xml = (DATA / "two_workday_timers.bpmn").read_bytes()
+    for name in ("一日未答复", "三日未答复"):
+        xml = xml.replace(f' name="{name}"'.encode(), b"")
+    deployments.deploy(db, xml, "two_workday_timers.bpmn", SYSTEM)
+    frozen_clock.set(china(2027, 2, 3, 10, 0))
+    started = cases.start_case(db, staff["clerk"], "two_workday_timers", {"title": "无名", "reply_date": "2027-02-03"})
+    entered = calendar_notices.enter_notice(db, admin, NOTICE)
+    assert [(x.what, x.kind) for x in entered.moved if x.kind == "定时器"] == [("Timer_three_days", "定时器")]
+    frozen_clock.set(china(2027, 2, 16, 0, 0))
+    assert timers.fire_due(db) == 1
+    history = casepages.get_case(db, staff["auditor"], started.case_number).history
+    assert [(e.step_id, e.step_name) for e in history if e.kind == "timer_fired"] == [
+        ("Timer_one_day", ""), ("Timer_three_days", "")]
+    assert [n.text for n in notifications.notifications_for(db, staff["supervisor"])] == [
+        f"{started.case_number}(无名):Timer_one_day、Timer_three_days,新任务“答复督办”待办理。"]

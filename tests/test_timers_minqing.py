@@ -238,3 +238,14 @@ def test_a_sweep_fires_due_cases_batch_by_batch_up_to_its_limit(line, staff, fro
     assert timers.fire_due(line, batch=2) == 1
     assert all("UserTask_supervise_overdue" in m.waiting for m in matters)
     assert timers.fire_due(line) == 0
+
+
+def test_the_way_a_gateway_after_a_timer_went_is_recorded(db, staff, frozen_clock):
+    deploy_file(db, DATA / "timer_fails.bpmn")
+    started = cases.start_case(db, staff["clerk"], "timer_fails", {"title": "好"})
+    frozen_clock.set(frozen_clock.value + timedelta(hours=2))
+    assert timers.fire_due(db) == 1
+    view = casepages.get_case(db, staff["auditor"], started.case_number)
+    assert view.status == "completed"
+    assert [(e.kind, e.step_id) for e in view.history if e.kind in ("timer_fired", "gateway_decided")] == [
+        ("timer_fired", "Timer"), ("gateway_decided", "Gw")]
