@@ -12,7 +12,8 @@ from sqlalchemy import delete
 
 from engine.audit import verify
 from engine.errors import Forbidden, Unauthorized
-from engine.people import accounts, claims, users
+from engine.people import accounts, claims, units, users
+from engine.public.residents import RESIDENT
 from engine.store.models import UserRole
 from engine.work import casepages, cases, tasklist
 from tests.conftest import DATA, PASSWORD, deploy_file
@@ -32,6 +33,25 @@ def leader2(db, staff):
 def review(db, staff, title: str = "路灯不亮") -> tuple[str, int]:
     started = cases.start_case(db, staff["clerk"], "approval", {"title": title})
     return started.case_number, started.new_tasks[0].id
+
+
+def two_communities(db) -> dict:
+    """Under the default unit, a 街道 over 东社区 and 西社区, with a 社区负责人 of the 街道 and a 受理员, a
+    社区负责人 and an 审计 in each 社区 (`staff` hold their roles in the default unit, above them all):
+    each person as `east_leader`, `street_leader`…, and the units' ids as `street`, `east`, `west`."""
+    deploy_file(db, DATA / "approval.bpmn")
+    with db.write() as session:
+        street = units.create_unit(session, "admin", "中心街道", "街道", units.default_unit(session)).id
+        east = units.create_unit(session, "admin", "东社区", "社区", street).id
+        west = units.create_unit(session, "admin", "西社区", "社区", street).id
+    found: dict = {"street": street, "east": east, "west": west, "street_leader": users.create_user(
+        db, "street_leader", PASSWORD, "街道主任", ["社区负责人"], unit_id=street)}
+    for side, name, unit in (("east", "东", east), ("west", "西", west)):
+        for who, title, role in (("clerk", "受理", "受理员"), ("leader", "主任", "社区负责人"),
+                                 ("auditor", "审计", "审计")):
+            found[f"{side}_{who}"] = users.create_user(db, f"{side}_{who}", PASSWORD, f"{name}{title}", [role],
+                                                       unit_id=unit)
+    return found
 
 
 def change(db, admin, person, roles: list[str], active: bool = True) -> None:
@@ -132,3 +152,49 @@ def test_release_says_how_many_steps_went_back(db, staff, leader2):
         assert claims.release(session, leader2.id, "leader2", [("社区负责人", 1)], False, "admin") == 2
     with db.write() as session:
         assert claims.release(session, leader2.id, "leader2", [], False, "admin") == 0  # nothing left to release
+
+
+def test_a_step_given_to_someone_personally_keeps_only_its_own_case_visible_to_them(db, staff, leader2):
+    """One sees a case whose step one holds or completed, though the role is gone (here removed straight in
+    the database, past 用户管理): that case only, not another of the role's cases, and not because someone
+    else holds or completed a step of it."""
+    held, held_task = review(db, staff, "认领着的")
+    done, done_task = review(db, staff, "办完的")
+    others_claim, others_task = review(db, staff, "别人认领的")
+    others_done, others_done_task = review(db, staff, "别人办完的")
+    cases.claim(db, leader2, held_task)
+    cases.complete_task(db, leader2, done_task, {"decision": "同意"})
+    cases.claim(db, staff["leader"], others_task)
+    cases.complete_task(db, staff["leader"], others_done_task, {"decision": "同意"})
+    with db.write() as session:
+        session.execute(delete(UserRole).where(UserRole.user_id == leader2.id, UserRole.role == "社区负责人"))
+    now = users.get_actor(db, leader2.id)
+    assert casepages.get_case(db, now, held).title == "认领着的"  # the step is theirs (认领/指派)
+    assert casepages.get_case(db, now, done).title == "办完的"  # they completed a step of it
+    for number in (others_claim, others_done):
+        with pytest.raises(Forbidden) as err:
+            casepages.get_case(db, now, number)
+        assert err.value.message == "您无权查看该事项"
+    with pytest.raises(Forbidden):  # who has no account (a resident) holds and completed no step
+        casepages.get_case(db, RESIDENT, held)
+
+
+def test_a_role_opens_the_cases_of_its_own_unit_and_those_below_it_only(db, staff):
+    """Each role counts in the unit where it is held and below: a 社区's 社区负责人 sees its own 社区's case (its
+    step is routed to them), not the neighbouring 社区's; the 街道's sees both, as the procedure's leader, though
+    no step of either is theirs; an 审计 reads its own 社区's case only; a 受理员 above them, who neither
+    started nor leads nor audits, reads neither."""
+    c = two_communities(db)
+    east = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"}).case_number
+    west = cases.start_case(db, c["west_clerk"], "approval", {"title": "西边的"}).case_number
+    assert [r.case_number for r in tasklist.tasks(db, c["east_leader"], "queue").items] == [east]
+    for who, own, other in (("east_leader", east, west), ("west_leader", west, east),
+                            ("east_auditor", east, west), ("west_auditor", west, east)):
+        assert casepages.get_case(db, c[who], own).number == own
+        with pytest.raises(Forbidden) as err:
+            casepages.get_case(db, c[who], other)
+        assert err.value.message == "您无权查看该事项"
+    for number in (east, west):
+        assert casepages.get_case(db, c["street_leader"], number).number == number
+        with pytest.raises(Forbidden):
+            casepages.get_case(db, staff["clerk"], number)
