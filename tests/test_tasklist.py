@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.errors import Forbidden
 from engine.people import units, users
 from engine.work import casepages, cases, tasklist
-from engine.work.tasklist import Filters
+from engine.store.models import User
+from engine.work.tasklist import Colleague, Filters
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import Matter
+from tests.test_claims import two_communities
 from tests.yizheng import Matter as Yizheng
 
 
@@ -258,3 +261,26 @@ def test_a_leader_puts_back_a_colleagues_claimed_step(db, staff):
     history = casepages.get_case(db, staff["auditor"], started.case_number).history
     assert [(e.kind, e.actor) for e in history if e.kind in ("task_claimed", "task_unclaimed")] == [
         ("task_claimed", "leader2"), ("task_unclaimed", "leader")]
+
+
+# --- 指派: whom a leader is offered --------------------------------------------------------------------
+
+def test_a_leader_is_offered_the_active_colleagues_of_their_own_unit_and_below_only(db, staff):
+    """A 社区负责人 may assign to those holding a role in their unit or below, each with the roles and units
+    they hold there, by username; a step is offered to those holding its role where it was routed. Not
+    to the neighbouring 社区's people, nor to a deactivated account; nobody on 已办 or to a 受理员."""
+    c = two_communities(db)
+    east = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"}).new_tasks[0].id
+    with db.write() as session:
+        session.execute(update(User).where(User.username == "west_auditor").values(active=False))
+    page = tasklist.overview(db, c["east_leader"], "queue")
+    assert page.colleagues == (Colleague("east_auditor", "东审计", ("审计",), frozenset({("审计", c["east"])})),
+                               Colleague("east_clerk", "东受理", ("受理员",), frozenset({("受理员", c["east"])})),
+                               Colleague("east_leader", "东主任", ("社区负责人",),
+                                         frozenset({("社区负责人", c["east"])})))
+    assert [x.username for x in page.assignable[east]] == ["east_leader"]
+    street = tasklist.overview(db, c["street_leader"], "inbox").colleagues
+    assert [x.username for x in street] == ["east_auditor", "east_clerk", "east_leader", "street_leader",
+                                            "west_clerk", "west_leader"]
+    assert tasklist.overview(db, c["east_leader"], "archive").colleagues == ()
+    assert tasklist.overview(db, c["east_clerk"], "queue").colleagues == ()
