@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete
 
 from engine.audit import verify
-from engine.errors import Forbidden, Unauthorized
+from engine.errors import Forbidden, InvalidInput, Unauthorized
 from engine.people import accounts, claims, units, users
 from engine.public.residents import RESIDENT
 from engine.store.models import UserRole
@@ -198,3 +198,23 @@ def test_a_role_opens_the_cases_of_its_own_unit_and_those_below_it_only(db, staf
         assert casepages.get_case(db, c["street_leader"], number).number == number
         with pytest.raises(Forbidden):
             casepages.get_case(db, staff["clerk"], number)
+
+
+def test_a_step_is_worked_only_in_the_unit_it_was_routed_to_and_assigned_from_there_or_above(db, staff):
+    """认领 and 办理 need the step's role in the very unit the step was routed to: the 社区负责人 of the 街道
+    above may not claim a 社区's step, nor the neighbouring 社区's; 指派 is for a 社区负责人 of that unit or
+    one above it, and only to someone holding the step's role in that unit."""
+    c = two_communities(db)
+    task_id = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"}).new_tasks[0].id
+    for who in ("street_leader", "west_leader"):
+        with pytest.raises(Forbidden) as err:
+            cases.claim(db, c[who], task_id)
+        assert err.value.message == "该任务属于东社区的“社区负责人”,您无权查看或办理"
+    with pytest.raises(Forbidden, match="只有本单位"):
+        cases.assign(db, c["west_leader"], task_id, "east_leader")
+    with pytest.raises(InvalidInput, match="不能指派"):
+        cases.assign(db, c["street_leader"], task_id, "west_leader")
+    assert cases.assign(db, c["street_leader"], task_id, "east_leader") == "东主任"
+    cases.unclaim(db, c["east_leader"], task_id)
+    cases.claim(db, c["east_leader"], task_id)
+    assert cases.complete_task(db, c["east_leader"], task_id, {"decision": "同意"}).case_status == "completed"
