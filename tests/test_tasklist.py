@@ -284,3 +284,37 @@ def test_a_leader_is_offered_the_active_colleagues_of_their_own_unit_and_below_o
                                             "west_clerk", "west_leader"]
     assert tasklist.overview(db, c["east_leader"], "archive").colleagues == ()
     assert tasklist.overview(db, c["east_clerk"], "queue").colleagues == ()
+
+
+# --- 我的待办 and 已办: whose steps, in which order ------------------------------------------------------
+
+def test_my_inbox_holds_my_open_steps_by_deadline_and_my_archive_what_i_completed_newest_first(db, staff,
+                                                                                                frozen_clock):
+    """我的待办 lists the open steps I hold — not a colleague's, not one I completed — by deadline, undated ones
+    last, a tie by step; 已办 lists the steps I completed, the latest first (the later step of one moment), not a
+    colleague's."""
+    deploy_file(db, DATA / "approval.bpmn")  # 审核 is due two days after it becomes ready
+    colleague = users.create_user(db, "leader2", PASSWORD, "钱主任", ["社区负责人"])
+    ids = []
+    for hour in (4, 2, 2, 3, 3):
+        frozen_clock.set(frozen_clock.value.replace(hour=hour))
+        ids.append(cases.start_case(db, staff["clerk"], "approval", {"title": f"{hour}时"}).new_tasks[0].id)
+    xml = (DATA / "approval.bpmn").read_text(encoding="utf-8").replace(' camunda:dueDate="P2D"', "")
+    deployments.deploy(db, xml.encode("utf-8"), "approval.bpmn", SYSTEM)
+    undated = cases.start_case(db, staff["clerk"], "approval", {"title": "无期限"}).new_tasks[0].id
+    late, early, early_too, middle, colleagues = ids
+    for task_id in (undated, late, early_too, middle, early):
+        cases.claim(db, staff["leader"], task_id)
+    cases.claim(db, colleague, colleagues)
+
+    def listed(actor, which: str) -> list[int]:
+        return [r.id for r in tasklist.tasks(db, actor, which).items]
+
+    assert listed(staff["leader"], "inbox") == [early, early_too, middle, late, undated]
+    for hour, task_id in ((5, middle), (6, early_too), (6, early)):
+        frozen_clock.set(frozen_clock.value.replace(hour=hour))
+        cases.complete_task(db, staff["leader"], task_id, {"decision": "同意"})
+    cases.complete_task(db, colleague, colleagues, {"decision": "同意"})
+    assert listed(staff["leader"], "inbox") == [late, undated]
+    assert listed(staff["leader"], "archive") == [early_too, early, middle]  # at one moment: the later step first
+    assert listed(colleague, "inbox") == [] and listed(colleague, "archive") == [colleagues]
