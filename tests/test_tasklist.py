@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
-from engine.errors import Forbidden
+from engine.errors import Forbidden, NotFound
 from engine.people import units, users
 from engine.work import casepages, cases, tasklist
 from engine.store.models import User
@@ -318,3 +318,25 @@ def test_my_inbox_holds_my_open_steps_by_deadline_and_my_archive_what_i_complete
     assert listed(staff["leader"], "inbox") == [late, undated]
     assert listed(staff["leader"], "archive") == [early_too, early, middle]  # at one moment: the later step first
     assert listed(colleague, "inbox") == [] and listed(colleague, "archive") == [colleagues]
+
+
+def test_a_leaders_team_list_holds_the_open_steps_of_what_they_lead_in_their_units_only(db, staff, frozen_clock):
+    """本组待办: every open step of the procedures a 社区负责人 leads (approval: a lane of theirs; not
+    workday_deadline), in their own unit and below — the 街道's leader sees both 社区, a 社区's leader its own;
+    by deadline, or the latest deadline first when asked."""
+    c = two_communities(db)
+    deploy_file(db, DATA / "workday_deadline.bpmn")
+    east = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"}).new_tasks[0].id
+    frozen_clock.set(frozen_clock.value.replace(hour=3))
+    west = cases.start_case(db, c["west_clerk"], "approval", {"title": "西边的"}).new_tasks[0].id
+    cases.start_case(db, c["east_clerk"], "workday_deadline", {"reply_date": "2026-11-27"})
+
+    def team(actor, sort: str = "due") -> list[int]:
+        return [r.id for r in tasklist.tasks(db, actor, "team", Filters(sort=sort)).items]
+
+    assert team(c["east_leader"]) == [east] and team(c["west_leader"]) == [west]
+    assert team(c["street_leader"]) == [east, west]
+    assert team(c["street_leader"], "due_desc") == [west, east]
+    with pytest.raises(NotFound) as err:
+        tasklist.tasks(db, c["east_leader"], "everything")
+    assert err.value.message == "没有名为 everything 的任务列表"
