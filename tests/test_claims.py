@@ -205,7 +205,8 @@ def test_a_step_is_worked_only_in_the_unit_it_was_routed_to_and_assigned_from_th
     above may not claim a 社区's step, nor the neighbouring 社区's; 指派 is for a 社区负责人 of that unit or
     one above it, and only to someone holding the step's role in that unit."""
     c = two_communities(db)
-    task_id = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"}).new_tasks[0].id
+    started = cases.start_case(db, c["east_clerk"], "approval", {"title": "东边的"})
+    number, task_id = started.case_number, started.new_tasks[0].id
     for who in ("street_leader", "west_leader"):
         with pytest.raises(Forbidden) as err:
             cases.claim(db, c[who], task_id)
@@ -216,5 +217,8 @@ def test_a_step_is_worked_only_in_the_unit_it_was_routed_to_and_assigned_from_th
         cases.assign(db, c["street_leader"], task_id, "west_leader")
     assert cases.assign(db, c["street_leader"], task_id, "east_leader") == "东主任"
     cases.unclaim(db, c["east_leader"], task_id)
+    put_back = casepages.get_case(db, c["east_leader"], number).history[-1]
+    assert (put_back.kind, put_back.actor, put_back.step_id, put_back.step_name, put_back.lane) == (
+        "task_unclaimed", "east_leader", "Review", "审核", "社区负责人")
     cases.claim(db, c["east_leader"], task_id)
     assert cases.complete_task(db, c["east_leader"], task_id, {"decision": "同意"}).case_status == "completed"

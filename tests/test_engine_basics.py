@@ -118,6 +118,10 @@ def test_a_clerk_or_a_leader_links_two_cases_of_one_procedure_that_they_may_act_
     cases.link_cases(approval, staff["leader"], first, third)
     assert casepages.get_case(approval, staff["leader"], first).linked == (second, third)
     assert casepages.get_case(approval, staff["leader"], third).linked == (first,)
+    cases.link_cases(approval, staff["clerk"], second, first)  # linked already: nothing more is recorded
+    linked = [(e.actor, e.data) for e in casepages.get_case(approval, staff["leader"], first).history
+              if e.kind == "case_linked"]
+    assert linked == [("clerk", {"linked": second}), ("leader", {"linked": third})]
     with pytest.raises(Forbidden) as err:
         cases.link_cases(approval, staff["handler"], second, third)
     assert err.value.message == "只有受理员或社区负责人可以关联事项"
