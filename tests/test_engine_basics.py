@@ -129,7 +129,10 @@ def test_a_clerk_or_a_leader_links_two_cases_of_one_procedure_that_they_may_act_
     with pytest.raises(Forbidden) as err:  # reads every case as 审计, acts on none as 受理员 who did not start it
         cases.link_cases(approval, clerk_auditor, second, third)
     assert err.value.message == READ_ONLY_MESSAGE
-    with pytest.raises(InvalidInput, match="只能关联同一流程的事项"):
-        cases.link_cases(approval, staff["clerk"], first, other)
+    for one, two, message, field in ((first, other, "只能关联同一流程的事项", "不是同一流程"),
+                                     (first, first, "不能把事项与自身关联", "请填写另一个受理编号")):
+        with pytest.raises(InvalidInput) as err:
+            cases.link_cases(approval, staff["clerk"], one, two)
+        assert (err.value.message, err.value.fields) == (message, {"other": field})
     with pytest.raises(NotFound, match="事项 SP-0 不存在"):
         cases.link_cases(approval, staff["clerk"], first, "SP-0")

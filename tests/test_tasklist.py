@@ -340,3 +340,12 @@ def test_a_leaders_team_list_holds_the_open_steps_of_what_they_lead_in_their_uni
     with pytest.raises(NotFound) as err:
         tasklist.tasks(db, c["east_leader"], "everything")
     assert err.value.message == "没有名为 everything 的任务列表"
+
+
+def test_a_refused_put_back_says_why(db, staff, frozen_clock):
+    """放回 of a fellow 承办人's claimed step is refused with the rule itself as its reason."""
+    task_id = _minqing_at_handling(db, staff).task_id("UserTask_handle_promised")
+    cases.claim(db, staff["handler"], task_id)
+    with pytest.raises(Forbidden) as err:
+        cases.unclaim(db, staff["handler2"], task_id)
+    assert err.value.message == "只能放回自己认领的任务"
