@@ -91,9 +91,9 @@ MODULES = (
            ("x_check_can_view", "x_may_act")),
     Module("tasklist (authorisation)", "engine/work/tasklist.py", AUTHORISATION_TESTS,
            ("x__base", "x__colleagues", "x_get_task")),
-    Module("accounts", "engine/people/accounts.py",
+    Module("accounts", "engine/people/accounts.py",  # test_units_routing: 账户变更 within an auditor's units
            ("tests/test_accounts.py", "tests/test_account_grants.py", "tests/test_claims.py",
-            "tests/web/test_accounts_pages.py", "tests/web/test_auth.py")),
+            "tests/web/test_accounts_pages.py", "tests/web/test_auth.py", "tests/test_units_routing.py")),
     Module("claims", "engine/people/claims.py",
            ("tests/test_claims.py", "tests/test_accounts.py", "tests/test_account_grants.py")),
     Module("publications", "engine/public/publications.py",  # test_communities: a unit's board
