@@ -10,7 +10,7 @@ instead of every step and event of it (docs/performance.md, 考核 rankings; mig
 
 They are recomputed from the case's own rows, never incremented, in the transaction that changes them:
 every completion and every escalation appends an audit event, and `audit_chain` hands the cases of a
-transaction's events to `refresh` before writing them (`pending`: those events, not in the table yet).
+transaction's events to `refreshing` before writing them (`pending`: those events, not in the table yet).
 Rows written behind the engine's back (a bulk load, a test's fixture) are brought in step with
 `refresh_all`; `drift` lists the cases whose kept figures differ from their rows.
 """
@@ -65,15 +65,9 @@ def returned(data: Mapping[str, Any]) -> bool:
     return isinstance(values, Mapping) and values.get("return_to_leader") is True
 
 
-def refresh(conn: Connection, pending: Iterable[Mapping[str, Any]]) -> None:
-    """Recompute the figures of the cases these events (not written yet) are about, counting the events too."""
-    step = refreshing(conn.dialect.name, pending)
-    if step is not None:
-        driver.run(conn, *step)
-
-
 def refreshing(dialect: str, pending: Iterable[Mapping[str, Any]]) -> driver.Step | None:
-    """`refresh` as a statement to run with others (`driver.run_all`); None when there is no event."""
+    """The statement recomputing the figures of the cases these events (not written yet) are about, counting the
+    events too, to run with the chain head's lock (`driver.run_all`); None when there is no event."""
     new: dict[int, dict[str, Any]] = {}
     for event in pending:
         row = new.setdefault(event["case_id"], {"case_id": event["case_id"], "new_returns": 0, "new_escalations": 0})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, make_dataclass, replace
+from dataclasses import dataclass, make_dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -135,8 +135,7 @@ def lock_task(session: Session, task_id: int) -> Locked | None:
         found, grants = driver.run_all(conn, reads)
     else:
         _, found, grants = driver.run_all(conn, [locks.locking_case_of_task(task_id), *reads])
-    locked = _locked(session, found.first())
-    return None if locked is None else replace(locked, grants=tuple((r.role, r.unit_id) for r in grants.all()))
+    return _locked(session, found.first(), tuple((r.role, r.unit_id) for r in grants.all()))
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
@@ -147,7 +146,7 @@ def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
                                        {"case_id": case_id, "step_id": step_id}).first())
 
 
-def _locked(session: Session, found: Any) -> Locked | None:
+def _locked(session: Session, found: Any, grants: tuple[tuple[str, int], ...] | None = None) -> Locked | None:
     if found is None:
         return None
     m = found._mapping
@@ -156,7 +155,7 @@ def _locked(session: Session, found: Any) -> Locked | None:
     audit_chain.seed(session, case.id, m["audit_seq"], m["audit_hash"])
     audit_chain.seed_global(session, m["global_seq"], m["global_hash"])
     d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
-    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d)
+    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d, grants)
 
 
 _CASE_FIELDS = tuple(c.name for c in Case.__table__.c if c.name != "id")

@@ -63,13 +63,11 @@ def reading_open(case_id: int) -> driver.Step:
 
 
 def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
-               now: datetime, open_rows: list[Any] | None) -> list[ReadyTask]:
-    """Bring the human-task index in line with the workflow: an open row whose step is no longer ready
-    is cancelled, and each step that became ready gets its row, its deadline and a row per role that
-    may do it. Each change is an audit event, in that order."""
+               now: datetime, open_rows: list[Any]) -> list[ReadyTask]:
+    """Bring the human-task index in line with the workflow: an open row (`open_rows`, read with
+    `reading_open`) whose step is no longer ready is cancelled, and each step that became ready gets its row,
+    its deadline and a row per role that may do it. Each change is an audit event, in that order."""
     ready = {str(t.id): t for t in seen.ready_human}
-    if open_rows is None:
-        open_rows = driver.run(conn, _OPEN_TASKS, {"cid": case.id}).all()
     _cancel(session, conn, case.id, [row for row in open_rows if row.task_uuid not in ready], now)
     known = {row.task_uuid for row in open_rows}
     rows = []
