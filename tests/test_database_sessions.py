@@ -7,8 +7,9 @@ from sqlalchemy.exc import DBAPIError
 
 from engine import clock
 from engine.people import users
+from engine.store.db import Database
 from engine.store.models import User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, skip_without_pg
 
 
 def _count(session) -> int:  # noqa: ANN001
@@ -67,3 +68,19 @@ def test_the_pool_figures_count_reads_and_writes(db):
         writing.connection()
         assert db.pool_status().checked_out == 2
     assert db.pool_status().checked_out == 0
+
+
+def test_options_in_a_postgresql_url_are_kept_on_the_read_connections(pg_url):
+    """The read-only setting is added to what the operator's URL asks of every connection, not put in its place."""
+    if pg_url is None:
+        skip_without_pg()
+    db = Database(f"{pg_url}?options=-c%20application_name%3Dminyi-web")
+    try:
+        with db.read() as session:
+            assert session.scalar(text("SHOW application_name")) == "minyi-web"
+            assert session.scalar(text("SHOW transaction_read_only")) == "on"
+        with db.write() as session:
+            assert session.scalar(text("SHOW application_name")) == "minyi-web"
+            assert session.scalar(text("SHOW transaction_read_only")) == "off"
+    finally:
+        db.dispose()
