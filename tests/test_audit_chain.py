@@ -544,3 +544,110 @@ def test_an_auditor_verifies_the_chains_of_their_units_and_the_global_chain_whol
         "global", "", last.seq, "全局链在此断开(记录被改动或替换)"))
     broken = verify.chain_status(line, people["street_auditor"]).broken  # the first break of their chains
     assert (broken.chain, broken.case_number, broken.seq) == ("case", xf, theirs[0].seq)
+
+
+def _chain_head_reads(db, monkeypatch) -> list[str]:
+    """From now on, each read of a chain head: a case's (`case`) or the global one's (`global`, or
+    `global, locked` with PostgreSQL's row lock)."""
+    from sqlalchemy import event
+
+    from engine.store import driver
+
+    reads: list[str] = []
+
+    def note(sql: str) -> None:
+        if sql in (audit_chain._CASE_HEAD.sqlite, audit_chain._CASE_HEAD.postgresql):
+            reads.append("case")
+        elif sql.startswith(audit_chain._GLOBAL_HEAD.sqlite):
+            reads.append("global, locked" if sql.endswith("FOR UPDATE") else "global")
+
+    real = driver._execute
+
+    def execute(raw, cursors, sent, statement, params, sqlite):  # noqa: ANN001, ANN202
+        note(statement.sqlite if sqlite else statement.postgresql)
+        return real(raw, cursors, sent, statement, params, sqlite)
+
+    monkeypatch.setattr(driver, "_execute", execute)
+    event.listen(db.engine, "before_cursor_execute", lambda *args: note(args[2]))
+    return reads
+
+
+def test_a_completion_reads_the_chain_heads_with_its_lock_and_locks_the_global_head_on_postgresql(
+        line, staff, monkeypatch):
+    """Completing a step reads its case's chain head in the statement that locks the step, so none of the
+    events it writes reads it again. On SQLite that statement reads the global head too: the write
+    transaction holds the database's lock from its start, so nobody can move it before the commit. On
+    PostgreSQL the global head is read once, row-locked, at the commit — the last lock a writer takes."""
+    m = Matter(line, staff)
+    task_id = m.task_id("UserTask_classify")
+    reads = _chain_head_reads(line, monkeypatch)
+    cases.complete_task(line, staff["leader"], task_id, {"kind": "即办件"})
+    assert reads == ([] if line.is_sqlite else ["global, locked"])
+    with line.read() as session:
+        written = session.scalars(select(AuditEvent.kind).join(Case).where(Case.number == m.number)).all()
+    assert written.count("task_completed") == 1 and len(written) >= 3  # several events, one read
+    assert verify.verify_database(line).ok
+
+
+def test_starting_a_case_reads_no_case_chain_head_and_the_global_head_once(line, staff, monkeypatch):
+    """A new case has no events: its chain starts at the genesis hash without a query. The global head is
+    read once, at the commit (row-locked on PostgreSQL), once it exists (the first writer makes it, below)."""
+    Matter(line, staff)
+    reads = _chain_head_reads(line, monkeypatch)
+    Matter(line, staff)
+    assert reads == ["global" if line.is_sqlite else "global, locked"]
+
+
+def test_a_timer_batch_reads_every_cases_chain_head_in_one_query(line, staff, frozen_clock, monkeypatch):
+    """The timer worker locks a batch of cases and reads their chain heads together (`seed_locked`): none of
+    the cases' events reads its head again; the global head is read once for the whole batch."""
+    for _ in range(3):
+        m = Matter(line, staff)
+        m.do("UserTask_classify", "leader", kind="补办件")
+        m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+    frozen_clock.set(frozen_clock.value + timedelta(days=16))
+    reads = _chain_head_reads(line, monkeypatch)
+    assert timers.fire_due(line, batch=5) == 3
+    assert reads == ["global" if line.is_sqlite else "global, locked"]
+    assert verify.verify_database(line).ok
+
+
+def test_the_first_event_of_a_database_starts_the_global_chain(line, staff):
+    """In a new database the global chain's head is made by the first writer: the first event is global
+    link 1 after the genesis hash, and the head then names the last event written."""
+    with line.read() as session:
+        assert session.scalar(select(func.count()).select_from(ChainHead)) == 0
+    Matter(line, staff)
+    with line.read() as session:
+        events = session.execute(select(AuditEvent.global_seq, AuditEvent.global_prev_hash, AuditEvent.global_hash)
+                                 .order_by(AuditEvent.global_seq)).all()
+        head = session.execute(select(ChainHead.name, ChainHead.seq, ChainHead.hash)).one()
+    assert (events[0].global_seq, events[0].global_prev_hash) == (1, audit_chain.GENESIS)
+    assert [e.global_seq for e in events] == list(range(1, len(events) + 1))
+    assert tuple(head) == ("global", len(events), events[-1].global_hash)
+
+
+def test_a_naive_time_is_hashed_as_utc_whatever_the_servers_time_zone(monkeypatch):
+    """Servers in China often run on Asia/Shanghai: a moment without a zone is still UTC in the hash, so a
+    chain written on one server verifies on another."""
+    import time
+
+    try:
+        monkeypatch.setenv("TZ", "Asia/Shanghai")
+        time.tzset()
+        assert audit_chain.utc_iso(datetime(2026, 11, 23, 2, 0)) == "2026-11-23T02:00:00"
+        assert audit_chain.utc_iso(datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=8)))) \
+            == "2026-11-23T02:00:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_a_value_json_has_no_type_for_is_hashed_as_its_text():
+    """A date or a decimal in an event's data is hashed as its text, the form the bundle carries, rather
+    than failing the step."""
+    from datetime import date
+    from decimal import Decimal
+
+    assert audit_chain.canonical({"日期": date(2026, 11, 23), "金额": Decimal("1.50")}) \
+        == '{"日期":"2026-11-23","金额":"1.50"}'

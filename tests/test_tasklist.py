@@ -27,13 +27,31 @@ def test_queue_is_ordered_by_due_date_with_undated_steps_last(db, staff, frozen_
     assert all(r.due_at for r in queue.items)
 
 
-def test_a_step_open_to_two_of_my_roles_is_listed_once(db, staff):
+def test_holding_three_roles_a_step_of_one_of_them_is_listed_once(db, staff):
     deploy_file(db, DATA / "approval.bpmn")
     both = users.create_user(db, "both", PASSWORD, "两职", ["社区负责人", "受理员", "承办人"])
     cases.start_case(db, staff["clerk"], "approval", {"title": "一项"})
     assert tasklist.tasks(db, both, "queue").total == 1
     assert len(tasklist.tasks(db, both, "queue").items) == 1
     assert tasklist.counts(db, both).queue == 1
+
+
+def test_a_step_open_to_two_of_my_roles_is_listed_and_counted_once(db, staff, tmp_path):
+    """审核 offered to 社区负责人 and 受理员 (candidateGroups): someone holding both sees it once on 待认领 and
+    the tab counts it once; each of the two roles alone sees it too."""
+    two_roles = (DATA / "approval.bpmn").read_text(encoding="utf-8").replace(
+        'camunda:dueDate="P2D"', 'camunda:candidateGroups="社区负责人,受理员" camunda:dueDate="P2D"')
+    assert two_roles.count("candidateGroups") == 1
+    (tmp_path / "approval.bpmn").write_text(two_roles, encoding="utf-8")
+    deploy_file(db, tmp_path / "approval.bpmn")
+    both = users.create_user(db, "both", PASSWORD, "两职", ["社区负责人", "受理员"])
+    started = cases.start_case(db, staff["clerk"], "approval", {"title": "一项"})
+    queue = tasklist.tasks(db, both, "queue")
+    assert [r.case_number for r in queue.items] == [started.case_number] and queue.total == 1
+    assert tasklist.counts(db, both).queue == 1
+    for alone in ("clerk", "leader"):
+        assert tasklist.counts(db, staff[alone]).queue == 1
+        assert [r.case_number for r in tasklist.tasks(db, staff[alone], "queue").items] == [started.case_number]
 
 
 def test_someone_holding_a_role_in_two_units_gets_one_queue_in_due_order_page_by_page(db, staff, frozen_clock):

@@ -48,7 +48,7 @@ def canonical(value: Any) -> str:
 
 
 def event_hash(case_id: int, seq: int, at: datetime, actor: str, kind: str, step_id: str,
-               data: dict[str, Any], prev_hash: str, step_name: str = "", lane: str = "") -> str:
+               data: dict[str, Any], prev_hash: str, step_name: str, lane: str) -> str:
     """SHA-256 over the event's content (including the names shown to readers) and its predecessor's hash."""
     body = canonical([case_id, seq, utc_iso(at), actor, kind, step_id, step_name, lane, data, prev_hash])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
