@@ -8,15 +8,15 @@ list of its roles at once, recorded in the case's trace, and nothing the person 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 
 from engine.audit import verify
 from engine.errors import Forbidden, InvalidInput, Unauthorized
 from engine.people import accounts, claims, units, users
 from engine.public.residents import RESIDENT
-from engine.store.models import UserRole
+from engine.store.models import HumanTask, HumanTaskRole, UserRole
 from engine.work import casepages, cases, tasklist
-from tests.conftest import DATA, PASSWORD, deploy_file
+from tests.conftest import DATA, PASSWORD, deploy_file, refresh_kept
 
 
 @pytest.fixture
@@ -152,6 +152,48 @@ def test_release_says_how_many_steps_went_back(db, staff, leader2):
         assert claims.release(session, leader2.id, "leader2", [("社区负责人", 1)], False, "admin") == 2
     with db.write() as session:
         assert claims.release(session, leader2.id, "leader2", [], False, "admin") == 0  # nothing left to release
+
+
+def test_release_locks_the_cases_of_the_steps_it_sends_back_and_reads_them_again_under_the_locks(
+        db, staff, admin, leader2, monkeypatch):
+    """Between `release`'s first read and its locks, another writer may complete a step the person held or
+    give it to someone else; once the locks are held each step is read again, and only a step still open
+    and still theirs goes back (and is recorded). It locks exactly the cases of the steps it would send
+    back, in one call — not those of a step they keep — so it waits for no one else."""
+    deploy_file(db, DATA / "workday_deadline.bpmn")
+    change(db, admin, leader2, ["社区负责人", "受理员", "承办人"])
+    leader2 = users.get_actor(db, leader2.id)
+    steps = {title: review(db, staff, title) for title in ("已办完", "已转交", "仍持有")}
+    kept = cases.start_case(db, staff["clerk"], "workday_deadline", {"reply_date": "2026-11-27"}).new_tasks[0].id
+    for task_id in [task_id for _, task_id in steps.values()] + [kept]:
+        cases.claim(db, leader2, task_id)
+    with db.read() as session:
+        case_of = dict(session.execute(select(HumanTask.id, HumanTask.case_id)).all())
+        keeps = session.execute(select(HumanTaskRole.role, HumanTaskRole.unit_id)
+                                .where(HumanTaskRole.human_task_id == kept)).all()
+    locked: list[list[int]] = []
+    real_lock = claims.locks.lock_cases
+
+    def meanwhile(session, case_ids):  # noqa: ANN001, ANN202 — what other writers did before the locks
+        locked.append(sorted(case_ids))
+        session.execute(update(HumanTask).where(HumanTask.id == steps["已办完"][1]).values(status="COMPLETED"))
+        session.execute(update(HumanTask).where(HumanTask.id == steps["已转交"][1])
+                        .values(assignee_id=staff["leader"].id))
+        real_lock(session, case_ids)
+
+    monkeypatch.setattr(claims.locks, "lock_cases", meanwhile)
+    with db.write() as session:
+        assert claims.release(session, leader2.id, "leader2", [tuple(k) for k in keeps], True, "admin") == 1
+    assert locked == [sorted(case_of[task_id] for _, task_id in steps.values())]
+    unclaimed = {number: [e.kind for e in casepages.get_case(db, staff["leader"], number).history].count(
+        "task_unclaimed") for number, _ in steps.values()}
+    assert unclaimed == {steps["已办完"][0]: 0, steps["已转交"][0]: 0, steps["仍持有"][0]: 1}
+    with db.read() as session:
+        assert session.get(HumanTask, steps["已转交"][1]).assignee_id == staff["leader"].id
+        assert session.get(HumanTask, steps["仍持有"][1]).assignee_id is None
+        assert session.get(HumanTask, kept).assignee_id == leader2.id
+    with db.write() as session:
+        refresh_kept(session.connection())  # the step completed behind the engine's back
 
 
 def test_a_step_given_to_someone_personally_keeps_only_its_own_case_visible_to_them(db, staff, leader2):
