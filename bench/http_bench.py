@@ -12,6 +12,10 @@ the same database is driven in this process by the engine alone, one thread: `ca
 compares figures taken minutes apart on the same machine and database. First, the *server floor*: the same
 gunicorn worker class serving `bench/floor_app.py` (reads the body, answers; no Flask, no engine), so what
 an HTTP completion adds to the engine's can be split into the server's and client's share and the app's own.
+`--in-process` adds the same API requests through Flask's test client in this process (no server, no socket):
+what Flask and the app's per-request work add to the engine, apart from the server. `--profile DIR` samples
+the first server worker with py-spy (`pip install -e '.[bench]'`) during the first HTTP phase and prints the
+functions holding the most samples; the raw stacks are kept in DIR for a flame graph.
 Builds on bench/serve_bench.py (database preparation, server start, the case's steps).
 """
 from __future__ import annotations
@@ -31,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,6 +163,84 @@ def engine_alone(url: str, seconds: float) -> dict[str, list[float]]:
         database.dispose()
 
 
+def in_process(url: str, tokens: dict[str, str], seconds: float) -> dict[str, list[float]]:
+    """The API part of a case (start, open, complete; not the HTML list) through Flask's test client in this
+    process, one thread, configured as `minyi serve` runs it, for `seconds`."""
+    os.environ.update(DATABASE_URL=url, MINYI_SECRET_KEY="b" * 64, MINYI_RATELIMIT_STORAGE="memory://")
+    from web import create_app
+
+    client = create_app().test_client()
+    times: dict[str, list[float]] = {"start": [], "open": [], "complete": []}
+
+    def call(what: str, method: str, path: str, who: str, body: dict | None = None) -> dict:
+        began = time.perf_counter()
+        answer = client.open(path, method=method, json=body, headers={"Authorization": f"Bearer {tokens[who]}"})
+        times[what].append(time.perf_counter() - began)
+        if answer.status_code not in (200, 201):
+            raise SystemExit(f"in process: {method} {path} answered {answer.status_code}")
+        return answer.get_json()
+
+    def case() -> None:
+        result = call("start", "POST", "/api/cases", "clerk", {"process_id": "minqing_liushuixian", "values": INTAKE})
+        for who, values in STEPS:
+            if not result["new_tasks"]:
+                return
+            task_id = result["new_tasks"][0]["id"]
+            call("open", "GET", f"/api/tasks/{task_id}", who)
+            result = call("complete", "POST", f"/api/tasks/{task_id}/complete", who, values)
+
+    case()  # warms the caches, as over HTTP: not counted
+    times = {what: [] for what in times}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        case()
+    return times
+
+
+class Profile:
+    """py-spy sampling one process (the server's first worker) while a phase runs; `report` prints the
+    functions found in the most samples (anywhere on the stack) and keeps the raw stacks in `folder`."""
+
+    def __init__(self, folder: Path, server: subprocess.Popen, seconds: float):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.out = folder / "worker.stacks.txt"
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+        if not children:
+            raise SystemExit("--profile: the server has no worker process to sample")
+        spy = Path(sys.executable).with_name("py-spy")
+        if not spy.exists():
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[bench]'")
+        self.process = subprocess.Popen([str(spy), "record", "--pid", children[0], "--rate", "200", "--duration",
+                                         str(max(1, int(seconds))), "--format", "raw", "--output", str(self.out),
+                                         "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def report(self, top: int = 15) -> None:
+        self.process.wait(120)
+        total, holding, leaves = 0, Counter(), Counter()
+        for line in self.out.read_text(encoding="utf-8").splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack:
+                continue
+            total += int(count)
+            frames = [_frame(f) for f in stack.split(";")]
+            for frame in set(frames):
+                holding[frame] += int(count)
+            leaves[frames[-1]] += int(count)
+        print(f"  profile of the first worker (py-spy, 200 Hz, {total} samples; stacks in {self.out}):")
+        print("    on the stack (the function or what it called):")
+        for frame, count in holding.most_common(top):
+            print(f"    {count / max(total, 1):>5.0%}  {frame}")
+        print("    running itself (the innermost frame):")
+        for frame, count in leaves.most_common(top):
+            print(f"    {count / max(total, 1):>5.0%}  {frame}")
+
+
+def _frame(raw: str) -> str:
+    """`name (path/to/file.py:12)` as `name (file.py)`."""
+    name, _, where = raw.partition(" (")
+    return f"{name} ({Path(where.rsplit(':', 1)[0]).name})" if where else name
+
+
 def over_http(port: int, tokens: dict[str, str], people: int, seconds: float) -> tuple[dict[str, list[float]], int]:
     deadline = time.monotonic() + seconds
     staff = [Staff(port, tokens, deadline) for _ in range(people)]
@@ -215,6 +298,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15, help="each HTTP phase, and each engine-alone phase")
+    parser.add_argument("--in-process", action="store_true",
+                        help="also the API requests through Flask's test client in this process (no server)")
+    parser.add_argument("--profile", type=Path, help="sample the first worker with py-spy in the first HTTP phase")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
@@ -235,6 +321,8 @@ def main() -> None:
         try:
             for people in args.users:
                 alone = engine_alone(url, args.seconds)
+                profile = Profile(args.profile, server, args.seconds) if args.profile else None
+                args.profile = None  # the first phase only
                 http_times, errors = over_http(port, tokens, people, args.seconds)
                 engine_rate = len(alone["complete"]) / sum(alone["complete"] + alone["start"] + alone["list"])
                 http_rate = len(http_times["complete"]) / args.seconds
@@ -254,9 +342,21 @@ def main() -> None:
                       f"{(p50(http_times['complete']) - p50(alone['complete']) - p50(floor)) * 1000:.2f} ms")
                 print(f"  completions/s: HTTP {http_rate:.1f} (with its list, open and start), engine alone "
                       f"{engine_rate:.1f} (same work, one thread) → {http_rate / engine_rate:.0%}; errors {errors}")
+                if profile:
+                    profile.report()
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(60)
+    if args.in_process:
+        alone = engine_alone(url, args.seconds)
+        local = in_process(url, tokens, args.seconds)
+        print(f"\nin process (Flask test client, no server, one thread), {args.seconds:g} s, beside the engine alone:")
+        print(f"  {'':<26}{'p50 ms':>8}{'p95 ms':>8}{'n':>7}")
+        for label, values in (("engine complete", alone["complete"]), ("in-process complete", local["complete"]),
+                              ("in-process start", local["start"]), ("in-process open a step", local["open"])):
+            print(f"  {label:<26}{p50(values) * 1000:>8.2f}{p95(values) * 1000:>8.2f}{len(values):>7}")
+        print(f"  in-process complete p50 / engine complete p50: "
+              f"{p50(local['complete']) / p50(alone['complete']):.2f}x")
 
 
 if __name__ == "__main__":
