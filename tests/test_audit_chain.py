@@ -548,7 +548,7 @@ def test_an_auditor_verifies_the_chains_of_their_units_and_the_global_chain_whol
 
 def _chain_head_reads(db, monkeypatch) -> list[str]:
     """From now on, each read of a chain head: a case's (`case`) or the global one's (`global`, or
-    `global, locked` with PostgreSQL's row lock)."""
+    `global, locked` with PostgreSQL's row lock); and each time the global head row is created (`new global`)."""
     from sqlalchemy import event
 
     from engine.store import driver
@@ -560,6 +560,8 @@ def _chain_head_reads(db, monkeypatch) -> list[str]:
             reads.append("case")
         elif sql.startswith(audit_chain._GLOBAL_HEAD.sqlite):
             reads.append("global, locked" if sql.endswith("FOR UPDATE") else "global")
+        elif sql.startswith("INSERT INTO chain_heads"):
+            reads.append("new global")
 
     real = driver._execute
 
@@ -572,7 +574,7 @@ def _chain_head_reads(db, monkeypatch) -> list[str]:
     return reads
 
 
-def test_a_completion_reads_the_chain_heads_with_its_lock_and_locks_the_global_head_on_postgresql(
+def test_a_completion_reads_its_chain_heads_with_the_steps_lock(
         line, staff, monkeypatch):
     """Completing a step reads its case's chain head in the statement that locks the step, so none of the
     events it writes reads it again. On SQLite that statement reads the global head too: the write
@@ -600,11 +602,16 @@ def test_starting_a_case_reads_no_case_chain_head_and_the_global_head_once(line,
 
 def test_a_timer_batch_reads_every_cases_chain_head_in_one_query(line, staff, frozen_clock, monkeypatch):
     """The timer worker locks a batch of cases and reads their chain heads together (`seed_locked`): none of
-    the cases' events reads its head again; the global head is read once for the whole batch."""
-    for _ in range(3):
+    the cases' events reads its head again; the global head is read once for the whole batch. The cases' chains
+    are of different lengths (a step claimed and put back once or twice more), and each still verifies."""
+    for extra in range(3):
         m = Matter(line, staff)
         m.do("UserTask_classify", "leader", kind="补办件")
         m.do("UserTask_notify_missing", "handler", missing_documents="产权证明")
+        waiting = m.task_id(m.waiting[0])
+        for _ in range(extra):
+            cases.claim(line, staff["clerk"], waiting)
+            cases.unclaim(line, staff["clerk"], waiting)
     frozen_clock.set(frozen_clock.value + timedelta(days=16))
     reads = _chain_head_reads(line, monkeypatch)
     assert timers.fire_due(line, batch=5) == 3
@@ -612,12 +619,16 @@ def test_a_timer_batch_reads_every_cases_chain_head_in_one_query(line, staff, fr
     assert verify.verify_database(line).ok
 
 
-def test_the_first_event_of_a_database_starts_the_global_chain(line, staff):
-    """In a new database the global chain's head is made by the first writer: the first event is global
-    link 1 after the genesis hash, and the head then names the last event written."""
+def test_the_first_event_of_a_database_starts_the_global_chain(line, staff, monkeypatch):
+    """In a new database the global chain's head is made by the first writer (found missing, created, read
+    again): the first event is global link 1 after the genesis hash, and the head then names the last event
+    written. Later writers find it (below: no `new global` once it exists)."""
     with line.read() as session:
         assert session.scalar(select(func.count()).select_from(ChainHead)) == 0
+    reads = _chain_head_reads(line, monkeypatch)
     Matter(line, staff)
+    assert reads == ["global", "new global", "global"] if line.is_sqlite else \
+        ["global, locked", "new global", "global, locked"]
     with line.read() as session:
         events = session.execute(select(AuditEvent.global_seq, AuditEvent.global_prev_hash, AuditEvent.global_hash)
                                  .order_by(AuditEvent.global_seq)).all()
