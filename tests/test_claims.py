@@ -159,14 +159,18 @@ def test_release_locks_the_cases_of_the_steps_it_sends_back_and_reads_them_again
     """Between `release`'s first read and its locks, another writer may complete a step the person held or
     give it to someone else; once the locks are held each step is read again, and only a step still open
     and still theirs goes back (and is recorded). It locks exactly the cases of the steps it would send
-    back, in one call — not those of a step they keep — so it waits for no one else."""
+    back, in one call — not those of a step they keep, completed earlier or never held — so it waits for no
+    one else."""
     deploy_file(db, DATA / "workday_deadline.bpmn")
     change(db, admin, leader2, ["社区负责人", "受理员", "承办人"])
     leader2 = users.get_actor(db, leader2.id)
     steps = {title: review(db, staff, title) for title in ("已办完", "已转交", "仍持有")}
     kept = cases.start_case(db, staff["clerk"], "workday_deadline", {"reply_date": "2026-11-27"}).new_tasks[0].id
-    for task_id in [task_id for _, task_id in steps.values()] + [kept]:
+    _, done_before = review(db, staff, "早已办完")
+    review(db, staff, "无人认领")
+    for task_id in [task_id for _, task_id in steps.values()] + [kept, done_before]:
         cases.claim(db, leader2, task_id)
+    cases.complete_task(db, leader2, done_before, {"decision": "同意"})
     with db.read() as session:
         case_of = dict(session.execute(select(HumanTask.id, HumanTask.case_id)).all())
         keeps = session.execute(select(HumanTaskRole.role, HumanTaskRole.unit_id)
