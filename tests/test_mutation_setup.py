@@ -36,3 +36,16 @@ def test_docs_report_a_score_for_every_module_present():
     for module in run.MODULES:
         if (ROOT / module.path).exists():
             assert f"| {module.name} |" in testing, module.name
+
+
+def test_no_test_the_mutation_run_uses_has_postgresql_in_its_name():
+    """Mutation runs are SQLite-only: they deselect `-k "not postgresql"` (pyproject.toml), which matches a
+    test's name as well as its `[postgresql]` parameter — a test named for PostgreSQL would silently never
+    judge a mutant, on SQLite either."""
+    assert '"-k", "not postgresql"' in (ROOT / "pyproject.toml").read_text()
+    named = []
+    for test_file in sorted({t for module in run.MODULES for t in module.tests}):
+        tree = ast.parse((ROOT / test_file).read_text())
+        named += [f"{test_file}::{node.name}" for node in ast.walk(tree)
+                  if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and "postgresql" in node.name]
+    assert named == []
