@@ -10,7 +10,10 @@ Also the *durable floor* on each database: the least a persisted step must do �
 restore the workflow, complete the step, dump the state, write it and commit, with nothing else (no lock,
 authorisation, form, task index or audit) — so engine / floor says what the engine adds beyond that.
 Several databases (e.g. `sqlite:///… postgresql://…`, or `sqlite` for a temporary file) run in the same
-alternating blocks, and the ratio of their engine completions is printed.
+alternating blocks, and the ratio of their engine completions is printed. `--prepare-threshold` sets, per
+PostgreSQL database in the order given, after how many runs psycopg prepares a statement on a connection
+(`none`: never; psycopg's default, which Minyi keeps, is 5): two copies of one PostgreSQL server's database
+with `5 none` measure what server-side prepared statements are worth.
 """
 from __future__ import annotations
 
@@ -152,17 +155,31 @@ def stored_bytes(db: Database) -> float:
         return (state + data + events + tasks + roles) / n
 
 
+def set_prepare_threshold(db: Database, threshold: int | None) -> None:
+    """Every new psycopg connection of `db` (writes and reads) prepares a statement after `threshold` runs."""
+    from sqlalchemy import event
+
+    if db.is_sqlite:
+        return
+    for engine in {db.engine, db._reader}:
+        event.listen(engine, "connect", lambda conn, _record: setattr(conn, "prepare_threshold", threshold))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--database", nargs="+", default=["sqlite"],
                         help="one or more database URLs; `sqlite` is a temporary file")
+    parser.add_argument("--prepare-threshold", nargs="+", default=[],
+                        help="per database, in order: psycopg's prepare_threshold (a number, or none)")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
     with tempfile.TemporaryDirectory() as tmp:
         dbs = [Database(f"sqlite:///{tmp}/bench{n}.db" if url == "sqlite" else url)
                for n, url in enumerate(args.database)]
+        for db, threshold in zip(dbs, args.prepare_threshold, strict=False):
+            set_prepare_threshold(db, None if threshold == "none" else int(threshold))
         run_raw(5)  # warm caches and imports
         actors = []
         for db in dbs:
@@ -198,7 +215,8 @@ def main() -> None:
         for n, db in enumerate(dbs):
             eng_s, eng_c = eng[n]
             floor_s, floor_c = floor[n]
-            print(f"\ndatabase {db.engine.dialect.name}")
+            threshold = f", prepare_threshold {args.prepare_threshold[n]}" if n < len(args.prepare_threshold) else ""
+            print(f"\ndatabase {db.engine.dialect.name}{threshold}")
             print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
             for label, values in (("engine start", eng_s), ("raw start", raw_s), ("floor start", floor_s),
                                   ("engine complete", eng_c), ("raw complete", raw_c),
