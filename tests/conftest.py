@@ -23,7 +23,7 @@ from engine.people import users
 from engine.store import casefigures, migrate, worktallies
 from engine.store.db import Database
 from engine.store.models import Base
-from engine.work import runtime
+from engine.work import runtime, tasklist
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -224,12 +224,16 @@ def fresh_memos_under_mutation():
     """Under mutation testing (mutmut sets MUTANT_UNDER_TEST; tests/mutation/run.py) every test starts with the
     engine's per-process memos empty — parsed diagrams and graphs, checked expressions, the evaluator — so a
     function behind a memo runs, and mutmut records it as reached, in every test that needs it rather than only
-    in the first test of the process; a mutant of it is then judged by all those tests."""
+    in the first test of the process; a mutant of it is then judged by all those tests. The task lists' statements
+    are built once per shape and kept (`tasklist._statement` and the two like it): without clearing them only
+    the first test to build a list reached `_base`, and a mutant of who sees which list was judged by 11 tests."""
     if "MUTANT_UNDER_TEST" in os.environ:
         diagram._cache.clear()
         bpmngraph._cache.clear()
         expressions.check.cache_clear()
         expressions._evaluators = threading.local()
+        for built in (tasklist._statement, tasklist._merged_queue, tasklist._counts_statement):
+            built.cache_clear()
     yield
 
 
