@@ -42,7 +42,7 @@ def test_a_username_is_taken_once(db, admin):
     accounts.create_account(db, admin, new_values())
     with pytest.raises(InvalidInput) as err:
         accounts.create_account(db, admin, new_values(display_name="另一个人"))
-    assert err.value.fields == {"username": "该用户名已被使用"}
+    assert (err.value.message, err.value.fields) == ("用户名 “wangge1” 已存在", {"username": "该用户名已被使用"})
 
 
 def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
@@ -311,3 +311,39 @@ def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff)
     assert len(texts) == 2
     assert any("把您的角色改为:受理员(本社区)、承办人(本社区)" in t for t in texts)
     assert any("重设了您的密码" in t for t in texts)
+
+
+def test_a_username_taken_at_the_same_moment_is_refused_as_a_taken_one(db, admin):
+    """Two administrators creating the same username at once: the check before the insert sees nothing yet,
+    the database's unique username refuses the later insert, and its administrator reads the same words as
+    for a name taken earlier; nothing of theirs is created. (SQLite lets one writer in at a time, so the test
+    writes the rival's row itself, between the check and the insert.)"""
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    from engine import clock
+    from engine.store.models import User
+
+    def rival(session, _context, _instances) -> None:
+        if any(isinstance(row, User) and row.username == "wangge1" for row in session.new):
+            session.execute(insert(User).values(username="wangge1", display_name="另一个人", password_hash="-",
+                                                active=True, created_at=clock.now(), session_version=0,
+                                                must_change_password=True))
+
+    event.listen(Session, "before_flush", rival)
+    try:
+        with pytest.raises(InvalidInput) as err:
+            accounts.create_account(db, admin, new_values())
+    finally:
+        event.remove(Session, "before_flush", rival)
+    assert (err.value.message, err.value.fields) == ("用户名 “wangge1” 已存在", {"username": "该用户名已被使用"})
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_a_form_without_a_username_is_refused_on_that_field(db, admin):
+    without = new_values()
+    del without["username"]
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, without)
+    assert err.value.fields == {"username": "用户名只能包含字母、数字、下划线和点"}
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
