@@ -33,6 +33,7 @@ def test_a_bad_form_names_each_field_and_creates_nothing(db, admin):
     with pytest.raises(InvalidInput) as err:
         accounts.create_account(db, admin, new_values(username="王 五", email="not-an-address", password="short",
                                                       other_roles="长" * 65))
+    assert err.value.message == "请检查标出的字段"
     assert set(err.value.fields) == {"username", "email", "password", "other_roles"}
     assert "电子邮箱地址不正确" in err.value.fields["email"]
     assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
@@ -347,3 +348,26 @@ def test_a_form_without_a_username_is_refused_on_that_field(db, admin):
         accounts.create_account(db, admin, without)
     assert err.value.fields == {"username": "用户名只能包含字母、数字、下划线和点"}
     assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_an_account_without_a_name_goes_by_its_username(db, admin, staff):
+    nameless = new_values()
+    del nameless["display_name"]
+    assert accounts.create_account(db, admin, nameless).display_name == "wangge1"
+    assert accounts.update_my_account(db, staff["clerk"], {"display_name": "", "email": ""}).display_name == "clerk"
+    assert accounts.update_my_account(db, staff["clerk"], {"display_name": "王受理"}).display_name == "王受理"
+
+
+def test_a_name_longer_than_64_characters_is_refused_on_the_name_field_wherever_it_is_entered(db, admin, staff):
+    clerk = staff["clerk"]
+    too_long = "名" * 65
+    for attempt in (lambda: accounts.create_account(db, admin, new_values(display_name=too_long)),
+                    lambda: accounts.update_account(db, admin, clerk.id, {"display_name": too_long,
+                                                                          "roles": ["受理员"], "active": "1"}),
+                    lambda: accounts.update_my_account(db, clerk, {"display_name": too_long})):
+        with pytest.raises(InvalidInput) as err:
+            attempt()
+        assert (err.value.message, err.value.fields) == ("请检查标出的字段",
+                                                         {"display_name": "姓名不能超过 64 个字(现有 65 个)"})
+    assert users.get_actor(db, clerk.id).display_name == clerk.display_name
+    assert accounts.update_my_account(db, clerk, {"display_name": "名" * 64}).display_name == "名" * 64
