@@ -371,3 +371,24 @@ def test_a_name_longer_than_64_characters_is_refused_on_the_name_field_wherever_
                                                          {"display_name": "姓名不能超过 64 个字(现有 65 个)"})
     assert users.get_actor(db, clerk.id).display_name == clerk.display_name
     assert accounts.update_my_account(db, clerk, {"display_name": "名" * 64}).display_name == "名" * 64
+
+
+def test_a_bad_role_name_is_refused_on_the_field_it_was_entered_in_with_its_first_20_characters(db, admin):
+    """A role name too long or with a control character, typed into 其他角色, ticked, or in a role row: the
+    message names the first bad role's problem and its first 20 characters."""
+    too_long, hidden = "长" * 65, "坏\x00名"
+    said = f"角色名不能超过 64 个字(现有 65 个):{'长' * 20}…"
+    for form, field in ((new_values(roles=[], other_roles=f"{too_long}、{hidden}"), "other_roles"),
+                        (new_values(roles=[too_long, hidden]), "other_roles"),
+                        (new_values(roles=[], grants=[(too_long, "1"), (hidden, "1")]), "grants")):
+        with pytest.raises(InvalidInput) as err:
+            accounts.create_account(db, admin, form)
+        assert err.value.fields == {field: said}
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, new_values(roles=[], grants=[(hidden, "1")]))
+    assert err.value.fields == {"grants": "角色名含有不可见的控制字符(如 NUL),请删除后再提交:坏\x00名…"}
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_one_ticked_role_may_come_as_a_single_string(db, admin):
+    assert accounts.create_account(db, admin, new_values(roles="承办人")).roles == ("承办人(本社区)",)
