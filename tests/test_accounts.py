@@ -392,3 +392,29 @@ def test_a_bad_role_name_is_refused_on_the_field_it_was_entered_in_with_its_firs
 
 def test_one_ticked_role_may_come_as_a_single_string(db, admin):
     assert accounts.create_account(db, admin, new_values(roles="承办人")).roles == ("承办人(本社区)",)
+
+
+def test_an_account_may_hold_no_role_at_all(db, admin):
+    created = accounts.create_account(db, admin, new_values(roles=[]))
+    assert (created.roles, created.grants) == ((), ())
+    assert accounts.get_account(db, admin, created.id) == created
+    assert created in accounts.list_accounts(db, admin)
+    assert users.authenticate(db, "wangge1", "first-password").roles == frozenset()
+
+
+def test_the_list_is_by_username_with_deactivated_accounts_last(db, admin):
+    made = {name: accounts.create_account(db, admin, new_values(username=name)) for name in ("zhao", "li", "wang")}
+    accounts.update_account(db, admin, made["li"].id, {"display_name": "网格员一", "roles": ["受理员"], "active": ""})
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin", "wang", "zhao", "li"]
+
+
+def test_an_accounts_creation_and_each_change_carry_the_time_they_were_made(db, admin, frozen_clock):
+    from datetime import timedelta
+
+    first = frozen_clock.value
+    created = accounts.create_account(db, admin, new_values())
+    frozen_clock.set(first + timedelta(hours=1))
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "roles": ["承办人"], "active": "1"})
+    assert created.created_at == first
+    assert accounts.get_account(db, admin, created.id).created_at == first
+    assert [c.at for c in accounts.account_changes(db, admin, "wangge1")] == [first + timedelta(hours=1), first]
