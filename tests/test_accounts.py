@@ -418,3 +418,18 @@ def test_an_accounts_creation_and_each_change_carry_the_time_they_were_made(db, 
     assert created.created_at == first
     assert accounts.get_account(db, admin, created.id).created_at == first
     assert [c.at for c in accounts.account_changes(db, admin, "wangge1")] == [first + timedelta(hours=1), first]
+
+
+def test_the_active_tick_is_on_only_for_the_values_a_form_or_a_caller_sends_for_yes(db, admin, staff):
+    """停用/启用: a form's ticked box ("1", "on"), a JSON true or its spellings "true", "yes" keep the account
+    active; anything else, an unticked box included, deactivates it."""
+    clerk = staff["clerk"]
+
+    def active_after(value) -> bool:
+        return accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员"],
+                                                             "active": value}).active
+
+    for yes, no in ((True, False), ("1", ""), ("on", None), ("true", "0"), ("yes", "off"), (True, "no"),
+                    (True, "false")):
+        assert active_after(yes) is True, yes
+        assert active_after(no) is False, no
