@@ -308,10 +308,12 @@ def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff)
     accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员", "承办人"],
                                                   "active": "1"})
     accounts.reset_password(db, admin, clerk.id, "reset-by-admin")
-    texts = [n.text for n in notifications.notifications_for(db, clerk)]
-    assert len(texts) == 2
-    assert any("把您的角色改为:受理员(本社区)、承办人(本社区)" in t for t in texts)
-    assert any("重设了您的密码" in t for t in texts)
+    accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": [], "active": "1"})
+    heard = [(n.kind, n.kind_name, n.text) for n in notifications.notifications_for(db, clerk)]
+    assert heard == [  # newest first; the kind 账户 is how the person tells them from the notices of cases
+        ("account", "账户", "管理员甲把您的角色改为:无。"),
+        ("account", "账户", "管理员甲重设了您的密码。如果不是您本人请求的,请立即联系管理员。"),
+        ("account", "账户", "管理员甲把您的角色改为:受理员(本社区)、承办人(本社区)。")]
 
 
 def test_a_username_taken_at_the_same_moment_is_refused_as_a_taken_one(db, admin):
