@@ -435,3 +435,20 @@ def test_the_active_tick_is_on_only_for_the_values_a_form_or_a_caller_sends_for_
                     (True, "false")):
         assert active_after(yes) is True, yes
         assert active_after(no) is False, no
+
+
+def test_each_change_to_an_account_writes_one_log_line_without_its_details(db, admin, staff, caplog):
+    """The log names the account, the kind of change and who made it, at INFO; what changed (an e-mail
+    address, say) stays in the record of account changes."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="engine.people.accounts")
+    created = accounts.create_account(db, admin, new_values())
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "new@example.org",
+                                                    "roles": ["受理员"], "active": "1"})
+    accounts.reset_password(db, admin, created.id, "second-password")
+    accounts.change_my_password(db, staff["clerk"], PASSWORD, "new-password", "new-password")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "engine.people.accounts"] == [
+        ("INFO", "account wangge1: account_created by admin"), ("INFO", "account wangge1: account_changed by admin"),
+        ("INFO", "account wangge1: password_reset by admin"), ("INFO", "account clerk: password_changed by clerk")]
+    assert "example.org" not in caplog.text
