@@ -452,3 +452,25 @@ def test_each_change_to_an_account_writes_one_log_line_without_its_details(db, a
         ("INFO", "account wangge1: account_created by admin"), ("INFO", "account wangge1: account_changed by admin"),
         ("INFO", "account wangge1: password_reset by admin"), ("INFO", "account clerk: password_changed by clerk")]
     assert "example.org" not in caplog.text
+
+
+def test_a_password_reset_is_refused_on_the_password_field_for_ones_own_and_for_a_short_one(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    with pytest.raises(InvalidInput) as own:
+        accounts.reset_password(db, admin, admin.id, "my-own-reset")
+    assert (own.value.message, own.value.fields) == ("自己的密码请在“我的账户”中修改",
+                                                     {"password": "自己的密码请在“我的账户”中修改"})
+    with pytest.raises(InvalidInput) as short:
+        accounts.reset_password(db, admin, created.id, "seven77")
+    assert (short.value.message, short.value.fields) == ("密码至少 8 位", {"password": "密码至少 8 位"})
+    assert users.authenticate(db, "admin", PASSWORD).username == "admin"
+    accounts.reset_password(db, admin, created.id, "eight888")  # eight characters are enough
+    assert users.authenticate(db, "wangge1", "eight888").username == "wangge1"
+
+
+def test_a_new_password_too_short_is_refused_on_its_field_before_the_repetition_is_compared(db, staff):
+    clerk = staff["clerk"]
+    with pytest.raises(InvalidInput) as err:
+        accounts.change_my_password(db, clerk, PASSWORD, "short", "other")
+    assert err.value.fields == {"new_password": "密码至少 8 位"}
+    assert users.authenticate(db, "clerk", PASSWORD).username == "clerk"
