@@ -101,7 +101,7 @@ def test_an_administrator_of_one_community_manages_only_the_accounts_of_people_t
     for attempt in (lambda: accounts.get_account(db, local, elsewhere.id),
                     lambda: accounts.update_account(db, local, elsewhere.id, values([], active="")),
                     lambda: accounts.reset_password(db, local, elsewhere.id, "taken-over-pw")):
-        with pytest.raises(Forbidden, match="只能管理在您所辖单位担任角色的人员的账户"):
+        with pytest.raises(Forbidden, match="^只能管理在您所辖单位担任角色的人员的账户$"):
             attempt()
     assert accounts.get_account(db, local, there.id).username == "liu"
     assert users.authenticate(db, "zhao", "first-password").username == "zhao"

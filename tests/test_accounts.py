@@ -206,7 +206,7 @@ def test_the_role_choices_are_grouped_by_procedure_each_role_once(db, admin, sta
     lambda db, who: accounts.reset_password(db, who, who.id, "another-password"),
 ])
 def test_only_an_administrator_manages_accounts(db, staff, call):
-    with pytest.raises(Forbidden, match="只有管理员"):
+    with pytest.raises(Forbidden, match="^只有管理员可以管理用户$"):
         call(db, staff["leader"])
     assert users.authenticate(db, "leader", PASSWORD).roles == frozenset({"社区负责人"})
 
@@ -225,7 +225,7 @@ def test_everyone_keeps_their_own_name_email_and_password(db, staff):
 
 
 def test_an_unknown_account_is_not_found(db, admin):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^用户 999999 不存在$"):
         accounts.get_account(db, admin, 999_999)
 
 
