@@ -474,3 +474,17 @@ def test_a_new_password_too_short_is_refused_on_its_field_before_the_repetition_
         accounts.change_my_password(db, clerk, PASSWORD, "short", "other")
     assert err.value.fields == {"new_password": "密码至少 8 位"}
     assert users.authenticate(db, "clerk", PASSWORD).username == "clerk"
+
+
+def test_a_procedures_roles_are_its_lanes_then_its_other_candidate_groups_alphabetically(db, admin):
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
+    from tests.conftest import DATA
+
+    xml = (DATA / "approval.bpmn").read_text()
+    xml = xml.replace('candidateStarterGroups="受理员"', 'candidateStarterGroups="受理员,网格员"')
+    xml = xml.replace('name="审核" camunda:dueDate', 'name="审核" camunda:candidateGroups="社区负责人,居务监督委员会" '
+                      'camunda:dueDate')
+    deployments.deploy(db, xml.encode(), "approval.bpmn", SYSTEM)
+    group = next(g for g in accounts.role_groups(db, admin) if g.title == "简单审批")
+    assert group.roles == ("受理员", "社区负责人", "居务监督委员会", "网格员")
