@@ -488,3 +488,21 @@ def test_a_procedures_roles_are_its_lanes_then_its_other_candidate_groups_alphab
     deployments.deploy(db, xml.encode(), "approval.bpmn", SYSTEM)
     group = next(g for g in accounts.role_groups(db, admin) if g.title == "简单审批")
     assert group.roles == ("受理员", "社区负责人", "居务监督委员会", "网格员")
+
+
+def test_the_record_of_account_changes_reads_the_newest_500(db, admin):
+    with db.write() as session:
+        for n in range(501):
+            users.record(session, "admin", f"user{n}", "password_reset", {})
+    changes = accounts.account_changes(db, admin)
+    assert len(changes) == 500
+    assert (changes[0].username, changes[-1].username) == ("user500", "user1")
+
+
+def test_a_change_of_a_kind_this_version_does_not_name_is_shown_as_it_was_recorded(db, admin):
+    """An event written by another version of Minyi keeps its kind as its name in the record."""
+    with db.write() as session:
+        users.record(session, "admin", "wangge1", "account_merged", {})
+    newest = accounts.account_changes(db, admin)[0]
+    assert (newest.kind, newest.kind_name) == ("account_merged", "account_merged")
+    assert accounts.account_changes(db, admin)[1].kind_name == "创建账户"
