@@ -67,6 +67,14 @@ def test_a_closed_unit_takes_no_new_roles_but_keeps_those_it_had(db, admin, tree
     assert accounts.get_account(db, admin, created.id).display_name == "刘"
 
 
+def test_a_new_account_with_a_role_in_a_unit_that_does_not_exist_is_not_created(db, admin, tree):
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, {"username": "liu", "password": "first-password",
+                                            **values([("社区负责人", tree["光明社区"]), ("受理员", "999")])})
+    assert err.value.fields == {"grants": "受理员:所选单位不存在"}
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
 def test_an_administrator_of_one_community_gives_roles_only_there_and_leaves_the_rest(db, admin, tree):
     local = users.create_user(db, "gmadmin", PASSWORD, "光明管理员", ["管理员"], unit_id=tree["光明社区"])
     assert [u.name for u in accounts.unit_choices(db, local)] == ["光明社区"]
@@ -93,7 +101,7 @@ def test_an_administrator_of_one_community_manages_only_the_accounts_of_people_t
     for attempt in (lambda: accounts.get_account(db, local, elsewhere.id),
                     lambda: accounts.update_account(db, local, elsewhere.id, values([], active="")),
                     lambda: accounts.reset_password(db, local, elsewhere.id, "taken-over-pw")):
-        with pytest.raises(Forbidden, match="只能管理在您所辖单位担任角色的人员的账户"):
+        with pytest.raises(Forbidden, match="^只能管理在您所辖单位担任角色的人员的账户$"):
             attempt()
     assert accounts.get_account(db, local, there.id).username == "liu"
     assert users.authenticate(db, "zhao", "first-password").username == "zhao"

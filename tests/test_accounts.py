@@ -33,6 +33,7 @@ def test_a_bad_form_names_each_field_and_creates_nothing(db, admin):
     with pytest.raises(InvalidInput) as err:
         accounts.create_account(db, admin, new_values(username="王 五", email="not-an-address", password="short",
                                                       other_roles="长" * 65))
+    assert err.value.message == "请检查标出的字段"
     assert set(err.value.fields) == {"username", "email", "password", "other_roles"}
     assert "电子邮箱地址不正确" in err.value.fields["email"]
     assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
@@ -42,7 +43,7 @@ def test_a_username_is_taken_once(db, admin):
     accounts.create_account(db, admin, new_values())
     with pytest.raises(InvalidInput) as err:
         accounts.create_account(db, admin, new_values(display_name="另一个人"))
-    assert err.value.fields == {"username": "该用户名已被使用"}
+    assert (err.value.message, err.value.fields) == ("用户名 “wangge1” 已存在", {"username": "该用户名已被使用"})
 
 
 def test_changing_roles_email_and_deactivating_takes_effect_at_once(db, admin):
@@ -205,7 +206,7 @@ def test_the_role_choices_are_grouped_by_procedure_each_role_once(db, admin, sta
     lambda db, who: accounts.reset_password(db, who, who.id, "another-password"),
 ])
 def test_only_an_administrator_manages_accounts(db, staff, call):
-    with pytest.raises(Forbidden, match="只有管理员"):
+    with pytest.raises(Forbidden, match="^只有管理员可以管理用户$"):
         call(db, staff["leader"])
     assert users.authenticate(db, "leader", PASSWORD).roles == frozenset({"社区负责人"})
 
@@ -224,7 +225,7 @@ def test_everyone_keeps_their_own_name_email_and_password(db, staff):
 
 
 def test_an_unknown_account_is_not_found(db, admin):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^用户 999999 不存在$"):
         accounts.get_account(db, admin, 999_999)
 
 
@@ -307,7 +308,201 @@ def test_the_person_hears_of_new_roles_and_of_a_password_reset(db, admin, staff)
     accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员", "承办人"],
                                                   "active": "1"})
     accounts.reset_password(db, admin, clerk.id, "reset-by-admin")
-    texts = [n.text for n in notifications.notifications_for(db, clerk)]
-    assert len(texts) == 2
-    assert any("把您的角色改为:受理员(本社区)、承办人(本社区)" in t for t in texts)
-    assert any("重设了您的密码" in t for t in texts)
+    accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": [], "active": "1"})
+    heard = [(n.kind, n.kind_name, n.text) for n in notifications.notifications_for(db, clerk)]
+    assert heard == [  # newest first; the kind 账户 is how the person tells them from the notices of cases
+        ("account", "账户", "管理员甲把您的角色改为:无。"),
+        ("account", "账户", "管理员甲重设了您的密码。如果不是您本人请求的,请立即联系管理员。"),
+        ("account", "账户", "管理员甲把您的角色改为:受理员(本社区)、承办人(本社区)。")]
+
+
+def test_a_username_taken_at_the_same_moment_is_refused_as_a_taken_one(db, admin):
+    """Two administrators creating the same username at once: the check before the insert sees nothing yet,
+    the database's unique username refuses the later insert, and its administrator reads the same words as
+    for a name taken earlier; nothing of theirs is created. (SQLite lets one writer in at a time, so the test
+    writes the rival's row itself, between the check and the insert.)"""
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    from engine import clock
+    from engine.store.models import User
+
+    def rival(session, _context, _instances) -> None:
+        if any(isinstance(row, User) and row.username == "wangge1" for row in session.new):
+            session.execute(insert(User).values(username="wangge1", display_name="另一个人", password_hash="-",
+                                                active=True, created_at=clock.now(), session_version=0,
+                                                must_change_password=True))
+
+    event.listen(Session, "before_flush", rival)
+    try:
+        with pytest.raises(InvalidInput) as err:
+            accounts.create_account(db, admin, new_values())
+    finally:
+        event.remove(Session, "before_flush", rival)
+    assert (err.value.message, err.value.fields) == ("用户名 “wangge1” 已存在", {"username": "该用户名已被使用"})
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_a_form_without_a_username_is_refused_on_that_field(db, admin):
+    without = new_values()
+    del without["username"]
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, without)
+    assert err.value.fields == {"username": "用户名只能包含字母、数字、下划线和点"}
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_an_account_without_a_name_goes_by_its_username(db, admin, staff):
+    nameless = new_values()
+    del nameless["display_name"]
+    assert accounts.create_account(db, admin, nameless).display_name == "wangge1"
+    assert accounts.update_my_account(db, staff["clerk"], {"display_name": "", "email": ""}).display_name == "clerk"
+    assert accounts.update_my_account(db, staff["clerk"], {"display_name": "王受理"}).display_name == "王受理"
+
+
+def test_a_name_longer_than_64_characters_is_refused_on_the_name_field_wherever_it_is_entered(db, admin, staff):
+    clerk = staff["clerk"]
+    too_long = "名" * 65
+    for attempt in (lambda: accounts.create_account(db, admin, new_values(display_name=too_long)),
+                    lambda: accounts.update_account(db, admin, clerk.id, {"display_name": too_long,
+                                                                          "roles": ["受理员"], "active": "1"}),
+                    lambda: accounts.update_my_account(db, clerk, {"display_name": too_long})):
+        with pytest.raises(InvalidInput) as err:
+            attempt()
+        assert (err.value.message, err.value.fields) == ("请检查标出的字段",
+                                                         {"display_name": "姓名不能超过 64 个字(现有 65 个)"})
+    assert users.get_actor(db, clerk.id).display_name == clerk.display_name
+    assert accounts.update_my_account(db, clerk, {"display_name": "名" * 64}).display_name == "名" * 64
+
+
+def test_a_bad_role_name_is_refused_on_the_field_it_was_entered_in_with_its_first_20_characters(db, admin):
+    """A role name too long or with a control character, typed into 其他角色, ticked, or in a role row: the
+    message names the first bad role's problem and its first 20 characters."""
+    too_long, hidden = "长" * 65, "坏\x00名"
+    said = f"角色名不能超过 64 个字(现有 65 个):{'长' * 20}…"
+    for form, field in ((new_values(roles=[], other_roles=f"{too_long}、{hidden}"), "other_roles"),
+                        (new_values(roles=[too_long, hidden]), "other_roles"),
+                        (new_values(roles=[], grants=[(too_long, "1"), (hidden, "1")]), "grants")):
+        with pytest.raises(InvalidInput) as err:
+            accounts.create_account(db, admin, form)
+        assert err.value.fields == {field: said}
+    with pytest.raises(InvalidInput) as err:
+        accounts.create_account(db, admin, new_values(roles=[], grants=[(hidden, "1")]))
+    assert err.value.fields == {"grants": "角色名含有不可见的控制字符(如 NUL),请删除后再提交:坏\x00名…"}
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin"]
+
+
+def test_one_ticked_role_may_come_as_a_single_string(db, admin):
+    assert accounts.create_account(db, admin, new_values(roles="承办人")).roles == ("承办人(本社区)",)
+
+
+def test_an_account_may_hold_no_role_at_all(db, admin):
+    created = accounts.create_account(db, admin, new_values(roles=[]))
+    assert (created.roles, created.grants) == ((), ())
+    assert accounts.get_account(db, admin, created.id) == created
+    assert created in accounts.list_accounts(db, admin)
+    assert users.authenticate(db, "wangge1", "first-password").roles == frozenset()
+
+
+def test_the_list_is_by_username_with_deactivated_accounts_last(db, admin):
+    made = {name: accounts.create_account(db, admin, new_values(username=name)) for name in ("zhao", "li", "wang")}
+    accounts.update_account(db, admin, made["li"].id, {"display_name": "网格员一", "roles": ["受理员"], "active": ""})
+    assert [a.username for a in accounts.list_accounts(db, admin)] == ["admin", "wang", "zhao", "li"]
+
+
+def test_an_accounts_creation_and_each_change_carry_the_time_they_were_made(db, admin, frozen_clock):
+    from datetime import timedelta
+
+    first = frozen_clock.value
+    created = accounts.create_account(db, admin, new_values())
+    frozen_clock.set(first + timedelta(hours=1))
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "roles": ["承办人"], "active": "1"})
+    assert created.created_at == first
+    assert accounts.get_account(db, admin, created.id).created_at == first
+    assert [c.at for c in accounts.account_changes(db, admin, "wangge1")] == [first + timedelta(hours=1), first]
+
+
+def test_the_active_tick_is_on_only_for_the_values_a_form_or_a_caller_sends_for_yes(db, admin, staff):
+    """停用/启用: a form's ticked box ("1", "on"), a JSON true or its spellings "true", "yes" keep the account
+    active; anything else, an unticked box included, deactivates it."""
+    clerk = staff["clerk"]
+
+    def active_after(value) -> bool:
+        return accounts.update_account(db, admin, clerk.id, {"display_name": "王受理", "roles": ["受理员"],
+                                                             "active": value}).active
+
+    for yes, no in ((True, False), ("1", ""), ("on", None), ("true", "0"), ("yes", "off"), (True, "no"),
+                    (True, "false")):
+        assert active_after(yes) is True, yes
+        assert active_after(no) is False, no
+
+
+def test_each_change_to_an_account_writes_one_log_line_without_its_details(db, admin, staff, caplog):
+    """The log names the account, the kind of change and who made it, at INFO; what changed (an e-mail
+    address, say) stays in the record of account changes."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="engine.people.accounts")
+    created = accounts.create_account(db, admin, new_values())
+    accounts.update_account(db, admin, created.id, {"display_name": "网格员一", "email": "new@example.org",
+                                                    "roles": ["受理员"], "active": "1"})
+    accounts.reset_password(db, admin, created.id, "second-password")
+    accounts.change_my_password(db, staff["clerk"], PASSWORD, "new-password", "new-password")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "engine.people.accounts"] == [
+        ("INFO", "account wangge1: account_created by admin"), ("INFO", "account wangge1: account_changed by admin"),
+        ("INFO", "account wangge1: password_reset by admin"), ("INFO", "account clerk: password_changed by clerk")]
+    assert "example.org" not in caplog.text
+
+
+def test_a_password_reset_is_refused_on_the_password_field_for_ones_own_and_for_a_short_one(db, admin):
+    created = accounts.create_account(db, admin, new_values())
+    with pytest.raises(InvalidInput) as own:
+        accounts.reset_password(db, admin, admin.id, "my-own-reset")
+    assert (own.value.message, own.value.fields) == ("自己的密码请在“我的账户”中修改",
+                                                     {"password": "自己的密码请在“我的账户”中修改"})
+    with pytest.raises(InvalidInput) as short:
+        accounts.reset_password(db, admin, created.id, "seven77")
+    assert (short.value.message, short.value.fields) == ("密码至少 8 位", {"password": "密码至少 8 位"})
+    assert users.authenticate(db, "admin", PASSWORD).username == "admin"
+    accounts.reset_password(db, admin, created.id, "eight888")  # eight characters are enough
+    assert users.authenticate(db, "wangge1", "eight888").username == "wangge1"
+
+
+def test_a_new_password_too_short_is_refused_on_its_field_before_the_repetition_is_compared(db, staff):
+    clerk = staff["clerk"]
+    with pytest.raises(InvalidInput) as err:
+        accounts.change_my_password(db, clerk, PASSWORD, "short", "other")
+    assert err.value.fields == {"new_password": "密码至少 8 位"}
+    assert users.authenticate(db, "clerk", PASSWORD).username == "clerk"
+
+
+def test_a_procedures_roles_are_its_lanes_then_its_other_candidate_groups_alphabetically(db, admin):
+    from engine.actor import SYSTEM
+    from engine.bpmn import deployments
+    from tests.conftest import DATA
+
+    xml = (DATA / "approval.bpmn").read_text()
+    xml = xml.replace('candidateStarterGroups="受理员"', 'candidateStarterGroups="受理员,网格员"')
+    xml = xml.replace('name="审核" camunda:dueDate', 'name="审核" camunda:candidateGroups="社区负责人,居务监督委员会" '
+                      'camunda:dueDate')
+    deployments.deploy(db, xml.encode(), "approval.bpmn", SYSTEM)
+    group = next(g for g in accounts.role_groups(db, admin) if g.title == "简单审批")
+    assert group.roles == ("受理员", "社区负责人", "居务监督委员会", "网格员")
+
+
+def test_the_record_of_account_changes_reads_the_newest_500(db, admin):
+    with db.write() as session:
+        for n in range(501):
+            users.record(session, "admin", f"user{n}", "password_reset", {})
+    changes = accounts.account_changes(db, admin)
+    assert len(changes) == 500
+    assert (changes[0].username, changes[-1].username) == ("user500", "user1")
+
+
+def test_a_change_of_a_kind_this_version_does_not_name_is_shown_as_it_was_recorded(db, admin):
+    """An event written by another version of Minyi keeps its kind as its name in the record."""
+    with db.write() as session:
+        users.record(session, "admin", "wangge1", "account_merged", {})
+    newest = accounts.account_changes(db, admin)[0]
+    assert (newest.kind, newest.kind_name) == ("account_merged", "account_merged")
+    assert accounts.account_changes(db, admin)[1].kind_name == "创建账户"

@@ -192,6 +192,10 @@ def test_an_auditor_reads_the_account_and_unit_changes_of_their_units_only(db, d
     seen = {c.username for c in accounts.account_changes(db, street_auditor)}
     assert {"clerk_gm", "auditor_ls"} <= seen and "clerk_df" not in seen
     assert {"clerk_gm", "clerk_df"} <= {c.username for c in accounts.account_changes(db, district_auditor)}
+    # 审计 of 龙山街道 and 受理员 of 东风社区: audits the first only
+    mixed = person(db, "auditor_mixed", [("审计", district["龙山街道"]), ("受理员", district["东风社区"])])
+    seen = {c.username for c in accounts.account_changes(db, mixed)}
+    assert {"clerk_gm", "auditor_ls"} <= seen and "clerk_df" not in seen
     named = {c.unit_name for c in unitadmin.unit_changes(db, street_auditor)}
     assert named == {"龙山街道", "光明社区", "光明一网格", "红星社区"}
     assert "东风社区" in {c.unit_name for c in unitadmin.unit_changes(db, district_auditor)}
