@@ -105,7 +105,8 @@ MODULES = (
     Module("timers", "engine/work/timers.py",
            ("tests/test_timers_minqing.py", "tests/test_deadlines.py", "tests/test_minqing_paths.py",
             "tests/test_worker_outbox.py", "tests/test_calendar_notices.py", "tests/test_worker_crash_safety.py",
-            "tests/test_vitals.py")),
+            "tests/test_vitals.py",
+            "tests/test_audit_chain.py")),  # a timer batch continues each case's chain, its heads read at once
 )
 LINKED = ("engine", "tests", "web", "processes")  # what a module's folder sees of the project
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", None: "not checked",
