@@ -12,8 +12,9 @@ authorisation, form, task index or audit) — so engine / floor says what the en
 Several databases (e.g. `sqlite:///… postgresql://…`, or `sqlite` for a temporary file) run in the same
 alternating blocks, and the ratio of their engine completions is printed. `--prepare-threshold` sets, per
 PostgreSQL database in the order given, after how many runs psycopg prepares a statement on a connection
-(`none`: never; psycopg's default, which Minyi keeps, is 5): two copies of one PostgreSQL server's database
-with `5 none` measure what server-side prepared statements are worth.
+(`none`: never; psycopg's default, which Minyi keeps, is 5), and `--prepared-max` how many prepared statements a
+connection keeps (psycopg's default: 100, the least used dropped first): copies of one PostgreSQL server's
+database with `5 none` measure what server-side prepared statements are worth.
 """
 from __future__ import annotations
 
@@ -155,14 +156,18 @@ def stored_bytes(db: Database) -> float:
         return (state + data + events + tasks + roles) / n
 
 
-def set_prepare_threshold(db: Database, threshold: int | None) -> None:
-    """Every new psycopg connection of `db` (writes and reads) prepares a statement after `threshold` runs."""
+def set_prepare(db: Database, settings: dict[str, int | None]) -> None:
+    """Every new psycopg connection of `db` (writes and reads) gets these attributes (`prepare_threshold`,
+    `prepared_max`)."""
     from sqlalchemy import event
 
-    if db.is_sqlite:
-        return
-    for engine in {db.engine, db._reader}:
-        event.listen(engine, "connect", lambda conn, _record: setattr(conn, "prepare_threshold", threshold))
+    def configure(conn, _record) -> None:  # noqa: ANN001
+        for name, value in settings.items():
+            setattr(conn, name, value)
+
+    if not db.is_sqlite and settings:
+        for engine in {db.engine, db._reader}:
+            event.listen(engine, "connect", configure)
 
 
 def main() -> None:
@@ -172,14 +177,22 @@ def main() -> None:
                         help="one or more database URLs; `sqlite` is a temporary file")
     parser.add_argument("--prepare-threshold", nargs="+", default=[],
                         help="per database, in order: psycopg's prepare_threshold (a number, or none)")
+    parser.add_argument("--prepared-max", nargs="+", type=int, default=[],
+                        help="per database, in order: psycopg's prepared_max")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
     with tempfile.TemporaryDirectory() as tmp:
         dbs = [Database(f"sqlite:///{tmp}/bench{n}.db" if url == "sqlite" else url)
                for n, url in enumerate(args.database)]
-        for db, threshold in zip(dbs, args.prepare_threshold, strict=False):
-            set_prepare_threshold(db, None if threshold == "none" else int(threshold))
+        for n, db in enumerate(dbs):
+            prepare = {}
+            if n < len(args.prepare_threshold):
+                prepare["prepare_threshold"] = None if args.prepare_threshold[n] == "none" \
+                    else int(args.prepare_threshold[n])
+            if n < len(args.prepared_max):
+                prepare["prepared_max"] = args.prepared_max[n]
+            set_prepare(db, prepare)
         run_raw(5)  # warm caches and imports
         actors = []
         for db in dbs:
@@ -216,6 +229,7 @@ def main() -> None:
             eng_s, eng_c = eng[n]
             floor_s, floor_c = floor[n]
             threshold = f", prepare_threshold {args.prepare_threshold[n]}" if n < len(args.prepare_threshold) else ""
+            threshold += f", prepared_max {args.prepared_max[n]}" if n < len(args.prepared_max) else ""
             print(f"\ndatabase {db.engine.dialect.name}{threshold}")
             print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
             for label, values in (("engine start", eng_s), ("raw start", raw_s), ("floor start", floor_s),
