@@ -166,7 +166,7 @@ def set_prepare(db: Database, settings: dict[str, int | None]) -> None:
             setattr(conn, name, value)
 
     if not db.is_sqlite and settings:
-        for engine in {db.engine, db._reader}:
+        for engine in db.engines:
             event.listen(engine, "connect", configure)
 
 

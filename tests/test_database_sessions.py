@@ -63,6 +63,8 @@ def test_a_snapshot_sees_one_moment_and_a_read_on_postgresql_the_latest(db):
 
 
 def test_the_pool_figures_count_reads_and_writes(db):
+    """On PostgreSQL reads have an engine (and pool) of their own; on SQLite one engine serves both."""
+    assert len(db.engines) == (1 if db.is_sqlite else 2) and db.engines[0] is db.engine
     with db.read() as reading, db.write() as writing:
         reading.connection()
         writing.connection()

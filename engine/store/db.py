@@ -80,14 +80,18 @@ class Database:
             session.rollback()
             session.close()
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """The engine of writes and, on PostgreSQL, the separate one of reads (SQLite: one for both)."""
+        return (self.engine,) if self._reader is self.engine else (self.engine, self._reader)
+
     def dispose(self) -> None:
-        self.engine.dispose()
-        if self._reader is not self.engine:
-            self._reader.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
     def pool_status(self) -> PoolStatus:
         """How this process's connection pools stand, reads' and writes' together (SQLite's pool included)."""
-        pools = [self.engine.pool] + ([self._reader.pool] if self._reader is not self.engine else [])
+        pools = [engine.pool for engine in self.engines]
 
         def figure(name: str) -> int:  # a pool without the figure (e.g. SQLite in memory) has none
             return sum(int(getattr(pool, name)()) for pool in pools if hasattr(pool, name))
