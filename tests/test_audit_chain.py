@@ -27,6 +27,7 @@ from engine.work import cases, timers
 from tests import units_tree
 from tests.conftest import PASSWORD, PROCESSES
 from tests.minqing import INTAKE, PROCESS, Matter
+from tests.sql_log import statements_from_now
 from web.cli import main
 
 FEEDBACK = {"feedback_method": "单项式反馈", "answer": "已处理"}
@@ -546,31 +547,17 @@ def test_an_auditor_verifies_the_chains_of_their_units_and_the_global_chain_whol
     assert (broken.chain, broken.case_number, broken.seq) == ("case", xf, theirs[0].seq)
 
 
-def _chain_head_reads(db, monkeypatch) -> list[str]:
-    """From now on, each read of a chain head: a case's (`case`) or the global one's (`global`, or
+def _head_reads(sent: list[str]) -> list[str]:
+    """Of the SQL sent, each read of a chain head: a case's (`case`) or the global one's (`global`, or
     `global, locked` with PostgreSQL's row lock); and each time the global head row is created (`new global`)."""
-    from sqlalchemy import event
-
-    from engine.store import driver
-
-    reads: list[str] = []
-
-    def note(sql: str) -> None:
+    reads = []
+    for sql in sent:
         if sql in (audit_chain._CASE_HEAD.sqlite, audit_chain._CASE_HEAD.postgresql):
             reads.append("case")
         elif sql.startswith(audit_chain._GLOBAL_HEAD.sqlite):
             reads.append("global, locked" if sql.endswith("FOR UPDATE") else "global")
         elif sql.startswith("INSERT INTO chain_heads"):
             reads.append("new global")
-
-    real = driver._execute
-
-    def execute(raw, cursors, sent, statement, params, sqlite):  # noqa: ANN001, ANN202
-        note(statement.sqlite if sqlite else statement.postgresql)
-        return real(raw, cursors, sent, statement, params, sqlite)
-
-    monkeypatch.setattr(driver, "_execute", execute)
-    event.listen(db.engine, "before_cursor_execute", lambda *args: note(args[2]))
     return reads
 
 
@@ -582,9 +569,9 @@ def test_a_completion_reads_its_chain_heads_with_the_steps_lock(
     PostgreSQL the global head is read once, row-locked, at the commit — the last lock a writer takes."""
     m = Matter(line, staff)
     task_id = m.task_id("UserTask_classify")
-    reads = _chain_head_reads(line, monkeypatch)
+    sent = statements_from_now(line, monkeypatch)
     cases.complete_task(line, staff["leader"], task_id, {"kind": "即办件"})
-    assert reads == ([] if line.is_sqlite else ["global, locked"])
+    assert _head_reads(sent) == ([] if line.is_sqlite else ["global, locked"])
     with line.read() as session:
         written = session.scalars(select(AuditEvent.kind).join(Case).where(Case.number == m.number)).all()
     assert written.count("task_completed") == 1 and len(written) >= 3  # several events, one read
@@ -595,9 +582,9 @@ def test_starting_a_case_reads_no_case_chain_head_and_the_global_head_once(line,
     """A new case has no events: its chain starts at the genesis hash without a query. The global head is
     read once, at the commit (row-locked on PostgreSQL), once it exists (the first writer makes it, below)."""
     Matter(line, staff)
-    reads = _chain_head_reads(line, monkeypatch)
+    sent = statements_from_now(line, monkeypatch)
     Matter(line, staff)
-    assert reads == ["global" if line.is_sqlite else "global, locked"]
+    assert _head_reads(sent) == ["global" if line.is_sqlite else "global, locked"]
 
 
 def test_a_timer_batch_reads_every_cases_chain_head_in_one_query(line, staff, frozen_clock, monkeypatch):
@@ -613,9 +600,9 @@ def test_a_timer_batch_reads_every_cases_chain_head_in_one_query(line, staff, fr
             cases.claim(line, staff["clerk"], waiting)
             cases.unclaim(line, staff["clerk"], waiting)
     frozen_clock.set(frozen_clock.value + timedelta(days=16))
-    reads = _chain_head_reads(line, monkeypatch)
+    sent = statements_from_now(line, monkeypatch)
     assert timers.fire_due(line, batch=5) == 3
-    assert reads == ["global" if line.is_sqlite else "global, locked"]
+    assert _head_reads(sent) == ["global" if line.is_sqlite else "global, locked"]
     assert verify.verify_database(line).ok
 
 
@@ -625,9 +612,9 @@ def test_the_first_event_of_a_database_starts_the_global_chain(line, staff, monk
     written. Later writers find it (below: no `new global` once it exists)."""
     with line.read() as session:
         assert session.scalar(select(func.count()).select_from(ChainHead)) == 0
-    reads = _chain_head_reads(line, monkeypatch)
+    sent = statements_from_now(line, monkeypatch)
     Matter(line, staff)
-    assert reads == ["global", "new global", "global"] if line.is_sqlite else \
+    assert _head_reads(sent) == ["global", "new global", "global"] if line.is_sqlite else \
         ["global, locked", "new global", "global, locked"]
     with line.read() as session:
         events = session.execute(select(AuditEvent.global_seq, AuditEvent.global_prev_hash, AuditEvent.global_hash)

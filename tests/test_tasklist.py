@@ -13,6 +13,7 @@ from engine.store.models import User
 from engine.work.tasklist import Colleague, Filters
 from tests.conftest import DATA, PASSWORD, PROCESSES, deploy_file
 from tests.minqing import Matter
+from tests.sql_log import counted, statements_from_now
 from tests.test_claims import two_communities
 from tests.yizheng import Matter as Yizheng
 
@@ -130,25 +131,6 @@ def test_the_search_box_matches_its_text_literally(db, staff):
     assert found("涨价") == ["涨价50%", "涨价500"]
 
 
-def _statements_from_now(db, monkeypatch) -> list[str]:
-    """The SQL run from now on, through SQLAlchemy and through the driver (BEGIN/ROLLBACK left out when
-    counting)."""
-    from sqlalchemy import event
-
-    from engine.store import driver
-
-    ran: list[str] = []
-    event.listen(db.engine, "before_cursor_execute", lambda *args: ran.append(args[2]))
-    real_run = driver.run
-    monkeypatch.setattr(driver, "run", lambda conn, statement, *rest: ran.append(statement.sqlite)
-                        or real_run(conn, statement, *rest))
-    return ran
-
-
-def _counted(ran: list[str]) -> list[str]:
-    return [sql for sql in ran if not sql.startswith(("BEGIN", "ROLLBACK"))]
-
-
 def _three_minqing_matters(db, staff) -> None:
     deployments.deploy_directory(db, PROCESSES, SYSTEM)
     for i in range(3):
@@ -164,10 +146,10 @@ def test_a_task_list_page_is_six_statements_however_many_diagrams_are_deployed(d
     colleagues to assign to (two); the rows' own total is the tab's count, not counted again."""
     _three_minqing_matters(db, staff)
     tasklist.overview(db, staff["leader"], "queue")  # parses the diagrams, once per process
-    ran = _statements_from_now(db, monkeypatch)
+    ran = statements_from_now(db, monkeypatch)
     view = tasklist.overview(db, staff["leader"], "queue")
     assert len(view.choices.procedures) > 2 and view.page.total == 3 == view.counts.queue == view.counts.team
-    assert len(_counted(ran)) <= 6, ran
+    assert len(counted(ran)) <= 6, ran
 
 
 def test_a_leaders_team_page_and_only_overdue_are_six_statements_too(db, staff, monkeypatch):
@@ -176,12 +158,12 @@ def test_a_leaders_team_page_and_only_overdue_are_six_statements_too(db, staff, 
     of the counts statement, not a statement of its own."""
     _three_minqing_matters(db, staff)
     tasklist.overview(db, staff["leader"], "team")
-    ran = _statements_from_now(db, monkeypatch)
+    ran = statements_from_now(db, monkeypatch)
     team = tasklist.overview(db, staff["leader"], "team", Filters(sort="due_desc"))
-    assert team.page.total == 3 == team.counts.team and len(_counted(ran)) <= 6, ran
+    assert team.page.total == 3 == team.counts.team and len(counted(ran)) <= 6, ran
     ran.clear()
     overdue = tasklist.overview(db, staff["leader"], "queue", Filters(overdue=True))
-    assert overdue.team_overdue == 0 and len(_counted(ran)) <= 6, ran
+    assert overdue.team_overdue == 0 and len(counted(ran)) <= 6, ran
 
 
 def test_opening_a_step_reads_neither_the_bpmn_text_nor_every_diagram_when_the_case_links_none(
@@ -192,11 +174,11 @@ def test_opening_a_step_reads_neither_the_bpmn_text_nor_every_diagram_when_the_c
     _three_minqing_matters(db, staff)
     task_id = tasklist.tasks(db, staff["leader"], "queue", Filters()).items[0].id
     tasklist.get_task(db, staff["leader"], task_id)  # parses the diagram, once per process
-    ran = _statements_from_now(db, monkeypatch)
+    ran = statements_from_now(db, monkeypatch)
     view = tasklist.get_task(db, staff["leader"], task_id)
     assert view.case.procedure == "民情流水线" and view.case.version_hash and view.case.linked == ()
     assert [s.roles for s in view.case.open_steps] == [("社区负责人",)]
-    assert len(_counted(ran)) <= 15, ran
+    assert len(counted(ran)) <= 15, ran
     assert not any("bpmn" in sql or "draft" in sql for sql in ran), ran
 
 
