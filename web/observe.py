@@ -26,6 +26,10 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+# SpiffWorkflow logs every state change of every task at INFO ("State changed to READY", 6–13 lines per
+# completion): internal chatter that would bury the request lines and cost each request its formatting and
+# writing. The audit trail records what happened to a case; from the library only warnings and errors.
+ENGINE_LIBRARY_LOGGERS = ("spiff",)
 
 
 def request_id() -> str:
@@ -109,6 +113,8 @@ def configure_logging(fmt: str | None = None, level: int = logging.INFO) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in ENGINE_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 @bp.get("/healthz")

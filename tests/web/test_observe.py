@@ -59,6 +59,8 @@ def log_format(capsys):
     for handler in [h for h in root.handlers if getattr(h, "minyi", False)]:
         root.removeHandler(handler)
     root.setLevel(logging.WARNING)
+    for name in observe.ENGINE_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_json_log_lines_carry_the_request_id_of_every_record(client, log_format, capsys):
@@ -74,6 +76,26 @@ def test_plain_text_log_lines_are_the_default(client, log_format, capsys):
     log_format("text")
     client.get("/healthz", headers={"X-Request-ID": "req-text"})
     assert re.search(r"INFO minyi\.request \[req-text\] GET /healthz 200 [\d.]+ms -", capsys.readouterr().err)
+
+
+def test_a_completion_logs_its_request_line_and_not_the_workflow_librarys_state_changes(
+        client, log_format, capsys, start_approval):
+    log_format("text")
+    started = start_approval()  # the library's INFO lines of the start would be written here too
+    login(client, "leader")
+    capsys.readouterr()
+    client.post(f"/tasks/{started.new_tasks[0].id}/complete", data={"decision": "同意"},
+                headers={"X-Request-ID": "req-done"})
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "INFO" in line] == \
+        [next(line for line in lines if "minyi.request [req-done] POST /tasks/" in line)]
+    assert not [line for line in lines if "spiff" in line]
+
+
+def test_the_workflow_librarys_warnings_are_still_logged(client, log_format, capsys):
+    log_format("text")
+    logging.getLogger("spiff.task").warning("a task spec went missing")
+    assert "WARNING spiff.task [-] a task spec went missing" in capsys.readouterr().err
 
 
 def test_an_unknown_log_format_is_refused_in_chinese():
