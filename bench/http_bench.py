@@ -309,7 +309,7 @@ def main() -> None:
     parser.add_argument("--database", default="", help="an empty database (default: a temporary SQLite file)")
     parser.add_argument("--users", type=int, nargs="+", default=[1, 16])
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2, help="per worker (default: as `minyi serve`)")
     parser.add_argument("--seconds", type=float, default=15, help="each HTTP phase, and each engine-alone phase")
     parser.add_argument("--in-process", action="store_true",
                         help="also the API requests through Flask's test client in this process (no server)")

@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2, help="per worker (default: as `minyi serve`)")
     parser.add_argument("--idle", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=10)
     args = parser.parse_args()

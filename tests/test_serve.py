@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.serving import ROOT, serve
-from web import create_app
+from web import create_app, server
 from web.cli import main
 
 
@@ -65,6 +65,21 @@ def test_serve_refuses_to_start_without_a_shared_secret_key(monkeypatch):
     result = CliRunner().invoke(main, ["serve"])
     assert result.exit_code == 1 and "太短" in result.output and "至少需要 32 个" in result.output
     assert "Traceback" not in result.output
+
+
+def test_each_worker_runs_two_threads_unless_told_otherwise(monkeypatch):
+    """More threads in one worker share its GIL: with 16 busy staff on 2 cores, 8 threads served 20–35 % fewer
+    completions than 2 (docs/performance.md); more concurrency comes from more worker processes."""
+    started = []
+    monkeypatch.setenv("MINYI_SECRET_KEY", "k" * 40)
+    monkeypatch.delenv("MINYI_ENV", raising=False)  # `serve` sets it; restored after the test
+    monkeypatch.setattr(server.MinyiServer, "__init__", lambda self, options, config: started.append(options))
+    monkeypatch.setattr(server.MinyiServer, "run", lambda self: None)
+    result = CliRunner().invoke(main, ["serve", "--workers", "3"])
+    assert result.exit_code == 0 and "3 个进程 × 2 个线程" in result.output
+    assert CliRunner().invoke(main, ["serve", "--threads", "6"]).exit_code == 0
+    assert [options.threads for options in started] == [2, 6] and server.ServeOptions().threads == 2
+    assert started[0].gunicorn_settings()["threads"] == 2
 
 
 def test_a_production_app_is_never_built_on_a_generated_key(monkeypatch, tmp_path):

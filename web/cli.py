@@ -280,7 +280,8 @@ def _configure_logging() -> None:
               help="监听地址 HOST:PORT 或 unix:/路径,可多次")
 @click.option("--workers", "-w", default=max(2, os.cpu_count() or 1), show_default=True,
               type=click.IntRange(min=1), help="工作进程数(默认 CPU 核数,至少 2)")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="每个进程的线程数")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1),
+              help="每个进程的线程数(多于 2 个时线程争用同一把 Python 全局锁,吞吐反而下降;要更多并发请加进程)")
 @click.option("--timeout", default=60, show_default=True, type=click.IntRange(min=5),
               help="一个请求最长的秒数,超过则替换该进程")
 @click.option("--keepalive", default=5, show_default=True, type=click.IntRange(min=1),

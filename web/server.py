@@ -1,19 +1,20 @@
 """The production server (`minyi serve`): gunicorn, several worker processes, each with a few threads.
 
-Why gunicorn's threaded worker, adjusted: a worker process per core uses every core; threads in each let a
-request wait on PostgreSQL while another runs. Idle connections must cost no thread — a browser's
-preconnect or a kept-alive socket says nothing for seconds, and the simple server (waitress) stopped
-answering anyone at 100 such sockets. gunicorn's `gthread` keeps *kept-alive* sockets in its poller, but
-hands each *new* socket to a thread at once, which then waits up to five seconds for the request: 16
-silent sockets are enough to stall 2 workers × 8 threads. `IdleSafeThreadWorker` puts a new socket in the
-poller too, so a thread is taken only when a request has arrived; a socket that stays silent is closed after
-the keep-alive time-out. Past `worker_connections` open sockets a worker answers 503 at once instead of
-letting the visitor hang. Closing a connection after its response never waits on the client either.
-Graceful restarts (SIGHUP: new workers first, the old ones finish their
-requests), worker recycling and time-outs are gunicorn's own. In production nginx sits in front (TLS,
-buffering slow clients); the server is also safe on its own. The worker uses gthread's own pending-socket
-queue (`pending_conns`, `on_pending_socket_readable`) of the pinned gunicorn 27.0.1: before upgrading
-gunicorn, tests/test_serve.py must pass (it fails with the stock gthread worker).
+Why gunicorn's threaded worker, adjusted: a worker process per core uses every core; a second thread in each
+lets a request wait on PostgreSQL while another runs (more threads than that share one GIL and lose throughput:
+with 16 busy staff on 2 cores, 8 threads a worker served 20–35 % fewer completions than 2). Idle connections
+must cost no thread — a browser's preconnect or a kept-alive socket says nothing for seconds, and the simple
+server (waitress) stopped answering anyone at 100 such sockets. gunicorn's `gthread` keeps *kept-alive* sockets
+in its poller, but hands each *new* socket to a thread at once, which then waits up to five seconds for the
+request: 16 silent sockets were enough to stall 2 workers × 8 threads. `IdleSafeThreadWorker` puts a new socket
+in the poller too, so a thread is taken only when a request has arrived; a socket that stays silent is closed
+after the keep-alive time-out. Past `worker_connections` open sockets a worker answers 503 at once instead of
+letting the visitor hang. Closing a connection after its response never waits on the client either. Graceful
+restarts (SIGHUP: new workers first, the old ones finish their requests), worker recycling and time-outs are
+gunicorn's own. In production nginx sits in front (TLS, buffering slow clients); the server is also safe on its
+own. The worker uses gthread's own pending-socket queue (`pending_conns`, `on_pending_socket_readable`) of the
+pinned gunicorn 27.0.1: before upgrading gunicorn, tests/test_serve.py must pass (it fails with the stock
+gthread worker).
 """
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ class ServeOptions:
 
     bind: tuple[str, ...] = ("127.0.0.1:8000",)
     workers: int = field(default_factory=lambda: max(2, os.cpu_count() or 1))
-    threads: int = 8
+    threads: int = 2             # per worker; more lose throughput to the GIL (docs/performance.md, ninth session)
     timeout: int = 60            # a worker silent this long (a stuck request) is killed and replaced
     graceful_timeout: int = 30   # on restart or stop, how long running requests may take to finish
     keepalive: int = 5           # an idle or silent socket is closed after this many seconds
