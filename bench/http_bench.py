@@ -168,8 +168,9 @@ def in_process(url: str, tokens: dict[str, str], seconds: float) -> dict[str, li
     """The API part of a case (start, open, complete; not the HTML list) through Flask's test client in this
     process, one thread, configured as `minyi serve` runs it, for `seconds`."""
     os.environ.update(DATABASE_URL=url, MINYI_SECRET_KEY="b" * 64, MINYI_RATELIMIT_STORAGE="memory://")
-    from web import create_app
+    from web import create_app, observe
 
+    observe.configure_logging()  # as `minyi serve` logs (its lines go to /dev/null here, as the server's do)
     client = create_app().test_client()
     times: dict[str, list[float]] = {"start": [], "open": [], "complete": [], "engine inside": []}
     engine_complete = cases.complete_task
@@ -199,6 +200,7 @@ def in_process(url: str, tokens: dict[str, str], seconds: float) -> dict[str, li
             result = call("complete", "POST", f"/api/tasks/{task_id}/complete", who, values)
 
     cases.complete_task = timed_complete  # the app calls it through the module, so this times its calls
+    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115 — closed below
     try:
         case()  # warms the caches, as over HTTP: not counted
         times = {what: [] for what in times}
@@ -207,6 +209,8 @@ def in_process(url: str, tokens: dict[str, str], seconds: float) -> dict[str, li
             case()
     finally:
         cases.complete_task = engine_complete
+        sys.stderr.close()
+        sys.stderr = stderr
     return times
 
 
