@@ -39,8 +39,9 @@ _CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE 
 _NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
 _NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "  # noqa: S608 — model's columns, bound values
                              f"({', '.join(':' + c for c in _NEW_TASK_COLUMNS)}) RETURNING id")
+# a role row finds its step's row by the step's uuid, so both inserts go in one round trip (`driver.run_all`)
 _NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role, unit_id, open, due_at) "
-                             "VALUES (:human_task_id, :role, :unit_id, :open, :due_at)")
+                             "SELECT id, :role, :unit_id, :open, :due_at FROM human_tasks WHERE task_uuid = :task_uuid")
 
 
 def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime, *, sandbox: bool) -> None:
@@ -125,15 +126,13 @@ def _insert_ready(conn: Connection, rows: list[tuple[dict[str, Any], dict[str, i
     (what the queues read)."""
     if not rows:
         return []
-    ids = [driver.run(conn, _NEW_TASK, row).scalar_one() for row, _ in rows]
-    created = [ReadyTask(id, row["step_id"], row["name"], row["lane"], row["due_at"])
-               for id, (row, _) in zip(ids, rows, strict=True)]
-    role_rows = [{"human_task_id": t.id, "role": role, "unit_id": unit_id, "open": True,
-                  "due_at": t.due_at or SORT_LAST}
-                 for t, (_, role_units) in zip(created, rows, strict=True) for role, unit_id in role_units.items()]
-    if role_rows:
-        driver.run(conn, _NEW_ROLE, role_rows)
-    return created
+    role_rows = [{"task_uuid": row["task_uuid"], "role": role, "unit_id": unit_id, "open": True,
+                  "due_at": row["due_at"] or SORT_LAST}
+                 for row, role_units in rows for role, unit_id in role_units.items()]
+    done = driver.run_all(conn, [*((_NEW_TASK, row) for row, _ in rows),
+                                 *([(_NEW_ROLE, role_rows)] if role_rows else [])])
+    return [ReadyTask(result.scalar_one(), row["step_id"], row["name"], row["lane"], row["due_at"])
+            for result, (row, _) in zip(done, rows, strict=False)]
 
 
 def record_failures(session: Session, case_id: int, failures: list[sites.Failure], step_name: str, lane: str) -> None:
