@@ -2,7 +2,7 @@
 
 Why gunicorn's threaded worker, adjusted: a worker process per core uses every core; a second thread in each
 lets a request wait on PostgreSQL while another runs (more threads than that share one GIL and lose throughput:
-with 16 busy staff on 2 cores, 8 threads a worker served 20–35 % fewer completions than 2). Idle connections
+with 16 busy staff on 2 cores, 8 threads a worker served 17–36 % fewer completions than 2). Idle connections
 must cost no thread — a browser's preconnect or a kept-alive socket says nothing for seconds, and the simple
 server (waitress) stopped answering anyone at 100 such sockets. gunicorn's `gthread` keeps *kept-alive* sockets
 in its poller, but hands each *new* socket to a thread at once, which then waits up to five seconds for the
