@@ -14,7 +14,10 @@ alternating blocks, and the ratio of their engine completions is printed. `--pre
 PostgreSQL database in the order given, after how many runs psycopg prepares a statement on a connection
 (`none`: never; psycopg's default, which Minyi keeps, is 5), and `--prepared-max` how many prepared statements a
 connection keeps (psycopg's default: 100, the least used dropped first): copies of one PostgreSQL server's
-database with `5 none` measure what server-side prepared statements are worth.
+database with `5 none` measure what server-side prepared statements are worth. `--sqlite-synchronous` sets, per
+database in order, SQLite's `synchronous` (`-` for a PostgreSQL one): Minyi's NORMAL does not sync the WAL at a
+commit, FULL does, as PostgreSQL does by default — `--database sqlite sqlite postgresql://… --sqlite-synchronous
+NORMAL FULL -` compares PostgreSQL with SQLite at both, and each other database is compared with each SQLite one.
 """
 from __future__ import annotations
 
@@ -170,6 +173,19 @@ def set_prepare(db: Database, settings: dict[str, int | None]) -> None:
             event.listen(engine, "connect", configure)
 
 
+def set_synchronous(db: Database, mode: str) -> None:
+    """Every new connection of a SQLite `db` commits with `PRAGMA synchronous=<mode>`: Minyi runs NORMAL (in WAL,
+    a commit survives the app crashing but not the machine losing power); FULL syncs the WAL at every commit, as
+    PostgreSQL's default `synchronous_commit=on` does — the like-for-like durability to compare the two at."""
+    from sqlalchemy import event
+
+    def configure(conn, _record) -> None:  # noqa: ANN001 — after the app's own pragmas (listeners run in order)
+        conn.execute(f"PRAGMA synchronous={mode}")
+
+    if db.is_sqlite:
+        event.listen(db.engine, "connect", configure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=200)
@@ -179,6 +195,8 @@ def main() -> None:
                         help="per database, in order: psycopg's prepare_threshold (a number, or none)")
     parser.add_argument("--prepared-max", nargs="+", type=int, default=[],
                         help="per database, in order: psycopg's prepared_max")
+    parser.add_argument("--sqlite-synchronous", nargs="+", choices=["NORMAL", "FULL", "-"], default=[],
+                        help="per database, in order: SQLite's synchronous (Minyi's: NORMAL; `-` for a PostgreSQL one)")
     args = parser.parse_args()
     pin_clock()
     users.use_fast_hashing()
@@ -193,6 +211,12 @@ def main() -> None:
             if n < len(args.prepared_max):
                 prepare["prepared_max"] = args.prepared_max[n]
             set_prepare(db, prepare)
+            if n < len(args.sqlite_synchronous) and args.sqlite_synchronous[n] != "-":
+                set_synchronous(db, args.sqlite_synchronous[n])
+        def named(db: Database, n: int) -> str:
+            mode = args.sqlite_synchronous[n] if n < len(args.sqlite_synchronous) else "-"
+            return f"sqlite (synchronous {mode})" if db.is_sqlite and mode != "-" else db.engine.dialect.name
+
         run_raw(5)  # warm caches and imports
         actors = []
         for db in dbs:
@@ -230,7 +254,7 @@ def main() -> None:
             floor_s, floor_c = floor[n]
             threshold = f", prepare_threshold {args.prepare_threshold[n]}" if n < len(args.prepare_threshold) else ""
             threshold += f", prepared_max {args.prepared_max[n]}" if n < len(args.prepared_max) else ""
-            print(f"\ndatabase {db.engine.dialect.name}{threshold}")
+            print(f"\ndatabase {named(db, n)}{threshold}")
             print(f"{'operation':<22}{'median ms':>12}{'p95 ms':>10}")
             for label, values in (("engine start", eng_s), ("raw start", raw_s), ("floor start", floor_s),
                                   ("engine complete", eng_c), ("raw complete", raw_c),
@@ -244,12 +268,15 @@ def main() -> None:
             print(f"engine / durable floor, complete: {statistics.median(eng_c) / statistics.median(floor_c):.2f}x "
                   f"(median of the blocks' ratios {statistics.median(floor_ratios[n]):.2f}x)")
             print(f"stored bytes per finished case: {stored_bytes(db):,.0f}")
-        if len(dbs) > 1:
-            first_c = statistics.median(eng[0][1])
-            for n, db in enumerate(dbs[1:], 1):
-                print(f"\nengine complete, {db.engine.dialect.name} / {dbs[0].engine.dialect.name}: "
-                      f"{statistics.median(eng[n][1]) / first_c:.2f}x; durable floor: "
-                      f"{statistics.median(floor[n][1]) / statistics.median(floor[0][1]):.2f}x")
+        # each other database against each SQLite one (against the first when none is SQLite)
+        bases = [n for n, db in enumerate(dbs) if db.is_sqlite] or [0]
+        for base in bases:
+            for n, db in enumerate(dbs):
+                if n == base or (db.is_sqlite and n < base):
+                    continue
+                print(f"\nengine complete, {named(db, n)} / {named(dbs[base], base)}: "
+                      f"{statistics.median(eng[n][1]) / statistics.median(eng[base][1]):.2f}x; durable floor: "
+                      f"{statistics.median(floor[n][1]) / statistics.median(floor[base][1]):.2f}x")
         for db in dbs:
             FLOOR.drop(db.engine, checkfirst=True)
             db.dispose()
