@@ -213,6 +213,7 @@ def main() -> None:
             set_prepare(db, prepare)
             if n < len(args.sqlite_synchronous) and args.sqlite_synchronous[n] != "-":
                 set_synchronous(db, args.sqlite_synchronous[n])
+
         def named(db: Database, n: int) -> str:
             mode = args.sqlite_synchronous[n] if n < len(args.sqlite_synchronous) else "-"
             return f"sqlite (synchronous {mode})" if db.is_sqlite and mode != "-" else db.engine.dialect.name
