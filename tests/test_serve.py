@@ -80,6 +80,8 @@ def test_each_worker_runs_two_threads_unless_told_otherwise(monkeypatch):
     assert CliRunner().invoke(main, ["serve", "--threads", "6"]).exit_code == 0
     assert [options.threads for options in started] == [2, 6] and server.ServeOptions().threads == 2
     assert started[0].gunicorn_settings()["threads"] == 2
+    refused = CliRunner().invoke(main, ["serve", "--threads", "0"])
+    assert refused.exit_code == 2 and "--threads" in refused.output and len(started) == 2
 
 
 def test_a_production_app_is_never_built_on_a_generated_key(monkeypatch, tmp_path):

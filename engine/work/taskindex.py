@@ -132,7 +132,7 @@ def _insert_ready(conn: Connection, rows: list[tuple[dict[str, Any], dict[str, i
     done = driver.run_all(conn, [*((_NEW_TASK, row) for row, _ in rows),
                                  *([(_NEW_ROLE, role_rows)] if role_rows else [])])
     return [ReadyTask(result.scalar_one(), row["step_id"], row["name"], row["lane"], row["due_at"])
-            for result, (row, _) in zip(done, rows, strict=False)]
+            for result, (row, _) in zip(done[:len(rows)], rows, strict=True)]
 
 
 def record_failures(session: Session, case_id: int, failures: list[sites.Failure], step_name: str, lane: str) -> None:
