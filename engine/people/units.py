@@ -151,12 +151,31 @@ def names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
     return dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all())
 
 
-# the case unit's path, and the deepest unit at or above it where an active person holds the role
+def routed_names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
+    """`names`, taking those `route` has just read in this transaction from what it kept."""
+    ids = set(unit_ids)
+    kept = session.info.get(_ROUTED_NAMES, {})
+    found = {unit: kept[unit] for unit in ids if unit in kept}
+    return {**found, **names(session, ids - found.keys())} if len(found) < len(ids) else found
+
+
+# the deepest unit at or above `case_unit` where an active person holds the role
+_NEAREST_HOLDING = ("(SELECT held.id FROM units AS held JOIN user_roles AS held_role ON held_role.unit_id = held.id "
+                    "JOIN users AS holder ON holder.id = held_role.user_id WHERE held_role.role = :role "
+                    "AND holder.active = TRUE AND case_unit.path LIKE held.path || '%' "
+                    "ORDER BY length(held.path) DESC LIMIT 1)")
+# the case unit's path and name, and that unit (fixed text, as below)
 _ROUTE = driver.Statement(
-    "SELECT case_unit.path, (SELECT held.id FROM units AS held "
-    "JOIN user_roles ON user_roles.unit_id = held.id JOIN users ON users.id = user_roles.user_id "
-    "WHERE user_roles.role = :role AND users.active = TRUE AND case_unit.path LIKE held.path || '%' "
-    "ORDER BY length(held.path) DESC LIMIT 1) AS nearest FROM units AS case_unit WHERE case_unit.id = :unit_id")
+    "SELECT case_unit.path, case_unit.name, nearest.id AS nearest, nearest.name AS nearest_name "  # noqa: S608
+    "FROM units AS case_unit LEFT JOIN units AS nearest ON nearest.id = {nearest} "
+    "WHERE case_unit.id = :unit_id".format(nearest=_NEAREST_HOLDING))
+# the active holders of the role in that unit, by display name
+_HOLDERS_ROUTED = driver.Statement(
+    "SELECT DISTINCT users.username, users.display_name FROM units AS case_unit "  # noqa: S608 — fixed text
+    "JOIN user_roles ON user_roles.unit_id = {nearest} AND user_roles.role = :role "
+    "JOIN users ON users.id = user_roles.user_id AND users.active = TRUE "
+    "WHERE case_unit.id = :unit_id ORDER BY users.display_name, users.username".format(nearest=_NEAREST_HOLDING))
+_ROUTED_NAMES = "minyi_routed_unit_names"
 
 
 def route(session: Session, case_unit_id: int, role: str, *, level: str | None = None,
@@ -167,12 +186,17 @@ def route(session: Session, case_unit_id: int, role: str, *, level: str | None =
     - otherwise the case's unit or the nearest unit above it where an active person holds the role;
       when nobody holds it anywhere up the chain, the case's own unit (the step waits there).
     One statement on the driver (it runs for every step that becomes ready, and for every person field
-    of a form), after the session's pending changes — a role just given, a unit just moved — are written."""
+    of a form), after the session's pending changes — a role just given, a unit just moved — are written.
+    The names it read are kept for `routed_names` in the same transaction."""
     if session.new or session.dirty or session.deleted:
         session.flush()
     found = driver.run(session.connection(), _ROUTE, {"unit_id": case_unit_id, "role": role}).first()
     if found is None:
         raise NotFound(f"单位 {case_unit_id} 不存在")
+    named = session.info.setdefault(_ROUTED_NAMES, {})
+    named[case_unit_id] = found.name
+    if found.nearest is not None:
+        named[found.nearest] = found.nearest_name
     picked = _chosen_unit(session, chosen)
     if picked is not None:
         return picked
@@ -183,6 +207,15 @@ def route(session: Session, case_unit_id: int, role: str, *, level: str | None =
         if at_level:
             return at_level[0]
     return case_unit_id if found.nearest is None else found.nearest
+
+
+def holders_routed(session: Session, case_unit_id: int, role: str) -> list[tuple[str, str]]:
+    """The active holders of `role` (username, display name; by display name) in the unit `route` picks for a
+    step of that role in a case of `case_unit_id` without a chosen unit or a level, read in one statement."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return [(row.username, row.display_name) for row in
+            driver.run(session.connection(), _HOLDERS_ROUTED, {"unit_id": case_unit_id, "role": role}).all()]
 
 
 def _chosen_unit(session: Session, chosen: Any) -> int | None:

@@ -7,20 +7,26 @@ connection, so they belong to the same transaction. Driver errors are raised as 
 exceptions and a lost connection is invalidated, as `Connection.execute` would do; SQLAlchemy's
 statement events do not fire for them. Values are converted exactly as the model types store
 them (`UTCDateTime`: naive UTC; `JSON`), and read back the same way.
+
+A write whose answer nothing needs at once can be *deferred* (`defer`): it is queued on the connection and
+sent in front of the next exchange on it — the next `run_all`, any statement SQLAlchemy executes, or the
+commit — so on PostgreSQL it costs no round trip of its own. Its check (a row count, say) runs when its
+result comes back; a rollback drops what is still queued.
 """
 from __future__ import annotations
 
 import json
 import re
 from collections import namedtuple
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Boolean, Table
-from sqlalchemy.engine import Connection
+from sqlalchemy import JSON, Boolean, Table, event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool
 
 from .models import UTCDateTime
 
@@ -53,8 +59,65 @@ def run_all(conn: Connection, steps: Iterable[Step]) -> list[Result]:
     On PostgreSQL they go in one round trip (psycopg's pipeline mode): every statement is sent, then the
     results are read. For statements whose answers nothing between them needs — writes whose row counts are
     checked afterwards, a read that follows them. The first that fails raises, and the ones after it are not
-    run; the transaction is then aborted, as with `run`. On SQLite they simply run one after another."""
-    steps = list(steps)
+    run; the transaction is then aborted, as with `run`. On SQLite they simply run one after another.
+    The connection's deferred writes (`defer`) go first, in the same round trip, and are checked first."""
+    deferred: list[Deferred] = conn.info.pop(_DEFERRED, None) or []
+    steps = [*((d.statement, d.params) for d in deferred), *steps]
+    results = _run_all(conn, steps)
+    for write, result in zip(deferred, results, strict=False):
+        if write.check is not None:
+            write.check(result)
+    return results[len(deferred):]
+
+
+class Deferred(NamedTuple):
+    statement: Statement
+    params: Mapping[str, Any] | list[Mapping[str, Any]] | None
+    check: Callable[[Result], None] | None
+
+
+def defer(conn: Connection, statement: Statement, params: Mapping[str, Any] | list[Mapping[str, Any]] | None,
+          check: Callable[[Result], None] | None = None) -> None:
+    """Queue a write on the connection, to be sent in front of its next exchange, in order with the others
+    queued: the next `run_all`, the next statement SQLAlchemy executes on it (a read through the models sees
+    the write), or its commit. `check` is called with its result then (e.g. raise `Conflict` when it changed no
+    row: the transaction is rolled back, as if the write had failed at once). A rollback drops the queue."""
+    conn.info.setdefault(_DEFERRED, []).append(Deferred(statement, params, check))
+
+
+def send_deferred(conn: Connection) -> None:
+    """Send the connection's deferred writes now (nothing to do when none are queued)."""
+    if conn.info.get(_DEFERRED):
+        run_all(conn, [])
+
+
+_DEFERRED = "minyi_deferred_writes"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_statement(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                      executemany: bool) -> None:
+    send_deferred(conn)
+
+
+@event.listens_for(Engine, "commit")
+def _before_commit(conn: Connection) -> None:
+    send_deferred(conn)
+
+
+@event.listens_for(Engine, "rollback")
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Pool, "reset")
+def _on_reset(dbapi_connection: Any, record: Any, reset_state: Any = None) -> None:  # returned to the pool
+    record.info.pop(_DEFERRED, None)
+
+
+def _run_all(conn: Connection, steps: list[Step]) -> list[Result]:
+    if not steps:
+        return []
     sqlite = conn.dialect.name == "sqlite"
     raw = conn.connection.driver_connection
     cursors: list[Any] = []

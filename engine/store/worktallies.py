@@ -40,7 +40,7 @@ Key = tuple[int, int, str, str]
 def addition(unit_id: int, person: int | None, lane: str | None, step_id: str, due_at: datetime | None,
              completed_at: datetime) -> driver.Step:
     """One step completed (by `person`; None: no account) in a non-sandbox case of the unit: the statement, to run
-    with the step's own writes (`driver.run_all`)."""
+    with the step's own writes (deferred: `driver.defer`)."""
     return _ADD, {"unit_id": unit_id, "person": person or 0, "lane": lane or "", "step_id": step_id, "steps": 1,
                   "due": int(due_at is not None), "on_time": int(due_at is not None and completed_at <= due_at)}
 

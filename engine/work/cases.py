@@ -200,7 +200,7 @@ def _complete_locked(session: Session, actor: Actor, locked: runtime.Locked, val
                  step_name=row.name, lane=row.lane, data=payload)
     runtime.record_failures(session, case.id, failed.found, row.name, row.lane)
     decided.record(session, case.id, d)
-    created = runtime.save(session, case, d, workflow, actor.username)
+    created = runtime.save(session, case, d, workflow, actor.username, locked.open_steps)
     if case.sandbox:  # a 试运行 publishes nothing, but its publishing expressions must compute as a real case's
         publishing.plan(case, d, step, dict(task.data))
     else:

@@ -24,11 +24,11 @@ def role_holders(session: Session, role: str, case_unit_id: int | None = None) -
     """Active accounts holding `role`, as (username, display name), by display name: for a case, those
     holding it in the unit its steps of that role go to (`units.route`: the case's unit or the nearest
     above holding it); before there is a case (a start form), holders anywhere."""
-    query = (select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-             .where(UserRole.role == role, User.active.is_(True)))
     if case_unit_id is not None:
-        query = query.where(UserRole.unit_id == units.route(session, case_unit_id, role))
-    rows = session.execute(query.distinct().order_by(User.display_name, User.username))
+        return tuple(forms.Choice(*holder) for holder in units.holders_routed(session, case_unit_id, role))
+    rows = session.execute(select(User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
+                           .where(UserRole.role == role, User.active.is_(True))
+                           .distinct().order_by(User.display_name, User.username))
     return tuple(forms.Choice(r.username, r.display_name) for r in rows)
 
 

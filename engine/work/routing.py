@@ -19,15 +19,15 @@ case is never assigned: the designer does every step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from engine.bpmn import sites
 from engine.bpmn.diagram import HumanStep
 from engine.people import units
-from engine.store.models import HumanTask, User, UserRole
+from engine.store import driver
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def role_units(session: Session, case_unit_id: int, step: HumanStep | None, data
 
 def unit_names(session: Session, role_units: dict[str, int]) -> dict[str, str]:
     """{role: unit name}, as the trace shows where a step went."""
-    named = units.names(session, role_units.values())
+    named = units.routed_names(session, role_units.values())
     return {role: named.get(unit, str(unit)) for role, unit in role_units.items()}
 
 
@@ -61,24 +61,41 @@ def assignee_for(session: Session, case_id: int, step: HumanStep | None, data: d
     if step.assignee:
         computed, username = failed.attempt("assignee", step.assignee, data)
         if computed and username:
-            return _holder(session, str(username), role_units, "assignee")
+            return _holder(session, role_units, "assignee", {"username": str(username)})
         return None
     if step.same_assignee_as:
-        user_id = session.scalar(
-            select(HumanTask.completed_by_id)
-            .where(HumanTask.case_id == case_id, HumanTask.step_id.in_(step.same_assignee_as),
-                   HumanTask.status == "COMPLETED", HumanTask.completed_by_id.is_not(None))
-            .order_by(HumanTask.completed_at.desc(), HumanTask.id.desc()).limit(1))
-        if user_id is not None:
-            username = session.scalar(select(User.username).where(User.id == user_id))
-            return _holder(session, username, role_units, "sameAssigneeAs") if username else None
+        return _holder(session, role_units, "sameAssigneeAs", {"cid": case_id},
+                       last_of=tuple(step.same_assignee_as))
     return None
 
 
-def _holder(session: Session, username: str, role_units: dict[str, int], rule: str) -> Assignee | None:
-    """The active account `username` if it holds one of the step's roles, in the unit it is wanted in, today."""
-    wanted = tuple_(UserRole.role, UserRole.unit_id).in_(list(role_units.items()) or [("", 0)])
-    found = session.execute(
-        select(User.id, User.username, User.display_name).join(UserRole, UserRole.user_id == User.id)
-        .where(User.username == username, User.active.is_(True), wanted).limit(1)).first()
+def _holder(session: Session, role_units: dict[str, int], rule: str, params: dict[str, Any],
+            last_of: tuple[str, ...] = ()) -> Assignee | None:
+    """The active account — named `username`, or who last completed one of the steps `last_of` in the case —
+    if it holds one of the step's roles, in the unit it is wanted in, today. One statement on the driver, so
+    the step's deferred writes go with it (the step just completed counts for `last_of`)."""
+    if not role_units:
+        return None
+    pairs = tuple(role_units.items())
+    for i, (role, unit_id) in enumerate(pairs):
+        params[f"r{i}"], params[f"u{i}"] = role, unit_id
+    for i, step_id in enumerate(last_of):
+        params[f"s{i}"] = step_id
+    found = driver.run(session.connection(), _holder_statement(len(pairs), len(last_of)), params).first()
     return Assignee(found.id, found.username, found.display_name, rule) if found else None
+
+
+_LAST_COMPLETER = ("users.id = (SELECT completed_by_id FROM human_tasks WHERE case_id = :cid "
+                   "AND step_id IN ({steps}) AND status = 'COMPLETED' AND completed_by_id IS NOT NULL "
+                   "ORDER BY completed_at DESC, id DESC LIMIT 1)")
+_HOLDER = ("SELECT users.id, users.username, users.display_name FROM users WHERE {who} AND users.active = TRUE "
+           "AND EXISTS (SELECT 1 FROM user_roles WHERE user_roles.user_id = users.id AND ({holds}))")
+
+
+@lru_cache(maxsize=64)
+def _holder_statement(pairs: int, last_of: int) -> driver.Statement:
+    """`_holder`'s statement for so many (role, unit) pairs and steps: placeholders only."""
+    who = (_LAST_COMPLETER.format(steps=", ".join(f":s{i}" for i in range(last_of))) if last_of
+           else "users.username = :username")
+    holds = " OR ".join(f"(user_roles.role = :r{i} AND user_roles.unit_id = :u{i})" for i in range(pairs))
+    return driver.Statement(_HOLDER.format(who=who, holds=holds))

@@ -107,6 +107,7 @@ class Locked:
     data: dict[str, Any]
     diagram: Diagram
     grants: tuple[tuple[str, int], ...] | None = None  # the step's (role, unit) pairs, when read with it
+    open_steps: list[Any] | None = None  # the case's other READY index rows, when read with it (for `save`)
 
 
 _TASKS, _CASES = driver.Reader(HumanTask.__table__), driver.Reader(Case.__table__)
@@ -127,15 +128,18 @@ _READ_GRANTS = driver.Statement("SELECT role, unit_id FROM human_task_roles WHER
 
 def lock_task(session: Session, task_id: int) -> Locked | None:
     """The step with its case, locked (`locks.lock_case_of_task`), read in one statement with the case data,
-    its diagram version, its audit chain head and (used on SQLite only) the global chain head; and the step's
-    grants. On PostgreSQL the lock and the two reads go in one round trip (each still a statement of its own)."""
+    its diagram version, its audit chain head and (used on SQLite only) the global chain head; the step's
+    grants; and the case's other open steps. On PostgreSQL the lock and the three reads go in one round trip
+    (each still a statement of its own)."""
     conn = session.connection()
-    reads: list[driver.Step] = [(_READ_TASK, {"task_id": task_id}), (_READ_GRANTS, {"task_id": task_id})]
+    reads: list[driver.Step] = [(_READ_TASK, {"task_id": task_id}), (_READ_GRANTS, {"task_id": task_id}),
+                                taskindex.reading_open_beside(task_id)]
     if conn.dialect.name == "sqlite":  # the writer holds the database's lock already
-        found, grants = driver.run_all(conn, reads)
+        found, grants, beside = driver.run_all(conn, reads)
     else:
-        _, found, grants = driver.run_all(conn, [locks.locking_case_of_task(task_id), *reads])
-    return _locked(session, found.first(), tuple((r.role, r.unit_id) for r in grants.all()))
+        _, found, grants, beside = driver.run_all(conn, [locks.locking_case_of_task(task_id), *reads])
+    return _locked(session, found.first(), tuple((r.role, r.unit_id) for r in grants.all()),
+                   [row for row in beside.all() if row.id != task_id])
 
 
 def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
@@ -146,7 +150,8 @@ def lock_waiting(session: Session, case_id: int, step_id: str) -> Locked | None:
                                        {"case_id": case_id, "step_id": step_id}).first())
 
 
-def _locked(session: Session, found: Any, grants: tuple[tuple[str, int], ...] | None = None) -> Locked | None:
+def _locked(session: Session, found: Any, grants: tuple[tuple[str, int], ...] | None = None,
+            open_steps: list[Any] | None = None) -> Locked | None:
     if found is None:
         return None
     m = found._mapping
@@ -155,7 +160,7 @@ def _locked(session: Session, found: Any, grants: tuple[tuple[str, int], ...] | 
     audit_chain.seed(session, case.id, m["audit_seq"], m["audit_hash"])
     audit_chain.seed_global(session, m["global_seq"], m["global_hash"])
     d = diagram.cached(m["version_hash"]) or deployments.diagram_of(session, case.version_id)
-    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d, grants)
+    return Locked(task, case, driver.json_value(m["case_data"]) or {}, d, grants, open_steps)
 
 
 _CASE_FIELDS = tuple(c.name for c in Case.__table__.c if c.name != "id")
@@ -181,9 +186,10 @@ def insert_case(session: Session, *, version_id: int, process_id: str, unit_id: 
     return CaseRow(id=case_id, **{**dict.fromkeys(_CASE_FIELDS), **values, "revision": 1})
 
 
-_UPDATE_STATE = driver.Statement("UPDATE case_states SET state = :state, data = :data WHERE case_id = :cid")
-_INSERT_STATE = driver.Statement("INSERT INTO case_states (case_id, format, state, data) "
-                                 "VALUES (:cid, :format, :state, :data)")
+# the state row is written by the case's first save and replaced by every later one
+_WRITE_STATE = driver.Statement("INSERT INTO case_states (case_id, format, state, data) "
+                                "VALUES (:cid, :format, :state, :data) ON CONFLICT (case_id) DO UPDATE "
+                                "SET format = excluded.format, state = excluded.state, data = excluded.data")
 _CASE_COLUMNS = ("updated_at", "title", "topic", "kind", "channel", "rating", "next_timer_at", "status",
                  "completed_at", "outcome", "revision")
 _ALWAYS = ("updated_at", "revision")
@@ -200,7 +206,8 @@ def _update_case(columns: tuple[str, ...]) -> driver.Statement:
 def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str,
          open_steps: list[Any] | None = None) -> list[ReadyTask]:
     """Write state, case columns and the human-task index; return the newly ready steps.
-    `open_steps`: the case's READY index rows already read under its lock (`prefetch`).
+    `open_steps`: the case's READY index rows already read under its lock (`prefetch`, `lock_task`), not
+    counting a step completed in this call. The state and the case row are written deferred (`driver.defer`).
 
     `case` is either a plain `CaseRow` (`lock_task`, `insert_case`) or a `Case` the session tracks; for the latter
     the session's pending changes are written first, and the new column values are set on it
@@ -211,21 +218,15 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
     seen = spiff.snapshot(workflow)
     data = seen.data
     conn = session.connection()
-    state = {"cid": case.id, "state": spiff.dump(workflow), "data": taskindex.jsonable(data)}
     values = _case_values(session, case, d, workflow, seen, now)
     changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
-    steps: list[driver.Step] = [
-        (_UPDATE_STATE, state),
-        (_update_case(changed), {"cid": case.id, "old_revision": case.revision, **{c: values[c] for c in changed}})]
+    # deferred (`driver.defer`): both go in front of the call's next exchange with the database
+    driver.defer(conn, _WRITE_STATE, {"cid": case.id, "format": spiff.FORMAT, "state": spiff.dump(workflow),
+                                      "data": taskindex.jsonable(data)})
+    driver.defer(conn, _update_case(changed),
+                 {"cid": case.id, "old_revision": case.revision, **{c: values[c] for c in changed}}, _not_revised)
     if open_steps is None:
-        steps.append(taskindex.reading_open(case.id))
-    stored, revised, *read = driver.run_all(conn, steps)  # one round trip on PostgreSQL
-    if revised.rowcount != 1:  # the transaction is rolled back, the state written above with it
-        raise Conflict("该事项刚被他人更新,请刷新后重试")
-    if not stored.rowcount:  # the case's first save
-        driver.run(conn, _INSERT_STATE, {"format": spiff.FORMAT, **state})
-    if read:
-        open_steps = read[0].all()
+        open_steps = driver.run(conn, *taskindex.reading_open(case.id)).all()
     tracked = isinstance(case, Case)
     for key, value in values.items():
         if tracked:
@@ -233,6 +234,11 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
         else:
             setattr(case, key, value)
     return taskindex.sync_tasks(session, conn, case, d, seen, now, open_steps)
+
+
+def _not_revised(revised: driver.Result) -> None:
+    if revised.rowcount != 1:  # the transaction is rolled back, the state written with it
+        raise Conflict("该事项刚被他人更新,请刷新后重试")
 
 
 def _case_values(session: Session, case: Any, d: Diagram, workflow: Any, seen: spiff.Snapshot,

@@ -34,7 +34,9 @@ class ReadyTask:
 _END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
                              "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
 _OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
-                               "WHERE case_id = :cid AND status = 'READY'")
+                               "WHERE case_id = :cid AND status = 'READY' ORDER BY id")
+_OPEN_BESIDE = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks WHERE case_id = "
+                                "(SELECT case_id FROM human_tasks WHERE id = :tid) AND status = 'READY' ORDER BY id")
 _CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
 _NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
 _NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "  # noqa: S608 — model's columns, bound values
@@ -46,21 +48,30 @@ _NEW_ROLE = driver.Statement("INSERT INTO human_task_roles (human_task_id, role,
 
 def mark_completed(session: Session, task: Any, user_id: int | None, now: datetime, *, sandbox: bool) -> None:
     """The step leaves every queue: completed by `user_id` at `now` (a step no longer READY is a conflict),
-    and counts in its unit's work tallies unless its case is a 试运行 (sandbox) case."""
-    steps: list[driver.Step] = [
-        (_END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now, "completed_by_id": user_id}),
-        (_CLOSE_ROLES, {"tid": task.id, "open": False})]
+    and counts in its unit's work tallies unless its case is a 试运行 (sandbox) case. The writes are deferred
+    (`driver.defer`): they go in front of the engine call's next exchange with the database."""
+    conn = session.connection()
+    driver.defer(conn, _END_TASK, {"tid": task.id, "status": "COMPLETED", "completed_at": now,
+                                   "completed_by_id": user_id}, _still_ready)
+    driver.defer(conn, _CLOSE_ROLES, {"tid": task.id, "open": False})
     if not sandbox:
-        steps.append(worktallies.addition(task.unit_id, user_id, task.lane, task.step_id, task.due_at, now))
-    ended = driver.run_all(session.connection(), steps)[0]  # one round trip on PostgreSQL
-    if ended.rowcount != 1:  # the transaction is rolled back: the other two are undone with it
-        raise Conflict("该任务已不在待办状态")
+        driver.defer(conn, *worktallies.addition(task.unit_id, user_id, task.lane, task.step_id, task.due_at, now))
     task.status, task.completed_at, task.completed_by_id = "COMPLETED", now, user_id
+
+
+def _still_ready(ended: driver.Result) -> None:
+    if ended.rowcount != 1:  # the transaction is rolled back: the step's other writes are undone with it
+        raise Conflict("该任务已不在待办状态")
 
 
 def reading_open(case_id: int) -> driver.Step:
     """The statement reading the case's open (READY) index rows, to run with others (`driver.run_all`)."""
     return _OPEN_TASKS, {"cid": case_id}
+
+
+def reading_open_beside(task_id: int) -> driver.Step:
+    """The statement reading the open index rows of a step's case, the step's own included."""
+    return _OPEN_BESIDE, {"tid": task_id}
 
 
 def sync_tasks(session: Session, conn: Connection, case: Case, d: Diagram, seen: spiff.Snapshot,
