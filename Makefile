@@ -14,10 +14,10 @@ run: setup
 	$(BIN)/minyi run --with-worker
 
 ## Set up everything, lint with ruff (rules in pyproject.toml), then run the whole test suite (SQLite,
-## PostgreSQL, Redis, headless Chromium).
+## PostgreSQL, Redis, headless Chromium), one pytest process per core (at most 4; pytest-xdist).
 test: setup browser servers postgres
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4
 
 ## Mutation testing of the modules that guard integrity and access (docs/testing.md); slow, not part of `test`.
 ## MODULES="claims forms" runs only those; the score table is printed at the end.
