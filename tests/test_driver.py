@@ -9,11 +9,12 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from engine.actor import SYSTEM
+from engine import clock
 from engine.bpmn import deployments
+from engine.errors import Conflict
 from engine.store import driver
 from engine.store.db import Database
-from engine.store.models import Case, HumanTask
-from engine.errors import Conflict
+from engine.store.models import Case, CaseState, HumanTask, WorkTally
 from tests.conftest import PROCESSES, skip_without_pg
 from tests.minqing import Matter
 
@@ -197,6 +198,47 @@ def test_a_rollback_drops_what_is_still_deferred(db, m):
         for c in held:
             c.close()
     assert _title(db, m.number) not in ("不该写", "也不该写")
+
+
+def test_a_step_no_longer_ready_is_a_conflict_when_its_deferred_writes_go_and_nothing_is_kept(db, m):
+    """`mark_completed` defers the step's writes; the check on ending the step still refuses a step completed
+    meanwhile, and the tally written in the same round trip is undone with the transaction."""
+    from engine.work import runtime, taskindex
+
+    task_id = m.task_id("UserTask_classify")
+    m.do("UserTask_classify", "leader", kind="即办件")
+    with db.read() as session:
+        tallies = session.scalar(select(func.coalesce(func.sum(WorkTally.steps), 0)))
+    with pytest.raises(Conflict, match="已不在待办状态"):
+        with db.write() as session:
+            locked = runtime.lock_task(session, task_id)
+            taskindex.mark_completed(session, locked.task, None, clock.now(), sandbox=False)
+            driver.send_deferred(session.connection())
+    with db.read() as session:
+        assert session.scalar(select(func.coalesce(func.sum(WorkTally.steps), 0))) == tallies
+
+
+def test_a_case_revised_meanwhile_is_a_conflict_and_its_state_is_not_written(db, m):
+    """`save` defers the state and the case row; the case row's revision check still refuses a save from a stale
+    read, and the state sent before it in the same round trip is undone with the transaction."""
+    from engine.work import runtime
+
+    task_id = m.task_id("UserTask_classify")
+    with db.read() as session:
+        before = session.scalar(select(CaseState.state).where(CaseState.case_id == select(Case.id).where(
+            Case.number == m.number).scalar_subquery()))
+    with pytest.raises(Conflict, match="刚被他人更新"):
+        with db.write() as session:
+            locked = runtime.lock_task(session, task_id)
+            locked.case.revision -= 1  # as read before another writer saved the case
+            workflow = runtime.load_workflow(session, locked.case, locked.diagram)
+            locked.case.title = "陈旧的读取"
+            runtime.save(session, locked.case, locked.diagram, workflow, "leader", locked.open_steps)
+            driver.send_deferred(session.connection())
+    with db.read() as session:
+        assert session.scalar(select(CaseState.state).where(CaseState.case_id == select(Case.id).where(
+            Case.number == m.number).scalar_subquery())) == before
+    assert m.waiting == ["UserTask_classify"]
 
 
 def test_a_completion_is_seven_exchanges_with_the_database_besides_begin_and_commit(db, m, monkeypatch):

@@ -33,10 +33,10 @@ class ReadyTask:
 
 _END_TASK = driver.Statement("UPDATE human_tasks SET status = :status, completed_at = :completed_at, "
                              "completed_by_id = :completed_by_id WHERE id = :tid AND status = 'READY'")
-_OPEN_TASKS = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks "
-                               "WHERE case_id = :cid AND status = 'READY' ORDER BY id")
-_OPEN_BESIDE = driver.Statement("SELECT id, task_uuid, step_id, name, lane FROM human_tasks WHERE case_id = "
-                                "(SELECT case_id FROM human_tasks WHERE id = :tid) AND status = 'READY' ORDER BY id")
+_OPEN = ("SELECT id, task_uuid, step_id, name, lane FROM human_tasks WHERE case_id = {case} AND status = 'READY' "
+         "ORDER BY id")  # a case's open index rows
+_OPEN_TASKS = driver.Statement(_OPEN.format(case=":cid"))
+_OPEN_BESIDE = driver.Statement(_OPEN.format(case="(SELECT case_id FROM human_tasks WHERE id = :tid)"))
 _CLOSE_ROLES = driver.Statement("UPDATE human_task_roles SET open = :open WHERE human_task_id = :tid")
 _NEW_TASK_COLUMNS = driver.Reader(HumanTask.__table__).names(exclude=("id",))
 _NEW_TASK = driver.Statement(f"INSERT INTO human_tasks ({', '.join(_NEW_TASK_COLUMNS)}) VALUES "  # noqa: S608 — model's columns, bound values
