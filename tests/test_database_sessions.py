@@ -48,6 +48,25 @@ def _how_it_runs(db, session_of) -> str:  # noqa: ANN001
         return f"{'autocommit' if raw.autocommit else 'a transaction'}, {'read-only' if read_only else 'read-write'}"
 
 
+def test_a_single_read_runs_its_statement_outside_any_transaction_and_sees_the_latest(db):
+    """The account behind each request's session or token is one statement: it needs neither an ORM session nor a
+    transaction, so there is nothing to begin or roll back — on PostgreSQL a read-only connection in autocommit,
+    on SQLite a statement in autocommit mode (which sees one moment by itself)."""
+    from engine.store import driver
+
+    users.create_user(db, "first", PASSWORD, "甲", ["受理员"])
+    count = driver.Statement("SELECT count(*) FROM users")
+    with db.single_read() as connection:
+        raw = connection.connection.driver_connection
+        assert driver.run(connection, count).scalar() == 1
+        assert not raw.in_transaction if db.is_sqlite else raw.info.transaction_status.name == "IDLE"
+        users.create_user(db, "second", PASSWORD, "乙", ["受理员"])  # not kept out by a read transaction
+        assert driver.run(connection, count).scalar() == 2
+        if not db.is_sqlite:
+            with pytest.raises(DBAPIError, match="read-only"):
+                driver.run(connection, driver.Statement("DELETE FROM users"))
+
+
 def test_a_snapshot_sees_one_moment_and_a_read_on_postgresql_the_latest(db):
     """A snapshot (a chain walked whole, a bundle, an export) does not see what is committed after its first
     statement; a PostgreSQL read sees each committed change at its next statement."""

@@ -195,8 +195,8 @@ def _actor(rows: list) -> Actor:
 def get_actor(db: Database, user_id: int, session_version: int | None = None) -> Actor | None:
     """The active account's actor; None when it is gone, deactivated, or (given `session_version`)
     its password changed since that session signed in."""
-    with db.read() as session:
-        found = _active_actor(driver.run(session.connection(), _ACTOR_BY_ID, {"user_id": user_id}).all())
+    with db.single_read() as connection:
+        found = _active_actor(driver.run(connection, _ACTOR_BY_ID, {"user_id": user_id}).all())
     if found is None or (session_version is not None and session_version != found.session_version):
         return None
     return found
@@ -213,8 +213,8 @@ class SignedIn:
 def signed_in(db: Database, user_id: int, session_version: int) -> SignedIn | None:
     """`get_actor` for a session's request, with the account's unread notifications read in the same
     statement; None when the account is gone, deactivated, or its password changed since that session."""
-    with db.read() as session:
-        rows = driver.run(session.connection(), _SIGNED_IN, {"user_id": user_id}).all()
+    with db.single_read() as connection:
+        rows = driver.run(connection, _SIGNED_IN, {"user_id": user_id}).all()
     found = _active_actor(rows)
     if found is None or session_version != found.session_version:
         return None
@@ -238,9 +238,8 @@ def create_token(db: Database, username: str, name: str = "api") -> str:
 
 
 def actor_for_token(db: Database, token: str) -> Actor:
-    with db.read() as session:
-        found = _active_actor(driver.run(session.connection(), _ACTOR_BY_TOKEN,
-                                         {"token_hash": _token_hash(token)}).all())
+    with db.single_read() as connection:
+        found = _active_actor(driver.run(connection, _ACTOR_BY_TOKEN, {"token_hash": _token_hash(token)}).all())
     if found is None:
         raise Unauthorized("API 令牌无效")
     return found

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, make_url
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,6 +69,14 @@ class Database:
         transaction; SQLite: a read transaction, which sees one moment already."""
         with self._reading(self._snapshot) as session:
             yield session
+
+    @contextmanager
+    def single_read(self) -> Iterator[Connection]:
+        """A connection for *one* read statement run through `driver` (the account behind a request's
+        session or token): no ORM session and no transaction, so nothing to begin or roll back — one
+        statement sees one moment of the committed data on both databases. Costs about a third of `read()`."""
+        with self._reader.connect() as connection:
+            yield connection
 
     @staticmethod
     @contextmanager
