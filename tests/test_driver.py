@@ -13,7 +13,7 @@ from engine import clock
 from engine.bpmn import deployments
 from engine.errors import Conflict
 from engine.store import driver
-from engine.store.db import Database
+from engine.store.db import Database, is_unreachable
 from engine.store.models import Case, CaseState, HumanTask, WorkTally
 from tests.conftest import PROCESSES, skip_without_pg
 from tests.minqing import Matter
@@ -296,6 +296,23 @@ def test_a_lost_postgresql_connection_is_invalidated_and_reported_as_sqlalchemys
             assert "SELECT 1" in str(raised.value)
         with database.read() as session:  # the pool hands out a working connection afterwards
             assert session.connection().exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        database.dispose()
+
+
+def test_a_write_that_loses_its_connection_reports_the_loss_not_the_rollback_after_it(pg_url):
+    """PostgreSQL restarted while a write was under way: the caller gets the driver's error, which says the
+    database is unreachable (a 503 page), not the error of the rollback that followed on the lost connection."""
+    if pg_url is None:
+        skip_without_pg()
+    database = Database(pg_url)
+    try:
+        with pytest.raises(DBAPIError) as raised, database.write() as session:
+            pid = driver.run(session.connection(), driver.Statement("SELECT pg_backend_pid()")).scalar_one()
+            with database.engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            driver.run(session.connection(), driver.Statement("SELECT 1"))
+        assert raised.value.connection_invalidated and is_unreachable(raised.value)
     finally:
         database.dispose()
 

@@ -107,7 +107,8 @@ def _before_commit(conn: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _on_rollback(conn: Connection) -> None:
-    conn.info.pop(_DEFERRED, None)
+    if not conn.invalidated:  # a lost connection's queue goes with it (the pool clears its info on reconnecting)
+        conn.info.pop(_DEFERRED, None)
 
 
 @event.listens_for(Pool, "reset")
