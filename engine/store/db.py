@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import Conflict
 
+from .liveness import Liveness
+
 DEFAULT_URL = "sqlite:///instance/minyi.db"
 
 
@@ -25,11 +27,15 @@ class Database:
         self.url = normalize_url(url)
         self.engine = _make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self.liveness = Liveness()
         # PostgreSQL: a page's reads need no transaction (at READ COMMITTED each statement sees the latest
         # committed data, in a transaction or not), so they run on connections of their own, in autocommit —
         # no BEGIN and ROLLBACK round trips — and read-only, so a read that tried to write would fail.
         # `snapshot()` is the one transaction of reads that must agree with each other.
         self._reader = self.engine if self.is_sqlite else _make_engine(url, reader=True)
+        if not self.is_sqlite:  # a connection used a moment ago is not pinged before its next use
+            for engine in self.engines:
+                self.liveness.watch(engine)
         self._read = sessionmaker(self._reader, expire_on_commit=False)
         self._snapshot = sessionmaker(self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True), expire_on_commit=False)
@@ -188,6 +194,6 @@ def _make_engine(url: str, reader: bool = False) -> Engine:
         given = make_url(url).query.get("options") or ""
         options = " ".join(filter(None, [given if isinstance(given, str) else " ".join(given),
                                          "-c default_transaction_read_only=on"]))
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT",
+        return create_engine(url, pool_size=10, max_overflow=20, isolation_level="AUTOCOMMIT",
                              connect_args={"options": options})
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_size=10, max_overflow=20)  # checked before use by `Liveness`, not pre-ping

@@ -135,3 +135,41 @@ def test_staff_see_the_503_page_while_postgresql_is_away_and_work_on_when_it_is_
     finally:
         relay.cut()
         app.extensions["minyi_db"].dispose()
+
+
+@pytest.mark.postgres
+def test_a_case_started_on_a_connection_that_died_since_its_last_use_is_a_503_and_the_retry_goes_through(request):
+    """PostgreSQL restarted within a second of a connection's last use, so it is taken from the pool unpinged
+    (engine/store/liveness.py): the one request that meets it is answered 503 with nothing kept, and the same
+    request sent again starts the case once."""
+    from sqlalchemy import text
+
+    from engine.people import users
+
+    url = request.getfixturevalue("pg_url")
+    if url is None:
+        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+    _truncate_pg(url)
+    setup = Database(url)
+    app = build_app(setup)
+    setup.dispose()
+    database = app.extensions["minyi_db"]
+    headers = {"Authorization": f"Bearer {users.create_token(database, 'clerk')}"}
+    body = {"process_id": "approval", "values": {"title": "路灯不亮", "amount": 2}}
+    client = app.test_client()
+    try:
+        with database.write() as session:  # the write connection the next case will take, used just now
+            pid = session.scalar(text("SELECT pg_backend_pid()"))
+        other = Database(url)
+        with other.write() as session:
+            session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.dispose()
+        failed = client.post("/api/cases", json=body, headers=headers)
+        assert failed.status_code == 503 and failed.headers["Retry-After"] == "30"
+        assert failed.json["error"] == "DatabaseUnavailable"
+        assert client.post("/api/cases", json=body, headers=headers).status_code == 201
+        assert client.get("/api/tasks?list=queue", headers=headers).json["total"] == 0  # the clerk's queue
+        with database.read() as session:
+            assert session.scalar(text("SELECT count(*) FROM cases")) == 1
+    finally:
+        database.dispose()
