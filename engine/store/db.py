@@ -27,15 +27,15 @@ class Database:
         self.url = normalize_url(url)
         self.engine = _make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self.liveness = Liveness()
         # PostgreSQL: a page's reads need no transaction (at READ COMMITTED each statement sees the latest
         # committed data, in a transaction or not), so they run on connections of their own, in autocommit —
         # no BEGIN and ROLLBACK round trips — and read-only, so a read that tried to write would fail.
         # `snapshot()` is the one transaction of reads that must agree with each other.
         self._reader = self.engine if self.is_sqlite else _make_engine(url, reader=True)
         if not self.is_sqlite:  # a connection used a moment ago is not pinged before its next use
+            liveness = Liveness()  # one for both pools: a failure in either has the connections of both pinged
             for engine in self.engines:
-                self.liveness.watch(engine)
+                liveness.watch(engine)
         self._read = sessionmaker(self._reader, expire_on_commit=False)
         self._snapshot = sessionmaker(self.engine if self.is_sqlite else self.engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True), expire_on_commit=False)
