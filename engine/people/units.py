@@ -188,9 +188,7 @@ def route(session: Session, case_unit_id: int, role: str, *, level: str | None =
     One statement on the driver (it runs for every step that becomes ready, and for every person field
     of a form), after the session's pending changes — a role just given, a unit just moved — are written.
     The names it read are kept for `routed_names` in the same transaction."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    found = driver.run(session.connection(), _ROUTE, {"unit_id": case_unit_id, "role": role}).first()
+    found = driver.run(driver.after_pending(session), _ROUTE, {"unit_id": case_unit_id, "role": role}).first()
     if found is None:
         raise NotFound(f"单位 {case_unit_id} 不存在")
     named = session.info.setdefault(_ROUTED_NAMES, {})
@@ -212,10 +210,8 @@ def route(session: Session, case_unit_id: int, role: str, *, level: str | None =
 def holders_routed(session: Session, case_unit_id: int, role: str) -> list[tuple[str, str]]:
     """The active holders of `role` (username, display name; by display name) in the unit `route` picks for a
     step of that role in a case of `case_unit_id` without a chosen unit or a level, read in one statement."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    return [(row.username, row.display_name) for row in
-            driver.run(session.connection(), _HOLDERS_ROUTED, {"unit_id": case_unit_id, "role": role}).all()]
+    return [(row.username, row.display_name) for row in driver.run(
+        driver.after_pending(session), _HOLDERS_ROUTED, {"unit_id": case_unit_id, "role": role}).all()]
 
 
 def _chosen_unit(session: Session, chosen: Any) -> int | None:

@@ -80,7 +80,7 @@ class Database:
     def single_read(self) -> Iterator[Connection]:
         """A connection for *one* read statement run through `driver` (the account behind a request's
         session or token): no ORM session and no transaction, so nothing to begin or roll back — one
-        statement sees one moment of the committed data on both databases. Costs about a third of `read()`."""
+        statement sees one moment of the committed data on both databases. About half the time of `read()`."""
         with self._reader.connect() as connection:
             yield connection
 

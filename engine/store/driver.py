@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import JSON, Boolean, Table, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
 from .models import UTCDateTime
@@ -40,6 +41,14 @@ class Statement:
     def __init__(self, sql: str, postgresql_suffix: str = ""):
         self.sqlite = sql
         self.postgresql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%")) + postgresql_suffix
+
+
+def after_pending(session: Session) -> Connection:
+    """The session's connection, its pending ORM changes (a role just given, a unit just moved) written first,
+    so that a statement run on the driver sees them."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 def run(conn: Connection, statement: Statement,

@@ -77,11 +77,10 @@ def _holder(session: Session, role_units: dict[str, int], rule: str, params: dic
     if not role_units:
         return None
     pairs = tuple(role_units.items())
+    bound = {**params, **{f"s{i}": step_id for i, step_id in enumerate(last_of)}}
     for i, (role, unit_id) in enumerate(pairs):
-        params[f"r{i}"], params[f"u{i}"] = role, unit_id
-    for i, step_id in enumerate(last_of):
-        params[f"s{i}"] = step_id
-    found = driver.run(session.connection(), _holder_statement(len(pairs), len(last_of)), params).first()
+        bound[f"r{i}"], bound[f"u{i}"] = role, unit_id
+    found = driver.run(session.connection(), _holder_statement(len(pairs), len(last_of)), bound).first()
     return Assignee(found.id, found.username, found.display_name, rule) if found else None
 
 

@@ -212,12 +212,10 @@ def save(session: Session, case: Any, d: Diagram, workflow: Any, actor_name: str
     `case` is either a plain `CaseRow` (`lock_task`, `insert_case`) or a `Case` the session tracks; for the latter
     the session's pending changes are written first, and the new column values are set on it
     as already stored."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    conn = driver.after_pending(session)
     now = clock.now()
     seen = spiff.snapshot(workflow)
     data = seen.data
-    conn = session.connection()
     values = _case_values(session, case, d, workflow, seen, now)
     changed = tuple(c for c in _CASE_COLUMNS if c in _ALWAYS or getattr(case, c) != values[c])
     # deferred (`driver.defer`): both go in front of the call's next exchange with the database
