@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 # every save also converts the workflow the library's own way and fails if the texts differ (engine/bpmn/spiff.py)
 os.environ.setdefault("MINYI_VERIFY_STATE", "1")
@@ -154,14 +155,33 @@ def redis_url(tmp_path_factory) -> str:
 
 
 def _truncate_pg(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        # the default unit every migrated database has (migration 0011)
-        conn.execute(text("INSERT INTO units (name, level, parent_id, beside, path, position, created_at) "
-                          "VALUES ('本社区', '社区', NULL, FALSE, '/1/', 0, now())"))
-    engine.dispose()
+    """Empty every table of the test database and restart its sequences, leaving only the default unit every
+    migrated database has (migration 0011). DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE makes every
+    table new files on disk — 25 tables took 0.58 s a test on a busy 2-core host, DELETE 0.02 s."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(_emptying(conn)))
+            conn.execute(text("INSERT INTO units (name, level, parent_id, beside, path, position, created_at) "
+                              "VALUES ('本社区', '社区', NULL, FALSE, '/1/', 0, now())"))
+    finally:
+        engine.dispose()
+
+
+_EMPTYING: list[str] = []
+
+
+def _emptying(conn) -> str:  # noqa: ANN001
+    """The statements emptying the tables (children first) and restarting the sequences they own, as one text."""
+    if not _EMPTYING:
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        owned = conn.execute(text(
+            "SELECT DISTINCT s.relname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' AND t.relname = ANY(:tables) "
+            "ORDER BY s.relname"), {"tables": tables}).scalars().all()
+        _EMPTYING.append("; ".join([*(f"DELETE FROM {t}" for t in reversed(tables)),
+                                    *(f"ALTER SEQUENCE {s} RESTART" for s in owned)]))
+    return _EMPTYING[0]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
