@@ -32,3 +32,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("MINYI_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    # One `Limiter` serves every app of the process (the views' decorators are bound to it), and Flask-Limiter 4.1.1
+    # keeps its "store unreachable" mark across `init_app`: an app built after one whose Redis was down would count
+    # in the fallback memory until a back-off check found its own store and switched over, splitting the counts
+    # mid-flood. Each app starts on its own store (tests/web/test_rate_limit_storage.py).
+    limiter._storage_dead = False  # noqa: SLF001 — no public setter; the test above fails if the name changes
