@@ -69,7 +69,8 @@ def test_serve_refuses_to_start_without_a_shared_secret_key(monkeypatch):
 
 def test_each_worker_runs_two_threads_unless_told_otherwise(monkeypatch):
     """More threads in one worker share its GIL: with 16 busy staff on 2 cores, 8 threads served 17–36 % fewer
-    completions than 2 (docs/performance.md); more concurrency comes from more worker processes."""
+    completions than 2 (docs/performance.md); more concurrency comes from more worker processes. What `serve`
+    is not told is `ServeOptions`' default."""
     started = []
     monkeypatch.setenv("MINYI_SECRET_KEY", "k" * 40)
     monkeypatch.setenv("MINYI_ENV", "production")  # `serve` sets it itself: recorded here, so it is undone after
@@ -80,6 +81,7 @@ def test_each_worker_runs_two_threads_unless_told_otherwise(monkeypatch):
     assert CliRunner().invoke(main, ["serve", "--threads", "6"]).exit_code == 0
     assert [options.threads for options in started] == [2, 6] and server.ServeOptions().threads == 2
     assert started[0].gunicorn_settings()["threads"] == 2
+    assert started[0] == server.ServeOptions(workers=3)  # every other option left alone is the server's own default
     refused = CliRunner().invoke(main, ["serve", "--threads", "0"])
     assert refused.exit_code == 2 and "--threads" in refused.output and len(started) == 2
 

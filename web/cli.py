@@ -13,6 +13,7 @@ from engine.errors import DiagramInvalid, MinyiError
 from engine.people import users
 from engine.store import migrate
 from engine.store.db import Database
+from web.server import ServeOptions
 from web.unitcli import unit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,24 +276,27 @@ def _configure_logging() -> None:
         sys.exit(1)
 
 
+SERVE = ServeOptions()  # `minyi serve`'s defaults are the server's own
+
+
 @main.command(help="生产环境的网页服务(gunicorn,多个进程):需要 MINYI_SECRET_KEY;SIGHUP 平滑重启,SIGTERM 停止")
-@click.option("--bind", "-b", multiple=True, default=["127.0.0.1:8000"], show_default=True,
+@click.option("--bind", "-b", multiple=True, default=list(SERVE.bind), show_default=True,
               help="监听地址 HOST:PORT 或 unix:/路径,可多次")
-@click.option("--workers", "-w", default=max(2, os.cpu_count() or 1), show_default=True,
+@click.option("--workers", "-w", default=SERVE.workers, show_default=True,
               type=click.IntRange(min=1), help="工作进程数(默认 CPU 核数,至少 2)")
-@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1),
+@click.option("--threads", default=SERVE.threads, show_default=True, type=click.IntRange(min=1),
               help="每个进程的线程数(多于 2 个时线程争用同一把 Python 全局锁,吞吐反而下降;要更多并发请加进程)")
-@click.option("--timeout", default=60, show_default=True, type=click.IntRange(min=5),
+@click.option("--timeout", default=SERVE.timeout, show_default=True, type=click.IntRange(min=5),
               help="一个请求最长的秒数,超过则替换该进程")
-@click.option("--keepalive", default=5, show_default=True, type=click.IntRange(min=1),
+@click.option("--keepalive", default=SERVE.keepalive, show_default=True, type=click.IntRange(min=1),
               help="空闲连接保持的秒数")
-@click.option("--max-connections", default=2000, show_default=True, type=click.IntRange(min=10),
+@click.option("--max-connections", default=SERVE.worker_connections, show_default=True, type=click.IntRange(min=10),
               help="每个进程最多同时打开的连接;更多的连接立即得到 503")
 @click.option("--pid", "pidfile", default=None, type=click.Path(dir_okay=False), help="写入主进程号的文件")
 def serve(bind: tuple[str, ...], workers: int, threads: int, timeout: int, keepalive: int, max_connections: int,
           pidfile: str | None) -> None:
     from web import production
-    from web.server import MinyiServer, ServeOptions
+    from web.server import MinyiServer
 
     _configure_logging()
 
