@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from engine.store.db import Database
-from tests.conftest import _truncate_pg
+from tests.conftest import _empty_pg
 from tests.web.conftest import build_app, login
 from web import create_app
 from web.headers import CONTENT_SECURITY_POLICY
@@ -115,7 +115,7 @@ def test_staff_see_the_503_page_while_postgresql_is_away_and_work_on_when_it_is_
     url = request.getfixturevalue("pg_url")
     if url is None:
         pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    _truncate_pg(url)
+    _empty_pg(url)
     setup = Database(url)
     build_app(setup).extensions["minyi_db"].dispose()  # staff and diagram, straight to the database
     setup.dispose()
@@ -149,7 +149,7 @@ def test_a_case_started_on_a_connection_that_died_since_its_last_use_is_a_503_an
     url = request.getfixturevalue("pg_url")
     if url is None:
         pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
-    _truncate_pg(url)
+    _empty_pg(url)
     setup = Database(url)
     app = build_app(setup)
     setup.dispose()
