@@ -242,6 +242,16 @@ class _Evaluator(simpleeval.SimpleEval):
         self.clock.check()
         return super()._eval(node)
 
+    def _check_disallowed_items(self, item: Any) -> None:
+        """simpleeval checks every value a node yields for a module or a forbidden function, walking lists and
+        dicts element by element: each reference to a large case value cost a walk of all of it (a 1,000,000-item
+        list: 0.1–0.3 s a reference), outside the time limit, which is read between nodes. No container here can
+        hold such a thing: names are case data (JSON values, as stored) and process properties, attribute access
+        is refused by `check`, calls are to `FUNCTIONS` only, and a list or tuple written in the expression is
+        built from nodes each checked on its own. So only a value that is not a container is checked."""
+        if not isinstance(item, (list, tuple, set, frozenset, dict)):
+            super()._check_disallowed_items(item)
+
     def _eval_call(self, node: ast.Call) -> Any:
         """`defined('x')` answers from the names (a field a later step fills is not there yet); any other
         call is the library's."""
