@@ -3,8 +3,7 @@ time, so a benchmark runs the same on any date — the fixed dates in its cases 
 上级批复日期) fall where it expects, and no step goes down the overdue path because of the day it runs."""
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from engine import clock
 
@@ -13,5 +12,4 @@ PINNED_AT = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in
 
 def pin_clock(at: datetime = PINNED_AT) -> None:
     """From now on the engine's clock reads `at` plus the time elapsed since this call."""
-    began = time.perf_counter()
-    clock.set_clock(lambda: at + timedelta(seconds=time.perf_counter() - began))
+    clock.set_clock(clock.running_from(at))

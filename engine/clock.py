@@ -3,6 +3,7 @@ type them into a search (`day_range`, `midnight`, China time)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import time as _time
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -27,6 +28,13 @@ def set_clock(fn: Callable[[], datetime] | None) -> None:
     """Replace the clock (None restores the system clock)."""
     global _now
     _now = fn or (lambda: datetime.now(timezone.utc))
+
+
+def running_from(at: datetime) -> Callable[[], datetime]:
+    """A clock for `set_clock` that reads `at` now and runs on from it in real time: benchmarks and tests
+    pin the day this way, so they behave the same whatever day they run on, while time still passes."""
+    began = _time.monotonic()
+    return lambda: at + timedelta(seconds=_time.monotonic() - began)
 
 
 def midnight(day: date) -> datetime:

@@ -239,6 +239,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
                                 "and the multi-worker timer locking was not checked.", red=True)
 
 
+# The day every test runs on: Monday 23 November 2026, 10:00 in China, a working day. The fixed dates in the
+# tests (a consultation that ends on the 30th, a promised date, a 上级批复日期) fall where they were written to
+# fall, whatever day the suite runs on: a suite run after midnight in China on the 30th once refused its own
+# consultation as "不能早于今天".
+TEST_DAY = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def the_tests_day():
+    """The engine's clock reads TEST_DAY at the start of every test and runs on in real time from it, so
+    timers, durations and the order of events behave as they do in production."""
+    clock.set_clock(clock.running_from(TEST_DAY))
+    yield
+    clock.set_clock(None)
+
+
 @pytest.fixture(autouse=True)
 def fresh_memos_under_mutation():
     """Under mutation testing (mutmut sets MUTANT_UNDER_TEST; tests/mutation/run.py) every test starts with the
@@ -281,7 +297,7 @@ def frozen_clock():
 
     class Frozen:
         def __init__(self) -> None:
-            self.value = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in China
+            self.value = TEST_DAY
 
         def set(self, value: datetime) -> None:
             self.value = value

@@ -11,6 +11,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import TEST_DAY
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-key-shared-by-every-server-0123456789"
 
@@ -71,13 +73,21 @@ def stop_all(servers: list[Served]) -> None:
             served.process.wait()
 
 
+# `minyi serve` on the tests' day (TEST_DAY), as the test process itself runs: the dates a test sends
+# (答复日期 = today) are then the server's today too, whatever day the suite runs on. Its workers inherit the
+# clock when they fork, also after a SIGHUP.
+_LAUNCH = ("import sys; from datetime import datetime; from engine import clock; "
+           "clock.set_clock(clock.running_from(datetime.fromisoformat(sys.argv.pop(1)))); "
+           "from web.cli import main; sys.argv[0] = 'minyi'; main()")
+
+
 def serve(log: Path, env: dict[str, str], *args: str, port: int | None = None) -> Served:
-    """Start `python -m web.cli serve` with this worktree's code; return once /healthz answers."""
+    """Start `minyi serve` with this worktree's code, its clock on the tests' day; return once /healthz answers."""
     port = port or free_port()
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "MINYI_SECRET_KEY": SECRET, **env}
+    command = [sys.executable, "-c", _LAUNCH, TEST_DAY.isoformat(), "serve", "--bind", f"127.0.0.1:{port}", *args]
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--bind", f"127.0.0.1:{port}", *args],
-                                   cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
     served = Served(process, port, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

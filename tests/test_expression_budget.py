@@ -101,9 +101,12 @@ def test_the_time_limit_stops_many_bounded_operations():
     """Each comparison of two large case values is bounded, but hundreds of them are not cheap:
     the evaluation stops at the time limit instead of holding the transaction — at the limit, not a multiple of
     it: merely naming a large value costs nothing (simpleeval walked all of it at every reference, outside the
-    limit, so this took 0.8–1.0 s of CPU on a slow host against a limit of 0.2)."""
-    a = list(range(1_000_000))
-    b = a[:-1] + [-1]
+    limit, so this took 0.8–1.0 s of CPU on a slow host against a limit of 0.2).
+    The two lists hold equal but distinct strings, so every comparison reads every item (about 8 ms each on a
+    slow host, 200 of them 1.7 s); lists sharing their items compare by identity, 0.4 ms each, and 200 of those
+    ended under the limit on a fast enough host."""
+    a = [f"第{i}号" for i in range(1_000_000)]
+    b = [f"第{i}号" for i in range(999_999)] + ["末"]
     started = time.thread_time()
     message = _refused_quickly(" or ".join(["a == b"] * 200), {"a": a, "b": b}, "求值超过")
     assert f"{budget.TIME_LIMIT:g} 秒" in message

@@ -3,11 +3,12 @@ the leader approves it in 延期审批 and urges the step; the handler reads bot
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from engine import clock
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, register, sign_in
 
@@ -21,7 +22,7 @@ def test_an_extension_is_asked_approved_and_the_step_urged(live_server, new_page
         sign_in(page, base, name)
     number = register(clerk, topic="环境绿化", title="东门路灯不亮", description="小区东门两盏路灯连续一周不亮。",
                       reporter="王先生", contact="13900000000", address="幸福小区东门", grid="第一网格")
-    promised = date.today() + timedelta(days=7)
+    promised = clock.today() + timedelta(days=7)
     open_task(leader, base, number, "分类交办")
     leader.get_by_label("办理方式").select_option("承诺件")
     leader.get_by_label("承诺办结日期").fill(promised.isoformat())

@@ -5,11 +5,12 @@ Each person works in their own browser session and sees only the steps of their 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from engine import clock
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 
@@ -88,7 +89,7 @@ def test_a_promised_matter_goes_down_the_line(live_server, new_page):
     assert leader.get_by_label("办理方式").input_value() == "承诺件"
     screenshot(leader, "02-classify-error")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", date_field.get_attribute("min")), "no promise in the past"
-    date_field.fill((date.today() + timedelta(days=7)).isoformat())
+    date_field.fill((clock.today() + timedelta(days=7)).isoformat())
     # the leader picks the 承办人 by name; the step goes straight to that person
     leader.get_by_label("承办人").select_option(label="张承办")
     leader.get_by_role("button", name="提交办理").click()

@@ -7,11 +7,12 @@ Staff work their steps in their own browser sessions through the task list.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from engine import clock
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, queue_numbers, sign_in
 
@@ -100,7 +101,7 @@ def test_a_resident_submits_follows_rates_and_rates_again_after_a_reopen(stored_
     open_task(leader, base, number, "分类交办")
     assert leader.locator("dd", has_text="电子信箱/网站").first.is_visible()
     leader.get_by_label("办理方式").select_option("承诺件")
-    promised = date.today() + timedelta(days=7)
+    promised = clock.today() + timedelta(days=7)
     leader.get_by_label("承诺办结日期").fill(promised.isoformat())
     leader.get_by_role("button", name="提交办理").click()
     assert "承诺件办理" in flash(leader)

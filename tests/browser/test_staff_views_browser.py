@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from engine import clock
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.browser.test_minqing_flow import flash, open_task, sign_in
@@ -83,7 +84,7 @@ def test_files_team_view_and_search_for_a_street_offices_staff(live_server, new_
     sign_in(leader, base, "leader")
     open_task(leader, base, number, "分类交办")
     leader.get_by_label("办理方式").select_option("承诺件")
-    leader.get_by_label("承诺办结日期").fill((date.today() + timedelta(days=7)).isoformat())
+    leader.get_by_label("承诺办结日期").fill((clock.today() + timedelta(days=7)).isoformat())
     leader.get_by_role("button", name="提交办理").click()
     assert "承诺件办理" in flash(leader)
 
