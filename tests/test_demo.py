@@ -13,6 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from engine import clock
 from engine.actor import SYSTEM
 from engine.bpmn import deployments
 from engine.people import units, users
@@ -20,7 +21,7 @@ from engine.store import migrate
 from engine.store.db import Database
 from engine.store.models import Case, Unit, UnitEvent, User, UserRole
 from engine.work import casepages, cases, demo, runtime, tasklist
-from tests.conftest import PASSWORD, PG_ADMIN_URL, PROCESSES, skip_without_pg
+from tests.conftest import PASSWORD, PG_ADMIN_URL, PROCESSES, TEST_DAY, skip_without_pg
 from tests.minqing import INTAKE
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -39,6 +40,7 @@ def district(request, tmp_path_factory):
     database = Database(url)
     migrate.upgrade(database)
     runtime.forget_all()
+    clock.set_clock(clock.running_from(TEST_DAY))  # loaded on the day its tests run on (set before each test)
     database.output = demo.load(database, PROCESSES)
     yield database
     runtime.forget_all()
