@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from engine import clock
+from engine.people import users
+from engine.store.db import Database
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
 
@@ -164,6 +166,22 @@ def test_phone_width_task_list_and_form(live_server, new_page):
     phone.keyboard.press("Tab")
     assert phone.evaluate("document.activeElement.id") == "f-promised_date"
     screenshot(phone, "11-phone-task")
+
+
+def test_on_a_phone_a_person_of_several_roles_still_reads_my_account_and_sign_out_on_one_line(
+        live_server, new_page, tmp_path):
+    """The header names the person and every role they hold; on a phone that list wraps, and 我的账户 and 退出
+    stay whole (they wrapped a character a line, 退 over 出, beside the demo's 管理员 of three roles)."""
+    database = Database(f"sqlite:///{tmp_path / 'minyi.db'}")  # the live server's database
+    users.create_user(database, "duozhi", PASSWORD, "欧阳多职", ["受理员", "社区负责人", "承办人", "管理员"])
+    database.dispose()
+    phone = new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    sign_in(phone, live_server, "duozhi")
+    assert "欧阳多职(受理员、承办人、社区负责人、管理员)" in phone.locator(".who").inner_text()
+    lines = "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    assert phone.get_by_role("link", name="我的账户").evaluate(lines) == 1
+    assert phone.get_by_role("button", name="退出").evaluate(lines) == 1
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_the_filters_stay_open_on_a_wide_screen_and_after_filtering_on_a_phone(live_server, new_page):
