@@ -2,8 +2,8 @@
 type them into a search (`day_range`, `midnight`, China time)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import time as _time
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 

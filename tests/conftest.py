@@ -241,8 +241,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 # The day every test runs on: Monday 23 November 2026, 10:00 in China, a working day. The fixed dates in the
 # tests (a consultation that ends on the 30th, a promised date, a 上级批复日期) fall where they were written to
-# fall, whatever day the suite runs on: a suite run after midnight in China on the 30th once refused its own
-# consultation as "不能早于今天".
+# fall, whatever day the suite runs on: a CI run that crossed midnight into 1 December in China once refused its
+# own test consultation, which ends on 30 November, as "不能早于今天".
 TEST_DAY = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
 
