@@ -7,16 +7,21 @@ with a 422 naming what to fix, and leaves nothing saved.
 """
 from __future__ import annotations
 
+import inspect
+import sys
+
 import pytest
 from lxml import etree
 from sqlalchemy import func, select
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskIterator
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments, diagram, spiff
 from engine.store.models import Case
-from engine.work import cases
+from engine.work import casepages, cases, runtime
 from tests.conftest import DATA
-from tests.tiny_diagrams import looped_subprocess, message_throw, one_lane_process
+from tests.tiny_diagrams import human_loop, looped_subprocess, message_throw, one_lane_process
 
 
 def test_a_message_correlation_never_runs_python_even_unvalidated(tmp_path):
@@ -74,3 +79,52 @@ def test_a_timer_beyond_the_calendar_refuses_the_step_instead_of_failing_with_a_
         cases.start_case(db, staff["clerk"], "timer_fails", {"title": "t"})
     assert err.value.status == 422 and "超出日历范围" in err.value.message
     assert _case_count(db) == 0
+
+
+def _open_step(db, staff, number: str):
+    runtime.forget_all()  # as a new request: the case is read back from the database
+    view = casepages.get_case(db, staff["auditor"], number)
+    return view.status, [(s.step_id, s.task_id) for s in view.open_steps]
+
+
+def test_a_step_done_too_many_times_round_a_loop_is_refused_and_the_case_stays_where_it_was(db, staff, monkeypatch):
+    """Each round of a loop leaves the library's tree of steps a few levels deeper; past about 1,000 it no longer
+    sees the steps below, and a case looped 333 times was marked finished with its step still to do. Before that
+    depth (`MAX_TREE_DEPTH`, lowered here to stay fast) the step is refused with a message and nothing changes."""
+    monkeypatch.setattr(spiff, "MAX_TREE_DEPTH", 40)
+    deployments.deploy(db, human_loop(), "loop.bpmn", SYSTEM)
+    number = cases.start_case(db, staff["clerk"], "p", {}).case_number
+    rounds = 0
+    with pytest.raises(spiff.StepFailed) as err:
+        while rounds < 40:
+            rounds += 1
+            [(_, task_id)] = _open_step(db, staff, number)[1]
+            cases.complete_task(db, staff["clerk"], task_id, {"again": "true"})
+    assert err.value.status == 422 and "反复办理的次数太多" in err.value.message and "未保存" in err.value.message
+    assert 10 <= rounds < 14  # three levels a round, from a start of a few levels
+    assert _open_step(db, staff, number) == ("running", [("L", task_id)])
+    history = casepages.get_case(db, staff["auditor"], number).history
+    assert sum(e.kind == "task_completed" for e in history) == rounds - 1
+
+
+def test_the_depth_limit_is_below_where_the_library_stops_seeing_steps_and_where_python_stops_recursing():
+    assert spiff.MAX_TREE_DEPTH < inspect.signature(TaskIterator.__init__).parameters["max_depth"].default
+    assert spiff.MAX_TREE_DEPTH < sys.getrecursionlimit()
+
+
+def test_a_recursion_error_in_the_library_refuses_the_step_instead_of_failing_with_a_500(db, staff, monkeypatch):
+    """The library's joins look for a step's ancestors one recursive call a level: on a deep tree under a web
+    request they ran out of stack (RecursionError, a 500) before the depth limit; the step is refused instead."""
+    deployments.deploy(db, human_loop(), "loop.bpmn", SYSTEM)
+    number = cases.start_case(db, staff["clerk"], "p", {}).case_number
+    [(_, task_id)] = _open_step(db, staff, number)[1]
+
+    def too_deep(self, *args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(Task, "run", too_deep)
+    with pytest.raises(spiff.StepFailed) as err:
+        cases.complete_task(db, staff["clerk"], task_id, {"again": "true"})
+    assert err.value.status == 422 and "反复办理的次数太多" in err.value.message
+    monkeypatch.undo()
+    assert _open_step(db, staff, number) == ("running", [("L", task_id)])

@@ -43,3 +43,27 @@ def message_throw(path: str) -> tuple[str, str]:
       <bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing>
       <bpmn:messageEventDefinition id="MD" messageRef="M"/></bpmn:intermediateThrowEvent>"""
     return body, definitions
+
+
+def human_loop() -> bytes:
+    """A step `L` done again and again: J (join) → L → X (again?) → J, or on to the end."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="{BPMN}" xmlns:camunda="{CAMUNDA}" id="D" targetNamespace="http://minyi.test">
+  <bpmn:process id="p" name="p" isExecutable="true" camunda:candidateStarterGroups="受理员">
+    <bpmn:startEvent id="S"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="J"><bpmn:incoming>F1</bpmn:incoming><bpmn:incoming>F4</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="L" name="登记" camunda:candidateGroups="受理员"><bpmn:extensionElements><camunda:formData>
+      <camunda:formField id="again" label="再来一次" type="boolean" defaultValue="false"/></camunda:formData>
+      </bpmn:extensionElements><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="X" default="F5"><bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing>
+      <bpmn:outgoing>F5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="E"><bpmn:incoming>F5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="J"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="J" targetRef="L"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="L" targetRef="X"/>
+    <bpmn:sequenceFlow id="F4" sourceRef="X" targetRef="J"><bpmn:conditionExpression>again</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F5" sourceRef="X" targetRef="E"/>
+  </bpmn:process>
+</bpmn:definitions>""".encode()

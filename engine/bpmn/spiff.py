@@ -47,6 +47,28 @@ def new_workflow(runnable: Runnable, data: dict[str, Any]) -> BpmnWorkflow:
 MAX_AUTOMATIC_STEPS = 1000
 MAX_ADVANCE_SECONDS = 1.0
 
+# SpiffWorkflow keeps every step a case has run, each the child of the one before, so each time round a loop
+# of the diagram (登记意见 → 继续征集? → 登记意见 …) the tree of steps grows a few levels deeper. The library
+# cannot work past about 1,000 levels: its task iterator stops there (`TaskIterator`'s `max_depth`), so the
+# steps below are not seen and the case looks finished, and its joins recurse once a level (RecursionError
+# well before that, under a web request). So no step runs deeper than this, and a step that would is
+# refused with TOO_DEEP, nothing saved: 283 rounds of a three-element loop, about 200 of 登记意见.
+MAX_TREE_DEPTH = 850
+TOO_DEEP = ("这一事项在流程图的循环中反复办理的次数太多,流程引擎已无法可靠地继续(为免出错,本次办理未保存)。"
+            "请联系流程设计人员调整该循环,或将后续办理另立事项")
+
+
+def _depth(task: Task) -> int:
+    depth, parent = 0, task.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+def _not_too_deep(task: Task) -> None:
+    if _depth(task) >= MAX_TREE_DEPTH:
+        raise StepFailed(task, TOO_DEEP)
+
 
 def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> None:
     """Run every automatic step (gateways, events, fired timers) until people are needed;
@@ -59,6 +81,7 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         if ran > MAX_AUTOMATIC_STEPS or thread_time() > ends:
             raise StepFailed(None, f"流程连续自动执行了 {ran} 个步骤仍未停下,可能是没有出口的循环;"
                                    f"请检查 “{_where(task)}” 所在循环的循环条件(loopCondition)和循环次数")
+        _not_too_deep(task)
         if did_complete is not None:
             did_complete(task)
 
@@ -75,6 +98,8 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         raise StepFailed(task, f"流程无法继续: {messages.library(str(exc))}") from None
     except OverflowError as exc:  # a timer or deadline beyond the calendar (P99999999D)
         raise StepFailed(None, f"流程无法继续:定时器的时间超出日历范围({exc})") from None
+    except RecursionError:
+        raise StepFailed(None, TOO_DEEP) from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise _library_failure(workflow, exc) from None
 
@@ -185,6 +210,7 @@ def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
 
 def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
              did_complete: Callable[[Task], None] | None = None) -> None:
+    _not_too_deep(task)
     task.data.update(values)
     _drop_own_item(task)
     try:
@@ -193,6 +219,8 @@ def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
         raise
     except SpiffWorkflowException as exc:
         raise StepFailed(task, f"步骤无法完成: {messages.library(str(exc))}") from None
+    except RecursionError:
+        raise StepFailed(task, TOO_DEEP) from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise _library_failure(workflow, exc) from None
     advance(workflow, did_complete)
