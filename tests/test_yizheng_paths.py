@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from engine.actor import SYSTEM
-from engine.bpmn import deployments
+from engine.bpmn import deployments, spiff
 from engine.errors import Forbidden, InvalidInput
 from engine.work import findings, tasklist, timers
 from tests.conftest import PROCESSES
@@ -59,6 +59,21 @@ def test_opinions_are_recorded_one_by_one_until_the_consultation_period_ends(pro
     assert timers.fire_due(procedure) == 1
     assert m.waiting == ["UserTask_summary"]
     assert [o["opinion_content"] for o in m.data()["opinions"]] == ["增加绿地", "尽快施工"]
+
+
+def test_a_consultation_takes_any_number_of_opinions_the_step_repeats_without_deepening_the_case(
+        procedure, staff, frozen_clock, monkeypatch):
+    """登记意见 is one step done again and again (a loop marker, `loopCondition` “not last_opinion”), not a flow
+    that goes round through two gateways: each round of those left the library's tree of steps four levels deeper,
+    and at about 210 opinions the step was refused (a 500 before). The depth limit is lowered here to 40 levels:
+    60 opinions still go in, the 61st ends the 征集, and every one of them is in the list."""
+    monkeypatch.setattr(spiff, "MAX_TREE_DEPTH", 40)
+    m = Matter(procedure, staff)
+    m.consult(*({"opinion_content": f"第{i}条意见"} for i in range(1, 62)))
+    assert m.waiting == ["UserTask_propose"]
+    assert [o["opinion_content"] for o in m.data()["opinions"]] == [f"第{i}条意见" for i in range(1, 62)]
+    assert [e.data["values"]["opinion_content"] for e in m.events("task_completed")
+            if e.step_id == "UserTask_opinion"] == [f"第{i}条意见" for i in range(1, 62)]
 
 
 def test_the_review_sends_the_proposal_back_with_reasons_then_passes(procedure, staff, frozen_clock):

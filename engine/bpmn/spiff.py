@@ -20,7 +20,9 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
+from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
 
@@ -88,7 +90,7 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
     try:
         for _ in range(100):
             workflow.refresh_timers()
-            workflow.do_engine_steps(did_complete_task=counted)
+            workflow.do_engine_steps(will_complete_task=_keep_finished_rounds, did_complete_task=counted)
             if not any(not t.task_spec.manual for t in workflow.get_tasks(state=TaskState.READY)):
                 break
     except StepFailed:
@@ -102,6 +104,18 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         raise StepFailed(None, TOO_DEEP) from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
         raise _library_failure(workflow, exc) from None
+
+
+def _keep_finished_rounds(task: Task) -> None:
+    """An interrupting boundary event (征求意见期满) on a repeated step — a loop or a multi-instance — takes
+    on what its finished rounds recorded: the library would continue with the data from before the step, and
+    the records an `appendTo` list collected (every 登记意见) would be lost. A round not yet done is dropped."""
+    spec = task.task_spec
+    if not (isinstance(spec, BoundaryEvent) and spec.cancel_activity) or task.parent is None:
+        return
+    for sibling in task.parent.children:
+        if isinstance(sibling.task_spec, LoopTask):
+            task.data = DeepMerge.merge(task.data, sibling.data)
 
 
 def _where(task: Task) -> str:
