@@ -50,11 +50,12 @@ MAX_AUTOMATIC_STEPS = 1000
 MAX_ADVANCE_SECONDS = 1.0
 
 # SpiffWorkflow keeps every step a case has run, each the child of the one before, so each time round a loop
-# of the diagram (登记意见 → 继续征集? → 登记意见 …) the tree of steps grows a few levels deeper. The library
-# cannot work past about 1,000 levels: its task iterator stops there (`TaskIterator`'s `max_depth`), so the
-# steps below are not seen and the case looks finished, and its joins recurse once a level (RecursionError
-# well before that, under a web request). So no step runs deeper than this, and a step that would is
-# refused with TOO_DEEP, nothing saved: 283 rounds of a three-element loop, about 200 of 登记意见.
+# drawn with flows (a step → a gateway → back to the step) the tree of steps grows a few levels deeper; a step
+# with a loop marker does not (its rounds are siblings). The library cannot work past about 1,000 levels: its
+# task iterator stops there (`TaskIterator`'s `max_depth`), so the steps below are not seen and the case looks
+# finished, and its joins recurse once a level (RecursionError well before that, under a web request). So no
+# step runs deeper than this, and a step that would is refused with TOO_DEEP, nothing saved: 283 rounds of a
+# three-element loop. 登记意见, drawn with two gateways until 2026-11-30, reached it at about 210 opinions.
 MAX_TREE_DEPTH = 850
 TOO_DEEP = ("这一事项在流程图的循环中反复办理的次数太多,流程引擎已无法可靠地继续(为免出错,本次办理未保存)。"
             "请联系流程设计人员调整该循环,或将后续办理另立事项")
