@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task, TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from . import messages
 from .spiffbuild import SCHEMA_PATH, Runnable, build  # noqa: F401 (other modules import these from here)
