@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import inspect
 import sys
+from datetime import timedelta
 
 import pytest
 from lxml import etree
 from sqlalchemy import func, select
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskIterator
 
 from engine.actor import SYSTEM
 from engine.bpmn import deployments, diagram, spiff
 from engine.store.models import Case
-from engine.work import casepages, cases, runtime
-from tests.conftest import DATA
-from tests.tiny_diagrams import human_loop, looped_subprocess, message_throw, one_lane_process
+from engine.work import casepages, cases, runtime, timers
+from tests.conftest import DATA, TEST_DAY
+from tests.tiny_diagrams import human_loop, looped_subprocess, message_throw, one_lane_process, timer_loop
 
 
 def test_a_message_correlation_never_runs_python_even_unvalidated(tmp_path):
@@ -107,6 +109,7 @@ def test_a_step_done_too_many_times_round_a_loop_is_refused_and_the_case_stays_w
     assert sum(e.kind == "task_completed" for e in history) == rounds - 1
 
 
+
 def test_the_depth_limit_is_below_where_the_library_stops_seeing_steps_and_where_python_stops_recursing():
     assert spiff.MAX_TREE_DEPTH < inspect.signature(TaskIterator.__init__).parameters["max_depth"].default
     assert spiff.MAX_TREE_DEPTH < sys.getrecursionlimit()
@@ -128,3 +131,35 @@ def test_a_recursion_error_in_the_library_refuses_the_step_instead_of_failing_wi
     assert err.value.status == 422 and "反复办理的次数太多" in err.value.message
     monkeypatch.undo()
     assert _open_step(db, staff, number) == ("running", [("L", task_id)])
+
+
+def test_a_loop_of_timers_alone_is_stopped_at_the_same_depth_and_the_worker_records_why(
+        db, staff, monkeypatch, frozen_clock):
+    """No one completes a step here: the worker fires an hourly timer that goes round again. The automatic steps
+    it runs are held to the same depth; the timer is refused, the trace says why, and the case keeps waiting."""
+    monkeypatch.setattr(spiff, "MAX_TREE_DEPTH", 40)
+    deployments.deploy(db, timer_loop(), "ticks.bpmn", SYSTEM)
+    number = cases.start_case(db, staff["clerk"], "p", {"n": "1"}).case_number
+    for fire in range(1, 21):  # the timer is due an hour after it starts waiting: every round is due here
+        frozen_clock.set(TEST_DAY + timedelta(hours=2 * fire))
+        timers.fire_due(db)
+    runtime.forget_all()
+    view = casepages.get_case(db, staff["auditor"], number)
+    failed = [e.data["message"] for e in view.history if e.kind == "timer_failed"]
+    assert failed and "反复办理的次数太多" in failed[0]
+    assert view.status == "running"
+    assert sum(e.kind == "timer_fired" for e in view.history) == 12  # three levels a round, then refused
+
+
+def test_a_recursion_error_while_automatic_steps_run_refuses_the_start_instead_of_failing_with_a_500(
+        db, staff, monkeypatch):
+    deployments.deploy(db, human_loop(), "loop.bpmn", SYSTEM)
+
+    def too_deep(self, *args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(BpmnWorkflow, "do_engine_steps", too_deep)
+    with pytest.raises(spiff.StepFailed) as err:
+        cases.start_case(db, staff["clerk"], "p", {})
+    assert err.value.status == 422 and "反复办理的次数太多" in err.value.message
+    assert _case_count(db) == 0

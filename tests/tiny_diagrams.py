@@ -67,3 +67,29 @@ def human_loop() -> bytes:
     <bpmn:sequenceFlow id="F5" sourceRef="X" targetRef="E"/>
   </bpmn:process>
 </bpmn:definitions>""".encode()
+
+
+def timer_loop() -> bytes:
+    """No step for people: J (join) → T (a timer, an hour) → X (n > 100?) → J again, or to the end."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="{BPMN}" xmlns:camunda="{CAMUNDA}" id="D" targetNamespace="http://minyi.test">
+  <bpmn:process id="p" name="p" isExecutable="true" camunda:candidateStarterGroups="受理员">
+    <bpmn:startEvent id="S"><bpmn:extensionElements><camunda:formData>
+      <camunda:formField id="n" label="数量" type="long"/></camunda:formData></bpmn:extensionElements>
+      <bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="J"><bpmn:incoming>F1</bpmn:incoming><bpmn:incoming>F4</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:intermediateCatchEvent id="T" name="每小时"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:exclusiveGateway id="X" default="F4"><bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing>
+      <bpmn:outgoing>F5</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="E"><bpmn:incoming>F5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="S" targetRef="J"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="J" targetRef="T"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="T" targetRef="X"/>
+    <bpmn:sequenceFlow id="F4" sourceRef="X" targetRef="J"/>
+    <bpmn:sequenceFlow id="F5" sourceRef="X" targetRef="E">
+      <bpmn:conditionExpression>n &gt; 100</bpmn:conditionExpression></bpmn:sequenceFlow>
+  </bpmn:process>
+</bpmn:definitions>""".encode()
