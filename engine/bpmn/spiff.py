@@ -54,8 +54,9 @@ MAX_ADVANCE_SECONDS = 1.0
 # with a loop marker does not (its rounds are siblings). The library cannot work past about 1,000 levels: its
 # task iterator stops there (`TaskIterator`'s `max_depth`), so the steps below are not seen and the case looks
 # finished, and its joins recurse once a level (RecursionError well before that, under a web request). So no
-# step runs deeper than this, and a step that would is refused with TOO_DEEP, nothing saved: 283 rounds of a
-# three-element loop. 登记意见, drawn with two gateways until 2026-11-30, reached it at about 210 opinions.
+# automatic step runs deeper than this (every loop has one: only a gateway or an event may branch back), and the
+# step that would is refused with TOO_DEEP, nothing saved: 283 rounds of a three-element loop. 登记意见, drawn
+# with two gateways until 2026-11-30, reached it at about 210 opinions.
 MAX_TREE_DEPTH = 850
 TOO_DEEP = ("这一事项在流程图的循环中反复办理的次数太多,流程引擎已无法可靠地继续(为免出错,本次办理未保存)。"
             "请联系流程设计人员调整该循环,或将后续办理另立事项")
@@ -66,11 +67,6 @@ def _depth(task: Task) -> int:
     while parent is not None:
         depth, parent = depth + 1, parent.parent
     return depth
-
-
-def _not_too_deep(task: Task) -> None:
-    if _depth(task) >= MAX_TREE_DEPTH:
-        raise StepFailed(task, TOO_DEEP)
 
 
 def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None = None) -> None:
@@ -84,7 +80,8 @@ def advance(workflow: BpmnWorkflow, did_complete: Callable[[Task], None] | None 
         if ran > MAX_AUTOMATIC_STEPS or thread_time() > ends:
             raise StepFailed(None, f"流程连续自动执行了 {ran} 个步骤仍未停下,可能是没有出口的循环;"
                                    f"请检查 “{_where(task)}” 所在循环的循环条件(loopCondition)和循环次数")
-        _not_too_deep(task)
+        if _depth(task) >= MAX_TREE_DEPTH:
+            raise StepFailed(task, TOO_DEEP)
         if did_complete is not None:
             did_complete(task)
 
@@ -225,7 +222,6 @@ def task_by_id(workflow: BpmnWorkflow, task_id: str) -> Task | None:
 
 def complete(workflow: BpmnWorkflow, task: Task, values: dict[str, Any],
              did_complete: Callable[[Task], None] | None = None) -> None:
-    _not_too_deep(task)
     task.data.update(values)
     _drop_own_item(task)
     try:
